@@ -1,0 +1,43 @@
+# Portico — `make run` starts everything; `make test` runs the whole suite.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(shell command -v uv 2>/dev/null)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: help setup run test lint fmt bench clean
+
+help: ## Show this help
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(VENV)/.synced: pyproject.toml uv.lock
+	@if [ -z "$(UV)" ]; then echo "Installing uv…"; python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv; fi
+	@UV=$$(command -v uv || echo "$$HOME/.local/bin/uv"); $$UV sync --frozen --quiet
+	@touch $@
+
+setup: $(VENV)/.synced ## Create the virtual environment and install dependencies
+
+run: setup ## Migrate, load demo data and start web + worker + beat (Ctrl-C stops all)
+	@HOST=$(HOST) PORT=$(PORT) bin/run
+
+test: export PORTICO_VAR_DIR ?= $(CURDIR)/var/test
+test: export CACHE_KEY_PREFIX ?= portico-test
+test: setup ## Run the whole test suite (DATABASE_URL / REDIS_URL honoured)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: setup ## ruff check + format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+fmt: setup ## Format the code
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: setup ## Run the benchmarks (prints figures)
+	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+clean: ## Remove local state (database, uploads, broker files)
+	rm -rf var

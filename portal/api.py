@@ -1,0 +1,79 @@
+"""The ``/v1`` API (alias ``/api/v1``): one NinjaAPI, its routers and error handlers.
+
+Every error under ``/v1`` leaves as ``{"error": {...}}`` (see ``portal.errors``);
+never an HTML page or a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from portal.errors import ApiError, error_response
+
+log = logging.getLogger(__name__)
+
+api = NinjaAPI(
+    title="Portico API",
+    version="1",
+    description=(
+        "OpenAI-compatible gateway for LLM, OCR and retrieval services. "
+        "Authenticate with `Authorization: Bearer sk-…`. Served under `/v1` and `/api/v1`."
+    ),
+    urls_namespace="v1",
+    docs_url="/docs",
+)
+
+
+@api.exception_handler(ApiError)
+def on_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
+    return exc.response()
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    first = exc.errors[0] if exc.errors else {}
+    location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
+    # ninja nests the body under the parameter name; the client knows only the fields.
+    if len(location) > 1 and location[0] in {"payload", "data", "params"}:
+        location = location[1:]
+    param = ".".join(location) or None
+    message = first.get("msg", "Invalid request")
+    if param:
+        message = f"{param}: {message}"
+    return error_response(400, message, param=param, code="invalid_parameter")
+
+
+@api.exception_handler(AuthenticationError)
+def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return error_response(
+        401,
+        "Missing or invalid API key. Send 'Authorization: Bearer sk-…'.",
+        code="invalid_api_key",
+    )
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return error_response(exc.status_code, str(exc))
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return error_response(404, str(exc) or "Not found")
+
+
+@api.exception_handler(Exception)
+def on_unexpected_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    log.exception("Unhandled error on %s %s", request.method, request.path)
+    return error_response(500, "Internal server error. The incident was logged.")
+
+
+def register_routers() -> None:
+    """Routers of the apps that serve /v1; added as the apps arrive."""
+
+
+register_routers()

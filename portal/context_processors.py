@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django.urls import reverse
+
+NAV = (
+    ("dashboard", "Dashboard"),
+    ("keys", "Keys"),
+    ("models", "Models"),
+    ("usage", "Usage"),
+    ("wallet", "Wallet"),
+    ("ocr", "OCR"),
+    ("playground", "Playground"),
+    ("docs", "Docs"),
+)
+
+
+def site(request: HttpRequest) -> dict:
+    current = getattr(getattr(request, "resolver_match", None), "url_name", None)
+    items = [
+        {"url": reverse(name), "label": label, "active": name == current} for name, label in NAV
+    ]
+    return {"nav_items": items, "api_base_url": api_base_url(request)}
+
+
+def api_base_url(request: HttpRequest) -> str:
+    from django.conf import settings
+
+    base = (
+        settings.SITE_URL.rstrip("/")
+        if settings.SITE_URL
+        else request.build_absolute_uri("/").rstrip("/")
+    )
+    return f"{base}/v1"

@@ -1,0 +1,67 @@
+"""Middleware for the /v1 API surface."""
+
+from __future__ import annotations
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.http import HttpRequest, HttpResponse
+
+from portal.errors import error_response, status_phrase
+
+API_PREFIX = "/v1/"
+ALIAS_PREFIX = "/api/v1/"
+
+
+class ApiSurfaceMiddleware:
+    """Serves ``/api/v1/…`` as ``/v1/…`` and keeps every /v1 error in the API's format.
+
+    Responses Django or ninja produce outside the API's handlers (405 from a wrong
+    method, a 404 from the URL resolver) arrive here as plain text or HTML.
+    """
+
+    async_capable = True
+    sync_capable = True
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest):
+        if self.is_async:
+            return self._acall(request)
+        is_api = rewrite_alias(request)
+        response = self.get_response(request)
+        return as_api_error(response) if is_api else response
+
+    async def _acall(self, request: HttpRequest):
+        is_api = rewrite_alias(request)
+        response = await self.get_response(request)
+        return as_api_error(response) if is_api else response
+
+
+def rewrite_alias(request: HttpRequest) -> bool:
+    path = request.path_info
+    if path.startswith(ALIAS_PREFIX) or path == ALIAS_PREFIX.rstrip("/"):
+        request.path_info = path[len("/api") :]
+        return True
+    return path.startswith(API_PREFIX) or path == API_PREFIX.rstrip("/")
+
+
+def as_api_error(response: HttpResponse) -> HttpResponse:
+    if response.status_code < 400 or response.get("Content-Type", "").startswith(
+        "application/json"
+    ):
+        return response
+    status = response.status_code
+    if status == 405:
+        allowed = response.get("Allow", "")
+        converted = error_response(
+            405, f"Method not allowed. Allowed: {allowed}." if allowed else "Method not allowed."
+        )
+        if allowed:
+            converted["Allow"] = allowed
+        return converted
+    if status == 404:
+        return error_response(404, "Unknown API route. See /v1/docs for the reference.")
+    return error_response(status, status_phrase(status))

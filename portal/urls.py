@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path, re_path
+
+from portal import views
+from portal.api import api
+from portal.errors import error_response
+
+
+def api_not_found(request, rest: str = ""):
+    return error_response(404, f"Unknown API route: {request.method} {request.path}")
+
+
+admin.site.site_header = "Portico administration"
+admin.site.site_title = "Portico admin"
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path("v1/", api.urls),
+    re_path(r"^v1(?:/(?P<rest>.*))?$", api_not_found),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("", views.dashboard, name="dashboard"),
+    path("docs/", views.docs, name="docs"),
+    path("keys/", views.coming_next, {"page": "keys"}, name="keys"),
+    path("models/", views.coming_next, {"page": "models"}, name="models"),
+    path("usage/", views.coming_next, {"page": "usage"}, name="usage"),
+    path("wallet/", views.coming_next, {"page": "wallet"}, name="wallet"),
+    path("ocr/", views.coming_next, {"page": "ocr"}, name="ocr"),
+    path("playground/", views.coming_next, {"page": "playground"}, name="playground"),
+]

@@ -1,0 +1,172 @@
+"""Shared fixtures: alice / bob / charlie, real server and worker processes, a real browser."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from portal.celery import app as celery_app
+from tests.support.processes import CeleryWorker, PorticoServer, child_env
+
+# Tasks run inline unless a test asks for the real worker (the ``celery_worker`` fixture).
+celery_app.conf.task_always_eager = True
+# Playwright's sync API runs an event loop in the main thread; the ORM calls the tests
+# make around it are still synchronous.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _static_files() -> None:
+    """Hashed static files, as production serves them (whitenoise manifest)."""
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+
+
+@pytest.fixture(autouse=True)
+def _fast_hasher(settings) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+def make_user(email: str, *, staff: bool = False):
+    from allauth.account.models import EmailAddress
+
+    from accounts.models import User
+
+    user = User.objects.create_user(
+        email=email, password=PASSWORD, is_staff=staff, is_superuser=staff
+    )
+    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    return user
+
+
+@pytest.fixture
+def alice(db):
+    return make_user("alice@example.com")
+
+
+@pytest.fixture
+def bob(db):
+    return make_user("bob@example.com")
+
+
+@pytest.fixture
+def charlie(db):
+    return make_user("charlie@example.com")
+
+
+@pytest.fixture
+def staff_user(db):
+    return make_user("staff@example.com", staff=True)
+
+
+@pytest.fixture(scope="session")
+def mail_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("mail")
+
+
+@pytest.fixture(scope="session")
+def portico_server(django_db_setup, django_db_blocker, mail_dir):
+    """Portico's real ASGI server (uvicorn) on loopback, using the test database.
+
+    Tests that use it need ``transactional_db`` so the server sees their rows.
+    """
+    env = child_env(
+        EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
+        EMAIL_FILE_PATH=str(mail_dir),
+        CELERY_TASK_ALWAYS_EAGER="1",
+    )
+    server = PorticoServer(env)
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def _celery_worker_process(django_db_setup, tmp_path_factory):
+    mail = tmp_path_factory.mktemp("worker-mail")
+    env = child_env(
+        EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
+        EMAIL_FILE_PATH=str(mail),
+        CELERY_TASK_ALWAYS_EAGER="0",
+    )
+    worker = CeleryWorker(env)
+    worker.mail_dir = mail
+    try:
+        worker.wait_ready()
+        yield worker
+    finally:
+        worker.stop()
+
+
+@pytest.fixture
+def celery_worker(_celery_worker_process, transactional_db):
+    """A real Celery worker process; tasks queued during the test go to it, not inline."""
+    celery_app.conf.task_always_eager = False
+    try:
+        yield _celery_worker_process
+    finally:
+        celery_app.conf.task_always_eager = True
+
+
+# --- Browser -----------------------------------------------------------------------
+ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    """A fresh browser context and page; a console error fails the test."""
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def screenshot(page, name: str) -> Path:
+    """Save a screenshot for reviewers under test-artifacts/ (git-ignored)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

@@ -1,0 +1,41 @@
+"""Browser helpers shared by every page test."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tests.support.processes import wait_for
+
+
+def mail_link(mail_dir: Path, address: str, pattern: str) -> str:
+    """The first link matching ``pattern`` in a mail to ``address`` written by the server."""
+
+    def find() -> str | None:
+        for path in sorted(mail_dir.glob("*.log"), key=lambda p: p.stat().st_mtime, reverse=True):
+            text = path.read_text()
+            if f"To: {address}" in text and (match := re.search(pattern, text)):
+                return match.group(0)
+        return None
+
+    return wait_for(find, timeout=15, what=f"a mail to {address}")
+
+
+def sign_up_and_sign_in(page, server, mail_dir: Path, email: str, password: str) -> None:
+    """The whole new-user path in the browser: sign up, confirm the e-mail, sign in."""
+    page.goto(server.url + "/accounts/signup/")
+    page.locator("input[name=email]").fill(email)
+    page.locator("input[name=password1]").fill(password)
+    page.locator("input[name=password2]").fill(password)
+    page.get_by_role("button", name="Sign Up").click()
+    page.wait_for_url("**/accounts/confirm-email/")
+
+    link = mail_link(mail_dir, email, r"http://[^\s]+/accounts/confirm-email/[^\s]+/")
+    page.goto(link)
+    page.get_by_role("button", name="Confirm").click()
+    page.wait_for_url("**/accounts/login/")
+
+    page.locator("input[name=login]").fill(email)
+    page.locator("input[name=password]").fill(password)
+    page.get_by_role("button", name="Sign In").click()
+    page.wait_for_url(server.url + "/")
