@@ -32,6 +32,13 @@ class User(AbstractUser):
     username = None
     email = models.EmailField("e-mail address", unique=True)
     name = models.CharField(max_length=150, blank=True)
+    # Set by admins; a user's API keys can only narrow these.
+    allowed_models = models.JSONField(
+        default=list, blank=True, help_text="Model ids this user may call; empty means all"
+    )
+    rpm_limit = models.PositiveIntegerField(null=True, blank=True, help_text="requests per minute")
+    tpm_limit = models.PositiveIntegerField(null=True, blank=True, help_text="tokens per minute")
+    rpd_limit = models.PositiveIntegerField(null=True, blank=True, help_text="requests per day")
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []

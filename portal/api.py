@@ -73,7 +73,12 @@ def on_unexpected_error(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 def register_routers() -> None:
-    """Routers of the apps that serve /v1; added as the apps arrive."""
+    """Routers of the apps that serve /v1."""
+    from billing.api import router as billing_router
+    from gateway.api import router as gateway_router
+
+    api.add_router("", gateway_router)
+    api.add_router("", billing_router)
 
 
 register_routers()

@@ -13,6 +13,7 @@ from pathlib import Path
 from portal.lib.env import (
     env_bool,
     env_decimal,
+    env_float,
     env_int,
     env_list,
     env_secret,
@@ -53,6 +54,8 @@ INSTALLED_APPS = [
     "accounts",
     "billing",
     "playground",
+    "catalog",
+    "gateway",
 ]
 
 GITHUB_CLIENT_ID = env_str("GITHUB_CLIENT_ID")
@@ -126,6 +129,8 @@ else:
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# SQLite cannot enforce NULLS NOT DISTINCT; its writers are serialised anyway.
+SILENCED_SYSTEM_CHECKS = ["models.W047"]
 
 # --- Cache and Redis -------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
@@ -169,6 +174,16 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "clear-expired-sessions": {"task": "accounts.tasks.clear_expired_sessions", "schedule": 3600.0},
+    "drain-usage": {
+        "task": "gateway.tasks.drain_usage",
+        "schedule": env_float("USAGE_DRAIN_SECONDS", 1.0),
+        "options": {"expires": 10},
+    },
+    "release-expired-holds": {
+        "task": "billing.tasks.release_expired",
+        "schedule": 60.0,
+        "options": {"expires": 50},
+    },
 }
 
 # --- Auth and accounts (django-allauth) --------------------------------------------
@@ -289,3 +304,13 @@ LOGGING = {
 # --- Portico ---------------------------------------------------------------------
 DEMO_CREDIT_USD = env_decimal("DEMO_CREDIT_USD", "5.00")
 READYZ_TIMEOUT_SECONDS = env_int("READYZ_TIMEOUT_SECONDS", 3)
+DEFAULT_KEY_RPM = env_int("DEFAULT_KEY_RPM", 600)
+USAGE_SPOOL_DIR = VAR_DIR / "usage-spool"
+REDIS_KEY_PREFIX = env_str("REDIS_KEY_PREFIX", "portico")
+USAGE_STREAM = f"{REDIS_KEY_PREFIX}:usage"
+HOLD_TTL_SECONDS = env_int("HOLD_TTL_SECONDS", 900)
+DEPLOYMENT_COOLDOWN_SECONDS = env_int("DEPLOYMENT_COOLDOWN_SECONDS", 30)
+DEPLOYMENT_FAILURES_BEFORE_COOLDOWN = env_int("DEPLOYMENT_FAILURES_BEFORE_COOLDOWN", 3)
+UPSTREAM_MAX_CONNECTIONS = env_int("UPSTREAM_MAX_CONNECTIONS", 1000)
+LOCAL_MODEL_TOKENS_PER_SECOND = env_int("LOCAL_MODEL_TOKENS_PER_SECOND", 40)
+LOCAL_MODEL_FIRST_TOKEN_MS = env_int("LOCAL_MODEL_FIRST_TOKEN_MS", 250)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import uuid
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,12 @@ from django.conf import settings
 
 from portal.celery import app as celery_app
 from tests.support.processes import CeleryWorker, PorticoServer, child_env
+
+# Redis keys (usage stream, rate-limit counters) of this run only; children inherit it.
+os.environ["REDIS_KEY_PREFIX"] = f"portico-test-{uuid.uuid4().hex[:8]}"
+settings.REDIS_KEY_PREFIX = os.environ["REDIS_KEY_PREFIX"]
+settings.USAGE_STREAM = f"{settings.REDIS_KEY_PREFIX}:usage"
+shutil.rmtree(settings.USAGE_SPOOL_DIR, ignore_errors=True)
 
 # Tasks run inline unless a test asks for the real worker (the ``celery_worker`` fixture).
 celery_app.conf.task_always_eager = True
@@ -88,6 +96,8 @@ def portico_server(django_db_setup, django_db_blocker, mail_dir):
         EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
         EMAIL_FILE_PATH=str(mail_dir),
         CELERY_TASK_ALWAYS_EAGER="1",
+        LOCAL_MODEL_TOKENS_PER_SECOND="400",
+        LOCAL_MODEL_FIRST_TOKEN_MS="20",
     )
     server = PorticoServer(env)
     try:
@@ -139,7 +149,9 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API keeps an event loop running in this thread while
+# it is started, which Django's test client (async_to_sync) cannot share.
+@pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
 

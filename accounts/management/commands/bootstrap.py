@@ -43,5 +43,8 @@ def ensure_user(email: str, password: str, *, staff: bool) -> User:
 
 
 def bootstrap_hooks() -> list:
-    """Apps add their demo data here (catalog, wallet credit) as they arrive."""
-    return []
+    """Demo data of the other apps: the shipped catalog, then the demo user's credit."""
+    from billing.flows import grant_demo_credit
+    from catalog.flows import load_default_catalog
+
+    return [load_default_catalog, grant_demo_credit]

@@ -1,0 +1,336 @@
+"""Money flows. Every change of a balance is a ledger row written in the same
+transaction, under a row lock on the wallet; holds reserve worst-case costs."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from billing.models import Hold, LedgerEntry, Wallet
+
+log = logging.getLogger(__name__)
+ZERO = Decimal(0)
+
+
+class BillingError(Exception):
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.message, self.code = message, code
+
+
+def money(value: Decimal) -> str:
+    """A decimal string without exponent or trailing zeros: '4.99998', '0', '12.5'."""
+    text = format(value.normalize(), "f") if value else "0"
+    return text
+
+
+def ensure_wallet(user_id: int) -> Wallet:
+    wallet, _ = Wallet.objects.get_or_create(user_id=user_id)
+    return wallet
+
+
+def locked_wallet(user_id: int) -> Wallet:
+    ensure_wallet(user_id)
+    return Wallet.objects.select_for_update().get(user_id=user_id)
+
+
+@dataclass(frozen=True)
+class Posted:
+    entry: LedgerEntry
+    created: bool
+
+
+def post_entry(
+    user_id: int,
+    amount: Decimal,
+    kind: str,
+    idempotency_key: str,
+    *,
+    description: str = "",
+    actor=None,
+    request_id: str = "",
+    allow_negative: bool = True,
+) -> Posted:
+    """Append one ledger entry and move the cached balance with it; idempotent by key."""
+    with transaction.atomic():
+        existing = LedgerEntry.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return Posted(existing, False)
+        wallet = locked_wallet(user_id)
+        if not allow_negative and amount < 0 and wallet.balance_usd - wallet.held_usd + amount < 0:
+            raise BillingError(
+                f"A debit of {money(-amount)} USD is larger than the available balance of "
+                f"{money(wallet.available_usd)} USD.",
+                "insufficient_balance",
+            )
+        wallet.balance_usd += amount
+        entry = LedgerEntry.objects.create(
+            wallet=wallet,
+            kind=kind,
+            amount_usd=amount,
+            balance_after_usd=wallet.balance_usd,
+            idempotency_key=idempotency_key,
+            description=description[:300],
+            actor=actor,
+            request_id=request_id,
+        )
+        update_low_balance_state(wallet)
+        wallet.save(update_fields=["balance_usd", "low_balance_notified", "updated_at"])
+    return Posted(entry, True)
+
+
+def credit(
+    user_id: int,
+    amount: Decimal,
+    *,
+    kind: str,
+    idempotency_key: str,
+    description: str = "",
+    actor=None,
+) -> Posted:
+    if amount <= 0:
+        raise BillingError("A credit must be a positive amount.", "invalid_amount")
+    return post_entry(user_id, amount, kind, idempotency_key, description=description, actor=actor)
+
+
+def admin_adjust(
+    user_id: int, amount: Decimal, *, reason: str, actor, idempotency_key: str | None = None
+) -> Posted:
+    """An admin's recharge (positive) or deduction (negative); a deduction may not exceed what is available."""
+    if not reason.strip():
+        raise BillingError("A reason is required for every adjustment.", "reason_required")
+    if amount == 0:
+        raise BillingError("The amount must not be zero.", "invalid_amount")
+    key = (
+        idempotency_key
+        or f"adjust:{user_id}:{timezone.now().timestamp()}:{getattr(actor, 'pk', 'cli')}"
+    )
+    return post_entry(
+        user_id,
+        amount,
+        LedgerEntry.Kind.ADJUSTMENT,
+        key,
+        description=reason.strip(),
+        actor=actor,
+        allow_negative=False,
+    )
+
+
+# --- Reserve → settle ------------------------------------------------------------------------------
+def hold_ttl() -> timedelta:
+    return timedelta(seconds=settings.HOLD_TTL_SECONDS)
+
+
+def reserve_funds(
+    user_id: int,
+    request_id: str,
+    amount: Decimal,
+    *,
+    api_key_id: int | None = None,
+    budgets: dict[str, Decimal | None] | None = None,
+) -> Hold | None:
+    """Hold ``amount`` for a request, or raise ``BillingError`` (402) before any upstream call.
+
+    One conditional UPDATE takes the funds only if ``balance − held`` covers them, so
+    concurrent requests can never spend money the wallet does not have.
+    """
+    if amount <= 0:
+        return None
+    with transaction.atomic():
+        if budgets and api_key_id and any(v is not None for v in budgets.values()):
+            check_key_budgets(api_key_id, amount, budgets)
+        taken = Wallet.objects.filter(
+            user_id=user_id, balance_usd__gte=F("held_usd") + amount
+        ).update(held_usd=F("held_usd") + amount, updated_at=timezone.now())
+        if not taken:
+            wallet = ensure_wallet(user_id)
+            raise BillingError(
+                f"Insufficient balance: this request may cost up to {money(amount)} USD but your available "
+                f"balance is {money(wallet.available_usd)} USD. Top up your wallet to continue.",
+                "insufficient_balance",
+            )
+        return Hold.objects.create(
+            wallet_id=Wallet.objects.values_list("pk", flat=True).get(user_id=user_id),
+            api_key_id=api_key_id,
+            request_id=request_id,
+            amount_usd=amount,
+            expires_at=timezone.now() + hold_ttl(),
+        )
+
+
+def check_key_budgets(api_key_id: int, amount: Decimal, budgets: dict[str, Decimal | None]) -> None:
+    from gateway.models import ApiKey, UsageRollup
+
+    # One key's reservations queue here so two requests cannot both fit the last cents.
+    ApiKey.objects.select_for_update().filter(pk=api_key_id).first()
+    now = timezone.now()
+    starts = {
+        "daily": now.replace(hour=0, minute=0, second=0, microsecond=0),
+        "monthly": now.replace(day=1, hour=0, minute=0, second=0, microsecond=0),
+        "total": None,
+    }
+    held = (
+        Hold.objects.filter(api_key_id=api_key_id, status=Hold.Status.OPEN).aggregate(
+            s=Sum("amount_usd")
+        )["s"]
+        or ZERO
+    )
+    for period, budget in budgets.items():
+        if budget is None:
+            continue
+        spent_rows = UsageRollup.objects.filter(api_key_id=api_key_id)
+        if starts[period] is not None:
+            spent_rows = spent_rows.filter(hour__gte=starts[period])
+        spent = spent_rows.aggregate(s=Sum("cost_usd"))["s"] or ZERO
+        if spent + held + amount > budget:
+            raise BillingError(
+                f"This API key's {period} budget of {money(budget)} USD would be exceeded "
+                f"(spent {money(spent)} USD, {money(held)} USD in flight).",
+                "key_budget_exceeded",
+            )
+
+
+def settle_usage_events(events: list[dict]) -> None:
+    """Charge each newly recorded request once and close its hold (runs inside the drain's transaction)."""
+    by_user: dict[int, list[dict]] = {}
+    for event in events:
+        by_user.setdefault(event["user_id"], []).append(event)
+    request_ids = [e["request_id"] for e in events]
+    holds = {
+        h.request_id: h for h in Hold.objects.select_for_update().filter(request_id__in=request_ids)
+    }
+    now = timezone.now()
+    for user_id in sorted(by_user):
+        wallet = locked_wallet(user_id)
+        entries = []
+        for event in by_user[user_id]:
+            cost = Decimal(event.get("cost_usd") or "0")
+            hold = holds.get(event["request_id"])
+            if hold is not None and hold.status == Hold.Status.OPEN:
+                wallet.held_usd -= hold.amount_usd
+                hold.status = Hold.Status.SETTLED if cost else Hold.Status.RELEASED
+                hold.closed_at = now
+            if cost:
+                wallet.balance_usd -= cost
+                entries.append(
+                    LedgerEntry(
+                        wallet=wallet,
+                        kind=LedgerEntry.Kind.USAGE,
+                        amount_usd=-cost,
+                        balance_after_usd=wallet.balance_usd,
+                        idempotency_key=f"usage:{event['request_id']}",
+                        description=f"{event.get('model', '')} ({event.get('source', 'api_key')})"[
+                            :300
+                        ],
+                        request_id=event["request_id"],
+                    )
+                )
+        LedgerEntry.objects.bulk_create(entries)
+        update_low_balance_state(wallet)
+        wallet.save(update_fields=["balance_usd", "held_usd", "low_balance_notified", "updated_at"])
+    Hold.objects.bulk_update(
+        [h for h in holds.values() if h.closed_at == now], ["status", "closed_at"]
+    )
+
+
+def release_hold(request_id: str) -> bool:
+    """Give back a hold whose request never reached a provider."""
+    with transaction.atomic():
+        hold = (
+            Hold.objects.select_for_update()
+            .filter(request_id=request_id, status=Hold.Status.OPEN)
+            .first()
+        )
+        if hold is None:
+            return False
+        wallet = Wallet.objects.select_for_update().get(pk=hold.wallet_id)
+        wallet.held_usd -= hold.amount_usd
+        wallet.save(update_fields=["held_usd", "updated_at"])
+        hold.status, hold.closed_at = Hold.Status.RELEASED, timezone.now()
+        hold.save(update_fields=["status", "closed_at"])
+    return True
+
+
+def release_expired_holds() -> int:
+    """Holds left behind by a crashed process: released after ``HOLD_TTL_SECONDS``."""
+    released = 0
+    expired = list(
+        Hold.objects.filter(status=Hold.Status.OPEN, expires_at__lt=timezone.now()).values_list(
+            "request_id", flat=True
+        )[:1000]
+    )
+    for request_id in expired:
+        with transaction.atomic():
+            hold = (
+                Hold.objects.select_for_update()
+                .filter(request_id=request_id, status=Hold.Status.OPEN)
+                .first()
+            )
+            if hold is None:
+                continue
+            wallet = Wallet.objects.select_for_update().get(pk=hold.wallet_id)
+            wallet.held_usd -= hold.amount_usd
+            wallet.save(update_fields=["held_usd", "updated_at"])
+            hold.status, hold.closed_at = Hold.Status.EXPIRED, timezone.now()
+            hold.save(update_fields=["status", "closed_at"])
+            released += 1
+    return released
+
+
+# --- Low balance -----------------------------------------------------------------------------------
+def update_low_balance_state(wallet: Wallet) -> None:
+    """Mail once per crossing below the user's threshold; re-arm when the balance recovers."""
+    threshold = wallet.low_balance_threshold_usd
+    if threshold is None:
+        return
+    if wallet.balance_usd < threshold and not wallet.low_balance_notified:
+        wallet.low_balance_notified = True
+        from billing.tasks import send_low_balance_email
+
+        send_low_balance_email.delay_on_commit(wallet.user_id)
+    elif wallet.balance_usd >= threshold and wallet.low_balance_notified:
+        wallet.low_balance_notified = False
+
+
+def grant_demo_credit(*, admin=None, demo=None, stdout=None) -> None:
+    """``manage.py bootstrap``: the demo user's starting credit, granted once."""
+    if demo is None or settings.DEMO_CREDIT_USD <= 0:
+        return
+    posted = credit(
+        demo.pk,
+        settings.DEMO_CREDIT_USD,
+        kind=LedgerEntry.Kind.ADJUSTMENT,
+        idempotency_key=f"demo-credit:{demo.pk}",
+        description="Demo credit",
+        actor=admin,
+    )
+    if posted.created and stdout is not None:
+        stdout.write(f"Granted {money(settings.DEMO_CREDIT_USD)} USD demo credit to {demo.email}")
+
+
+def wallet_summary(user_id: int) -> dict:
+    wallet = ensure_wallet(user_id)
+    return {
+        "balance_usd": money(wallet.balance_usd),
+        "held_usd": money(wallet.held_usd),
+        "available_usd": money(wallet.available_usd),
+        "currency": wallet.currency,
+    }
+
+
+def ledger_balance(user_id: int) -> Decimal:
+    return (
+        LedgerEntry.objects.filter(wallet__user_id=user_id).aggregate(s=Sum("amount_usd"))["s"]
+        or ZERO
+    )
+
+
+def is_duplicate(exc: IntegrityError) -> bool:
+    return "unique" in str(exc).lower() or "duplicate" in str(exc).lower()

@@ -1,0 +1,99 @@
+"""The prepaid wallet: an append-only ledger, open holds, and a cached balance.
+
+``Wallet.balance_usd`` always equals the sum of the wallet's ledger entries and
+``Wallet.held_usd`` the sum of its open holds: both change only in the transaction
+that writes the ledger entry or the hold, under a row lock on the wallet.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+
+MONEY = {"max_digits": 20, "decimal_places": 10}
+
+
+class Wallet(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="wallet"
+    )
+    currency = models.CharField(max_length=3, default="USD", editable=False)
+    balance_usd = models.DecimalField(default=Decimal(0), editable=False, **MONEY)
+    held_usd = models.DecimalField(default=Decimal(0), editable=False, **MONEY)
+    low_balance_threshold_usd = models.DecimalField(null=True, blank=True, **MONEY)
+    low_balance_notified = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.balance_usd} USD)"
+
+    @property
+    def available_usd(self) -> Decimal:
+        return self.balance_usd - self.held_usd
+
+
+class LedgerEntry(models.Model):
+    class Kind(models.TextChoices):
+        TOPUP = "topup", "Card top-up"
+        REDEMPTION = "redemption", "Redemption code"
+        ADJUSTMENT = "adjustment", "Admin adjustment"
+        USAGE = "usage", "Usage charge"
+        REFUND = "refund", "Refund"
+
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    amount_usd = models.DecimalField(help_text="positive credits, negative debits", **MONEY)
+    balance_after_usd = models.DecimalField(**MONEY)
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    description = models.CharField(max_length=300, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    request_id = models.CharField(max_length=64, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-id",)
+        verbose_name_plural = "ledger entries"
+        indexes = [models.Index(fields=("wallet", "-id"), name="ledger_wallet_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount_usd} USD"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise ValueError("Ledger entries are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Ledger entries are append-only")
+
+
+class Hold(models.Model):
+    """Funds reserved for one in-flight request: its worst-case cost."""
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        SETTLED = "settled"
+        RELEASED = "released"
+        EXPIRED = "expired"
+
+    wallet = models.ForeignKey(Wallet, on_delete=models.CASCADE, related_name="holds")
+    api_key_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    request_id = models.CharField(max_length=64, unique=True)
+    amount_usd = models.DecimalField(**MONEY)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=("status", "expires_at"), name="hold_open_expiry"),
+            models.Index(fields=("api_key_id", "status"), name="hold_key_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"hold {self.request_id} {self.amount_usd} ({self.status})"

@@ -1,0 +1,126 @@
+"""Providers, the models users call, and the deployments that bind one to the other.
+
+Prices live on ``Model``: one price table for tokens, OCR pages and retrieval queries.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from portal.lib.crypto import decrypt, encrypt
+
+MONEY = {"max_digits": 20, "decimal_places": 10}
+
+
+def validate_base_url(value: str) -> None:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError("Enter an http:// or https:// URL with a host name.")
+
+
+PER_MILLION = Decimal(1_000_000)
+
+
+class Provider(models.Model):
+    class Kind(models.TextChoices):
+        OPENAI = "openai", "OpenAI-compatible"
+        ANTHROPIC = "anthropic", "Anthropic Messages"
+        LOCAL = "local", "Built-in (offline test models)"
+
+    name = models.SlugField(max_length=60, unique=True, help_text="Used in ids: provider/model")
+    label = models.CharField(max_length=100, blank=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.OPENAI)
+    base_url = models.CharField(
+        max_length=300,
+        blank=True,
+        validators=[validate_base_url],
+        help_text="e.g. https://api.groq.com/openai/v1 or http://ollama:11434/v1",
+    )
+    api_key_encrypted = models.TextField(blank=True, editable=False)
+    extra_headers = models.JSONField(default=dict, blank=True)
+    connect_timeout = models.FloatField(default=5.0, help_text="seconds")
+    first_byte_timeout = models.FloatField(default=60.0, help_text="seconds to the first byte")
+    total_timeout = models.FloatField(default=600.0, help_text="seconds for the whole response")
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("name",)
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def display_name(self) -> str:
+        return self.label or self.name
+
+    def set_api_key(self, raw: str) -> None:
+        self.api_key_encrypted = encrypt(settings.API_KEY_SECRET, raw)
+
+    def get_api_key(self) -> str:
+        return decrypt(settings.API_KEY_SECRET, self.api_key_encrypted)
+
+    @property
+    def has_api_key(self) -> bool:
+        return bool(self.api_key_encrypted)
+
+
+class Model(models.Model):
+    class Type(models.TextChoices):
+        LLM = "llm", "LLM"
+        EMBEDDING = "embedding", "Embedding"
+        OCR = "ocr", "OCR (priced per page)"
+        RETRIEVAL = "retrieval", "Retrieval (priced per query)"
+
+    public_id = models.CharField(max_length=200, unique=True)
+    type = models.CharField(max_length=20, choices=Type.choices, default=Type.LLM)
+    name = models.CharField(max_length=200, blank=True)
+    description = models.TextField(blank=True)
+    owned_by = models.CharField(max_length=100, blank=True, help_text="Shown in /v1/models")
+    context_window = models.PositiveIntegerField(null=True, blank=True)
+    max_output_tokens = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Cap used to reserve funds when a request sets no max_tokens",
+    )
+    input_price_per_1m = models.DecimalField(default=Decimal(0), **MONEY)
+    output_price_per_1m = models.DecimalField(default=Decimal(0), **MONEY)
+    cached_input_price_per_1m = models.DecimalField(null=True, blank=True, **MONEY)
+    unit_price = models.DecimalField(
+        default=Decimal(0), help_text="USD per OCR page or per retrieval query", **MONEY
+    )
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("public_id",)
+
+    def __str__(self) -> str:
+        return self.public_id
+
+
+class Deployment(models.Model):
+    model = models.ForeignKey(Model, on_delete=models.CASCADE, related_name="deployments")
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="deployments")
+    upstream_model = models.CharField(max_length=200, help_text="The model name the provider knows")
+    priority = models.PositiveSmallIntegerField(default=1, help_text="Lower is tried first")
+    weight = models.PositiveSmallIntegerField(default=1, help_text="Share within a priority")
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ("model", "priority", "-weight")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("model", "provider", "upstream_model"), name="unique_deployment"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model} → {self.provider}/{self.upstream_model}"

@@ -1,0 +1,36 @@
+"""Pure wire-format adapters (no Django, no I/O) used on the gateway hot path.
+
+* :mod:`.anthropic` - OpenAI Chat Completions <-> Anthropic Messages API.
+* :mod:`.responses` - OpenAI Responses API on top of Chat Completions.
+* :mod:`.sse` - incremental Server-Sent Events parser.
+"""
+
+from __future__ import annotations
+
+from .anthropic import (
+    AnthropicStreamTranslator,
+    from_anthropic_error,
+    from_anthropic_response,
+    to_anthropic_request,
+)
+from .errors import AdapterError, openai_error
+from .responses import (
+    ResponsesStreamTranslator,
+    chat_to_responses_response,
+    responses_to_chat_request,
+)
+from .sse import SSEParser, format_event
+
+__all__ = [
+    "AdapterError",
+    "AnthropicStreamTranslator",
+    "ResponsesStreamTranslator",
+    "SSEParser",
+    "chat_to_responses_response",
+    "format_event",
+    "from_anthropic_error",
+    "from_anthropic_response",
+    "openai_error",
+    "responses_to_chat_request",
+    "to_anthropic_request",
+]

@@ -1,0 +1,539 @@
+"""OpenAI Responses API surface implemented on top of Chat Completions.
+
+Pure functions (no I/O, no Django):
+
+* :func:`responses_to_chat_request` (defined in :mod:`.responses_request`)
+  turns a ``POST /v1/responses`` body into a chat completions body.
+* :func:`chat_to_responses_response` turns the provider's ``chat.completion``
+  into a ``response`` object.
+* :class:`ResponsesStreamTranslator` turns a chat-completion SSE stream into
+  Responses streaming events.
+
+Portico stores nothing: responses report ``store: false``; output item ids are
+derived from the response id (``msg_<id>00``, ``fc_<id>01`` ...).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import orjson
+
+from .responses_request import responses_to_chat_request
+from .sse import SSEParser
+
+__all__ = [
+    "ResponsesStreamTranslator",
+    "chat_to_responses_response",
+    "responses_to_chat_request",
+]
+
+# -------------------------------------------------------------------------- response
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+def _new_response_id() -> str:
+    return "resp_" + uuid.uuid4().hex
+
+
+def _item_id(prefix: str, response_id: str, index: int) -> str:
+    return f"{prefix}_{response_id.removeprefix('resp_')}{index:02d}"
+
+
+def _responses_usage(usage: Any) -> dict[str, Any] | None:
+    """Chat ``usage`` -> Responses ``usage`` (``None`` if absent)."""
+    if not isinstance(usage, dict):
+        return None
+    prompt = usage.get("prompt_tokens") or 0
+    completion = usage.get("completion_tokens") or 0
+    cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0
+    reasoning = (usage.get("completion_tokens_details") or {}).get("reasoning_tokens") or 0
+    return {
+        "input_tokens": prompt,
+        "input_tokens_details": {"cached_tokens": cached, "cache_write_tokens": 0},
+        "output_tokens": completion,
+        "output_tokens_details": {"reasoning_tokens": reasoning},
+        "total_tokens": usage.get("total_tokens") or prompt + completion,
+    }
+
+
+def _echo_tools(request: dict[str, Any]) -> list[dict[str, Any]]:
+    tools = request.get("tools") or []
+    return [
+        {
+            "type": "function",
+            "name": t.get("name"),
+            "description": t.get("description"),
+            "parameters": t.get("parameters"),
+            "strict": t.get("strict"),
+        }
+        for t in tools
+        if isinstance(t, dict)
+    ]
+
+
+def _response_object(
+    request: dict[str, Any],
+    *,
+    response_id: str,
+    created_at: int,
+    model: str | None,
+    status: str,
+    output: list[dict[str, Any]],
+    usage: dict[str, Any] | None,
+    incomplete_reason: str | None = None,
+    error: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    text_cfg = request.get("text")
+    fmt = text_cfg.get("format") if isinstance(text_cfg, dict) else None
+    metadata = request.get("metadata")
+    texts = [
+        part["text"]
+        for item in output
+        if item["type"] == "message"
+        for part in item["content"]
+        if part["type"] == "output_text"
+    ]
+    return {
+        "id": response_id,
+        "object": "response",
+        "created_at": created_at,
+        "status": status,
+        "completed_at": _now() if status == "completed" else None,
+        "background": False,
+        "error": error,
+        "incomplete_details": {"reason": incomplete_reason} if incomplete_reason else None,
+        "instructions": request.get("instructions"),
+        "max_output_tokens": request.get("max_output_tokens"),
+        "model": model if model is not None else request.get("model"),
+        "output": output,
+        "output_text": "".join(texts),
+        "parallel_tool_calls": request.get("parallel_tool_calls", True) is not False,
+        "previous_response_id": None,
+        "reasoning": {"effort": None, "summary": None},
+        "store": False,
+        "temperature": request.get("temperature", 1.0),
+        "text": {"format": fmt if isinstance(fmt, dict) else {"type": "text"}},
+        "tool_choice": request.get("tool_choice", "auto"),
+        "tools": _echo_tools(request),
+        "top_p": request.get("top_p", 1.0),
+        "truncation": "disabled",
+        "usage": usage,
+        "user": request.get("user"),
+        "metadata": metadata if isinstance(metadata, dict) else {},
+    }
+
+
+_INCOMPLETE_REASONS = {"length": "max_output_tokens", "content_filter": "content_filter"}
+
+
+def chat_to_responses_response(
+    chat: dict[str, Any], *, request: dict[str, Any], response_id: str | None = None
+) -> dict[str, Any]:
+    """Translate a ``chat.completion`` into a Responses ``response`` object.
+
+    ``request`` is the original Responses request (echoed fields such as
+    ``instructions``, ``tools`` and ``metadata`` come from it).
+    """
+    response_id = response_id or _new_response_id()
+    choices = chat.get("choices") or [{}]
+    choice = choices[0]
+    message = choice.get("message") or {}
+    incomplete_reason = _INCOMPLETE_REASONS.get(choice.get("finish_reason"))
+    item_status = "incomplete" if incomplete_reason else "completed"
+    output: list[dict[str, Any]] = []
+    content: list[dict[str, Any]] = []
+    text = message.get("content")
+    if isinstance(text, list):  # some providers return content parts
+        text = "".join(p.get("text") or "" for p in text if isinstance(p, dict))
+    tool_calls = message.get("tool_calls") or []
+    if text or not tool_calls:
+        content.append(
+            {"type": "output_text", "text": text or "", "annotations": [], "logprobs": []}
+        )
+    if message.get("refusal"):
+        content.append({"type": "refusal", "refusal": message["refusal"]})
+    if content:
+        output.append(
+            {
+                "type": "message",
+                "id": _item_id("msg", response_id, 0),
+                "status": item_status,
+                "role": "assistant",
+                "content": content,
+            }
+        )
+    for call in tool_calls:
+        fn = call.get("function") or {}
+        output.append(
+            {
+                "type": "function_call",
+                "id": _item_id("fc", response_id, len(output)),
+                "call_id": call.get("id") or _item_id("call", response_id, len(output)),
+                "name": fn.get("name") or "",
+                "arguments": fn.get("arguments") or "",
+                "status": "completed",
+            }
+        )
+    return _response_object(
+        request,
+        response_id=response_id,
+        created_at=chat.get("created") or _now(),
+        model=chat.get("model"),
+        status="incomplete" if incomplete_reason else "completed",
+        output=output,
+        usage=_responses_usage(chat.get("usage")),
+        incomplete_reason=incomplete_reason,
+    )
+
+
+# ------------------------------------------------------------------------- streaming
+
+
+class _ToolState:
+    __slots__ = ("args", "call_id", "id", "name", "output_index")
+
+    def __init__(self, output_index: int, item_id: str, call_id: str, name: str) -> None:
+        self.output_index = output_index
+        self.id = item_id
+        self.call_id = call_id
+        self.name = name
+        self.args: list[str] = []
+
+
+class ResponsesStreamTranslator:
+    """Translate a chat-completion SSE stream into Responses streaming events.
+
+    ``feed(bytes) -> bytes`` returns the events to send now; the
+    ``response.created``/``response.in_progress`` pair is emitted with the first
+    upstream event. When ``data: [DONE]`` arrives the open items are closed and
+    ``response.completed`` (or ``response.incomplete`` when the model hit its
+    token limit) is emitted. ``finish()`` also finalises a stream that carried
+    a ``finish_reason`` but lacked ``[DONE]``; for a stream that was cut off it
+    returns ``b""`` (``completed`` stays ``False``) and the caller may send
+    :meth:`fail`.
+
+    Attributes:
+        completed: the final ``response.completed``/``response.incomplete`` was emitted.
+        usage: Responses-style usage from the upstream usage chunk, or ``None``.
+        output_chunks: number of non-empty text / tool-argument deltas seen.
+        error: OpenAI-style error body if the upstream sent ``data: {"error": ...}``.
+        response_id: the ``resp_…`` id used in every event.
+    """
+
+    def __init__(
+        self,
+        *,
+        request: dict[str, Any],
+        model: str | None = None,
+        response_id: str | None = None,
+        created_at: int | None = None,
+    ) -> None:
+        self.request = request
+        self.model = model if model is not None else request.get("model")
+        self.response_id = response_id or _new_response_id()
+        self.created_at = _now() if created_at is None else created_at
+        self.completed = False
+        self.error: dict[str, Any] | None = None
+        self.usage: dict[str, Any] | None = None
+        self.output_chunks = 0
+        self.finish_reason: str | None = None
+        self._parser = SSEParser()
+        self._seq = 0
+        self._header_sent = False
+        self._done = False  # completed, failed, or finished
+        self._output: list[dict[str, Any]] = []  # finished items
+        self._n_items = 0
+        self._text_id: str | None = None  # open message item
+        self._text_index = 0
+        self._text_parts: list[str] = []
+        self._delta_prefix = b""
+        self._tools: dict[int, _ToolState] = {}
+        self._open_tool: _ToolState | None = None
+
+    # -- public API --------------------------------------------------------------
+
+    def feed(self, data: bytes) -> bytes:
+        """Consume upstream chat SSE bytes; return Responses SSE bytes to send now."""
+        if self._done:
+            return b""
+        out: list[bytes] = []
+        for _event, payload in self._parser.feed(data):
+            self._handle(payload, out)
+            if self._done:
+                break
+        return b"".join(out)
+
+    def finish(self) -> bytes:
+        """Finalise a stream that ended after a ``finish_reason`` without ``[DONE]``."""
+        if self._done or self.finish_reason is None:
+            return b""
+        out: list[bytes] = []
+        self._complete(out)
+        return b"".join(out)
+
+    def fail(self, message: str, code: str = "server_error") -> bytes:
+        """Emit ``error`` + ``response.failed`` (e.g. after an upstream interruption)."""
+        if self._done:
+            return b""
+        out: list[bytes] = []
+        self._header(out)
+        self._done = True
+        self.error = {"error": {"message": message, "type": code, "code": code, "param": None}}
+        self._emit(out, {"type": "error", "code": code, "message": message, "param": None})
+        response = self._snapshot("failed", error={"code": code, "message": message})
+        response["output"] += self._partial_items()
+        response["output_text"] += "".join(self._text_parts)
+        self._emit(out, {"type": "response.failed", "response": response})
+        return b"".join(out)
+
+    # -- internals ---------------------------------------------------------------
+
+    def _emit(self, out: list[bytes], event: dict[str, Any]) -> None:
+        event["sequence_number"] = self._seq
+        self._seq += 1
+        out.append(
+            b"event: " + event["type"].encode() + b"\ndata: " + orjson.dumps(event) + b"\n\n"
+        )
+
+    def _snapshot(self, status: str, **kwargs: Any) -> dict[str, Any]:
+        return _response_object(
+            self.request,
+            response_id=self.response_id,
+            created_at=self.created_at,
+            model=self.model,
+            status=status,
+            output=list(self._output),
+            usage=self.usage,
+            **kwargs,
+        )
+
+    def _partial_items(self) -> list[dict[str, Any]]:
+        """The still-open items, marked incomplete (for ``response.failed``)."""
+        items: list[dict[str, Any]] = []
+        if self._text_id is not None:
+            part = {"type": "output_text", "text": "".join(self._text_parts), "annotations": []}
+            items.append(
+                {
+                    "id": self._text_id,
+                    "type": "message",
+                    "status": "incomplete",
+                    "role": "assistant",
+                    "content": [part],
+                }
+            )
+        if self._open_tool is not None:
+            state = self._open_tool
+            items.append(
+                {
+                    "id": state.id,
+                    "type": "function_call",
+                    "status": "incomplete",
+                    "arguments": "".join(state.args),
+                    "call_id": state.call_id,
+                    "name": state.name,
+                }
+            )
+        return items
+
+    def _header(self, out: list[bytes]) -> None:
+        if not self._header_sent:
+            self._header_sent = True
+            self._emit(out, {"type": "response.created", "response": self._snapshot("in_progress")})
+            self._emit(
+                out, {"type": "response.in_progress", "response": self._snapshot("in_progress")}
+            )
+
+    def _handle(self, payload: bytes, out: list[bytes]) -> None:
+        if payload == b"[DONE]":
+            self._complete(out)
+            return
+        try:
+            chunk = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            return
+        if not isinstance(chunk, dict):
+            return
+        if "error" in chunk and not chunk.get("choices"):
+            err = chunk["error"] if isinstance(chunk["error"], dict) else {}
+            code = err.get("code") if err.get("code") == "rate_limit_exceeded" else "server_error"
+            out.append(self.fail(str(err.get("message") or "Upstream error."), code))
+            self.error = {"error": err}
+            return
+        self._header(out)
+        if chunk.get("model") and self.model is None:
+            self.model = chunk["model"]
+        usage = _responses_usage(chunk.get("usage"))
+        if usage is not None:
+            self.usage = usage
+        for choice in chunk.get("choices") or ():
+            if choice.get("index", 0) != 0:
+                continue
+            delta = choice.get("delta") or {}
+            text = delta.get("content")
+            if text:
+                self._text_delta(text, out)
+            for call in delta.get("tool_calls") or ():
+                self._tool_delta(call, out)
+            if choice.get("finish_reason"):
+                self.finish_reason = choice["finish_reason"]
+
+    def _text_delta(self, text: str, out: list[bytes]) -> None:
+        if self._text_id is None:
+            self._close_tool(out)
+            self._text_index = self._n_items
+            self._n_items += 1
+            self._text_id = item_id = _item_id("msg", self.response_id, self._text_index)
+            self._text_parts = []
+            item = {
+                "id": item_id,
+                "type": "message",
+                "status": "in_progress",
+                "role": "assistant",
+                "content": [],
+            }
+            self._emit(
+                out,
+                {
+                    "type": "response.output_item.added",
+                    "output_index": self._text_index,
+                    "item": item,
+                },
+            )
+            self._emit(
+                out,
+                {
+                    "type": "response.content_part.added",
+                    "item_id": item_id,
+                    "output_index": self._text_index,
+                    "content_index": 0,
+                    "part": {"type": "output_text", "text": "", "annotations": [], "logprobs": []},
+                },
+            )
+            self._delta_prefix = (
+                b'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","item_id":'
+                + orjson.dumps(item_id)
+                + b',"output_index":'
+                + str(self._text_index).encode()
+                + b',"content_index":0,"delta":'
+            )
+        self.output_chunks += 1
+        self._text_parts.append(text)
+        out.append(
+            self._delta_prefix
+            + orjson.dumps(text)
+            + b',"logprobs":[],"sequence_number":'
+            + str(self._seq).encode()
+            + b"}\n\n"
+        )
+        self._seq += 1
+
+    def _close_text(self, out: list[bytes], status: str = "completed") -> None:
+        if self._text_id is None:
+            return
+        item_id, index = self._text_id, self._text_index
+        self._text_id = None
+        text = "".join(self._text_parts)
+        self._text_parts = []
+        part = {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+        base = {"item_id": item_id, "output_index": index, "content_index": 0}
+        self._emit(out, {"type": "response.output_text.done", **base, "text": text, "logprobs": []})
+        self._emit(out, {"type": "response.content_part.done", **base, "part": part})
+        item = {
+            "id": item_id,
+            "type": "message",
+            "status": status,
+            "role": "assistant",
+            "content": [part],
+        }
+        self._output.append(item)
+        self._emit(out, {"type": "response.output_item.done", "output_index": index, "item": item})
+
+    def _tool_delta(self, call: dict[str, Any], out: list[bytes]) -> None:
+        index = call.get("index", 0)
+        fn = call.get("function") or {}
+        state = self._tools.get(index)
+        if state is None:
+            self._close_text(out)
+            self._close_tool(out)
+            output_index = self._n_items
+            self._n_items += 1
+            item_id = _item_id("fc", self.response_id, output_index)
+            state = _ToolState(
+                output_index, item_id, call.get("id") or item_id, fn.get("name") or ""
+            )
+            self._tools[index] = state
+            self._open_tool = state
+            item = {
+                "id": state.id,
+                "type": "function_call",
+                "status": "in_progress",
+                "arguments": "",
+                "call_id": state.call_id,
+                "name": state.name,
+            }
+            self._emit(
+                out,
+                {"type": "response.output_item.added", "output_index": output_index, "item": item},
+            )
+        fragment = fn.get("arguments")
+        if fragment:
+            self.output_chunks += 1
+            state.args.append(fragment)
+            self._emit(
+                out,
+                {
+                    "type": "response.function_call_arguments.delta",
+                    "item_id": state.id,
+                    "output_index": state.output_index,
+                    "delta": fragment,
+                },
+            )
+
+    def _close_tool(self, out: list[bytes]) -> None:
+        state = self._open_tool
+        if state is None:
+            return
+        self._open_tool = None
+        arguments = "".join(state.args)
+        self._emit(
+            out,
+            {
+                "type": "response.function_call_arguments.done",
+                "item_id": state.id,
+                "output_index": state.output_index,
+                "name": state.name,
+                "arguments": arguments,
+            },
+        )
+        item = {
+            "id": state.id,
+            "type": "function_call",
+            "status": "completed",
+            "arguments": arguments,
+            "call_id": state.call_id,
+            "name": state.name,
+        }
+        self._output.append(item)
+        self._emit(
+            out,
+            {"type": "response.output_item.done", "output_index": state.output_index, "item": item},
+        )
+
+    def _complete(self, out: list[bytes]) -> None:
+        self._header(out)
+        reason = _INCOMPLETE_REASONS.get(self.finish_reason or "")
+        self._close_text(out, "incomplete" if reason else "completed")
+        self._close_tool(out)
+        self._done = True
+        self.completed = True
+        if reason:
+            response = self._snapshot("incomplete", incomplete_reason=reason)
+            self._emit(out, {"type": "response.incomplete", "response": response})
+        else:
+            self._emit(out, {"type": "response.completed", "response": self._snapshot("completed")})

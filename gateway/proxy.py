@@ -1,0 +1,500 @@
+"""The /v1 request path: authenticate, validate, admit, route, relay, meter.
+
+Per request: one key-snapshot cache hit, one atomic rate-limit step, one funds
+reservation (priced models), the upstream call on the shared pooled session, and
+one durable usage event. Stream bytes are relayed as they arrive; only the usage
+chunk is decoded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import aiohttp
+import orjson
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+
+from gateway import metering, routing
+from gateway.auth import authenticate
+from gateway.ratelimit import get_limiter, rules_for
+from gateway.snapshots import DeploymentEntry, KeyContext, ModelEntry, get_catalog
+from gateway.upstream import RetryableUpstreamError, UpstreamError, UpstreamReply
+from portal.errors import ApiError
+
+log = logging.getLogger(__name__)
+PER_MILLION = Decimal(1_000_000)
+DEFAULT_MAX_OUTPUT = 4096
+_background: set[asyncio.Task] = set()
+
+
+@dataclass
+class Call:
+    ctx: KeyContext
+    endpoint: str
+    source: str = "api_key"
+    request_id: str = field(default_factory=lambda: f"req_{uuid.uuid4().hex}")
+    started: float = field(default_factory=time.perf_counter)
+    started_wall: float = field(default_factory=time.time)
+    headers: dict[str, str] = field(default_factory=dict)
+    requested_model: str = ""
+    model: ModelEntry | None = None
+    stream: bool = False
+    include_usage: bool = False
+    est_prompt: int = 0
+    max_output: int = 0
+    rules: list = field(default_factory=list)
+    admitted_tokens: int = 0
+    deployment: DeploymentEntry | None = None
+    fallbacks: int = 0
+    upstream_started: float = 0.0
+    upstream_ms: float = 0.0
+    hold: object | None = None
+
+    def __post_init__(self) -> None:
+        self.headers["x-request-id"] = self.request_id
+
+    def elapsed_ms(self) -> int:
+        return int((time.perf_counter() - self.started) * 1000)
+
+
+# --- Steps ------------------------------------------------------------------------------
+async def begin(
+    request: HttpRequest,
+    scope: str,
+    endpoint: str,
+    *,
+    ctx: KeyContext | None = None,
+    source: str = "api_key",
+) -> Call:
+    if ctx is None:
+        ctx = await authenticate(request, scope)
+    return Call(ctx=ctx, endpoint=endpoint, source=source)
+
+
+def parse_json_body(request: HttpRequest) -> dict:
+    content_type = request.content_type or ""
+    if content_type.startswith("multipart/"):
+        raise ApiError(415, f"Unsupported Content-Type {content_type!r}; send application/json.")
+    try:
+        body = orjson.loads(request.body or b"")
+    except orjson.JSONDecodeError as exc:
+        if content_type and "json" not in content_type and content_type != "text/plain":
+            raise ApiError(
+                415, f"Unsupported Content-Type {content_type!r}; send application/json."
+            ) from None
+        raise ApiError(
+            400, f"We could not parse the JSON body of your request ({exc}).", code="invalid_json"
+        ) from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "The request body must be a JSON object.", code="invalid_json")
+    return body
+
+
+def require_model(body: dict) -> str:
+    model = body.get("model")
+    if not isinstance(model, str) or not model.strip():
+        raise ApiError(
+            400,
+            "You must provide a model parameter.",
+            param="model",
+            code="missing_required_parameter",
+        )
+    return model.strip()
+
+
+async def resolve_model(call: Call, requested: str, model_type: str) -> tuple[ModelEntry, tuple]:
+    call.requested_model = requested
+    catalog = await get_catalog()
+    resolved = catalog.resolve(requested)
+    if resolved is None or not resolved[1]:
+        raise ApiError(
+            404,
+            f"The model '{requested}' does not exist or is not available.",
+            code="model_not_found",
+            param="model",
+        )
+    model, deployments = resolved
+    if not call.ctx.allows_model(model.public_id):
+        raise ApiError(
+            403,
+            f"This API key may not use the model '{model.public_id}'.",
+            code="model_not_allowed",
+            param="model",
+        )
+    if model.type != model_type:
+        raise ApiError(
+            400,
+            f"The model '{model.public_id}' is a {model.type} model and cannot serve {call.endpoint}.",
+            param="model",
+            code="model_not_supported",
+        )
+    call.model = model
+    return model, deployments
+
+
+async def admit(call: Call, tokens: int) -> None:
+    call.rules = rules_for(call.ctx)
+    decision = await get_limiter().admit(call.rules, tokens)
+    call.headers.update(decision.headers)
+    if not decision.allowed:
+        raise ApiError(429, decision.message, code=decision.code)
+    call.admitted_tokens = tokens
+
+
+async def reserve(call: Call) -> None:
+    """Hold the worst-case cost before any upstream call (402 when it is not covered)."""
+    from billing.hot import reserve_for_call
+
+    call.hold = await reserve_for_call(call)
+
+
+async def route(
+    call: Call,
+    deployments: tuple[DeploymentEntry, ...],
+    opener: Callable[[DeploymentEntry], Awaitable[UpstreamReply]],
+) -> UpstreamReply:
+    order = routing.attempt_order(deployments)
+    if not order:
+        raise ApiError(
+            503,
+            f"No healthy provider is available for '{call.requested_model}' right now. Retry shortly.",
+        )
+    reasons = []
+    call.upstream_started = time.perf_counter()
+    for deployment in order:
+        call.deployment = deployment
+        try:
+            reply = await opener(deployment)
+        except RetryableUpstreamError as exc:
+            routing.record_failure(deployment.id)
+            reasons.append(exc.reason)
+            call.fallbacks += 1
+            continue
+        except UpstreamError as exc:
+            raise ApiError(
+                exc.status, exc.message, type=exc.type, code=exc.code, param=exc.param
+            ) from None
+        routing.record_success(deployment.id)
+        call.fallbacks = len(reasons)
+        return reply
+    call.fallbacks = max(len(reasons) - 1, 0)
+    raise ApiError(
+        502, "Every provider for this model failed: " + "; ".join(reasons), code="upstream_failed"
+    )
+
+
+def price(model: ModelEntry, prompt: int, completion: int, cached: int = 0) -> Decimal:
+    cached = min(cached, prompt)
+    cached_price = (
+        model.cached_input_price_per_1m
+        if model.cached_input_price_per_1m is not None
+        else model.input_price_per_1m
+    )
+    total = (
+        model.input_price_per_1m * (prompt - cached)
+        + cached_price * cached
+        + model.output_price_per_1m * completion
+    )
+    return total / PER_MILLION
+
+
+def worst_case_cost(call: Call) -> Decimal:
+    return price(call.model, call.est_prompt, call.max_output) if call.model else Decimal(0)
+
+
+def usage_event(
+    call: Call,
+    *,
+    status: str,
+    http_status: int,
+    prompt: int = 0,
+    completion: int = 0,
+    cached: int = 0,
+    reported: bool = True,
+    ttft_ms: int | None = None,
+    error_code: str = "",
+) -> dict:
+    cost = (
+        price(call.model, prompt, completion, cached)
+        if call.model and status != "error"
+        else Decimal(0)
+    )
+    deployment = call.deployment
+    return {
+        "request_id": call.request_id,
+        "user_id": call.ctx.owner_id,
+        "api_key_id": call.ctx.key_id if call.source == "api_key" else (call.ctx.key_id or None),
+        "model": call.model.public_id if call.model else call.requested_model[:200],
+        "provider": deployment.provider.name if deployment else "",
+        "deployment_id": deployment.id if deployment else None,
+        "upstream_model": deployment.upstream_model if deployment else "",
+        "source": call.source,
+        "endpoint": call.endpoint,
+        "stream": call.stream,
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "cached_tokens": cached,
+        "tokens_reported": reported,
+        "estimated_prompt_tokens": call.est_prompt,
+        "cost_usd": str(cost),
+        "status": status,
+        "http_status": http_status,
+        "error_code": error_code,
+        "latency_ms": call.elapsed_ms(),
+        "ttft_ms": ttft_ms,
+        "fallbacks": call.fallbacks,
+        "created_at": call.started_wall,
+        "hold_id": getattr(call.hold, "id", None),
+    }
+
+
+async def reconcile_tokens(call: Call, used: int) -> None:
+    if call.rules and call.admitted_tokens and used != call.admitted_tokens:
+        await get_limiter().adjust(call.rules, used - call.admitted_tokens, at=call.started_wall)
+
+
+async def record(call: Call, event: dict) -> None:
+    await metering.emit(event)
+    used = (event.get("prompt_tokens") or 0) + (event.get("completion_tokens") or 0)
+    await reconcile_tokens(call, used)
+
+
+def record_in_background(call: Call, event: dict) -> None:
+    """For a request the client abandoned: finish recording even though the view was cancelled."""
+    task = asyncio.ensure_future(record(call, event))
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+async def ensure_rate_headers(call: Call) -> None:
+    """Errors raised before admission still carry the rate-limit headers."""
+    if "x-ratelimit-limit" not in call.headers:
+        call.rules = call.rules or rules_for(call.ctx)
+        call.headers.update((await get_limiter().peek(call.rules)).headers)
+
+
+async def record_error(call: Call, error: ApiError) -> None:
+    """A request refused or failed after authentication still yields its usage record."""
+    await ensure_rate_headers(call)
+    error.headers.update(call.headers)
+    if call.requested_model and call.endpoint != "none":
+        event = usage_event(
+            call, status="error", http_status=error.status, error_code=error.code or ""
+        )
+        try:
+            await metering.emit(event)
+        except Exception:  # the refusal must still reach the client
+            log.exception("could not record usage for refused request %s", call.request_id)
+
+
+def with_headers(response: HttpResponse, call: Call) -> HttpResponse:
+    for name, value in call.headers.items():
+        response[name] = value
+    return response
+
+
+def overhead_ms(call: Call) -> str:
+    total = (time.perf_counter() - call.started) * 1000
+    return f"{max(total - call.upstream_ms, 0):.2f}"
+
+
+# --- Non-streamed replies ---------------------------------------------------------------------
+def usage_from(payload: dict) -> tuple[int, int, int] | None:
+    usage = payload.get("usage")
+    if not isinstance(usage, dict):
+        return None
+    prompt = int(usage.get("prompt_tokens") or usage.get("input_tokens") or 0)
+    completion = int(usage.get("completion_tokens") or usage.get("output_tokens") or 0)
+    details = usage.get("prompt_tokens_details") or usage.get("input_tokens_details") or {}
+    cached = int(details.get("cached_tokens") or 0) if isinstance(details, dict) else 0
+    return prompt, completion, cached
+
+
+async def finish_plain(
+    call: Call,
+    reply: UpstreamReply,
+    estimate_completion: Callable[[dict], int],
+    shape: Callable[[dict], dict] | None = None,
+) -> HttpResponse:
+    call.upstream_ms = (time.perf_counter() - call.upstream_started) * 1000
+    try:
+        payload = orjson.loads(reply.body)
+    except orjson.JSONDecodeError:
+        raise ApiError(
+            502, f"{call.deployment.provider.name} sent a response that is not JSON."
+        ) from None
+    counts = usage_from(payload)
+    reported = counts is not None
+    if counts is None:
+        counts = (call.est_prompt, estimate_completion(payload), 0)
+        payload["usage"] = {
+            "prompt_tokens": counts[0],
+            "completion_tokens": counts[1],
+            "total_tokens": counts[0] + counts[1],
+        }
+    if "model" in payload:
+        payload["model"] = call.model.public_id
+    event = usage_event(
+        call,
+        status="ok",
+        http_status=200,
+        prompt=counts[0],
+        completion=counts[1],
+        cached=counts[2],
+        reported=reported,
+    )
+    await record(call, event)
+    body = orjson.dumps(shape(payload) if shape else payload)
+    response = HttpResponse(body, content_type="application/json")
+    call.headers["x-portico-overhead-ms"] = overhead_ms(call)
+    return with_headers(response, call)
+
+
+# --- Streams ----------------------------------------------------------------------------------
+@dataclass
+class StreamState:
+    usage: tuple[int, int, int] | None = None
+    content_chunks: int = 0
+    ttft_ms: int | None = None
+    done: bool = False
+    error: str = ""
+
+
+def split_events(buffer: bytes) -> tuple[list[bytes], bytes]:
+    if b"\r" in buffer:
+        buffer = buffer.replace(b"\r\n", b"\n")
+    parts = buffer.split(b"\n\n")
+    return parts[:-1], parts[-1]
+
+
+def inspect_event(call: Call, state: StreamState, event: bytes) -> bytes | None:
+    """Note usage and first tokens; return the bytes to forward (None to drop)."""
+    if event.startswith(b"data: [DONE]") or event.startswith(b"data:[DONE]"):
+        state.done = True
+        return event + b"\n\n"
+    if b'"usage":{' in event or b'"usage": {' in event:
+        data = event[event.index(b"{") :] if b"{" in event else b"{}"
+        try:
+            payload = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            payload = {}
+        counts = usage_from(payload) if isinstance(payload, dict) else None
+        if counts is not None:
+            state.usage = counts
+        if not call.include_usage and not (isinstance(payload, dict) and payload.get("choices")):
+            return None
+    if (b'"content":"' in event and b'"content":""' not in event) or b'"tool_calls"' in event:
+        state.content_chunks += 1
+        if state.ttft_ms is None:
+            state.ttft_ms = call.elapsed_ms()
+    elif b'"error"' in event and event.startswith(b"data:"):
+        state.error = "upstream_stream_error"
+    return event + b"\n\n"
+
+
+def stream_event(call: Call, state: StreamState, status: str) -> dict:
+    if state.usage is not None:
+        prompt, completion, cached = state.usage
+        reported = True
+    else:
+        prompt, completion, cached, reported = call.est_prompt, state.content_chunks, 0, False
+    http_status = 200 if status != "error" else 502
+    event = usage_event(
+        call,
+        status=status,
+        http_status=http_status,
+        prompt=prompt,
+        completion=completion,
+        cached=cached,
+        reported=reported,
+        ttft_ms=state.ttft_ms,
+        error_code=state.error,
+    )
+    if status == "error":
+        # The tokens were produced and relayed: they are charged even though the stream broke.
+        event["cost_usd"] = str(price(call.model, prompt, completion, cached))
+    return event
+
+
+async def relay(call: Call, reply: UpstreamReply, translator=None) -> AsyncIterator[bytes]:
+    """Relay an OpenAI-format SSE stream; ``translator`` (feed/finish/fail) re-shapes it,
+    e.g. into the Responses event stream."""
+    state = StreamState()
+    buffer = b""
+    recorded = False
+    status = "cancelled"
+    try:
+        data = reply.first
+        while True:
+            events, buffer = split_events(buffer + data)
+            out = []
+            for event in events:
+                forwarded = inspect_event(call, state, event)
+                if forwarded is None:
+                    continue
+                if state.done:
+                    # Durable before the client sees the end of the stream.
+                    await record(call, stream_event(call, state, "ok"))
+                    recorded = True
+                out.append(forwarded)
+            if out:
+                chunk = b"".join(out)
+                yield translator.feed(chunk) if translator else chunk
+            if state.done:
+                break
+            try:
+                data = await reply.stream.__anext__()
+            except StopAsyncIteration:
+                break
+        if not state.done:
+            state.error = state.error or "stream_ended_early"
+            status = "error"
+            message = f"{call.deployment.provider.name} ended the stream before it was complete."
+            yield error_chunk(message, translator)
+        else:
+            status = "ok"
+            tail = translator.finish() if translator else b""
+            if tail:
+                yield tail
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        status = "error"
+        state.error = "upstream_stream_broken"
+        yield error_chunk(f"The upstream stream broke: {type(exc).__name__}.", translator)
+    finally:
+        reply.close()
+        if not recorded:
+            event = stream_event(call, state, status)
+            if status == "cancelled":
+                record_in_background(call, event)
+            else:
+                await record(call, event)
+
+
+def error_chunk(message: str, translator=None) -> bytes:
+    if translator is not None:
+        return translator.fail(message, "upstream_stream_broken")
+    error = {
+        "message": message,
+        "type": "upstream_error",
+        "code": "upstream_stream_broken",
+        "param": None,
+    }
+    return b"data: " + orjson.dumps({"error": error}) + b"\n\n"
+
+
+def streaming_response(call: Call, chunks: AsyncIterator[bytes]) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(chunks, content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    call.headers["x-portico-overhead-ms"] = f"{(call.upstream_started - call.started) * 1000:.2f}"
+    return with_headers(response, call)
+
+
+def json_response(payload: dict, status: int = 200) -> HttpResponse:
+    return HttpResponse(orjson.dumps(payload), status=status, content_type="application/json")

@@ -1,0 +1,303 @@
+"""What the hot path knows without asking the database: API keys and the catalog.
+
+Both live in this process for at most ``LOCAL_TTL`` seconds. Behind that, with Redis
+configured, a shared cache entry that every change deletes explicitly (key snapshots)
+or a version number that every change bumps (the catalog). Revocations and admin
+changes therefore reach every web process within about a second.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.cache import cache
+
+LOCAL_TTL = 1.0
+SHARED_TTL = 300
+CATALOG_VERSION_KEY = "catalog:version"
+
+
+def shared_cache_enabled() -> bool:
+    """Only a cache other processes see (Redis) can carry snapshots between them."""
+    return bool(settings.REDIS_URL)
+
+
+# --- API keys ------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class KeyContext:
+    key_id: int
+    owner_id: int
+    name: str
+    prefix: str
+    scopes: frozenset[str]
+    allowed_models: frozenset[str] | None  # None: every model
+    key_rpm: int | None
+    key_tpm: int | None
+    key_rpd: int | None
+    owner_rpm: int | None
+    owner_tpm: int | None
+    owner_rpd: int | None
+    ip_networks: tuple = ()
+    expires_at: float | None = None
+    revoked: bool = False
+    owner_active: bool = True
+    daily_budget: Decimal | None = None
+    monthly_budget: Decimal | None = None
+    total_budget: Decimal | None = None
+
+    def allows_model(self, public_id: str) -> bool:
+        return self.allowed_models is None or public_id in self.allowed_models
+
+    def allows_ip(self, address: str | None) -> bool:
+        if not self.ip_networks:
+            return True
+        if not address:
+            return False
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self.ip_networks)
+
+
+def effective_allowlist(key_models: list[str], owner_models: list[str]) -> frozenset[str] | None:
+    """A key can only narrow its owner's allowlist; empty lists mean "no restriction"."""
+    if key_models and owner_models:
+        return frozenset(key_models) & frozenset(owner_models)
+    if key_models or owner_models:
+        return frozenset(key_models or owner_models)
+    return None
+
+
+def key_context_from(api_key) -> KeyContext:
+    owner = api_key.owner
+    networks = []
+    for cidr in api_key.ip_allowlist or []:
+        try:
+            networks.append(ipaddress.ip_network(cidr, strict=False))
+        except ValueError:
+            continue
+    return KeyContext(
+        key_id=api_key.pk,
+        owner_id=owner.pk,
+        name=api_key.name,
+        prefix=api_key.prefix,
+        scopes=frozenset(api_key.scopes or []),
+        allowed_models=effective_allowlist(
+            api_key.allowed_models or [], owner.allowed_models or []
+        ),
+        key_rpm=api_key.rpm_limit,
+        key_tpm=api_key.tpm_limit,
+        key_rpd=api_key.rpd_limit,
+        owner_rpm=owner.rpm_limit,
+        owner_tpm=owner.tpm_limit,
+        owner_rpd=owner.rpd_limit,
+        ip_networks=tuple(networks),
+        expires_at=api_key.expires_at.timestamp() if api_key.expires_at else None,
+        revoked=api_key.revoked_at is not None,
+        owner_active=owner.is_active,
+        daily_budget=api_key.daily_budget_usd,
+        monthly_budget=api_key.monthly_budget_usd,
+        total_budget=api_key.total_budget_usd,
+    )
+
+
+_MISSING = object()
+_local_keys: dict[str, tuple[float, KeyContext | None]] = {}
+
+
+def _shared_key(hashed: str) -> str:
+    return f"apikey:{hashed}"
+
+
+def load_key_context(hashed: str) -> KeyContext | None:
+    from gateway.models import ApiKey
+
+    api_key = ApiKey.objects.select_related("owner").filter(hashed_key=hashed).first()
+    return key_context_from(api_key) if api_key else None
+
+
+async def get_key_context(hashed: str) -> KeyContext | None:
+    now = time.monotonic()
+    entry = _local_keys.get(hashed)
+    if entry is not None and now - entry[0] < LOCAL_TTL:
+        return entry[1]
+    context = _MISSING
+    if shared_cache_enabled():
+        context = await cache.aget(_shared_key(hashed), _MISSING)
+    if context is _MISSING:
+        context = await sync_to_async(load_key_context)(hashed)
+        if shared_cache_enabled():
+            # Unknown keys are remembered briefly so a flood of bad keys stays off the database.
+            await cache.aset(_shared_key(hashed), context, SHARED_TTL if context else 5)
+    if len(_local_keys) > 50_000:
+        _local_keys.clear()
+    _local_keys[hashed] = (now, context)
+    return context
+
+
+def forget_keys(hashes: list[str]) -> None:
+    """Called on every change to a key or its owner: the next request reloads it."""
+    for hashed in hashes:
+        _local_keys.pop(hashed, None)
+    if hashes and shared_cache_enabled():
+        cache.delete_many([_shared_key(h) for h in hashes])
+
+
+# --- Catalog ---------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ProviderEntry:
+    id: int
+    name: str
+    label: str
+    kind: str
+    base_url: str
+    api_key: str
+    extra_headers: dict
+    connect_timeout: float
+    first_byte_timeout: float
+    total_timeout: float
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentEntry:
+    id: int
+    provider: ProviderEntry
+    upstream_model: str
+    priority: int
+    weight: int
+
+
+@dataclass(frozen=True, slots=True)
+class ModelEntry:
+    id: int
+    public_id: str
+    type: str
+    name: str
+    description: str
+    owned_by: str
+    context_window: int | None
+    max_output_tokens: int | None
+    input_price_per_1m: Decimal
+    output_price_per_1m: Decimal
+    cached_input_price_per_1m: Decimal | None
+    unit_price: Decimal
+    created: int
+    deployments: tuple[DeploymentEntry, ...] = field(default=())
+
+    @property
+    def providers(self) -> list[str]:
+        return sorted({d.provider.name for d in self.deployments})
+
+
+@dataclass
+class Catalog:
+    models: dict[str, ModelEntry]
+    version: str
+    loaded_at: float
+
+    def resolve(self, requested: str) -> tuple[ModelEntry, tuple[DeploymentEntry, ...]] | None:
+        """A plain id, or ``provider/model`` to pin one provider's deployments."""
+        entry = self.models.get(requested)
+        if entry is not None:
+            return entry, entry.deployments
+        provider, _, model_id = requested.partition("/")
+        entry = self.models.get(model_id) if model_id else None
+        if entry is None:
+            return None
+        pinned = tuple(d for d in entry.deployments if d.provider.name == provider)
+        return (entry, pinned) if pinned else None
+
+
+def load_catalog_snapshot(version: str = "") -> Catalog:
+    from catalog.models import Deployment, Model
+
+    deployments: dict[int, list[DeploymentEntry]] = {}
+    providers: dict[int, ProviderEntry] = {}
+    rows = Deployment.objects.filter(
+        enabled=True, provider__enabled=True, model__enabled=True
+    ).select_related("provider")
+    for row in rows:
+        p = row.provider
+        if p.pk not in providers:
+            try:
+                api_key = p.get_api_key()
+            except ValueError:
+                api_key = ""
+            providers[p.pk] = ProviderEntry(
+                id=p.pk,
+                name=p.name,
+                label=p.display_name,
+                kind=p.kind,
+                base_url=p.base_url.rstrip("/"),
+                api_key=api_key,
+                extra_headers=dict(p.extra_headers or {}),
+                connect_timeout=p.connect_timeout,
+                first_byte_timeout=p.first_byte_timeout,
+                total_timeout=p.total_timeout,
+            )
+        deployments.setdefault(row.model_id, []).append(
+            DeploymentEntry(
+                id=row.pk,
+                provider=providers[p.pk],
+                upstream_model=row.upstream_model,
+                priority=row.priority,
+                weight=max(row.weight, 1),
+            )
+        )
+    models = {}
+    for m in Model.objects.filter(enabled=True):
+        models[m.public_id] = ModelEntry(
+            id=m.pk,
+            public_id=m.public_id,
+            type=m.type,
+            name=m.name or m.public_id,
+            description=m.description,
+            owned_by=m.owned_by,
+            context_window=m.context_window,
+            max_output_tokens=m.max_output_tokens,
+            input_price_per_1m=m.input_price_per_1m,
+            output_price_per_1m=m.output_price_per_1m,
+            cached_input_price_per_1m=m.cached_input_price_per_1m,
+            unit_price=m.unit_price,
+            created=int(m.created_at.timestamp()) if isinstance(m.created_at, datetime) else 0,
+            deployments=tuple(sorted(deployments.get(m.pk, []), key=lambda d: d.priority)),
+        )
+    return Catalog(models=models, version=version, loaded_at=time.monotonic())
+
+
+_catalog: Catalog | None = None
+
+
+async def get_catalog() -> Catalog:
+    global _catalog
+    now = time.monotonic()
+    if _catalog is not None and now - _catalog.loaded_at < LOCAL_TTL:
+        return _catalog
+    version = ""
+    if shared_cache_enabled():
+        version = str(await cache.aget(CATALOG_VERSION_KEY, ""))
+        if _catalog is not None and version and version == _catalog.version:
+            _catalog.loaded_at = now
+            return _catalog
+    _catalog = await sync_to_async(load_catalog_snapshot)(version)
+    return _catalog
+
+
+def get_catalog_sync() -> Catalog:
+    """For synchronous callers (portal pages, management commands): always fresh."""
+    return load_catalog_snapshot()
+
+
+def bump_catalog_version() -> None:
+    global _catalog
+    _catalog = None
+    if shared_cache_enabled():
+        cache.set(CATALOG_VERSION_KEY, f"{time.time_ns()}-{random.random()}", None)

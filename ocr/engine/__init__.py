@@ -1,0 +1,49 @@
+"""Portico's pure OCR engine for Arabic + English PDFs (no Django imports).
+
+Public API (re-exported here)::
+
+    inspect_pdf(data: bytes, *, max_pages: int, max_page_pixels: int, dpi: int = 300,
+                check_text_layer: bool = True) -> PdfInfo
+        Cheap validation before queuing (no rendering). Raises PdfError.
+
+    process_page(pdf: bytes | str | os.PathLike, page_index: int, *, dpi: int = 300,
+                 use_text_layer: bool = True,
+                 max_page_pixels: int = DEFAULT_MAX_PAGE_PIXELS) -> PageResult
+        Render + (text layer | orientation, deskew, OCR) one page (0-based index).
+
+    cer(reference: str, hypothesis: str) -> float
+        Character error rate (see ocr.engine.metrics).
+
+    PdfError(code: str, message: str, *, page: int | None = None)
+        ``code`` in PDF_ERROR_CODES: not_pdf, corrupt, encrypted, no_pages,
+        too_many_pages, page_too_small, page_too_large, page_out_of_range, render_failed.
+
+    PdfInfo(page_count, encrypted, has_text_layer, page_sizes_pt, pdf_version)
+    PageResult(page_num, text, segments, num_segments, language, skew_angle, rotation,
+               path, elapsed, width, height, image_png, thumbnail_png, timings)
+    Segment(kind, bbox, text, confidence, block)
+
+Concurrency: pdfium and Tesseract are not thread-safe. The module keeps one Tesseract
+instance per process (created lazily, reused, guarded by a lock); run pages in parallel
+with processes, each with ``OMP_THREAD_LIMIT=1``.
+"""
+
+from __future__ import annotations
+
+from .errors import PDF_ERROR_CODES, PdfError
+from .metrics import cer
+from .page import process_page
+from .pdf import DEFAULT_MAX_PAGE_PIXELS, PdfInfo, inspect_pdf
+from .types import PageResult, Segment
+
+__all__ = [
+    "DEFAULT_MAX_PAGE_PIXELS",
+    "PDF_ERROR_CODES",
+    "PageResult",
+    "PdfError",
+    "PdfInfo",
+    "Segment",
+    "cer",
+    "inspect_pdf",
+    "process_page",
+]
