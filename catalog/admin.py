@@ -102,7 +102,6 @@ class ProviderAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).annotate(num_deployments=Count("deployments"))
 
-
     @admin.display(boolean=True, description="key set")
     def key_set(self, provider: Provider) -> bool:
         return provider.has_api_key

@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from portal.views import coming_next
+
+urlpatterns = [
+    path("keys/", coming_next, {"page": "keys"}, name="keys"),
+    path("usage/", coming_next, {"page": "usage"}, name="usage"),
+]
