@@ -229,7 +229,7 @@ def usage_event(
     return {
         "request_id": call.request_id,
         "user_id": call.ctx.owner_id,
-        "api_key_id": call.ctx.key_id if call.source == "api_key" else (call.ctx.key_id or None),
+        "api_key_id": call.ctx.key_id or None,
         "model": call.model.public_id if call.model else call.requested_model[:200],
         "provider": deployment.provider.name if deployment else "",
         "deployment_id": deployment.id if deployment else None,

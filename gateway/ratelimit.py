@@ -46,7 +46,9 @@ class Decision:
             "tpm": "tokens per minute",
             "rpd": "requests per day",
         }[rule.kind]
-        whose = "this API key" if rule.subject.startswith("key:") else "your account"
+        whose = {"key": "this API key", "playground": "the playground"}.get(
+            rule.subject.split(":")[0], "your account"
+        )
         return (
             f"Rate limit reached: {rule.limit} {what} for {whose}. Retry after {self.retry_after}s."
         )
@@ -63,7 +65,7 @@ class Decision:
 
 def rules_for(ctx) -> list[Rule]:
     """The rules that apply to a key context; the key's RPM always exists (for headers)."""
-    key, user = f"key:{ctx.key_id}", f"user:{ctx.owner_id}"
+    key, user = ctx.subject, f"user:{ctx.owner_id}"
     rules = [Rule(key, "rpm", ctx.key_rpm or settings.DEFAULT_KEY_RPM, MINUTE)]
     if ctx.owner_rpm:
         rules.append(Rule(user, "rpm", ctx.owner_rpm, MINUTE))

@@ -52,6 +52,11 @@ class KeyContext:
     monthly_budget: Decimal | None = None
     total_budget: Decimal | None = None
 
+    @property
+    def subject(self) -> str:
+        """Whose per-key counters apply: the key's, or the user's playground's."""
+        return f"key:{self.key_id}" if self.key_id else f"playground:{self.owner_id}"
+
     def allows_model(self, public_id: str) -> bool:
         return self.allowed_models is None or public_id in self.allowed_models
 
@@ -106,6 +111,29 @@ def key_context_from(api_key) -> KeyContext:
         daily_budget=api_key.daily_budget_usd,
         monthly_budget=api_key.monthly_budget_usd,
         total_budget=api_key.total_budget_usd,
+    )
+
+
+def playground_context(user) -> KeyContext:
+    """The playground calls the gateway as its user, with the user's own allowlist and limits.
+
+    It has no key: per-key limits apply to a per-user "playground" subject instead,
+    and its usage records carry ``source="playground"``.
+    """
+    return KeyContext(
+        key_id=0,
+        owner_id=user.pk,
+        name="Playground",
+        prefix="",
+        scopes=frozenset({"chat", "models"}),
+        allowed_models=effective_allowlist([], user.allowed_models or []),
+        key_rpm=None,
+        key_tpm=None,
+        key_rpd=None,
+        owner_rpm=user.rpm_limit,
+        owner_tpm=user.tpm_limit,
+        owner_rpd=user.rpd_limit,
+        owner_active=user.is_active,
     )
 
 

@@ -1,10 +1,6 @@
 from __future__ import annotations
 
-from django.urls import path
+from gateway.keys_views import urlpatterns as keys_urlpatterns
+from gateway.usage_views import urlpatterns as usage_urlpatterns
 
-from portal.views import coming_next
-
-urlpatterns = [
-    path("keys/", coming_next, {"page": "keys"}, name="keys"),
-    path("usage/", coming_next, {"page": "usage"}, name="usage"),
-]
+urlpatterns = [*keys_urlpatterns, *usage_urlpatterns]
