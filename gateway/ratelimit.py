@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+import weakref
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -150,12 +151,12 @@ return {-1, unpack(counts)}
 
 class RedisLimiter:
     def __init__(self) -> None:
-        self.scripts: dict[int, object] = {}
+        self.scripts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def _script(self, client):
-        script = self.scripts.get(id(client))
+        script = self.scripts.get(client)
         if script is None:
-            script = self.scripts[id(client)] = client.register_script(ADMIT_LUA)
+            script = self.scripts[client] = client.register_script(ADMIT_LUA)
         return script
 
     async def admit(self, rules: list[Rule], tokens: int) -> Decision:

@@ -10,6 +10,7 @@ Failures that another deployment might not have (connection errors, timeouts,
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -62,12 +63,13 @@ class RetryableUpstreamError(Exception):
         self.timeout = timeout
 
 
-_sessions: dict[int, aiohttp.ClientSession] = {}
+_sessions: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def session() -> aiohttp.ClientSession:
+    """The process's pooled session for the running event loop (one loop per server process)."""
     loop = asyncio.get_running_loop()
-    current = _sessions.get(id(loop))
+    current = _sessions.get(loop)
     if current is None or current.closed:
         connector = aiohttp.TCPConnector(
             limit=settings.UPSTREAM_MAX_CONNECTIONS,
@@ -81,7 +83,7 @@ def session() -> aiohttp.ClientSession:
             skip_auto_headers=("User-Agent",),
             headers={"User-Agent": "Portico/1"},
         )
-        _sessions[id(loop)] = current
+        _sessions[loop] = current
     return current
 
 

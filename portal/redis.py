@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import weakref
 
 from django.conf import settings
 
-_async_clients: dict[int, object] = {}
+# Keyed by the event loop itself (weakly), so a client never outlives or crosses its loop.
+_async_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _sync_client = None
 
 
@@ -14,12 +16,11 @@ def get_async_redis():
     """The asyncio client for the running event loop (tests run several loops)."""
     import redis.asyncio as aioredis
 
-    loop = asyncio.get_running_loop() if _has_loop() else None
-    key = id(loop)
-    client = _async_clients.get(key)
+    loop = asyncio.get_running_loop()
+    client = _async_clients.get(loop)
     if client is None:
         client = aioredis.Redis.from_url(settings.REDIS_URL, max_connections=200)
-        _async_clients[key] = client
+        _async_clients[loop] = client
     return client
 
 
@@ -30,11 +31,3 @@ def get_redis():
 
         _sync_client = redis.Redis.from_url(settings.REDIS_URL)
     return _sync_client
-
-
-def _has_loop() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True

@@ -314,3 +314,15 @@ DEPLOYMENT_FAILURES_BEFORE_COOLDOWN = env_int("DEPLOYMENT_FAILURES_BEFORE_COOLDO
 UPSTREAM_MAX_CONNECTIONS = env_int("UPSTREAM_MAX_CONNECTIONS", 1000)
 LOCAL_MODEL_TOKENS_PER_SECOND = env_int("LOCAL_MODEL_TOKENS_PER_SECOND", 40)
 LOCAL_MODEL_FIRST_TOKEN_MS = env_int("LOCAL_MODEL_FIRST_TOKEN_MS", 250)
+
+# --- Billing ---------------------------------------------------------------------
+# Card top-ups through Stripe Checkout appear only when both keys are set; the wallet
+# is credited by the signed webhook (POST /billing/stripe/webhook), never by the redirect.
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
+STRIPE_API_BASE = env_str("STRIPE_API_BASE", "https://api.stripe.com")
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = env_int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300)
+TOPUP_MIN_USD = env_decimal("TOPUP_MIN_USD", "5")
+TOPUP_MAX_USD = env_decimal("TOPUP_MAX_USD", "500")
+# Wrong redemption codes allowed per user and per IP address in an hour.
+REDEEM_FAILURES_PER_HOUR = env_int("REDEEM_FAILURES_PER_HOUR", 10)

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from gateway.auth import hash_key
+from gateway.models import ApiKey
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_prints_a_key_once_and_stores_only_its_hash(alice):
+    out = StringIO()
+    call_command(
+        "createapikey",
+        "--user",
+        "alice@example.com",
+        "--scopes",
+        "chat,models",
+        "--models",
+        "fake-llm",
+        "--rpm",
+        "5",
+        "--json",
+        stdout=out,
+    )
+    printed = json.loads(out.getvalue())
+    key = ApiKey.objects.get()
+    assert printed["key"].startswith("sk-") and len(printed["key"]) >= 40
+    assert key.hashed_key == hash_key(printed["key"]) and printed["key"] not in str(vars(key))
+    assert (
+        key.scopes == ["chat", "models"]
+        and key.allowed_models == ["fake-llm"]
+        and key.rpm_limit == 5
+    )
+    assert printed["prefix"] == key.prefix and printed["key"].startswith(key.prefix)
+
+
+def test_it_refuses_unknown_users_and_scopes(alice):
+    with pytest.raises(CommandError, match="No user"):
+        call_command("createapikey", "--user", "nobody@example.com")
+    with pytest.raises(CommandError, match="Unknown scope"):
+        call_command("createapikey", "--user", "alice@example.com", "--scopes", "admin")
+
+
+def test_a_key_cannot_widen_its_owners_allowlist(alice):
+    alice.allowed_models = ["fake-llm"]
+    alice.save()
+    with pytest.raises(CommandError, match="may not use"):
+        call_command("createapikey", "--user", "alice@example.com", "--models", "fake-claude")
