@@ -185,10 +185,12 @@ class RedisLimiter:
         """Reconcile a token reservation with the real count (may go either way)."""
         from portal.redis import get_async_redis
 
+        token_rules = [rule for rule in rules if rule.kind == "tpm"]
+        if not token_rules or not delta_tokens:
+            return
         pipe = get_async_redis().pipeline(transaction=False)
-        for rule in rules:
-            if rule.kind == "tpm" and delta_tokens:
-                pipe.incrby(counter_key(rule, at), delta_tokens)
+        for rule in token_rules:
+            pipe.incrby(counter_key(rule, at), delta_tokens)
         await pipe.execute()
 
 
