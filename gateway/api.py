@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse
 from ninja import Router
@@ -65,6 +67,9 @@ async def run_chat(
     except ApiError as error:
         await proxy.record_error(call, error)
         raise
+    except asyncio.CancelledError:
+        proxy.record_cancelled(call)
+        raise
     if call.stream:
         translator = translator_factory(model.public_id) if translator_factory else None
         return proxy.streaming_response(call, proxy.relay(call, reply, translator))
@@ -127,6 +132,9 @@ async def embeddings(request: HttpRequest) -> HttpResponse:
         )
     except ApiError as error:
         await proxy.record_error(call, error)
+        raise
+    except asyncio.CancelledError:
+        proxy.record_cancelled(call)
         raise
     return await proxy.finish_plain(call, reply, lambda payload: 0)
 

@@ -293,6 +293,22 @@ async def record_error(call: Call, error: ApiError) -> None:
             log.exception("could not record usage for refused request %s", call.request_id)
 
 
+def record_cancelled(call: Call) -> None:
+    """The client went away before the answer started: nothing was relayed, nothing is
+    charged, and the hold is released when the event is drained."""
+    if call.requested_model:
+        record_in_background(
+            call,
+            usage_event(
+                call,
+                status="cancelled",
+                http_status=499,
+                reported=False,
+                error_code="client_disconnected",
+            ),
+        )
+
+
 def with_headers(response: HttpResponse, call: Call) -> HttpResponse:
     for name, value in call.headers.items():
         response[name] = value

@@ -240,3 +240,23 @@ def test_a_client_disconnect_cancels_the_upstream_and_meters_what_was_produced(
     # Metered from the chunks Portico read, which is at least what the client saw.
     assert received <= record.completion_tokens <= sent
     assert record.cost_usd > 0
+
+
+def test_a_client_that_gives_up_before_the_answer_gets_a_cancelled_record_and_no_charge(
+    server, make_key, fake
+):
+    from billing.models import Hold
+
+    fake.configure(latency_ms=3000)
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(
+            server.url + "/v1/chat/completions",
+            json={"model": "fake-llm", "messages": HELLO},
+            headers={"Authorization": f"Bearer {make_key()}"},
+            timeout=0.5,
+        )
+    [record] = wait_for(
+        lambda: drained_records(), timeout=10, what="the cancelled request's record"
+    )
+    assert record.status == "cancelled" and record.cost_usd == 0
+    assert not Hold.objects.filter(status="open").exists()
