@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse
+from whitenoise.middleware import WhiteNoiseMiddleware
 
 from portal.errors import error_response, status_phrase
 
@@ -49,6 +50,7 @@ def rewrite_alias(request: HttpRequest) -> bool:
 
 
 def as_api_error(response: HttpResponse) -> HttpResponse:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
     if response.status_code < 400 or response.get("Content-Type", "").startswith(
         "application/json"
     ):
@@ -65,3 +67,35 @@ def as_api_error(response: HttpResponse) -> HttpResponse:
     if status == 404:
         return error_response(404, "Unknown API route. See /v1/docs for the reference.")
     return error_response(status, status_phrase(status))
+
+
+class StaticFilesMiddleware(WhiteNoiseMiddleware):
+    """WhiteNoise, async-capable: under ASGI a sync-only middleware would push every
+    request (the /v1 hot path included) through thread hops."""
+
+    async_capable = True
+    sync_capable = True
+
+    def __init__(self, get_response, settings=None) -> None:
+        if settings is None:
+            super().__init__(get_response)
+        else:
+            super().__init__(get_response, settings)
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest):
+        if self.is_async:
+            return self._acall(request)
+        return super().__call__(request)
+
+    async def _acall(self, request: HttpRequest):
+        static_file = (
+            self.find_file(request.path_info)
+            if self.autorefresh
+            else self.files.get(request.path_info)
+        )
+        if static_file is not None:
+            return self.serve(static_file, request)
+        return await self.get_response(request)

@@ -77,7 +77,7 @@ if GOOGLE_CLIENT_ID:
 MIDDLEWARE = [
     "portal.middleware.ApiSurfaceMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "portal.middleware.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -326,3 +326,35 @@ TOPUP_MIN_USD = env_decimal("TOPUP_MIN_USD", "5")
 TOPUP_MAX_USD = env_decimal("TOPUP_MAX_USD", "500")
 # Wrong redemption codes allowed per user and per IP address in an hour.
 REDEEM_FAILURES_PER_HOUR = env_int("REDEEM_FAILURES_PER_HOUR", 10)
+
+# --- OCR -------------------------------------------------------------------------
+# Uploads are validated before queuing; one Celery task per page. Pages are charged at
+# the ``unit_price`` of the catalog model OCR_PAGE_MODEL (free when it is not enabled).
+INSTALLED_APPS.append("ocr")
+OCR_MAX_UPLOAD_MB = env_int("OCR_MAX_UPLOAD_MB", 50)
+OCR_MAX_PAGES = env_int("OCR_MAX_PAGES", 500)
+OCR_MAX_PAGE_PIXELS = env_int("OCR_MAX_PAGE_PIXELS", 150_000_000)
+OCR_JOB_TTL_HOURS = env_int("OCR_JOB_TTL_HOURS", 72)
+OCR_DPI = env_int("OCR_DPI", 300)
+OCR_RETRY_CAP = env_int("OCR_RETRY_CAP", 3)
+# The first automatic retry of a failed job waits this long; each next one twice as long.
+OCR_AUTO_RETRY_SECONDS = env_int("OCR_AUTO_RETRY_SECONDS", 60)
+OCR_PAGE_MODEL = env_str("OCR_PAGE_MODEL", "portico/ocr")
+# Signed links to page images served by Portico when storage is local files.
+OCR_FILE_URL_SECONDS = env_int("OCR_FILE_URL_SECONDS", 3600)
+# A dedicated queue keeps long OCR work from delaying mail and usage draining;
+# run a worker with ``-Q <name>`` for it. Empty: the default queue.
+OCR_QUEUE = env_str("OCR_QUEUE")
+if OCR_QUEUE:
+    CELERY_TASK_ROUTES = {"ocr.tasks.process_page": {"queue": OCR_QUEUE}}
+# Automatic retries of failed jobs, and usage events a crash kept from being emitted.
+CELERY_BEAT_SCHEDULE["ocr-sweep-jobs"] = {
+    "task": "ocr.tasks.sweep_jobs",
+    "schedule": 30.0,
+    "options": {"expires": 25},
+}
+CELERY_BEAT_SCHEDULE["ocr-expire-jobs"] = {
+    "task": "ocr.tasks.expire_jobs",
+    "schedule": 600.0,
+    "options": {"expires": 300},
+}
