@@ -10,6 +10,7 @@ Public API (re-exported here)::
                  use_text_layer: bool = True,
                  max_page_pixels: int = DEFAULT_MAX_PAGE_PIXELS) -> PageResult
         Render + (text layer | orientation, deskew, OCR) one page (0-based index).
+        Raises PdfError for bad input, ValueError for dpi outside 72..600.
 
     cer(reference: str, hypothesis: str) -> float
         Character error rate (see ocr.engine.metrics).
@@ -23,9 +24,12 @@ Public API (re-exported here)::
                path, elapsed, width, height, image_png, thumbnail_png, timings)
     Segment(kind, bbox, text, confidence, block)
 
+Modules: pdf (open/validate/render), page (pipeline), geometry (deskew), tesseract (OCR,
+OSD, instance cache), textlayer, text (normalisation, language), metrics, results, errors.
+
 Concurrency: pdfium and Tesseract are not thread-safe. The module keeps one Tesseract
 instance per process (created lazily, reused, guarded by a lock); run pages in parallel
-with processes, each with ``OMP_THREAD_LIMIT=1``.
+with processes, one per core (``OMP_THREAD_LIMIT=1`` is harmless; see tesseract.py).
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from .errors import PDF_ERROR_CODES, PdfError
 from .metrics import cer
 from .page import process_page
 from .pdf import DEFAULT_MAX_PAGE_PIXELS, PdfInfo, inspect_pdf
-from .types import PageResult, Segment
+from .results import PageResult, Segment
 
 __all__ = [
     "DEFAULT_MAX_PAGE_PIXELS",

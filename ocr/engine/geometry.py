@@ -87,13 +87,23 @@ def detect_skew(gray: np.ndarray, *, max_angle: float = 10.0) -> float:
 
 
 def rotate(gray: np.ndarray, angle_deg: float) -> np.ndarray:
-    """Rotate counter-clockwise by ``angle_deg`` about the centre; same size, white fill."""
+    """Rotate counter-clockwise by ``angle_deg`` about the centre, white fill.
+
+    The canvas grows just enough to keep every corner of the input (no text is cut off
+    when a page's content reaches its edges), so the result can be a little larger.
+    """
     h, w = gray.shape[:2]
+    theta = math.radians(angle_deg)
+    cos, sin = abs(math.cos(theta)), abs(math.sin(theta))
+    new_w = math.ceil(w * cos + h * sin - 1e-6)
+    new_h = math.ceil(w * sin + h * cos - 1e-6)
     matrix = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), angle_deg, 1.0)
+    matrix[0, 2] += (new_w - w) / 2.0
+    matrix[1, 2] += (new_h - h) / 2.0
     return cv2.warpAffine(
         gray,
         matrix,
-        (w, h),
+        (new_w, new_h),
         flags=cv2.INTER_CUBIC,
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=255,

@@ -13,9 +13,12 @@ Tesseract API objects are **not thread-safe**. Every use goes through :data:`LOC
 corrupting state; use several *processes* (Celery prefork) for parallelism. Instances
 are keyed by PID so a forked child never reuses its parent's instance.
 
-When several worker processes share a machine, set ``OMP_THREAD_LIMIT=1`` in their
-environment (before tesseract is loaded) so each does not spawn OpenMP threads that
-fight over the cores.
+Parallelism: run one worker process per core. The libtesseract bundled in the
+tesserocr 2.13 wheel is built without OpenMP (no libgomp), so each OCR call uses one
+core and ``OMP_THREAD_LIMIT`` makes no difference (measured with
+``bench/ocr_engine_bench.py``). Setting ``OMP_THREAD_LIMIT=1`` for workers is still
+harmless and matters if tesserocr is ever built against an OpenMP-enabled libtesseract
+(such as Debian's), whose threads would otherwise fight over the cores.
 
 The tessdata directory is ``$TESSDATA_PREFIX`` if set, else the first of
 :data:`TESSDATA_CANDIDATES` holding ``ara.traineddata``.
@@ -36,8 +39,8 @@ import numpy as np
 from PIL import Image
 from tesserocr import OEM, PSM, PyTessBaseAPI
 
+from .results import BBox, Segment
 from .text import ARABIC_LETTER_RE, LATIN_LETTER_RE, fix_arabic_punctuation, normalize_text
-from .types import BBox, Segment
 
 LANG = "ara+eng"
 TESSDATA_CANDIDATES = (
@@ -52,7 +55,9 @@ OCR_VARIABLES = {
 OSD_MIN_CONFIDENCE = 2.0  # Tesseract's orient_conf; lower means "don't know"
 SUSPICIOUS_LATIN_CONF = 85.0  # Latin words in Arabic lines below this get a second look
 ARABIC_REREAD_MIN_CONF = 30.0  # an Arabic re-read this sure beats suspicious Latin
-ARABIC_LINE_SHARE = 0.6  # a line is "Arabic" when this share of its letters is Arabic
+JUNK_LATIN_CONF = 50.0  # Latin this unsure inside Arabic is junk: any Arabic re-read wins
+ARABIC_LINE_SHARE = 0.6
+OVERLAP_LOOKAHEAD = 4  # a line is "Arabic" when this share of its letters is Arabic
 
 LOCK = threading.Lock()
 _apis: dict[str, tuple[int, PyTessBaseAPI]] = {}
@@ -188,6 +193,40 @@ def parse_tsv(tsv: str, offset: tuple[int, int] = (0, 0)) -> tuple[dict[int, BBo
     return blocks, [ln for ln in lines.values() if ln.words]
 
 
+def _overlap(a0: int, a1: int, b0: int, b1: int) -> float:
+    """Overlap of [a0, a1) and [b0, b1) as a share of the shorter interval."""
+    shorter = max(1, min(a1 - a0, b1 - b0))
+    return max(0, min(a1, b1) - max(a0, b0)) / shorter
+
+
+def drop_overlapping_lines(lines: list[Line]) -> list[Line]:
+    """Remove phantom lines that sit on top of another line of the same block.
+
+    With row-noise rejection off (see module doc) Tesseract occasionally builds a second
+    "line" from the dots and marks of an Arabic row, overlapping the real line and
+    repeating some of its words. Two lines of a block covering the same area (>= 50%
+    overlap both vertically and horizontally) are one visual row: the less confident
+    one (then the shorter one) is dropped. Phantoms follow their line in reading order,
+    so only the next :data:`OVERLAP_LOOKAHEAD` lines are compared.
+    """
+
+    def score(line: Line) -> tuple[float, int]:
+        return _mean_conf(line.words), sum(len(w.text) for w in line.words)
+
+    dropped: set[int] = set()
+    for i, a in enumerate(lines):
+        for j in range(i + 1, min(i + 1 + OVERLAP_LOOKAHEAD, len(lines))):
+            b = lines[j]
+            if i in dropped or j in dropped or a.block != b.block:
+                continue
+            if (
+                _overlap(a.bbox[1], a.bbox[3], b.bbox[1], b.bbox[3]) >= 0.5
+                and _overlap(a.bbox[0], a.bbox[2], b.bbox[0], b.bbox[2]) >= 0.5
+            ):
+                dropped.add(j if score(a) >= score(b) else i)
+    return [line for k, line in enumerate(lines) if k not in dropped]
+
+
 def _script(text: str) -> tuple[int, int]:
     return len(ARABIC_LETTER_RE.findall(text)), len(LATIN_LETTER_RE.findall(text))
 
@@ -241,7 +280,8 @@ def _repair_latin_runs(image: Image.Image, lines: list[Line], dpi: int) -> None:
     words in a mostly Arabic line the line is re-read with the Arabic-only model; Arabic
     words lying over the run replace it when they are read with more confidence than
     the run, or with at least :data:`ARABIC_REREAD_MIN_CONF` (the run is already known to
-    be doubtful: Latin, unsure, and surrounded by Arabic).
+    be doubtful: Latin, unsure, and surrounded by Arabic), or whenever the run itself is
+    below :data:`JUNK_LATIN_CONF` (Tesseract sometimes scores a correct Arabic word 0).
     """
     for line in lines:
         runs = _suspicious_runs(line)
@@ -258,8 +298,10 @@ def _repair_latin_runs(image: Image.Image, lines: list[Line], dpi: int) -> None:
                 for w in arabic_words
                 if left <= (w.bbox[0] + w.bbox[2]) / 2 <= right and _script(w.text)[0] > 0
             ]
-            conf = _mean_conf(found)
-            if found and (conf >= ARABIC_REREAD_MIN_CONF or conf > _mean_conf(run)):
+            conf, run_conf = _mean_conf(found), _mean_conf(run)
+            if found and (
+                conf >= ARABIC_REREAD_MIN_CONF or conf > run_conf or run_conf < JUNK_LATIN_CONF
+            ):
                 line.words[start:end] = found
 
 
@@ -294,6 +336,7 @@ def ocr_image(gray: np.ndarray, dpi: int) -> tuple[str, list[Segment], float]:
         finally:
             api.Clear()
         block_boxes, lines = parse_tsv(tsv)
+        lines = drop_overlapping_lines(lines)
         _repair_latin_runs(image, lines, dpi)
     text, segments = build_segments(block_boxes, lines)
     return text, segments, mean_conf

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 
 import pypdfium2 as pdfium
 
+from .results import Segment
 from .text import ARABIC_LETTER_RE, normalize_text
-from .types import Segment
 
 MIN_TEXT_CHARS = 20
 MAX_BAD_RATIO = 0.02

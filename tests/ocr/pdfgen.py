@@ -7,10 +7,12 @@ invalid inputs for :func:`ocr.engine.inspect_pdf`.
 
 Main helpers (all return ``bytes`` of a PDF unless noted):
 
-* :func:`text_image` -> ``PIL.Image`` of wrapped text (``lang`` "eng" | "ara" | "mixed").
+* :func:`text_image` -> ``PIL.Image`` of wrapped paragraphs (script picked per paragraph).
 * :func:`image_pdf` -> image-only PDF from one or more images.
 * :func:`degrade`, :func:`skew`, :func:`rotate_quarter` -> image variants.
-* :func:`text_layer_pdf` -> PDF with a real (extractable) text layer.
+* :func:`text_layer_pdf` -> PDF with a real (extractable) text layer;
+  :func:`arabic_text_layer_pdf` -> Arabic text layer in logical or visual order;
+  :func:`owner_password_pdf` -> permissions-only encryption (opens without a password).
 * :func:`not_a_pdf`, :func:`truncated_pdf`, :func:`encrypted_pdf`, :func:`zero_page_pdf`,
   :func:`many_pages_pdf`, :func:`tiny_page_pdf`, :func:`huge_mediabox_pdf`,
   :func:`flate_bomb_pdf` -> bad inputs.
@@ -160,7 +162,9 @@ def text_image(
     return img
 
 
-def degrade(img: Image.Image, *, seed: int = 7, sigma: float = 18.0, quality: int = 60):
+def degrade(
+    img: Image.Image, *, seed: int = 7, sigma: float = 18.0, quality: int = 60
+) -> Image.Image:
     """Slight blur, Gaussian noise, then a JPEG round trip at ``quality``."""
     blurred = img.filter(ImageFilter.GaussianBlur(0.8))
     rng = np.random.default_rng(seed)
@@ -187,14 +191,46 @@ def rotate_quarter(img: Image.Image, degrees: int) -> Image.Image:
     return img.transpose(ops[degrees])
 
 
-def image_pdf(images: Image.Image | Sequence[Image.Image], *, dpi: int = 300) -> bytes:
-    """Image-only PDF, one page per image, page size = image size at ``dpi``."""
+def image_pdf(
+    images: Image.Image | Sequence[Image.Image], *, dpi: int = 300, jpeg_quality: int | None = None
+) -> bytes:
+    """Image-only PDF, one page per image, page size = image size at ``dpi``.
+
+    Images are stored losslessly (FlateDecode, 8-bit gray) unless ``jpeg_quality`` is
+    given (DCTDecode, like a scanner's JPEG output). Pillow's own PDF writer is not used
+    because it always JPEG-compresses grayscale images.
+    """
     if isinstance(images, Image.Image):
         images = [images]
-    first, *rest = [im.convert("L") for im in images]
-    buf = io.BytesIO()
-    first.save(buf, "PDF", resolution=dpi, save_all=True, append_images=rest)
-    return buf.getvalue()
+    objects: list[bytes] = [b"<< /Type /Catalog /Pages 2 0 R >>", b""]
+    kids = []
+    for image in images:
+        gray = image.convert("L")
+        if jpeg_quality is None:
+            data, filt = zlib.compress(gray.tobytes(), 6), b"/FlateDecode"
+        else:
+            buf = io.BytesIO()
+            gray.save(buf, "JPEG", quality=jpeg_quality)
+            data, filt = buf.getvalue(), b"/DCTDecode"
+        width_pt, height_pt = gray.width * 72 / dpi, gray.height * 72 / dpi
+        first = len(objects) + 1  # page, content, image objects
+        content = b"q %.3f 0 0 %.3f 0 0 cm /Im0 Do Q" % (width_pt, height_pt)
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %.3f %.3f] /Contents %d 0 R "
+            b"/Resources << /XObject << /Im0 %d 0 R >> >> >>"
+            % (width_pt, height_pt, first + 1, first + 2)
+        )
+        objects.append(b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream")
+        objects.append(
+            b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray "
+            b"/BitsPerComponent 8 /Filter %s /Length %d >>\nstream\n"
+            % (gray.width, gray.height, filt, len(data))
+            + data
+            + b"\nendstream"
+        )
+        kids.append(b"%d 0 R" % first)
+    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(kids), len(kids))
+    return _assemble(objects)
 
 
 def text_layer_pdf(text: str = ENGLISH_TEXT, *, arabic: bool = False) -> bytes:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import random
 import time
 from collections.abc import Callable
 from functools import cache
@@ -306,6 +307,26 @@ def test_pixel_cap_applies_at_the_render_dpi() -> None:
     assert inspect_pdf(data, max_pages=5, max_page_pixels=5_000_000, dpi=200).page_count == 1
 
 
+def test_mutated_pdfs_only_ever_raise_pdf_error() -> None:
+    rng = random.Random(1234)
+    seeds = [pdfgen.text_layer_pdf(), pdfgen.many_pages_pdf(3), pdfgen.owner_password_pdf()]
+    outcomes: set[str] = set()
+    for _ in range(300):
+        data = bytearray(rng.choice(seeds))
+        for _ in range(rng.randint(1, 12)):
+            pos = rng.randrange(len(data))
+            if rng.random() < 0.7:
+                data[pos] = rng.randrange(256)
+            else:
+                del data[pos : pos + rng.randint(1, 40)]
+        try:
+            inspect_pdf(bytes(data), **LIMITS)
+            outcomes.add("ok")
+        except PdfError as err:
+            outcomes.add(err.code)
+    assert {"ok", "corrupt"} <= outcomes
+
+
 def test_pdf_error_rejects_unknown_codes() -> None:
     with pytest.raises(ValueError):
         PdfError("nope", "unknown")
@@ -356,3 +377,16 @@ def test_text_layer_quality_check_rejects_garbage() -> None:
     assert not text_layer_is_good("\ufffd" * 40 + E[:40])
     assert not text_layer_is_good("\ue000\ue001\ue002 " * 30)
     assert not text_layer_is_good(A[::-1])  # Arabic in visual (reversed) order
+
+
+def test_blank_page_gives_empty_text_without_error() -> None:
+    page = process_page(pdfgen.image_pdf(Image.new("L", (2480, 3508), 255)), 0)
+    assert page.path == "ocr"
+    assert page.text == "" and page.segments == [] and page.num_segments == 0
+    assert page.rotation == 0 and page.skew_angle == 0.0
+    assert page.thumbnail_png and page.image_png
+
+
+def test_unreasonable_dpi_is_refused() -> None:
+    with pytest.raises(ValueError):
+        process_page(pdfgen.text_layer_pdf(), 0, dpi=5000)

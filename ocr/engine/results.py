@@ -59,7 +59,8 @@ class PageResult:
             page orientation (before deskew).
         path: ``"text_layer"`` (embedded text used) or ``"ocr"``.
         elapsed: wall-clock seconds spent in ``process_page``.
-        width, height: size of the final image in pixels.
+        width, height: size of the final image in pixels (after a deskew the canvas is
+            slightly larger than the render, so no content is cut off).
         image_png: the final (rotated, deskewed) grayscale page image, PNG.
         thumbnail_png: the same image ~200 px wide, PNG.
         timings: seconds per stage (``render``, ``orientation``, ``deskew``, ``ocr``,
