@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from django.urls import path
 
-from portal.views import coming_next
+from playground import views
 
 urlpatterns = [
-    path("playground/", coming_next, {"page": "playground"}, name="playground"),
+    path("playground/", views.playground, name="playground"),
+    path("playground/chat", views.chat, name="playground-chat"),
+    path("playground/usage/<str:request_id>", views.usage, name="playground-usage"),
 ]

@@ -56,6 +56,8 @@ def test_database_env() -> dict[str, str]:
 
 def child_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
+    # Only the test process needs it (Playwright's loop); servers must catch ORM-in-async bugs.
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     env.update(test_database_env())
     env.setdefault("PORTICO_VAR_DIR", str(settings.VAR_DIR))
     env.update({"PYTHONUNBUFFERED": "1", "DEBUG": "1"})

@@ -1,0 +1,96 @@
+"""The chat playground: a page, and a chat endpoint that is the gateway's own pipeline.
+
+``POST /playground/chat`` authenticates by session (and CSRF) instead of an API key and
+then runs exactly what ``POST /v1/chat/completions`` runs: the user's allowlist and
+rate limits (under a per-user "playground" subject), the funds reservation (402 when
+the wallet cannot cover the request), the upstream relay and metering, with the usage
+record marked ``source="playground"``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from http import HTTPStatus
+
+from asgiref.sync import sync_to_async
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from billing.flows import wallet_summary
+from gateway import proxy
+from gateway.api import run_chat
+from gateway.snapshots import playground_context
+from playground.flows import chat_body, model_option, models_for, request_usage
+from portal.context_processors import api_base_url
+from portal.errors import ApiError, error_response
+
+USAGE_WAIT_SECONDS = 2.0
+USAGE_POLL_SECONDS = 0.1
+
+
+@require_GET
+@login_required
+async def playground(request: HttpRequest) -> HttpResponse:
+    user = await request.auser()
+    models = await models_for(user)
+    wallet = await sync_to_async(wallet_summary)(user.pk)
+    config = {
+        "chatUrl": reverse("playground-chat"),
+        "usageUrl": reverse("playground-usage", args=["REQUEST_ID"]),
+        "walletUrl": reverse("wallet"),
+        "loginUrl": reverse("account_login"),
+        "apiBaseUrl": api_base_url(request),
+        "models": [model_option(m) for m in models],
+    }
+    context = {"config": config, "models": models, "wallet": wallet}
+    # Templates read the lazy ``request.user``: render where the ORM may run.
+    return await sync_to_async(render)(request, "playground/playground.html", context)
+
+
+@require_POST
+async def chat(request: HttpRequest) -> HttpResponse:
+    user = await request.auser()
+    if not user.is_authenticated:
+        return error_response(
+            HTTPStatus.UNAUTHORIZED, "Sign in to use the playground.", code="not_signed_in"
+        )
+    call = await proxy.begin(
+        request, "chat", "chat.completions", ctx=playground_context(user), source="playground"
+    )
+    try:
+        body = chat_body(proxy.parse_json_body(request))
+    except ApiError as error:
+        await proxy.record_error(call, error)
+        return error.response()
+    try:
+        return await run_chat(call, request, body)
+    except ApiError as error:  # already recorded by run_chat
+        return error.response()
+
+
+@require_GET
+async def usage(request: HttpRequest, request_id: str) -> HttpResponse:
+    """The cost and tokens of one of the user's requests, and the wallet after it.
+
+    A stopped stream is recorded just after the server notices the disconnect, which
+    can be after the page asks: wait a moment for it before answering 404 (the page
+    then retries with backoff).
+    """
+    user = await request.auser()
+    if not user.is_authenticated:
+        return error_response(
+            HTTPStatus.UNAUTHORIZED, "Sign in to see your usage.", code="not_signed_in"
+        )
+    deadline = time.monotonic() + USAGE_WAIT_SECONDS
+    while (found := await sync_to_async(request_usage)(user.pk, request_id)) is None:
+        if time.monotonic() >= deadline:
+            # Not recorded yet, or not this user's request: the same answer for both.
+            return error_response(
+                HTTPStatus.NOT_FOUND, f"No usage recorded for {request_id} yet.", code="not_found"
+            )
+        await asyncio.sleep(USAGE_POLL_SECONDS)
+    return JsonResponse(found)

@@ -1,0 +1,574 @@
+// Portico playground: chat through the gateway, streamed and rendered safely as it arrives.
+// Requests go to /playground/chat, which runs the /v1 chat pipeline (limits, funds,
+// metering, billing) with the session as the credential.
+(() => {
+  "use strict";
+
+  // --- Markdown, rendered safely --------------------------------------------------------
+  // Model output is untrusted. Raw HTML in it is shown as text (never interpreted), and
+  // everything marked produces still goes through DOMPurify with a small allowlist:
+  // no images (a URL in model output must not load by itself), http(s) links only.
+  const DIRECTIONAL = new Set(["P", "LI", "BLOCKQUOTE", "TD", "TH", "H1", "H2", "H3", "H4", "H5", "H6"]);
+  const PURIFY = {
+    ALLOWED_TAGS: [
+      "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "del", "code", "pre",
+      "blockquote", "ul", "ol", "li", "a", "table", "thead", "tbody", "tr", "th", "td",
+    ],
+    ALLOWED_ATTR: ["href", "title", "class", "start", "align"],
+    ALLOWED_URI_REGEXP: /^https?:\/\//i,
+  };
+  let markdown = null;
+
+  function escapeHtml(text) {
+    return String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  }
+
+  function setUpRenderer() {
+    if (markdown) return;
+    markdown = new window.marked.Marked({ gfm: true, breaks: true, async: false });
+    markdown.use({
+      renderer: {
+        html: (token) => {
+          const text = escapeHtml(token.text.replace(/\n+$/, ""));
+          return token.block ? `<p>${text.replace(/\n/g, "<br>")}</p>\n` : text;
+        },
+      },
+    });
+    window.DOMPurify.addHook("afterSanitizeAttributes", (node) => {
+      if (node.tagName === "A" && node.hasAttribute("href")) {
+        node.setAttribute("target", "_blank");
+        node.setAttribute("rel", "noopener noreferrer nofollow");
+      } else if (DIRECTIONAL.has(node.tagName)) {
+        // Each paragraph takes the direction of its own first strong character:
+        // an Arabic paragraph reads right to left, an English one left to right.
+        node.setAttribute("dir", "auto");
+      } else if (node.tagName === "PRE") {
+        node.setAttribute("dir", "ltr");
+      }
+    });
+  }
+
+  function renderMarkdown(source) {
+    setUpRenderer();
+    return window.DOMPurify.sanitize(markdown.parse(source), PURIFY);
+  }
+
+  // --- Server-Sent Events, incrementally ------------------------------------------------
+  // Network reads split events anywhere (even inside a UTF-8 character: the decoder
+  // keeps those). ``push`` returns the data of every event completed so far.
+  class SseParser {
+    constructor() {
+      this.buffer = "";
+      this.data = [];
+    }
+
+    push(text) {
+      this.buffer += text;
+      const events = [];
+      let start = 0;
+      let end;
+      while ((end = this.buffer.indexOf("\n", start)) !== -1) {
+        let line = this.buffer.slice(start, end);
+        start = end + 1;
+        if (line.endsWith("\r")) line = line.slice(0, -1);
+        if (line === "") {
+          if (this.data.length) events.push(this.data.join("\n"));
+          this.data = [];
+          continue;
+        }
+        if (line.startsWith(":")) continue; // a comment (keep-alive)
+        const colon = line.indexOf(":");
+        const field = colon === -1 ? line : line.slice(0, colon);
+        let value = colon === -1 ? "" : line.slice(colon + 1);
+        if (value.startsWith(" ")) value = value.slice(1);
+        if (field === "data") this.data.push(value);
+      }
+      this.buffer = this.buffer.slice(start);
+      return events;
+    }
+
+    finish() {
+      const events = this.push("\n\n");
+      this.buffer = "";
+      return events;
+    }
+  }
+
+  // --- "View code" ----------------------------------------------------------------------
+  function shellQuote(text) {
+    return `'${String(text).replace(/'/g, `'\\''`)}'`;
+  }
+
+  // JSON strings are valid Python string literals; the rest is spelled out.
+  function pythonLiteral(value, indent = "") {
+    if (value === null || value === undefined) return "None";
+    if (value === true) return "True";
+    if (value === false) return "False";
+    if (typeof value === "string") return JSON.stringify(value);
+    if (typeof value === "number") return String(value);
+    if (Array.isArray(value)) {
+      if (!value.length) return "[]";
+      const inner = `${indent}    `;
+      return `[\n${value.map((item) => `${inner}${pythonLiteral(item, inner)},\n`).join("")}${indent}]`;
+    }
+    const entries = Object.entries(value).map(
+      ([key, item]) => `${JSON.stringify(key)}: ${pythonLiteral(item, indent)}`,
+    );
+    return `{${entries.join(", ")}}`;
+  }
+
+  function codeSamples(body, baseUrl) {
+    const url = `${baseUrl.replace(/\/$/, "")}/chat/completions`;
+    const json = JSON.stringify(body, null, 2);
+    const curl = [
+      `curl ${shellQuote(url)} \\`,
+      `  -H "Authorization: Bearer $PORTICO_API_KEY" \\`,
+      `  -H "Content-Type: application/json" \\`,
+      "  --no-buffer \\",
+      `  -d ${shellQuote(json)}`,
+    ].join("\n");
+    const args = Object.entries(body)
+      .map(([key, value]) => `    ${key}=${pythonLiteral(value, "    ")},`)
+      .join("\n");
+    const python = [
+      "import os",
+      "",
+      "from openai import OpenAI",
+      "",
+      `client = OpenAI(base_url=${JSON.stringify(baseUrl)}, api_key=os.environ["PORTICO_API_KEY"])`,
+      "",
+      "stream = client.chat.completions.create(",
+      args,
+      ")",
+      "for chunk in stream:",
+      "    if chunk.choices and chunk.choices[0].delta.content:",
+      '        print(chunk.choices[0].delta.content, end="", flush=True)',
+      "    if chunk.usage:",
+      '        print(f"\\n{chunk.usage.prompt_tokens} prompt + {chunk.usage.completion_tokens} completion tokens")',
+    ].join("\n");
+    const javascript = [
+      'import OpenAI from "openai";',
+      "",
+      "const client = new OpenAI({",
+      `  baseURL: ${JSON.stringify(baseUrl)},`,
+      "  apiKey: process.env.PORTICO_API_KEY,",
+      "});",
+      "",
+      `const stream = await client.chat.completions.create(${json});`,
+      "for await (const chunk of stream) {",
+      '  process.stdout.write(chunk.choices[0]?.delta?.content ?? "");',
+      "  if (chunk.usage) console.log(`\\n${chunk.usage.prompt_tokens} prompt + ${chunk.usage.completion_tokens} completion tokens`);",
+      "}",
+    ].join("\n");
+    return { curl, python, javascript };
+  }
+
+  // Exposed for the page tests (and the curious console user).
+  window.PorticoPlayground = { renderMarkdown, SseParser, codeSamples };
+
+  // --- The page -------------------------------------------------------------------------
+  const root = document.querySelector("[data-playground]");
+  if (!root) return;
+  const config = JSON.parse(document.getElementById("playground-config").textContent);
+  const modelsById = new Map(config.models.map((m) => [m.id, m]));
+  const composer = root.querySelector("[data-composer]");
+  const input = composer.querySelector("textarea");
+  const sendButton = root.querySelector("[data-send]");
+  const stopButton = root.querySelector("[data-stop]");
+  const compareToggle = root.querySelector("[data-compare-toggle]");
+  const columns = root.querySelector("[data-columns]");
+  const balance = root.querySelector("[data-wallet-balance]");
+  const csrfToken = composer.querySelector("[name=csrfmiddlewaretoken]").value;
+  const field = (name) => root.querySelector(`[data-settings] [name="${name}"]`);
+
+  const panes = [...root.querySelectorAll("[data-pane]")].map((element, index) => ({
+    index,
+    element,
+    log: element.querySelector("[data-log]"),
+    title: element.querySelector("[data-pane-title]"),
+    select: root.querySelector(`[data-model-select="${index}"]`),
+    history: [],
+    controller: null,
+  }));
+  let comparing = false;
+  let running = 0;
+
+  const activePanes = () => (comparing ? panes : panes.slice(0, 1));
+
+  function make(tag, className, text) {
+    const element = document.createElement(tag);
+    if (className) element.className = className;
+    if (text !== undefined) element.textContent = text;
+    return element;
+  }
+
+  function modelLabel(id) {
+    const model = modelsById.get(id);
+    if (!model) return id;
+    const price = `$${model.input_per_1m} in · $${model.output_per_1m} out per 1M tokens`;
+    return model.name === id ? `${id} (${price})` : `${model.name} — ${id} (${price})`;
+  }
+
+  function updateTitles() {
+    for (const pane of panes) pane.title.textContent = pane.select ? modelLabel(pane.select.value) : "";
+  }
+
+  function updateControls() {
+    sendButton.disabled = running > 0 || !config.models.length;
+    stopButton.disabled = running === 0;
+    compareToggle.disabled = running > 0;
+    root.querySelector("[data-clear]").disabled = running > 0;
+  }
+
+  function scrollToEnd(pane) {
+    const log = pane.log;
+    if (log.scrollHeight - log.scrollTop - log.clientHeight < 120) log.scrollTop = log.scrollHeight;
+  }
+
+  function dropHint(pane) {
+    pane.log.querySelector("[data-hint]")?.remove();
+  }
+
+  function addUserMessage(pane, text) {
+    dropHint(pane);
+    const article = make("article", "pg-msg pg-user");
+    article.append(make("div", "pg-msg-head", "You"));
+    const body = make("div", "pg-body pg-plain", text);
+    body.dir = "auto";
+    article.append(body);
+    pane.log.append(article);
+    scrollToEnd(pane);
+    return article;
+  }
+
+  function addAssistantMessage(pane, model) {
+    const article = make("article", "pg-msg pg-assistant");
+    article.setAttribute("aria-busy", "true");
+    article.dataset.model = model;
+    const head = make("div", "pg-msg-head", "Assistant ");
+    head.append(make("span", "badge", model));
+    const body = make("div", "pg-body md streaming");
+    body.dir = "auto";
+    const stats = make("dl", "pg-stats");
+    const values = {};
+    for (const [key, label] of [["ttft", "First token"], ["speed", "Speed"], ["tokens", "Tokens"], ["cost", "Cost"]]) {
+      const item = make("div");
+      item.append(make("dt", "", label));
+      values[key] = make("dd", "", "…");
+      values[key].dataset.stat = key;
+      item.append(values[key]);
+      stats.append(item);
+    }
+    article.append(head, body, stats);
+    pane.log.append(article);
+    scrollToEnd(pane);
+    return {
+      pane, article, body, values, text: "", frame: 0, sentAt: performance.now(),
+      firstAt: null, endAt: null, usage: null,
+    };
+  }
+
+  // Re-render at most once per animation frame, however fast tokens arrive.
+  function scheduleRender(message) {
+    if (message.frame) return;
+    message.frame = requestAnimationFrame(() => {
+      message.frame = 0;
+      message.body.innerHTML = renderMarkdown(message.text);
+      scrollToEnd(message.pane);
+    });
+  }
+
+  function finalRender(message) {
+    if (message.frame) cancelAnimationFrame(message.frame);
+    message.frame = 0;
+    message.body.innerHTML = renderMarkdown(message.text);
+    message.body.classList.remove("streaming");
+    message.article.removeAttribute("aria-busy");
+  }
+
+  function showStats(message) {
+    const { values, usage } = message;
+    values.ttft.textContent = message.firstAt === null ? "—" : `${Math.round(message.firstAt - message.sentAt)} ms`;
+    if (usage) {
+      const estimated = usage.tokens_reported === false ? " (estimated)" : "";
+      values.tokens.textContent = `${usage.prompt_tokens} in · ${usage.completion_tokens} out${estimated}`;
+      // Generation speed: the tokens after the first, over the time from the first to the end.
+      const seconds = message.firstAt === null ? 0 : (message.endAt - message.firstAt) / 1000;
+      values.speed.textContent =
+        seconds > 0 && usage.completion_tokens > 1
+          ? `${((usage.completion_tokens - 1) / seconds).toFixed(1)} tok/s`
+          : "—";
+    }
+  }
+
+  function showNote(message, text, className = "pg-note") {
+    const note = make("p", className, text);
+    message.article.insertBefore(note, message.article.querySelector(".pg-stats"));
+    return note;
+  }
+
+  async function readError(response) {
+    let error = null;
+    try {
+      error = (await response.json()).error;
+    } catch {
+      error = null;
+    }
+    if (error && error.message) return error;
+    if (response.status === 403) return { message: "Your session has changed. Reload the page and try again." };
+    return { message: `The request failed (${response.status}).` };
+  }
+
+  function showError(message, status, error) {
+    const box = showNote(message, error.message, "pg-error");
+    box.setAttribute("role", "alert");
+    let link = null;
+    if (status === 402) link = ["Top up your wallet", config.walletUrl];
+    else if (status === 401) link = ["Sign in again", config.loginUrl];
+    if (link) {
+      const anchor = make("a", "", link[0]);
+      anchor.href = link[1];
+      box.append(" ", anchor);
+    }
+  }
+
+  const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
+
+  // The usage event is written before the stream ends, but a stopped stream is
+  // recorded a moment after the server sees the disconnect. The endpoint waits a
+  // little for it; past that it answers 404 and we retry a few times.
+  async function fetchUsage(message, requestId) {
+    const url = config.usageUrl.replace("REQUEST_ID", encodeURIComponent(requestId));
+    let delay = 150;
+    for (let attempt = 0; attempt < 6; attempt += 1) {
+      let response = null;
+      try {
+        response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+      } catch {
+        response = null;
+      }
+      if (response && response.ok) {
+        const usage = await response.json();
+        message.usage = usage;
+        showStats(message);
+        message.values.cost.textContent = `$${usage.cost_usd}`;
+        message.values.cost.dataset.costUsd = usage.cost_usd;
+        message.article.dataset.requestId = usage.request_id;
+        if (balance && usage.wallet) balance.textContent = `$${usage.wallet.balance_usd}`;
+        return;
+      }
+      if (response && response.status !== 404) break;
+      await sleep(delay);
+      delay *= 2;
+    }
+    message.values.cost.textContent = "unavailable";
+  }
+
+  function chatSettings() {
+    const settings = {};
+    const number = (name) => {
+      const raw = field(name).value.trim();
+      return raw === "" ? null : Number(raw);
+    };
+    const temperature = number("temperature");
+    const topP = number("top_p");
+    const maxTokens = number("max_tokens");
+    if (temperature !== null) settings.temperature = temperature;
+    if (topP !== null) settings.top_p = topP;
+    if (maxTokens !== null) settings.max_tokens = maxTokens;
+    return settings;
+  }
+
+  function requestBody(model, history) {
+    const system = field("system").value.trim();
+    const messages = system ? [{ role: "system", content: system }, ...history] : [...history];
+    return {
+      model,
+      messages,
+      ...chatSettings(),
+      stream: true,
+      stream_options: { include_usage: true },
+    };
+  }
+
+  async function runPane(pane, prompt) {
+    const model = pane.select.value;
+    pane.history.push({ role: "user", content: prompt });
+    const body = requestBody(model, pane.history);
+    const message = addAssistantMessage(pane, model);
+    const controller = new AbortController();
+    pane.controller = controller;
+    let response;
+    try {
+      response = await fetch(config.chatUrl, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "text/event-stream", "X-CSRFToken": csrfToken },
+        body: JSON.stringify(body),
+        credentials: "same-origin",
+        signal: controller.signal,
+      });
+    } catch (error) {
+      pane.history.pop();
+      finalRender(message);
+      if (controller.signal.aborted) showNote(message, "Stopped before the model answered.");
+      else showError(message, 0, { message: `Portico could not be reached: ${error.message}` });
+      message.article.querySelector(".pg-stats").remove();
+      return false;
+    }
+    if (!response.ok) {
+      pane.history.pop();
+      finalRender(message);
+      showError(message, response.status, await readError(response));
+      message.article.querySelector(".pg-stats").remove();
+      return false;
+    }
+    const requestId = response.headers.get("x-request-id");
+    await readStream(message, response, controller);
+    if (message.text) pane.history.push({ role: "assistant", content: message.text });
+    // The cost follows in the background: the next message need not wait for it.
+    if (requestId) fetchUsage(message, requestId);
+    return true;
+  }
+
+  async function readStream(message, response, controller) {
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    const parser = new SseParser();
+    let finish = null;
+    let streamError = null;
+    const handle = (data) => {
+      if (data === "[DONE]") return;
+      let chunk;
+      try {
+        chunk = JSON.parse(data);
+      } catch {
+        return;
+      }
+      if (chunk.error) streamError = chunk.error;
+      if (chunk.usage) message.usage = { ...chunk.usage, tokens_reported: true };
+      for (const choice of chunk.choices || []) {
+        const delta = choice.delta && choice.delta.content;
+        if (delta) {
+          if (message.firstAt === null) {
+            message.firstAt = performance.now();
+            showStats(message);
+          }
+          message.text += delta;
+          scheduleRender(message);
+        }
+        if (choice.finish_reason) finish = choice.finish_reason;
+      }
+    };
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        parser.push(decoder.decode(value, { stream: true })).forEach(handle);
+      }
+      parser.push(decoder.decode()).forEach(handle);
+      parser.finish().forEach(handle);
+    } catch (error) {
+      if (!controller.signal.aborted) streamError = { message: `The stream broke: ${error.message}` };
+    }
+    message.endAt = performance.now();
+    finalRender(message);
+    if (controller.signal.aborted) showNote(message, "Stopped. You are charged only for the tokens generated until then.");
+    else if (finish === "length") showNote(message, "The reply reached the max tokens limit.");
+    if (streamError) showError(message, 502, streamError);
+    showStats(message);
+  }
+
+  async function send() {
+    const prompt = input.value.trim();
+    if (!prompt || running) return;
+    input.value = "";
+    const targets = activePanes();
+    running = targets.length;
+    updateControls();
+    const results = await Promise.all(
+      targets.map(async (pane) => {
+        addUserMessage(pane, prompt);
+        try {
+          return await runPane(pane, prompt);
+        } finally {
+          pane.controller = null;
+          running -= 1;
+          updateControls();
+        }
+      }),
+    );
+    // Nothing was sent anywhere: give the prompt back to retry (after a top-up, say).
+    if (!results.some(Boolean) && !input.value) input.value = prompt;
+    input.focus();
+  }
+
+  function stop() {
+    for (const pane of panes) pane.controller?.abort();
+  }
+
+  function setComparing(on) {
+    comparing = on;
+    compareToggle.setAttribute("aria-pressed", String(on));
+    columns.classList.toggle("compare", on);
+    root.querySelectorAll("[data-compare-only]").forEach((element) => { element.hidden = !on; });
+    const [first, second] = panes;
+    second.element.hidden = !on;
+    if (on) {
+      // The second model continues the same conversation so far.
+      second.history = first.history.map((turn) => ({ ...turn }));
+      second.log.replaceChildren(...[...first.log.children].map((node) => node.cloneNode(true)));
+    }
+    updateTitles();
+  }
+
+  function clear() {
+    for (const pane of panes) {
+      pane.history = [];
+      pane.log.replaceChildren();
+    }
+  }
+
+  // "View code" for the first column's conversation and the current settings.
+  const dialog = root.querySelector("[data-code-dialog]");
+  let samples = null;
+  function showSample(language) {
+    dialog.querySelectorAll("[data-code-tab]").forEach((tab) => {
+      tab.setAttribute("aria-selected", String(tab.dataset.codeTab === language));
+    });
+    dialog.querySelector("[data-code]").textContent = samples[language];
+  }
+
+  function openCode() {
+    const [first] = panes;
+    const draft = input.value.trim();
+    const history = [...first.history];
+    if (draft) history.push({ role: "user", content: draft });
+    if (!history.length) history.push({ role: "user", content: "Hello!" });
+    samples = codeSamples(requestBody(first.select.value, history), config.apiBaseUrl);
+    showSample("curl");
+    dialog.showModal();
+  }
+
+  composer.addEventListener("submit", (event) => {
+    event.preventDefault();
+    send();
+  });
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      send();
+    }
+  });
+  stopButton.addEventListener("click", stop);
+  compareToggle.addEventListener("click", () => setComparing(!comparing));
+  root.querySelector("[data-clear]").addEventListener("click", clear);
+  root.querySelector("[data-view-code]").addEventListener("click", openCode);
+  root.querySelector("[data-code-close]").addEventListener("click", () => dialog.close());
+  dialog.querySelectorAll("[data-code-tab]").forEach((tab) => {
+    tab.addEventListener("click", () => showSample(tab.dataset.codeTab));
+  });
+  for (const pane of panes) pane.select?.addEventListener("change", updateTitles);
+
+  updateTitles();
+  updateControls();
+})();
