@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from django.urls import path
 
-from portal.views import coming_next
+from catalog import views
 
 urlpatterns = [
-    path("models/", coming_next, {"page": "models"}, name="models"),
+    path("models/", views.model_list, name="models"),
+    path("models/<path:model_id>/", views.model_detail, name="model_detail"),
 ]

@@ -113,6 +113,7 @@ class UsageRecord(models.Model):
             models.Index(fields=("user", "-id"), name="usage_user_recent"),
             models.Index(fields=("user", "model", "-id"), name="usage_user_model_recent"),
             models.Index(fields=("user", "created_at"), name="usage_user_created"),
+            models.Index(fields=("user", "model", "created_at"), name="usage_user_model_created"),
         ]
 
     def __str__(self) -> str:

@@ -42,9 +42,10 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "django.contrib.staticfiles",
+    "portal.staticfiles.PorticoStaticFilesConfig",
     "django.contrib.humanize",
     "django_htmx",
+    "ninja",  # serves Swagger UI's assets locally for /v1/docs (no CDN)
     "template_partials",
     "allauth",
     "allauth.account",
@@ -263,6 +264,11 @@ if STORAGE_BUCKET:
 if DEBUG and not env_bool("PORTICO_MANIFEST_STATIC", default=True):
     STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 WHITENOISE_MAX_AGE = 3600
+# Source maps are kept (CSS/JS reference them) but are not worth compressing.
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = [
+    "jpg", "jpeg", "png", "gif", "webp", "zip", "gz", "tgz", "bz2", "tbz", "xz", "br", "swf", "flv",
+    "woff", "woff2", "3gp", "3gpp", "asf", "avi", "m4v", "mov", "mp4", "mpeg", "mpg", "webm", "wmv", "map",
+]
 
 # --- Security (production) ---------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = (

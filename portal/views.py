@@ -45,8 +45,112 @@ def coming_next(request: HttpRequest, page: str) -> HttpResponse:
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/dashboard.html")
+    from billing.flows import wallet_summary
+    from catalog.views import quickstart_model
+    from gateway.metering import drain_usage
+    from gateway.usage_queries import dashboard_summary, usd
+
+    # Read-your-writes: requests that just finished are still in the event stream.
+    drain_usage(max_batches=1)
+    summary = dashboard_summary(request.user.pk)
+    favourites = [model for model, _ in summary.top_models]
+    wallet = wallet_summary(request.user.pk)
+    context = {
+        "wallet": {**wallet, **{k: usd(v) for k, v in wallet.items() if k.endswith("_usd")}},
+        "summary": summary,
+        "spend_chart": summary.spend_chart(),
+        "example_model": quickstart_model(request.user, favourites),
+    }
+    return render(request, "portal/dashboard.html", context)
+
+
+# The error table of the quick start, after /work/shared/API.md: (status, type, codes, when).
+API_ERRORS = (
+    (
+        400,
+        "invalid_request_error",
+        "invalid_json, missing_required_parameter, invalid_parameter, model_not_supported",
+        "Malformed body or a bad parameter",
+    ),
+    (
+        401,
+        "authentication_error",
+        "missing_api_key, invalid_api_key, expired_api_key, revoked_api_key, account_disabled",
+        "Missing, unknown, expired or revoked key",
+    ),
+    (
+        402,
+        "insufficient_quota",
+        "insufficient_balance, key_budget_exceeded",
+        "Your wallet, or the key's spend cap, cannot cover the request",
+    ),
+    (
+        403,
+        "permission_error",
+        "missing_scope, model_not_allowed, ip_not_allowed",
+        "Scope missing, model outside the allowlist, address outside the key's IP ranges",
+    ),
+    (
+        404,
+        "not_found_error",
+        "model_not_found, not_found",
+        "Unknown model, job, document or collection — or one that is not yours",
+    ),
+    (409, "conflict", "conflict", "State conflict, e.g. retrying a finished OCR job"),
+    (410, "gone", "gone", "Expired OCR job"),
+    (413, "request_too_large", "request_too_large", "Upload too large"),
+    (415, "unsupported_media_type", "unsupported_media_type", "Unsupported content type"),
+    (422, "invalid_request_error", "—", "Missing required field, job with no retryable copy"),
+    (
+        429,
+        "rate_limit_error",
+        "rate_limit_exceeded, tokens_per_minute_exceeded, daily_limit_exceeded",
+        "A rate limit, token quota or daily limit; see Retry-After",
+    ),
+    (500, "server_error", "internal_error", "Our bug; logged, never a traceback"),
+    (
+        502,
+        "upstream_error",
+        "upstream_failed, upstream_error",
+        "Every provider for the model failed",
+    ),
+    (503, "service_unavailable", "service_unavailable", "No healthy provider for the model"),
+)
+
+
+SCOPE_ENDPOINTS = {
+    "models": "GET /models, GET /models/catalog",
+    "chat": "POST /chat/completions, POST /responses",
+    "embeddings": "POST /embeddings",
+    "ocr": "/ocr/upload, /ocr/jobs/…, /ocr/thumbnails/…, /ocr/images/…",
+    "alretrieval": "/alRetrieval/collections/…",
+    "usage": "GET /usage, GET /wallet",
+}
+
+
+def example_models() -> tuple[str, str]:
+    """The chat and embedding models the quick start's examples call."""
+    from gateway.snapshots import get_catalog_sync
+
+    deployed = [m for m in get_catalog_sync().models.values() if m.deployments]
+
+    def pick(kind: str, preferred: str) -> str:
+        ids = sorted(m.public_id for m in deployed if m.type == kind)
+        return preferred if preferred in ids or not ids else ids[0]
+
+    return pick("llm", "portico/test-chat"), pick("embedding", "portico/test-embedding")
 
 
 def docs(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/docs.html")
+    from gateway.models import Scope
+
+    chat_model, embedding_model = example_models()
+    context = {
+        "scopes": [
+            (value, label, SCOPE_ENDPOINTS.get(value, "")) for value, label in Scope.choices
+        ],
+        "errors": API_ERRORS,
+        "chat_model": chat_model,
+        "embedding_model": embedding_model,
+    }
+    return render(request, "portal/docs.html", context)

@@ -30,3 +30,28 @@
     }
   });
 })();
+
+// Keys page: a filter box over a long list of model checkboxes. The box stays hidden
+// without JavaScript; ticked models that the filter hides are still submitted.
+(() => {
+  const reveal = (root) => {
+    root.querySelectorAll("[data-filter-input][hidden]").forEach((input) => { input.hidden = false; });
+  };
+  document.addEventListener("DOMContentLoaded", () => reveal(document));
+  document.addEventListener("htmx:load", (event) => reveal(event.detail.elt));
+  document.addEventListener("input", (event) => {
+    const input = event.target.closest("[data-filter-input]");
+    if (!input) return;
+    const list = document.getElementById(input.getAttribute("aria-controls"));
+    if (!list) return;
+    const needle = input.value.trim().toLowerCase();
+    let shown = 0;
+    list.querySelectorAll("[data-filter-text]").forEach((item) => {
+      const match = item.dataset.filterText.toLowerCase().includes(needle);
+      item.hidden = !match;
+      if (match) shown += 1;
+    });
+    const empty = list.querySelector("[data-filter-empty]");
+    if (empty) empty.hidden = shown > 0;
+  });
+})();

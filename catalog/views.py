@@ -1,0 +1,224 @@
+"""The Models pages: the catalog as a filterable table, and one page per model."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+
+from billing.flows import money
+from catalog.models import Model
+from gateway.snapshots import ModelEntry, get_catalog_sync
+from gateway.stats import hourly_series, model_stats
+from gateway.usage_queries import chart_data
+
+UNIT_NAMES = {Model.Type.OCR: "page", Model.Type.RETRIEVAL: "query"}
+TYPE_LABELS = {
+    Model.Type.LLM: "LLM",
+    Model.Type.EMBEDDING: "Embedding",
+    Model.Type.OCR: "OCR",
+    Model.Type.RETRIEVAL: "Retrieval",
+}
+CENT = Decimal("0.01")
+
+
+def price_display(value: Decimal) -> str:
+    """``$0.25``, ``$2.00``, ``$0.0015``: cents always shown, more digits only when needed."""
+    return f"${value:.2f}" if value == value.quantize(CENT) else f"${money(value)}"
+
+
+def user_allowlist(user) -> frozenset[str] | None:
+    """The models the user may call; None means every model (an empty admin allowlist)."""
+    return frozenset(user.allowed_models) if user.allowed_models else None
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    entry: ModelEntry
+    stats: dict
+    allowed: bool
+
+    @property
+    def id(self) -> str:
+        return self.entry.public_id
+
+    @property
+    def type_label(self) -> str:
+        return TYPE_LABELS.get(self.entry.type, self.entry.type)
+
+    @property
+    def providers(self) -> list[tuple[str, str]]:
+        """``(name, label)`` of each provider, in routing order, without repeats."""
+        seen: dict[str, str] = {}
+        for deployment in self.entry.deployments:
+            seen.setdefault(deployment.provider.name, deployment.provider.label)
+        return list(seen.items())
+
+    @property
+    def unit(self) -> str:
+        return UNIT_NAMES.get(self.entry.type, "")
+
+    @property
+    def input_price(self) -> str:
+        if self.unit:
+            return f"{price_display(self.entry.unit_price)} / {self.unit}"
+        return price_display(self.entry.input_price_per_1m)
+
+    @property
+    def output_price(self) -> str:
+        if self.unit or self.entry.type == Model.Type.EMBEDDING:
+            return ""
+        return price_display(self.entry.output_price_per_1m)
+
+    @property
+    def cached_price(self) -> str:
+        price = self.entry.cached_input_price_per_1m
+        return price_display(price) if price is not None else ""
+
+    @property
+    def error_percent(self) -> float | None:
+        rate = self.stats.get("error_rate")
+        return None if rate is None else round(rate * 100, 2)
+
+    def matches(self, text: str) -> bool:
+        haystack = " ".join(
+            [self.entry.public_id, self.entry.name, *(f"{n} {lbl}" for n, lbl in self.providers)]
+        )
+        return all(word in haystack.lower() for word in text.lower().split())
+
+
+def catalog_rows(user) -> list[ModelRow]:
+    """Enabled models that have at least one enabled deployment, with 24-hour stats."""
+    allowlist = user_allowlist(user)
+    stats = model_stats(24)
+    return [
+        ModelRow(
+            entry=entry,
+            stats=stats.get(entry.public_id) or {"sample_size": 0},
+            allowed=allowlist is None or entry.public_id in allowlist,
+        )
+        for entry in sorted(get_catalog_sync().models.values(), key=lambda e: e.public_id)
+        if entry.deployments
+    ]
+
+
+class ModelFilterForm(forms.Form):
+    q = forms.CharField(required=False, max_length=200, label="Search")
+    type = forms.ChoiceField(required=False, label="Type")
+    provider = forms.ChoiceField(required=False, label="Provider")
+
+    def __init__(self, data, *, rows: list[ModelRow]) -> None:
+        super().__init__(data, label_suffix="")
+        types = sorted({row.entry.type for row in rows})
+        self.fields["type"].choices = [("", "All types")] + [
+            (t, TYPE_LABELS.get(t, t)) for t in types
+        ]
+        providers = sorted({p for row in rows for p in row.providers}, key=lambda p: p[1].lower())
+        self.fields["provider"].choices = [("", "All providers"), *providers]
+        self.fields["q"].widget.attrs.update(
+            {"type": "search", "placeholder": "Search models", "autocomplete": "off"}
+        )
+
+    def apply(self, rows: list[ModelRow]) -> list[ModelRow]:
+        data = getattr(self, "cleaned_data", {})
+        text, kind, provider = data.get("q", ""), data.get("type", ""), data.get("provider", "")
+        return [
+            row
+            for row in rows
+            if (not text or row.matches(text))
+            and (not kind or row.entry.type == kind)
+            and (not provider or provider in dict(row.providers))
+        ]
+
+
+@login_required
+def model_list(request: HttpRequest) -> HttpResponse:
+    rows = catalog_rows(request.user)
+    form = ModelFilterForm(request.GET, rows=rows)
+    form.is_valid()
+    context = {"form": form, "rows": form.apply(rows), "total": len(rows)}
+    partial = request.htmx and not request.htmx.history_restore_request
+    template = "catalog/models.html#model-results" if partial else "catalog/models.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def hourly_points(model_id: str, hours: int = 24, now: datetime | None = None) -> list[dict]:
+    """``hourly_series`` with the quiet hours filled in, so charts span the whole window."""
+    now = (now or timezone.now()).replace(minute=0, second=0, microsecond=0)
+    by_hour = {point["hour"]: point for point in hourly_series(model_id, hours)}
+    points = []
+    for back in range(hours - 1, -1, -1):
+        hour = now - timedelta(hours=back)
+        points.append({"at": hour, **by_hour.get(hour.isoformat(), {"sample_size": 0})})
+    return points
+
+
+def model_charts(points: list[dict]) -> dict[str, dict]:
+    labels = [p["at"].strftime("%H:00") for p in points]
+    return {
+        "latency": chart_data(
+            "Latency, last 24 hours (UTC)",
+            labels,
+            [
+                ("p50", [p.get("p50_ms") for p in points]),
+                ("p95", [p.get("p95_ms") for p in points]),
+                ("Time to first token (p50)", [p.get("ttft_p50_ms") for p in points]),
+            ],
+            "ms",
+            x_label="Hour (UTC)",
+        ),
+        "throughput": chart_data(
+            "Throughput, last 24 hours (UTC)",
+            labels,
+            [("Tokens per second", [p.get("tokens_per_second") for p in points])],
+            "tok/s",
+            x_label="Hour (UTC)",
+        ),
+        "requests": chart_data(
+            "Requests per hour, last 24 hours (UTC)",
+            labels,
+            [("Requests", [p.get("sample_size", 0) for p in points])],
+            "requests",
+            x_label="Hour (UTC)",
+        ),
+    }
+
+
+@login_required
+def model_detail(request: HttpRequest, model_id: str) -> HttpResponse:
+    row = next((r for r in catalog_rows(request.user) if r.id == model_id), None)
+    if row is None:
+        raise Http404("No such model in the catalog")
+    points = hourly_points(model_id)
+    return render(
+        request,
+        "catalog/model_detail.html",
+        {"row": row, "model": row.entry, "charts": model_charts(points)},
+    )
+
+
+def quickstart_model(user, preferred: Sequence[str] = ()) -> str:
+    """A chat model the user may call, for example code: a recent favourite, else the
+    built-in test model, else the first one allowed ("" when none is)."""
+    allowlist = user_allowlist(user)
+    ids = sorted(
+        entry.public_id
+        for entry in get_catalog_sync().models.values()
+        if entry.deployments
+        and entry.type == Model.Type.LLM
+        and (allowlist is None or entry.public_id in allowlist)
+    )
+    for model_id in [*preferred, "portico/test-chat", *ids]:
+        if model_id in ids:
+            return model_id
+    return ""
