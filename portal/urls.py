@@ -1,11 +1,18 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path, re_path
 
 from portal import views
 from portal.api import api
 from portal.errors import error_response
+
+
+def favicon(request):
+    # Browsers ask for /favicon.ico on pages without a <link rel=icon> (the admin).
+    return redirect(static("img/portico.svg"), permanent=False)
 
 
 def api_not_found(request, rest: str = ""):
@@ -17,6 +24,7 @@ admin.site.site_title = "Portico admin"
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", favicon),
     path("readyz", views.readyz, name="readyz"),
     path("v1/", api.urls),
     re_path(r"^v1(?:/(?P<rest>.*))?$", api_not_found),
