@@ -76,9 +76,11 @@ def register_routers() -> None:
     """Routers of the apps that serve /v1."""
     from billing.api import router as billing_router
     from gateway.api import router as gateway_router
+    from ocr.api import router as ocr_router
 
     api.add_router("", gateway_router)
     api.add_router("", billing_router)
+    api.add_router("", ocr_router)
 
 
 register_routers()

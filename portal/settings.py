@@ -266,8 +266,34 @@ if DEBUG and not env_bool("PORTICO_MANIFEST_STATIC", default=True):
 WHITENOISE_MAX_AGE = 3600
 # Source maps are kept (CSS/JS reference them) but are not worth compressing.
 WHITENOISE_SKIP_COMPRESS_EXTENSIONS = [
-    "jpg", "jpeg", "png", "gif", "webp", "zip", "gz", "tgz", "bz2", "tbz", "xz", "br", "swf", "flv",
-    "woff", "woff2", "3gp", "3gpp", "asf", "avi", "m4v", "mov", "mp4", "mpeg", "mpg", "webm", "wmv", "map",
+    "jpg",
+    "jpeg",
+    "png",
+    "gif",
+    "webp",
+    "zip",
+    "gz",
+    "tgz",
+    "bz2",
+    "tbz",
+    "xz",
+    "br",
+    "swf",
+    "flv",
+    "woff",
+    "woff2",
+    "3gp",
+    "3gpp",
+    "asf",
+    "avi",
+    "m4v",
+    "mov",
+    "mp4",
+    "mpeg",
+    "mpg",
+    "webm",
+    "wmv",
+    "map",
 ]
 
 # --- Security (production) ---------------------------------------------------------

@@ -1,0 +1,544 @@
+"""OCR use cases: upload → pages in parallel → settle; retry; expiry.
+
+Money: an upload holds ``pages × unit price`` (``ocr_<token>_0``); when every page of
+a run has finished, one usage event for the pages that run actually read (same request
+id) lets the usage drain charge them and close the hold, giving back the rest. A retry
+is a new run (``ocr_<token>_<attempt>``) holding only the pages still to do.
+
+Failures: a ``PdfError`` is the file's fault and final for that page; any other
+exception is transient and Celery retries the page task with exponential backoff. A
+run with failed pages ends in ``error``; if every failure was transient (and the
+original is still stored) the job is ``retryable``, and :func:`retry_failed_jobs`
+retries it automatically with exponential backoff until ``OCR_RETRY_CAP``.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from billing.flows import BillingError, release_hold, reserve_funds
+from billing.models import Hold
+from ocr import engine, storage
+from ocr.models import OcrJob, OcrPage
+from portal.errors import ApiError
+
+log = logging.getLogger(__name__)
+
+MB = 1024 * 1024
+TRANSIENT = "engine_error"  # page error code of a failure that a retry may cure
+QUEUE_ERRORS: tuple[type[BaseException], ...]
+try:  # what a publish raises when the broker cannot be reached
+    from kombu.exceptions import KombuError, OperationalError
+
+    QUEUE_ERRORS = (OperationalError, KombuError, ConnectionError, TimeoutError)
+except ImportError:  # pragma: no cover - kombu comes with Celery
+    QUEUE_ERRORS = (ConnectionError, TimeoutError)
+
+# pdfium is not thread-safe; a web process validates one upload at a time.
+_pdfium_lock = threading.Lock()
+
+# PdfError code -> HTTP status of the upload's refusal.
+PDF_ERROR_STATUS = {"too_many_pages": 413}
+
+
+def max_upload_bytes() -> int:
+    return settings.OCR_MAX_UPLOAD_MB * MB
+
+
+def page_price() -> Decimal:
+    """USD per page: the enabled catalog model ``OCR_PAGE_MODEL``, else free."""
+    from catalog.models import Model
+
+    price = (
+        Model.objects.filter(public_id=settings.OCR_PAGE_MODEL, type="ocr", enabled=True)
+        .values_list("unit_price", flat=True)
+        .first()
+    )
+    return price if price is not None else Decimal(0)
+
+
+def check_model_allowed(allowed_models: frozenset[str] | None) -> None:
+    if allowed_models is not None and settings.OCR_PAGE_MODEL not in allowed_models:
+        raise ApiError(
+            403,
+            f"This API key may not use the model '{settings.OCR_PAGE_MODEL}'.",
+            code="model_not_allowed",
+        )
+
+
+# --- Upload --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    data: bytes
+
+
+def validate_pdf(data: bytes) -> engine.PdfInfo:
+    """Refuse what cannot be processed before anything is stored, held or queued."""
+    if len(data) > max_upload_bytes():
+        raise too_large(len(data))
+    try:
+        with _pdfium_lock:
+            return engine.inspect_pdf(
+                data,
+                max_pages=settings.OCR_MAX_PAGES,
+                max_page_pixels=settings.OCR_MAX_PAGE_PIXELS,
+                dpi=settings.OCR_DPI,
+                check_text_layer=False,
+            )
+    except engine.PdfError as exc:
+        status = PDF_ERROR_STATUS.get(exc.code, 400)
+        raise ApiError(
+            status, exc.message, type="invalid_request_error", code=exc.code, param="file"
+        ) from None
+
+
+def too_large(size: int) -> ApiError:
+    return ApiError(
+        413,
+        f"The file is {size / MB:.1f} MB; uploads are limited to {settings.OCR_MAX_UPLOAD_MB} MB.",
+        param="file",
+    )
+
+
+def start_ocr_job(
+    owner_id: int,
+    upload: Upload,
+    *,
+    api_key_id: int | None = None,
+    source: str = OcrJob.Source.API,
+    budgets: dict[str, Decimal | None] | None = None,
+) -> OcrJob:
+    """Validate, store the original, hold the funds, create the job and queue its pages."""
+    info = validate_pdf(upload.data)
+    price = page_price()
+    token = secrets.token_urlsafe(24)
+    now = timezone.now()
+    name = storage.save_bytes(storage.original_name(token), upload.data)
+    try:
+        with transaction.atomic():
+            hold_pages(owner_id, f"ocr_{token}_0", info.page_count * price, api_key_id, budgets)
+            job = OcrJob.objects.create(
+                token=token,
+                owner_id=owner_id,
+                api_key_id=api_key_id,
+                source=source,
+                filename=clean_filename(upload.filename),
+                size_bytes=len(upload.data),
+                original_name=name,
+                total_pages=info.page_count,
+                dpi=settings.OCR_DPI,
+                unit_price_usd=price,
+                created_at=now,
+                expires_at=now + timedelta(hours=settings.OCR_JOB_TTL_HOURS),
+            )
+            OcrPage.objects.bulk_create(
+                OcrPage(job=job, page_num=n) for n in range(1, info.page_count + 1)
+            )
+    except BaseException:
+        storage.delete_tree(storage.job_folder(token))
+        raise
+    try:
+        queue_pages(job, range(1, job.total_pages + 1))
+    except QUEUE_ERRORS as exc:
+        log.error("Could not queue OCR job %s: %s", job.token, exc)
+        release_hold(job.request_id)
+        storage.delete_tree(storage.job_folder(token))
+        job.delete()
+        raise queue_unavailable() from None
+    log.info("OCR job %s queued: %s pages of %s", token, job.total_pages, job.filename)
+    return job
+
+
+def clean_filename(name: str) -> str:
+    name = (name or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    return name[:255] or "document.pdf"
+
+
+def hold_pages(
+    owner_id: int,
+    request_id: str,
+    amount: Decimal,
+    api_key_id: int | None,
+    budgets: dict[str, Decimal | None] | None,
+) -> None:
+    try:
+        hold = reserve_funds(owner_id, request_id, amount, api_key_id=api_key_id, budgets=budgets)
+    except BillingError as exc:
+        raise ApiError(402, exc.message, type="insufficient_quota", code=exc.code) from None
+    if hold is not None:
+        # A long document outlives the default hold TTL; the job's own expiry bounds it.
+        Hold.objects.filter(pk=hold.pk).update(
+            expires_at=timezone.now() + timedelta(hours=settings.OCR_JOB_TTL_HOURS)
+        )
+
+
+def queue_pages(job: OcrJob, page_nums: Iterable[int]) -> None:
+    from ocr.tasks import process_page
+
+    for page_num in page_nums:
+        process_page.delay_on_commit(job.pk, page_num, job.attempt)
+
+
+def queue_unavailable() -> ApiError:
+    return ApiError(
+        502,
+        "The OCR workers' queue cannot be reached right now. Nothing was charged; try again shortly.",
+        code="queue_unavailable",
+    )
+
+
+def queue_position(job: OcrJob) -> int:
+    """1-based place among the jobs waiting or running (0 once finished)."""
+    if job.finished:
+        return 0
+    ahead = OcrJob.objects.filter(
+        status__in=(OcrJob.Status.QUEUED, OcrJob.Status.PROCESSING), pk__lt=job.pk
+    ).count()
+    return ahead + 1
+
+
+# --- Pages ---------------------------------------------------------------------------
+def current_job(job_id: int, attempt: int) -> OcrJob | None:
+    """The job if this task still belongs to its current run (else a stale redelivery)."""
+    job = OcrJob.objects.filter(pk=job_id).first()
+    if job is None or job.attempt != attempt or job.finished or job.expired:
+        return None
+    return job
+
+
+def process_ocr_page(job_id: int, page_num: int, attempt: int) -> None:
+    """Read one page and store its text, segments and images.
+
+    A ``PdfError`` fails the page for good; other exceptions propagate so the task
+    retries (see ``ocr.tasks.process_page``).
+    """
+    job = current_job(job_id, attempt)
+    if job is None:
+        return
+    page = OcrPage.objects.get(job=job, page_num=page_num)
+    if page.status != OcrPage.Status.PENDING:
+        return  # a redelivered task: this page is finished already
+    OcrJob.objects.filter(pk=job.pk, status=OcrJob.Status.QUEUED).update(
+        status=OcrJob.Status.PROCESSING, started_at=timezone.now()
+    )
+    try:
+        result = engine.process_page(
+            storage.pdf_source(job.original_name),
+            page_num - 1,
+            dpi=job.dpi,
+            max_page_pixels=settings.OCR_MAX_PAGE_PIXELS,
+        )
+    except engine.PdfError as exc:
+        fail_ocr_page(job_id, page_num, attempt, exc.message, code=exc.code)
+        return
+    image = storage.save_bytes(
+        storage.page_file_name(job.token, page_num, "page"), result.image_png
+    )
+    thumb = storage.save_bytes(
+        storage.page_file_name(job.token, page_num, "thumbnail"), result.thumbnail_png
+    )
+    with transaction.atomic():
+        updated = OcrPage.objects.filter(pk=page.pk, status=OcrPage.Status.PENDING).update(
+            status=OcrPage.Status.DONE,
+            attempt=attempt,
+            text=result.text,
+            segments=[segment.to_dict() for segment in result.segments],
+            num_segments=result.num_segments,
+            language=result.language,
+            skew_angle=round(result.skew_angle, 2),
+            rotation=result.rotation,
+            path=result.path,
+            elapsed=round(result.elapsed, 3),
+            width=result.width,
+            height=result.height,
+            image_name=image,
+            thumbnail_name=thumb,
+            error="",
+            error_code="",
+            finished_at=timezone.now(),
+        )
+        if updated:
+            OcrJob.objects.filter(pk=job_id).update(pages_done=F("pages_done") + 1)
+    finish_run_if_complete(job_id, attempt)
+
+
+def fail_ocr_page(
+    job_id: int, page_num: int, attempt: int, message: str, *, code: str = TRANSIENT
+) -> None:
+    """A page that cannot be read in this run (``code`` TRANSIENT: a retry may help)."""
+    if current_job(job_id, attempt) is None:
+        return
+    with transaction.atomic():
+        updated = OcrPage.objects.filter(
+            job_id=job_id, page_num=page_num, status=OcrPage.Status.PENDING
+        ).update(
+            status=OcrPage.Status.ERROR,
+            attempt=attempt,
+            error=message[:1000],
+            error_code=code,
+            finished_at=timezone.now(),
+        )
+        if updated:
+            OcrJob.objects.filter(pk=job_id).update(pages_failed=F("pages_failed") + 1)
+    log.warning("OCR job %s page %s failed (%s): %s", job_id, page_num, code, message)
+    finish_run_if_complete(job_id, attempt)
+
+
+def finish_run_if_complete(job_id: int, attempt: int) -> None:
+    """The last page of a run decides the job's outcome and settles the run, once."""
+    with transaction.atomic():
+        job = OcrJob.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.attempt != attempt or job.finished:
+            return
+        if job.pages_done + job.pages_failed < job.total_pages:
+            return
+        now = timezone.now()
+        job.finished_at = now
+        if job.pages_failed == 0:
+            job.status, job.error, job.error_code, job.retryable = OcrJob.Status.DONE, "", "", False
+        else:
+            describe_failure(job)
+        job.save(
+            update_fields=[
+                "status",
+                "error",
+                "error_code",
+                "retryable",
+                "next_retry_at",
+                "finished_at",
+            ]
+        )
+    settle_ocr_run(job)
+
+
+def describe_failure(job: OcrJob) -> None:
+    failed = list(
+        OcrPage.objects.filter(job=job, status=OcrPage.Status.ERROR).values_list(
+            "page_num", "error", "error_code"
+        )
+    )
+    job.status = OcrJob.Status.ERROR
+    shown = "; ".join(f"Page {num}: {error}" for num, error, _ in failed[:5])
+    more = f" (and {len(failed) - 5} more pages)" if len(failed) > 5 else ""
+    job.error = f"{len(failed)} of {job.total_pages} pages failed. {shown}{more}"
+    transient = all(code == TRANSIENT for _, _, code in failed)
+    job.error_code = TRANSIENT if transient else failed[0][2]
+    job.retryable = transient and storage.exists(job.original_name)
+    if job.retryable and job.retry_count < settings.OCR_RETRY_CAP:
+        delay = settings.OCR_AUTO_RETRY_SECONDS * 2**job.retry_count
+        job.next_retry_at = timezone.now() + timedelta(seconds=delay)
+    else:
+        job.next_retry_at = None
+
+
+def settle_ocr_run(job: OcrJob) -> None:
+    """Emit the run's usage event: the drain charges the pages read and closes the hold.
+
+    Emitting twice is harmless (the drain records a request id once); a failed emit is
+    repeated by :func:`settle_unbilled_jobs`.
+    """
+    from gateway import metering
+
+    units = OcrPage.objects.filter(job=job, status=OcrPage.Status.DONE, attempt=job.attempt).count()
+    cost = job.unit_price_usd * units
+    started = job.started_at or job.created_at
+    event = {
+        "request_id": job.request_id,
+        "user_id": job.owner_id,
+        "api_key_id": job.api_key_id,
+        "model": settings.OCR_PAGE_MODEL,
+        "provider": "",
+        "deployment_id": None,
+        "upstream_model": "",
+        "source": "ocr",
+        "endpoint": "ocr",
+        "stream": False,
+        "prompt_tokens": 0,
+        "completion_tokens": 0,
+        "cached_tokens": 0,
+        "tokens_reported": True,
+        "estimated_prompt_tokens": 0,
+        "units": units,
+        "cost_usd": str(cost),
+        "status": "ok" if job.status == OcrJob.Status.DONE else "error",
+        "http_status": 200,
+        "error_code": job.error_code,
+        "latency_ms": max(
+            int(((job.finished_at or timezone.now()) - started).total_seconds() * 1000), 0
+        ),
+        "ttft_ms": None,
+        "fallbacks": 0,
+        "created_at": time.time(),
+        "hold_id": None,
+    }
+    try:
+        metering.emit_sync(event)
+    except Exception:
+        log.exception("Could not emit the usage of %s; the sweep will retry", job.request_id)
+        return
+    OcrJob.objects.filter(pk=job.pk, billed_attempt__lt=job.attempt).update(
+        billed_attempt=job.attempt
+    )
+
+
+def settle_unbilled_jobs() -> int:
+    """Runs whose usage event was never emitted (a crash, Redis down)."""
+    jobs = OcrJob.objects.filter(
+        status__in=OcrJob.FINISHED, billed_attempt__lt=F("attempt"), purged_at__isnull=True
+    )[:200]
+    count = 0
+    for job in jobs:
+        settle_ocr_run(job)
+        count += 1
+    return count
+
+
+# --- Retry ---------------------------------------------------------------------------
+def owned_job(token: str, owner_id: int, *, for_update: bool = False) -> OcrJob:
+    """The caller's job: 404 when unknown or someone else's, 410 when expired."""
+    rows = OcrJob.objects.select_for_update() if for_update else OcrJob.objects
+    job = rows.filter(token=token, owner_id=owner_id).first()
+    if job is None:
+        raise ApiError(404, f"No OCR job with token '{token}'.", code="job_not_found")
+    if job.expired:
+        raise ApiError(
+            410,
+            f"This OCR job expired on {job.expires_at:%Y-%m-%d %H:%M} UTC; its files are deleted. "
+            "Upload the document again.",
+            code="gone",
+        )
+    return job
+
+
+def retry_ocr_job(token: str, owner_id: int, *, automatic: bool = False) -> OcrJob:
+    """Run a failed job's unfinished pages again from the stored original."""
+    with transaction.atomic():
+        job = owned_job(token, owner_id, for_update=True)
+        check_retryable(job)
+        remaining = job.total_pages - job.pages_done
+        job.attempt += 1
+        job.retry_count += 1
+        hold_pages(
+            job.owner_id, job.request_id, remaining * job.unit_price_usd, job.api_key_id, None
+        )
+        OcrPage.objects.filter(job=job, status=OcrPage.Status.ERROR).update(
+            status=OcrPage.Status.PENDING, error="", error_code="", finished_at=None
+        )
+        job.status = OcrJob.Status.QUEUED
+        job.pages_failed = 0
+        job.error, job.error_code, job.retryable = "", "", False
+        job.next_retry_at = job.finished_at = None
+        job.save()
+    pending = OcrPage.objects.filter(job=job, status=OcrPage.Status.PENDING)
+    try:
+        queue_pages(job, pending.values_list("page_num", flat=True))
+    except QUEUE_ERRORS as exc:
+        log.error("Could not queue the retry of OCR job %s: %s", job.token, exc)
+        undo_retry(job)
+        raise queue_unavailable() from None
+    log.info(
+        "OCR job %s retried (%s, run %s)", job.token, "auto" if automatic else "manual", job.attempt
+    )
+    return job
+
+
+def check_retryable(job: OcrJob) -> None:
+    if job.status == OcrJob.Status.DONE:
+        raise ApiError(409, "This job is already done; there is nothing to retry.", code="job_done")
+    if job.status != OcrJob.Status.ERROR:
+        raise ApiError(
+            409, "This job is still being processed; retry it if it fails.", code="job_in_progress"
+        )
+    if not job.retryable and job.error_code != TRANSIENT:
+        raise ApiError(
+            422,
+            f"This job failed on a problem in the PDF itself ({job.error}); retrying cannot "
+            "help. Fix the file and upload it again.",
+            code="not_retryable",
+        )
+    if not storage.exists(job.original_name):
+        raise ApiError(
+            422,
+            "This job has no stored copy of its file to retry from. Upload the document again.",
+            code="no_retryable_copy",
+        )
+    if job.retry_count >= settings.OCR_RETRY_CAP:
+        raise ApiError(
+            429,
+            f"This job was retried {job.retry_count} times, the limit. Upload the document again.",
+            code="retry_cap_reached",
+        )
+
+
+def undo_retry(job: OcrJob) -> None:
+    """Queuing failed: give the hold back and leave the job failed and retryable.
+
+    The run number moves on so a page task that did get queued finds itself stale.
+    """
+    release_hold(job.request_id)
+    with transaction.atomic():
+        OcrJob.objects.filter(pk=job.pk).update(
+            status=OcrJob.Status.ERROR,
+            attempt=F("attempt") + 1,
+            billed_attempt=F("attempt") + 1,
+            retry_count=F("retry_count") - 1,
+            retryable=True,
+            error="The OCR workers' queue could not be reached. Try again shortly.",
+            error_code="queue_unavailable",
+            finished_at=timezone.now(),
+        )
+
+
+def retry_failed_jobs() -> int:
+    """Automatic retries of failed, retryable jobs whose backoff has passed."""
+    now = timezone.now()
+    due = OcrJob.objects.filter(
+        status=OcrJob.Status.ERROR,
+        retryable=True,
+        next_retry_at__lte=now,
+        retry_count__lt=settings.OCR_RETRY_CAP,
+        expires_at__gt=now,
+        purged_at__isnull=True,
+    ).values_list("token", "owner_id")[:100]
+    retried = 0
+    for token, owner_id in due:
+        try:
+            retry_ocr_job(token, owner_id, automatic=True)
+            retried += 1
+        except ApiError as exc:
+            log.warning("Automatic retry of OCR job %s refused: %s", token, exc.message)
+            OcrJob.objects.filter(token=token).update(next_retry_at=None)
+    return retried
+
+
+# --- Expiry --------------------------------------------------------------------------
+def expire_ocr_jobs(limit: int = 500) -> int:
+    """Delete expired jobs' files and page data; the job row stays so the token answers 410."""
+    now = timezone.now()
+    expired = list(
+        OcrJob.objects.filter(expires_at__lte=now, purged_at__isnull=True).order_by("pk")[:limit]
+    )
+    for job in expired:
+        storage.delete_tree(storage.job_folder(job.token))
+        release_hold(job.request_id)  # a run that never finished
+        with transaction.atomic():
+            OcrPage.objects.filter(job=job).delete()
+            OcrJob.objects.filter(pk=job.pk).update(
+                purged_at=now, original_name="", next_retry_at=None
+            )
+    if expired:
+        log.info("Expired %s OCR jobs", len(expired))
+    return len(expired)

@@ -1,0 +1,132 @@
+"""The OCR API's response bodies (also the portal's JSON download), after API.md."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from ocr import storage
+from ocr.flows import owned_job, queue_position
+from ocr.models import OcrJob, OcrPage
+from portal.errors import ApiError
+
+MAX_MEDIA_LIMIT = 50
+
+
+def iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def upload_payload(job: OcrJob) -> dict:
+    return {
+        "token": job.token,
+        "status": job.status,
+        "progress": job.progress,
+        "upload_progress": 100,
+        "queue_position": queue_position(job),
+    }
+
+
+def page_summary(page: OcrPage) -> dict:
+    return {
+        "page_num": page.page_num,
+        "text": page.text,
+        "num_segments": page.num_segments,
+        "elapsed": round(page.elapsed, 2),
+        "language": page.language,
+        "skew_angle": page.skew_angle,
+        "rotation": page.rotation,
+        "path": page.path,
+        "width": page.width,
+        "height": page.height,
+    }
+
+
+def job_payload(job: OcrJob) -> dict:
+    """The job and the text of every page read so far."""
+    pages = job.pages.filter(status=OcrPage.Status.DONE).order_by("page_num")
+    payload = {
+        "token": job.token,
+        "filename": job.filename,
+        "status": job.status,
+        "progress": job.progress,
+        "total_pages": job.total_pages,
+        "pages_done": job.pages_done,
+        "pages": [page_summary(page) for page in pages],
+        "created_at": iso(job.created_at),
+        "expires_at": iso(job.expires_at),
+        "error": job.error or None,
+        "retryable": job.retryable,
+        "retry_count": job.retry_count,
+    }
+    if not job.finished:
+        payload["queue_position"] = queue_position(job)
+    return payload
+
+
+def job_status(token: str, owner_id: int) -> dict:
+    return job_payload(owned_job(token, owner_id))
+
+
+def page_detail(token: str, owner_id: int, page_num: int, *, base_url: str = "") -> dict:
+    """One page with expiring links to its thumbnail and full image (null until read)."""
+    if page_num < 1:
+        raise ApiError(400, "page_num must be >= 1.", param="page_num", code="invalid_parameter")
+    job = owned_job(token, owner_id)
+    page = OcrPage.objects.filter(job=job, page_num=page_num).first()
+    if page is None:
+        raise ApiError(
+            404,
+            f"Page {page_num} does not exist; the document has {job.total_pages} pages.",
+            code="page_not_found",
+        )
+    done = page.status == OcrPage.Status.DONE
+    return {
+        **page_summary(page),
+        "status": page.status,
+        "thumbnail": {"url": storage.file_url(page.thumbnail_name, absolute_base=base_url)}
+        if done
+        else None,
+        "image": {"url": storage.file_url(page.image_name, absolute_base=base_url)}
+        if done
+        else None,
+        "segments": page.segments,
+        "error": page.error or None,
+    }
+
+
+def media_page(token: str, owner_id: int, kind: str, start: int, limit: int) -> dict:
+    """``kind`` "thumbnails" or "images": presigned URLs with object storage, data URIs otherwise."""
+    if start < 0:
+        raise ApiError(400, "'start' must be 0 or more.", param="start", code="invalid_parameter")
+    if not 1 <= limit <= MAX_MEDIA_LIMIT:
+        raise ApiError(
+            400,
+            f"'limit' must be between 1 and {MAX_MEDIA_LIMIT}.",
+            param="limit",
+            code="invalid_parameter",
+        )
+    job = owned_job(token, owner_id)
+    end = min(start + limit, job.total_pages)
+    field = "thumbnail_name" if kind == "thumbnails" else "image_name"
+    names = OcrPage.objects.filter(
+        job=job,
+        status=OcrPage.Status.DONE,
+        page_num__gt=start,
+        page_num__lte=end,
+    ).order_by("page_num")
+    presigned = storage.uses_object_storage()
+    items = []
+    for page_num, name in names.values_list("page_num", field):
+        if presigned:
+            items.append({"page_num": page_num, "url": storage.file_url(name)})
+        else:
+            items.append({"page_num": page_num, "data": storage.data_uri(name)})
+    return {
+        kind: items,
+        "start": start,
+        "end": max(end, start),
+        "total_pages": job.total_pages,
+        "has_more": end < job.total_pages,
+    }

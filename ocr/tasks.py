@@ -1,0 +1,47 @@
+"""Celery tasks: thin wrappers around ``ocr.flows``."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from celery.contrib.django.task import DjangoTask
+
+from ocr import flows
+from ocr.engine import PdfError
+
+
+class PageTask(DjangoTask):
+    """A page whose transient failures outlasted every retry fails for this run."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
+        job_id, page_num, attempt = args
+        flows.fail_ocr_page(
+            job_id,
+            page_num,
+            attempt,
+            f"The OCR engine failed on this page {self.max_retries + 1} times "
+            f"({type(exc).__name__}). Retrying the job may help.",
+        )
+
+
+@shared_task(
+    base=PageTask,
+    ignore_result=True,
+    acks_late=True,
+    autoretry_for=(Exception,),
+    dont_autoretry_for=(PdfError,),
+    retry_backoff=True,
+    retry_backoff_max=60,
+    max_retries=3,
+)
+def process_page(job_id: int, page_num: int, attempt: int) -> None:
+    flows.process_ocr_page(job_id, page_num, attempt)
+
+
+@shared_task(ignore_result=True)
+def sweep_jobs() -> int:
+    return flows.settle_unbilled_jobs() + flows.retry_failed_jobs()
+
+
+@shared_task(ignore_result=True)
+def expire_jobs() -> int:
+    return flows.expire_ocr_jobs()

@@ -1,0 +1,124 @@
+"""The OCR page in a real browser, with the real worker reading the pages."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.conftest import screenshot
+from tests.ocr.conftest import fund, make_job, mixed_pdf, ocr_model, ocr_server
+
+# The OCR fixtures live with the OCR tests; these pages use them too.
+__all__ = ["make_job", "ocr_model", "ocr_server"]
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def sign_in(page, server, user) -> None:
+    """A session made here, handed to the browser (the server hashes passwords its own way)."""
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    page.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": server.url}]
+    )
+
+
+def test_a_pdf_uploaded_in_the_portal_fills_in_live_and_shows_its_pages(
+    page, alice, ocr_model, ocr_server, celery_worker, tmp_path
+):
+    fund(alice)
+    pdf = tmp_path / "library-and-fair.pdf"
+    pdf.write_bytes(mixed_pdf())
+    sign_in(page, ocr_server, alice)
+
+    page.goto(ocr_server.url + "/ocr/")
+    expect(page.get_by_role("heading", name="OCR", exact=True)).to_be_visible()
+    expect(page.get_by_text("No documents yet")).to_be_visible()
+    screenshot(page, "ocr")
+
+    # Choosing a file uploads it at once (the drop zone does the same with a dropped file).
+    page.locator("input[type=file][name=file]").set_input_files(str(pdf))
+    page.wait_for_url(re.compile(r"/ocr/jobs/[\w-]+/$"))
+    expect(page.get_by_role("heading", name="library-and-fair.pdf")).to_be_visible()
+    bar = page.get_by_role("progressbar", name="Pages read")
+    expect(bar).to_have_attribute("aria-valuenow", "100", timeout=90_000)
+    thumbnails = page.get_by_role("list", name="Pages").get_by_role("img")
+    expect(thumbnails).to_have_count(3)
+    for index in range(3):
+        expect(thumbnails.nth(index)).to_have_js_property("naturalWidth", 200)
+    expect(page.locator("[data-polling]")).to_have_count(0)  # polling stopped
+    screenshot(page, "ocr-job")
+
+    page.get_by_role("link", name="Page 2").click()
+    expect(page.get_by_role("heading", name=re.compile(r"Page 2"))).to_be_visible()
+    image = page.get_by_role("img", name="Scan of page 2")
+    expect(image).to_be_visible()
+    assert image.evaluate("img => img.naturalWidth") > 500
+    text = page.locator("[data-ocr-text] p").first
+    expect(text).to_contain_text("المعرض")
+    assert text.evaluate("p => getComputedStyle(p).direction") == "rtl"
+    boxes = page.locator(".ocr-box")
+    assert boxes.count() >= 1
+    page.get_by_label(re.compile("Always show")).check()
+    expect(page.locator(".ocr-boxes")).to_have_css("opacity", "1")
+    screenshot(page, "ocr-page")
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="TXT").click()
+    assert "المعرض" in Path(download.value.path()).read_text(encoding="utf-8")
+
+    page.goto(ocr_server.url + "/ocr/")
+    row = page.get_by_role("row", name=re.compile("library-and-fair.pdf"))
+    expect(row.get_by_text("done")).to_be_visible()
+
+
+def test_the_ocr_pages_fit_a_phone_and_say_when_a_job_expired(page, alice, ocr_server, make_job):
+    from datetime import timedelta
+
+    import httpx
+    from django.utils import timezone
+
+    job = make_job(alice, expires_at=timezone.now() - timedelta(minutes=1))
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, ocr_server, alice)
+    page.goto(ocr_server.url + "/ocr/")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the OCR page scrolls sideways on a phone ({width}px)"
+    row = page.get_by_role("row", name=re.compile("made.pdf"))
+    expect(row.get_by_text("expired").first).to_be_visible()
+    # The job itself answers 410 (a browser would log that status as a console error).
+    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+    response = httpx.get(ocr_server.url + f"/ocr/jobs/{job.token}/", cookies=cookies)
+    assert response.status_code == 410
+    assert "This document has expired." in response.text
+
+
+def test_a_pdf_dropped_on_the_upload_zone_is_uploaded(page, alice, ocr_model, ocr_server):
+    import base64
+
+    from tests.ocr.conftest import one_page_pdf
+
+    fund(alice)
+    sign_in(page, ocr_server, alice)
+    page.goto(ocr_server.url + "/ocr/")
+    page.locator("[data-ocr-drop]").evaluate(
+        """(zone, b64) => {
+          const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+          const data = new DataTransfer();
+          data.items.add(new File([bytes], "dropped.pdf", {type: "application/pdf"}));
+          for (const type of ["dragenter", "dragover", "drop"]) {
+            zone.dispatchEvent(new DragEvent(type, {dataTransfer: data, bubbles: true, cancelable: true}));
+          }
+        }""",
+        base64.b64encode(one_page_pdf()).decode(),
+    )
+    page.wait_for_url(re.compile(r"/ocr/jobs/[\w-]+/$"))
+    expect(page.get_by_role("heading", name="dropped.pdf")).to_be_visible()
+    expect(page.get_by_role("progressbar", name="Pages read")).to_be_visible()
