@@ -12,6 +12,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
@@ -177,7 +178,9 @@ def wallet_id_of(user_id: int) -> int:
     """A user's wallet id never changes once the wallet exists: remembered per process."""
     wallet_id = _wallet_ids.get(user_id)
     if wallet_id is None:
-        wallet_id = _wallet_ids[user_id] = Wallet.objects.values_list("pk", flat=True).get(user_id=user_id)
+        wallet_id = _wallet_ids[user_id] = Wallet.objects.values_list("pk", flat=True).get(
+            user_id=user_id
+        )
     return wallet_id
 
 
@@ -461,7 +464,7 @@ def handle_stripe_event(event: dict) -> str:
         problem = f"currency {currency!r} is not USD"
     elif not isinstance(amount_total, int) or isinstance(amount_total, bool) or amount_total <= 0:
         problem = f"amount_total {amount_total!r} is not a positive number of cents"
-    elif not user_id.isdigit() or not Wallet.objects.filter(user_id=int(user_id)).exists():
+    elif not user_id.isdigit() or not get_user_model().objects.filter(pk=int(user_id)).exists():
         problem = f"user {user_id!r} is unknown"
     if problem:
         log.error("Stripe event %s (%s) NOT credited: %s", event_id, session.get("id"), problem)

@@ -97,3 +97,43 @@ class Hold(models.Model):
 
     def __str__(self) -> str:
         return f"hold {self.request_id} {self.amount_usd} ({self.status})"
+
+
+class RedemptionBatch(models.Model):
+    """Codes an admin issued together: each worth ``amount_usd``, redeemable once."""
+
+    amount_usd = models.DecimalField(
+        "amount (USD)", max_digits=12, decimal_places=2, help_text="credited per code"
+    )
+    count = models.PositiveIntegerField(help_text="how many codes the batch holds")
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="codes cannot be redeemed after this; empty = never"
+    )
+    note = models.CharField(max_length=200, blank=True, help_text="what the codes are for")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-id",)
+        verbose_name_plural = "redemption batches"
+
+    def __str__(self) -> str:
+        label = f"Batch {self.pk}: {self.count} × {self.amount_usd} USD"
+        return f"{label} ({self.note})" if self.note else label
+
+
+class RedemptionCode(models.Model):
+    batch = models.ForeignKey(RedemptionBatch, on_delete=models.PROTECT, related_name="codes")
+    code = models.CharField(max_length=32, unique=True)
+    redeemed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    redeemed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("id",)
+
+    def __str__(self) -> str:
+        return self.code

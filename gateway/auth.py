@@ -27,10 +27,11 @@ def bearer_token(request: HttpRequest) -> str | None:
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    if settings.SECURE_PROXY_SSL_HEADER:  # behind a trusted proxy: its forwarded address
+    if settings.SECURE_PROXY_SSL_HEADER:  # behind a trusted proxy: the address it saw
         forwarded = request.headers.get("X-Forwarded-For", "")
         if forwarded:
-            return forwarded.split(",")[0].strip()
+            # The proxy appends the peer it saw; earlier entries come from the client.
+            return forwarded.split(",")[-1].strip()
     return request.META.get("REMOTE_ADDR")
 
 

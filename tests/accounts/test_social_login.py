@@ -10,10 +10,14 @@ from tests.support.processes import PorticoServer, child_env
 def test_github_and_google_sign_in_appear_only_when_configured(client):
     assert b"GitHub" not in client.get("/accounts/login/").content
 
-    server = PorticoServer(child_env(
-        GITHUB_CLIENT_ID="gh-id", GITHUB_CLIENT_SECRET="gh-secret",
-        GOOGLE_CLIENT_ID="g-id", GOOGLE_CLIENT_SECRET="g-secret",
-    ))
+    server = PorticoServer(
+        child_env(
+            GITHUB_CLIENT_ID="gh-id",
+            GITHUB_CLIENT_SECRET="gh-secret",
+            GOOGLE_CLIENT_ID="g-id",
+            GOOGLE_CLIENT_SECRET="g-secret",
+        )
+    )
     try:
         server.wait_ready()
         page = httpx.get(server.url + "/accounts/login/").text

@@ -1,0 +1,306 @@
+"""Billing admin: wallets (with the audited "Adjust balance" form), a read-only ledger and
+holds, and redemption batches (generated on add, exported as CSV)."""
+
+from __future__ import annotations
+
+import csv
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from billing.flows import (
+    BillingError,
+    admin_adjust,
+    create_redemption_batch,
+    money,
+    set_low_balance_threshold,
+)
+from billing.forms import AdjustForm, RedemptionBatchForm, WalletForm
+from billing.models import Hold, LedgerEntry, RedemptionBatch, RedemptionCode, Wallet
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written only by billing flows: viewable, never added, edited or deleted here."""
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(Wallet)
+class WalletAdmin(admin.ModelAdmin):
+    form = WalletForm
+    list_display = ("user", "balance", "held", "available", "low_balance_threshold_usd", "adjust")
+    list_select_related = ("user",)
+    search_fields = ("user__email",)
+    fields = (
+        "user",
+        "currency",
+        "balance",
+        "held",
+        "available",
+        "low_balance_threshold_usd",
+        "low_balance_notified",
+        "updated_at",
+        "adjust",
+    )
+    readonly_fields = (
+        "user",
+        "currency",
+        "balance",
+        "held",
+        "available",
+        "low_balance_notified",
+        "updated_at",
+        "adjust",
+    )
+    actions = ("adjust_balance",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # every user gets one on sign-up
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Wallet, form, change: bool) -> None:
+        # Never ``obj.save()``: it would write back the balance and holds as they were when
+        # the form was loaded, undoing every charge and credit posted since.
+        set_low_balance_threshold(obj.user_id, form.cleaned_data["low_balance_threshold_usd"])
+
+    @admin.display(description="balance (USD)", ordering="balance_usd")
+    def balance(self, wallet: Wallet) -> str:
+        return money(wallet.balance_usd)
+
+    @admin.display(description="held (USD)", ordering="held_usd")
+    def held(self, wallet: Wallet) -> str:
+        return money(wallet.held_usd)
+
+    @admin.display(description="available (USD)")
+    def available(self, wallet: Wallet) -> str:
+        return money(wallet.available_usd)
+
+    @admin.display(description="adjust")
+    def adjust(self, wallet: Wallet) -> str:
+        if wallet.pk is None:
+            return "-"
+        url = reverse("admin:billing_wallet_adjust", args=[wallet.pk])
+        return format_html('<a href="{}">Adjust balance…</a>', url)
+
+    @admin.action(description="Adjust the balance of the selected wallet…")
+    def adjust_balance(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        if queryset.count() != 1:
+            self.message_user(request, "Choose exactly one wallet to adjust.", messages.ERROR)
+            return None
+        return redirect("admin:billing_wallet_adjust", queryset.get().pk)
+
+    def get_urls(self):
+        adjust = path(
+            "<int:wallet_id>/adjust/",
+            self.admin_site.admin_view(self.adjust_view),
+            name="billing_wallet_adjust",
+        )
+        return [adjust, *super().get_urls()]
+
+    def adjust_view(self, request: HttpRequest, wallet_id: int) -> HttpResponse:
+        """A credit or deduction with a required reason, recorded with the acting admin."""
+        wallet = get_object_or_404(Wallet.objects.select_related("user"), pk=wallet_id)
+        if not self.has_change_permission(request, wallet):
+            raise PermissionDenied
+        form = AdjustForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            amount, reason = form.cleaned_data["amount"], form.cleaned_data["reason"]
+            try:
+                posted = admin_adjust(
+                    wallet.user_id,
+                    amount,
+                    reason=reason,
+                    actor=request.user,
+                    idempotency_key=f"adjust:{form.cleaned_data['token']}",
+                )
+            except BillingError as exc:
+                form.add_error("amount", exc.message)
+            else:
+                if posted.created:
+                    self.log_change(request, wallet, f"Adjusted by {money(amount)} USD: {reason}")
+                    done = f"{'Credited' if amount > 0 else 'Deducted'} {money(abs(amount))} USD"
+                else:
+                    done = "This adjustment was already recorded"
+                self.message_user(
+                    request,
+                    f"{done}; the balance of {wallet.user} is "
+                    f"{money(posted.entry.balance_after_usd)} USD.",
+                    messages.SUCCESS,
+                )
+                return redirect("admin:billing_wallet_change", wallet.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "wallet": wallet,
+            "form": form,
+            "title": f"Adjust the balance of {wallet.user}",
+        }
+        return TemplateResponse(request, "billing/admin_adjust.html", context)
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyAdmin):
+    list_display = (
+        "created_at",
+        "user",
+        "kind",
+        "amount_usd",
+        "balance_after_usd",
+        "description",
+        "actor",
+        "request_id",
+    )
+    list_filter = ("kind", "created_at", ("actor", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("wallet__user__email", "idempotency_key", "request_id", "description")
+    list_select_related = ("wallet__user", "actor")
+    show_full_result_count = False  # the ledger grows without bound
+
+    @admin.display(ordering="wallet__user__email")
+    def user(self, entry: LedgerEntry):
+        return entry.wallet.user
+
+
+@admin.register(Hold)
+class HoldAdmin(ReadOnlyAdmin):
+    list_display = (
+        "request_id",
+        "user",
+        "amount_usd",
+        "status",
+        "created_at",
+        "expires_at",
+        "closed_at",
+    )
+    list_filter = ("status", "created_at")
+    search_fields = ("request_id", "wallet__user__email")
+    list_select_related = ("wallet__user",)
+    show_full_result_count = False
+
+    @admin.display(ordering="wallet__user__email")
+    def user(self, hold: Hold):
+        return hold.wallet.user
+
+
+class RedemptionCodeInline(admin.TabularInline):
+    model = RedemptionCode
+    fields = ("code", "redeemed_by", "redeemed_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+def csv_cell(value: object) -> str:
+    """No formula injection when the file is opened in a spreadsheet."""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@admin.register(RedemptionBatch)
+class RedemptionBatchAdmin(admin.ModelAdmin):
+    list_display = (
+        "__str__",
+        "amount_usd",
+        "count",
+        "redeemed",
+        "expires_at",
+        "created_by",
+        "created_at",
+    )
+    list_filter = ("created_at", "expires_at")
+    search_fields = ("note", "codes__code")
+    inlines = (RedemptionCodeInline,)
+    actions = ("export_csv",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("created_by")
+            .annotate(redeemed_count=Count("codes", filter=Q(codes__redeemed_at__isnull=False)))
+        )
+
+    @admin.display(ordering="redeemed_count")
+    def redeemed(self, batch: RedemptionBatch) -> int:
+        return batch.redeemed_count
+
+    def get_form(self, request: HttpRequest, obj=None, change: bool = False, **kwargs):
+        if obj is None:
+            kwargs["form"] = RedemptionBatchForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request: HttpRequest, obj=None):
+        if obj is None:
+            return ("amount_usd", "count", "expires_at", "note")
+        return ("amount_usd", "count", "expires_at", "note", "created_by", "created_at")
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        # A batch's codes exist already: only its expiry (to end it early) and note change.
+        return ("amount_usd", "count", "created_by", "created_at") if obj else ()
+
+    def get_inlines(self, request: HttpRequest, obj=None):
+        return self.inlines if obj else ()
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: RedemptionBatch, form, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        obj.created_by = request.user
+        create_redemption_batch(obj)
+        self.message_user(
+            request,
+            f"Generated {obj.count} codes worth {money(obj.amount_usd)} USD each. "
+            "Select the batch and choose “Export codes as CSV” to download them.",
+            messages.SUCCESS,
+        )
+
+    @admin.action(description="Export codes as CSV")
+    def export_csv(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="redemption-codes.csv"'
+        writer = csv.writer(response)
+        writer.writerow(
+            ["batch", "code", "amount_usd", "expires_at", "note", "redeemed_by", "redeemed_at"]
+        )
+        codes = (
+            RedemptionCode.objects.filter(batch_id__in=list(queryset.values_list("pk", flat=True)))
+            .select_related("batch", "redeemed_by")
+            .order_by("batch_id", "id")
+        )
+        for code in codes.iterator(chunk_size=1000):
+            batch = code.batch
+            writer.writerow(
+                [
+                    batch.pk,
+                    code.code,
+                    money(batch.amount_usd),
+                    batch.expires_at.isoformat() if batch.expires_at else "",
+                    csv_cell(batch.note),
+                    csv_cell(code.redeemed_by.email if code.redeemed_by else ""),
+                    code.redeemed_at.isoformat() if code.redeemed_at else "",
+                ]
+            )
+        return response

@@ -1,0 +1,116 @@
+"""Forms of the wallet page and the billing admin."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django import forms
+from django.conf import settings
+
+from billing.flows import MAX_BATCH_SIZE, money
+from billing.models import RedemptionBatch, Wallet
+
+
+class TopUpForm(forms.Form):
+    amount = forms.DecimalField()  # replaced per instance: its bounds are settings
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        low, high = settings.TOPUP_MIN_USD, settings.TOPUP_MAX_USD
+        self.fields["amount"] = forms.DecimalField(
+            label="Amount (USD)",
+            min_value=low,
+            max_value=high,
+            max_digits=10,
+            decimal_places=2,
+            initial=max(low, min(high, Decimal(20))),
+            help_text=f"Between ${money(low)} and ${money(high)}, paid by card with Stripe.",
+            widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
+        )
+
+
+class RedeemForm(forms.Form):
+    code = forms.CharField(
+        label="Redemption code",
+        max_length=40,
+        help_text="Codes look like PORT-XXXX-XXXX-XXXX; dashes and case do not matter.",
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "off",
+                "autocapitalize": "characters",
+                "spellcheck": "false",
+                "placeholder": "PORT-XXXX-XXXX-XXXX",
+            }
+        ),
+    )
+
+
+class ThresholdForm(forms.Form):
+    threshold = forms.DecimalField(
+        label="E-mail me when my balance falls below (USD)",
+        required=False,
+        min_value=Decimal(0),
+        max_digits=12,
+        decimal_places=2,
+        help_text="One e-mail each time the balance drops below it. Leave empty to turn it off.",
+        widget=forms.NumberInput(attrs={"step": "0.01", "min": "0"}),
+    )
+
+
+class AdjustForm(forms.Form):
+    """The admin's recharge or deduction: signed amount, a reason, and a one-time token."""
+
+    amount = forms.DecimalField(
+        label="Amount (USD)",
+        max_digits=20,
+        decimal_places=10,
+        help_text="Positive to credit, negative to deduct (at most the available balance).",
+    )
+    reason = forms.CharField(
+        max_length=300,
+        help_text="Required; recorded in the ledger with your name.",
+        widget=forms.TextInput(attrs={"size": 60}),
+    )
+    # Submitting the same form twice (a double click, a resent POST) posts once.
+    token = forms.CharField(widget=forms.HiddenInput, initial=lambda: uuid.uuid4().hex)
+
+    def clean_amount(self) -> Decimal:
+        amount = self.cleaned_data["amount"]
+        if amount == 0:
+            raise forms.ValidationError("The amount must not be zero.")
+        return amount
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError("A reason is required for every adjustment.")
+        return reason
+
+
+class RedemptionBatchForm(forms.ModelForm):
+    count = forms.IntegerField(
+        min_value=1, max_value=MAX_BATCH_SIZE, help_text="how many codes to generate"
+    )
+
+    class Meta:
+        model = RedemptionBatch
+        fields = ("amount_usd", "count", "expires_at", "note")
+
+    def clean_amount_usd(self) -> Decimal:
+        amount = self.cleaned_data["amount_usd"]
+        if amount is None or amount <= 0:
+            raise forms.ValidationError("Each code must be worth a positive amount.")
+        return amount
+
+
+class WalletForm(forms.ModelForm):
+    class Meta:
+        model = Wallet
+        fields = ("low_balance_threshold_usd",)
+
+    def clean_low_balance_threshold_usd(self) -> Decimal | None:
+        value = self.cleaned_data["low_balance_threshold_usd"]
+        if value is not None and value < 0:
+            raise forms.ValidationError("The threshold cannot be negative.")
+        return value

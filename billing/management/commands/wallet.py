@@ -1,0 +1,70 @@
+"""``manage.py wallet balance EMAIL`` · ``wallet credit EMAIL AMOUNT --reason …`` ·
+``wallet debit EMAIL AMOUNT --reason …``: an operator's view of and hand on a wallet."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal, InvalidOperation
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from accounts.models import User
+from billing.flows import BillingError, admin_adjust, money, wallet_summary
+
+
+def positive_amount(raw: str) -> Decimal:
+    try:
+        amount = Decimal(raw)
+    except InvalidOperation:
+        raise CommandError(f"{raw!r} is not an amount in USD (e.g. 12.50).") from None
+    if not amount.is_finite() or amount <= 0:
+        raise CommandError(f"The amount must be a positive number of USD, got {raw!r}.")
+    if amount != amount.quantize(Decimal("1e-10")):
+        raise CommandError("Amounts have at most 10 decimal places.")
+    return amount
+
+
+class Command(BaseCommand):
+    help = "Show a user's wallet, or credit or debit it with a reason (recorded in the ledger)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+        balance = actions.add_parser("balance", help="balance, held and available funds")
+        balance.add_argument("email")
+        balance.add_argument("--json", action="store_true", help="print JSON like GET /v1/wallet")
+        for name, text in (("credit", "add funds"), ("debit", "deduct funds (at most available)")):
+            sub = actions.add_parser(name, help=text)
+            sub.add_argument("email")
+            sub.add_argument("amount", help="USD, e.g. 12.50")
+            sub.add_argument("--reason", required=True, help="recorded in the ledger")
+
+    def handle(self, *args, **options) -> None:
+        user = User.objects.filter(email__iexact=options["email"]).first()
+        if user is None:
+            raise CommandError(f"No user with e-mail {options['email']!r}.")
+        if options["action"] == "balance":
+            self.print_summary(user, as_json=options["json"])
+            return
+        amount = positive_amount(options["amount"])
+        signed = amount if options["action"] == "credit" else -amount
+        try:
+            posted = admin_adjust(user.pk, signed, reason=options["reason"], actor=None)
+        except BillingError as exc:
+            raise CommandError(exc.message) from None
+        verb = "Credited" if signed > 0 else "Debited"
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{verb} {money(amount)} USD {'to' if signed > 0 else 'from'} {user.email} "
+                f"(ledger entry {posted.entry.pk})."
+            )
+        )
+        self.print_summary(user, as_json=False)
+
+    def print_summary(self, user: User, *, as_json: bool) -> None:
+        summary = wallet_summary(user.pk)
+        if as_json:
+            self.stdout.write(json.dumps(summary))
+            return
+        width = max(len(name) for name in summary)
+        for name, value in summary.items():
+            self.stdout.write(f"{name:<{width}}  {value}")

@@ -1,0 +1,175 @@
+"""The wallet page (balance, ledger, top-ups, redemption codes, low-balance e-mail)
+and Stripe's webhook. Views parse, call a flow in ``billing.flows`` and render."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from billing import checkout
+from billing.flows import (
+    BillingError,
+    ensure_wallet,
+    handle_stripe_event,
+    ledger_page,
+    money,
+    redeem_code,
+    set_low_balance_threshold,
+    start_checkout,
+)
+from billing.forms import RedeemForm, ThresholdForm, TopUpForm
+from gateway.auth import client_ip
+from portal.errors import error_response
+
+log = logging.getLogger(__name__)
+PAGE_SIZE = 25
+
+
+def cursor(request: HttpRequest, name: str) -> int | None:
+    value = request.GET.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+def absolute_url(request: HttpRequest, name: str) -> str:
+    """Stripe sends the user back here: the public ``SITE_URL`` when one is set."""
+    if settings.SITE_URL:
+        return settings.SITE_URL.rstrip("/") + reverse(name)
+    return request.build_absolute_uri(reverse(name))
+
+
+def wallet_context(request: HttpRequest, **forms) -> dict:
+    wallet = ensure_wallet(request.user.pk)
+    threshold = wallet.low_balance_threshold_usd
+    return {
+        "wallet": wallet,
+        "page": ledger_page(
+            request.user.pk,
+            before=cursor(request, "before"),
+            after=cursor(request, "after"),
+            size=PAGE_SIZE,
+        ),
+        "stripe_enabled": checkout.is_configured(),
+        "topup_form": forms.get("topup_form") or TopUpForm(),
+        "redeem_form": forms.get("redeem_form") or RedeemForm(),
+        "threshold_form": forms.get("threshold_form")
+        or ThresholdForm(initial={"threshold": None if threshold is None else money(threshold)}),
+        "redeemed": forms.get("redeemed"),
+    }
+
+
+@login_required
+@require_GET
+def wallet(request: HttpRequest) -> HttpResponse:
+    return render(request, "billing/wallet.html", wallet_context(request))
+
+
+@login_required
+@require_POST
+def redeem(request: HttpRequest) -> HttpResponse:
+    """One view for htmx (swaps the form, the balance and the ledger) and plain posts."""
+    form = RedeemForm(request.POST)
+    redeemed = None
+    if form.is_valid():
+        try:
+            redeemed = redeem_code(request.user, form.cleaned_data["code"], ip=client_ip(request))
+        except BillingError as exc:
+            form.add_error("code", exc.message)
+    if request.htmx:
+        context = wallet_context(request, redeem_form=RedeemForm() if redeemed else form)
+        context["redeemed"] = redeemed
+        return render(request, "billing/_redeem_response.html", context)
+    if redeemed is not None:
+        messages.success(
+            request, f"Code {redeemed.code} redeemed: ${money(redeemed.amount)} added."
+        )
+        return redirect("wallet")
+    return render(request, "billing/wallet.html", wallet_context(request, redeem_form=form))
+
+
+@login_required
+@require_POST
+def threshold(request: HttpRequest) -> HttpResponse:
+    form = ThresholdForm(request.POST)
+    if form.is_valid():
+        value = form.cleaned_data["threshold"]
+        set_low_balance_threshold(request.user.pk, value)
+        if value is None:
+            messages.success(request, "Low-balance e-mails are off.")
+        else:
+            messages.success(
+                request, f"We will e-mail you when your balance falls below ${money(value)}."
+            )
+        return redirect("wallet")
+    return render(request, "billing/wallet.html", wallet_context(request, threshold_form=form))
+
+
+@login_required
+@require_POST
+def topup(request: HttpRequest) -> HttpResponse:
+    """Send the user to Stripe Checkout; the credit arrives later, by webhook."""
+    if not checkout.is_configured():
+        messages.error(request, "Card payments are not available on this Portico.")
+        return redirect("wallet")
+    form = TopUpForm(request.POST)
+    if form.is_valid():
+        try:
+            url = start_checkout(
+                request.user,
+                form.cleaned_data["amount"],
+                success_url=absolute_url(request, "wallet-topup-success")
+                + "?session_id={CHECKOUT_SESSION_ID}",
+                cancel_url=absolute_url(request, "wallet-topup-cancelled"),
+            )
+        except BillingError as exc:
+            form.add_error("amount", exc.message)
+        else:
+            return redirect(url)
+    return render(request, "billing/wallet.html", wallet_context(request, topup_form=form))
+
+
+@login_required
+@require_GET
+def topup_success(request: HttpRequest) -> HttpResponse:
+    return render(request, "billing/topup_return.html", {"outcome": "success"})
+
+
+@login_required
+@require_GET
+def topup_cancelled(request: HttpRequest) -> HttpResponse:
+    return render(request, "billing/topup_return.html", {"outcome": "cancelled"})
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook(request: HttpRequest) -> HttpResponse:
+    """Stripe's signed events; only ``checkout.session.*`` payments credit a wallet."""
+    secret = settings.STRIPE_WEBHOOK_SECRET
+    if not secret:
+        return error_response(503, "Stripe is not configured on this Portico.")
+    try:
+        checkout.verify_signature(
+            request.body,
+            request.headers.get("Stripe-Signature", ""),
+            secret,
+            tolerance=settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
+        )
+    except checkout.SignatureError as exc:
+        log.warning("Stripe webhook refused: %s", exc)
+        return error_response(400, str(exc), code="invalid_signature")
+    try:
+        event = json.loads(request.body)
+    except ValueError:
+        event = None
+    if not isinstance(event, dict):
+        return error_response(400, "The event is not a JSON object.", code="invalid_json")
+    outcome = handle_stripe_event(event)
+    return JsonResponse({"received": True, "outcome": outcome})
