@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
@@ -27,6 +26,7 @@ from tests.gateway.conftest import (  # noqa: F401
     server,
     upstream,
 )
+from tests.support.usage import usage_event as shared_usage_event
 
 WEBHOOK_SECRET = "whsec_test_0123456789abcdef"
 
@@ -46,34 +46,7 @@ def wallet_of(user) -> Wallet:
 
 
 def usage_event(user, **overrides) -> dict:
-    """A usage event as ``gateway.proxy.usage_event`` emits it."""
-    base = {
-        "request_id": f"req_{uuid.uuid4().hex}",
-        "user_id": user.pk,
-        "api_key_id": None,
-        "model": "fake-llm",
-        "provider": "fake",
-        "deployment_id": None,
-        "upstream_model": "fake-llm",
-        "source": "api_key",
-        "endpoint": "chat.completions",
-        "stream": False,
-        "prompt_tokens": 10,
-        "completion_tokens": 5,
-        "cached_tokens": 0,
-        "tokens_reported": True,
-        "estimated_prompt_tokens": 9,
-        "cost_usd": "0.0000250000",
-        "status": "ok",
-        "http_status": 200,
-        "error_code": "",
-        "latency_ms": 120,
-        "ttft_ms": None,
-        "fallbacks": 0,
-        "created_at": time.time(),
-        "hold_id": None,
-    }
-    return {**base, **overrides}
+    return shared_usage_event(user, **overrides)
 
 
 def assert_ledger_invariants(user) -> None:

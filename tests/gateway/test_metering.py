@@ -3,7 +3,6 @@ from __future__ import annotations
 import os
 import signal
 import time
-import uuid
 from decimal import Decimal
 
 import httpx
@@ -12,38 +11,13 @@ import pytest
 from gateway.metering import drain_usage, emit_sync, record_usage_events
 from gateway.models import LatencyRollup, UsageRecord, UsageRollup
 from tests.support.processes import PorticoServer, child_env
+from tests.support.usage import usage_event
 
 HELLO = [{"role": "user", "content": "Say hello"}]
 
 
 def event(user, **overrides) -> dict:
-    base = {
-        "request_id": f"req_{uuid.uuid4().hex}",
-        "user_id": user.pk,
-        "api_key_id": None,
-        "model": "m",
-        "provider": "p",
-        "deployment_id": None,
-        "upstream_model": "m",
-        "source": "api_key",
-        "endpoint": "chat.completions",
-        "stream": False,
-        "prompt_tokens": 10,
-        "completion_tokens": 5,
-        "cached_tokens": 0,
-        "tokens_reported": True,
-        "estimated_prompt_tokens": 9,
-        "cost_usd": "0.0000250000",
-        "status": "ok",
-        "http_status": 200,
-        "error_code": "",
-        "latency_ms": 120,
-        "ttft_ms": None,
-        "fallbacks": 0,
-        "created_at": time.time(),
-        "hold_id": None,
-    }
-    return {**base, **overrides}
+    return usage_event(user, model="m", provider="p", upstream_model="m", **overrides)
 
 
 @pytest.mark.django_db

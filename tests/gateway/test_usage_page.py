@@ -21,6 +21,7 @@ from gateway.flows import issue_key
 from gateway.metering import discard_pending_events, emit_sync, record_usage_events
 from gateway.models import UsageRecord, UsageRollup
 from gateway.usage_queries import UsageFilters, date_range, usage_summary, usd
+from tests.support.usage import usage_event
 
 pytestmark = pytest.mark.django_db
 
@@ -30,33 +31,20 @@ _ids = itertools.count(1)
 def event(user, **fields) -> dict:
     """A usage event as ``gateway.proxy.usage_event`` makes it; ``fields`` override."""
     at = fields.pop("at", None) or timezone.now()
-    base = {
+    defaults = {
         "request_id": f"req_test{next(_ids):06d}",
-        "user_id": user.pk,
-        "api_key_id": None,
         "model": "portico/test-chat",
         "provider": "local",
-        "deployment_id": None,
         "upstream_model": "test-chat",
-        "source": "api_key",
-        "endpoint": "chat.completions",
-        "stream": False,
         "prompt_tokens": 100,
         "completion_tokens": 50,
-        "cached_tokens": 0,
-        "tokens_reported": True,
         "estimated_prompt_tokens": 98,
         "cost_usd": "0.000125",
-        "status": "ok",
-        "http_status": 200,
-        "error_code": "",
         "latency_ms": 420,
         "ttft_ms": 80,
-        "fallbacks": 0,
         "created_at": at.timestamp(),
     }
-    base.update(fields)
-    return base
+    return usage_event(user, **{**defaults, **fields})
 
 
 def record(user, **fields) -> dict:
