@@ -54,13 +54,26 @@ def emit_sync(event: dict) -> None:
         write_spool_file(payload, event["request_id"])
 
 
+_spool_ready: set[str] = set()
+
+
 def write_spool_file(payload: bytes, request_id: str) -> None:
-    folder = Path(settings.USAGE_SPOOL_DIR)
-    folder.mkdir(parents=True, exist_ok=True)
-    temporary = folder / f".{request_id}.tmp"
-    with open(temporary, "wb") as handle:
-        handle.write(payload)
-    os.replace(temporary, folder / f"{time.time_ns():020d}-{request_id}.json")
+    """One small file per event, made visible by an atomic rename (no partial reads)."""
+    folder = str(settings.USAGE_SPOOL_DIR)
+    if folder not in _spool_ready:
+        os.makedirs(folder, exist_ok=True)
+        _spool_ready.add(folder)
+    temporary = f"{folder}/.{request_id}.tmp"
+    try:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    except FileNotFoundError:  # the folder was removed since (tests, cleanup)
+        _spool_ready.discard(folder)
+        return write_spool_file(payload, request_id)
+    try:
+        os.write(fd, payload)
+    finally:
+        os.close(fd)
+    os.rename(temporary, f"{folder}/{time.time_ns():020d}-{request_id}.json")
 
 
 # --- Sources of events to drain -------------------------------------------------------------

@@ -8,6 +8,7 @@ changes therefore reach every web process within about a second.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import random
 import time
@@ -152,11 +153,34 @@ def load_key_context(hashed: str) -> KeyContext | None:
     return key_context_from(api_key) if api_key else None
 
 
+_key_loads: dict[str, asyncio.Future] = {}
+
+
 async def get_key_context(hashed: str) -> KeyContext | None:
-    now = time.monotonic()
     entry = _local_keys.get(hashed)
-    if entry is not None and now - entry[0] < LOCAL_TTL:
+    if entry is not None and time.monotonic() - entry[0] < LOCAL_TTL:
         return entry[1]
+    # Single flight: requests arriving while the snapshot reloads wait for that reload.
+    pending = _key_loads.get(hashed)
+    if pending is not None:
+        return await asyncio.shield(pending)
+    future = asyncio.get_running_loop().create_future()
+    _key_loads[hashed] = future
+    try:
+        context = await reload_key_context(hashed)
+    except BaseException as exc:
+        future.set_exception(exc)
+        future.exception()  # retrieved: waiters re-raise it, nobody logs it as lost
+        raise
+    else:
+        future.set_result(context)
+        return context
+    finally:
+        _key_loads.pop(hashed, None)
+
+
+async def reload_key_context(hashed: str) -> KeyContext | None:
+    now = time.monotonic()
     context = _MISSING
     if shared_cache_enabled():
         context = await cache.aget(_shared_key(hashed), _MISSING)
@@ -302,13 +326,33 @@ def load_catalog_snapshot(version: str = "") -> Catalog:
 
 
 _catalog: Catalog | None = None
+_catalog_load: asyncio.Future | None = None
 
 
 async def get_catalog() -> Catalog:
+    global _catalog_load
+    if _catalog is not None and time.monotonic() - _catalog.loaded_at < LOCAL_TTL:
+        return _catalog
+    if _catalog_load is not None:  # single flight, as for keys
+        return await asyncio.shield(_catalog_load)
+    _catalog_load = asyncio.get_running_loop().create_future()
+    load = _catalog_load
+    try:
+        catalog = await reload_catalog()
+    except BaseException as exc:
+        load.set_exception(exc)
+        load.exception()
+        raise
+    else:
+        load.set_result(catalog)
+        return catalog
+    finally:
+        _catalog_load = None
+
+
+async def reload_catalog() -> Catalog:
     global _catalog
     now = time.monotonic()
-    if _catalog is not None and now - _catalog.loaded_at < LOCAL_TTL:
-        return _catalog
     version = ""
     if shared_cache_enabled():
         version = str(await cache.aget(CATALOG_VERSION_KEY, ""))

@@ -1,0 +1,132 @@
+"""Per-operation costs of Portico's request path, measured in one process.
+
+    python bench/gatewaybench/micro.py      # in a seeded Portico environment; prints JSON
+
+Each operation runs a few hundred times on a uvloop event loop; the figures are wall and
+CPU microseconds per operation (CPU time counts every thread of the process, so the
+cost of starting and switching threads shows). CPU time is the steadier figure on a
+busy machine. These are the parts the load figures are made of, priced one by one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from pathlib import Path
+
+import orjson
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+
+def noop() -> None:
+    return None
+
+
+async def measure(operation: Callable[[], Awaitable[object]], iterations: int) -> dict[str, float]:
+    for _ in range(min(20, iterations)):  # warm caches, connections and thread pools
+        await operation()
+    wall, cpu = time.perf_counter(), time.process_time()
+    for _ in range(iterations):
+        await operation()
+    return {
+        "wall_us": (time.perf_counter() - wall) * 1e6 / iterations,
+        "cpu_us": (time.process_time() - cpu) * 1e6 / iterations,
+        "iterations": iterations,
+    }
+
+
+async def run() -> dict[str, dict[str, float]]:
+    from asgiref.sync import ThreadSensitiveContext, sync_to_async
+
+    from accounts.models import User
+    from billing.flows import reserve_funds
+    from gateway import metering
+    from gateway.auth import hash_key
+    from gateway.models import ApiKey
+    from gateway.snapshots import load_catalog_snapshot, load_key_context
+
+    hop = sync_to_async(noop)
+    user_id = await sync_to_async(lambda: User.objects.values_list("pk", flat=True).first())()
+    hashed = await sync_to_async(
+        lambda: ApiKey.objects.values_list("hashed_key", flat=True).first()
+    )()
+    event = {
+        "request_id": "req_" + uuid.uuid4().hex,
+        "user_id": user_id,
+        "model": "bench-free",
+        "prompt_tokens": 20,
+        "completion_tokens": 16,
+        "cost_usd": "0",
+        "created_at": time.time(),
+    }
+
+    async def django_request_threads() -> None:
+        # What Django's ASGIHandler adds per request: a thread-sensitive context (a new
+        # executor thread, and a thread to join it) and two hops (request_started,
+        # response.close → request_finished).
+        async with ThreadSensitiveContext():
+            await hop()
+            await hop()
+
+    async def shared_thread_hop() -> None:
+        await hop()
+
+    async def spool_write() -> None:
+        metering.write_spool_file(orjson.dumps(event), "req_" + uuid.uuid4().hex)
+
+    async def key_reload() -> None:
+        await sync_to_async(load_key_context)(hashed)
+
+    async def catalog_reload() -> None:
+        await sync_to_async(load_catalog_snapshot)()
+
+    async def funds_reservation() -> None:
+        request_id = "req_" + uuid.uuid4().hex
+        await sync_to_async(reserve_funds)(user_id, request_id, Decimal("0.0001"))
+
+    async def request_id() -> None:
+        _ = f"req_{uuid.uuid4().hex}"
+
+    async def api_key_hash() -> None:
+        hash_key("sk-" + "x" * 43)
+
+    operations: dict[str, tuple[Callable[[], Awaitable[object]], int]] = {
+        "Django per-request thread context + 2 hops": (django_request_threads, 300),
+        "one sync_to_async hop (shared thread)": (shared_thread_hop, 1000),
+        "usage event spool file write": (spool_write, 500),
+        "key snapshot reload (ORM, SQLite)": (key_reload, 300),
+        "catalog snapshot reload (ORM, SQLite)": (catalog_reload, 200),
+        "funds reservation (reserve_funds)": (funds_reservation, 200),
+        "request id (uuid4)": (request_id, 5000),
+        "API key hash (HMAC-SHA-256)": (api_key_hash, 5000),
+    }
+    results = {}
+    for name, (operation, iterations) in operations.items():
+        results[name] = await measure(operation, iterations)
+    metering.discard_pending_events()  # the spool files written above are not real usage
+    return results
+
+
+def main() -> None:
+    import django
+
+    django.setup()
+    try:
+        import uvloop
+    except ImportError:
+        results = asyncio.run(run())
+    else:
+        results = uvloop.run(run())
+    sys.stdout.write(orjson.dumps(results).decode() + "\n")
+
+
+if __name__ == "__main__":
+    main()
