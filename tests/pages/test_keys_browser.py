@@ -135,7 +135,8 @@ def test_a_key_is_edited_rotated_and_revoked_in_place(page, portico_server, mail
     card = page.locator(f"#key-{key.pk}")
     card.get_by_text("Saved.").wait_for()
     assert card.get_by_text("30 RPM").is_visible()
-    assert page.evaluate("document.activeElement.id") == f"key-{key.pk}-name"
+    # Focus moves to the card's name once htmx settles the swap.
+    page.wait_for_function("id => document.activeElement?.id === id", arg=f"key-{key.pk}-name")
     key.refresh_from_db()
     assert key.rpm_limit == 30
     assert sorted(key.allowed_models) == ["portico/other-chat", "portico/test-chat"]
