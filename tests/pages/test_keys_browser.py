@@ -8,7 +8,6 @@ from urllib.parse import urlsplit
 
 import openai
 import pytest
-from django.conf import settings
 
 from accounts.models import User
 from billing.flows import credit
@@ -20,13 +19,6 @@ from tests.support.browser import sign_up_and_sign_in
 from tests.support.processes import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-needs_local_swagger = pytest.mark.xfail(
-    "ninja" not in settings.INSTALLED_APPS,
-    reason="django-ninja serves Swagger UI from a CDN unless 'ninja' is in INSTALLED_APPS",
-    strict=True,
-)
-
 
 @pytest.fixture
 def local_models(transactional_db):
@@ -199,7 +191,6 @@ def test_the_docs_are_a_quick_start(page, portico_server):
     assert width <= 390, f"the docs scroll sideways on a phone ({width}px)"
 
 
-@needs_local_swagger
 def test_the_openapi_reference_renders_without_a_cdn(page, portico_server):
     hosts = set()
     page.on("request", lambda request: hosts.add(urlsplit(request.url).hostname))
