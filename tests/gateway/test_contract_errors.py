@@ -273,3 +273,20 @@ def test_an_empty_wallet_is_402_before_any_upstream_call(client_for, make_key, f
     assert client.chat.completions.create(
         model="free-llm", messages=HELLO
     ).choices  # unpriced is fine
+
+
+def test_a_key_spend_cap_refuses_with_402_key_budget_exceeded(client_for, make_key, fake):
+    from decimal import Decimal
+
+    # fake-llm costs $1/$2 per 1M tokens: a 5-token answer to HELLO costs well under a millionth
+    # of the cap below, but the worst case of max_tokens=2000 does not fit it.
+    client = client_for(make_key(total_budget=Decimal("0.001")))
+    assert client.chat.completions.create(model="fake-llm", messages=HELLO, max_tokens=5).choices
+    fake.reset_tally()
+    with pytest.raises(openai.APIStatusError) as caught:
+        client.chat.completions.create(model="fake-llm", messages=HELLO, max_tokens=2000)
+    assert caught.value.status_code == HTTPStatus.PAYMENT_REQUIRED
+    assert caught.value.code == "key_budget_exceeded"
+    assert fake.tally()["requests"] == 0
+    # Unpriced models cost nothing, so the cap does not apply to them.
+    assert client.chat.completions.create(model="free-llm", messages=HELLO, max_tokens=2000).choices
