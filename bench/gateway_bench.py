@@ -23,8 +23,7 @@ What runs (all on loopback, all bounded in time):
 6. What one request costs: thread hops, threads, tasks and SQL counted on an instrumented
    copy of the application (``gatewaybench/counting_asgi.py``), and single operations
    priced in one process (``gatewaybench/micro.py``).
-7. A what-if /v1 handler without Django's per-request thread machinery
-   (``gatewaybench/lean_asgi.py``), granian instead of uvicorn, and LiteLLM's proxy
+7. granian instead of uvicorn, and LiteLLM's proxy
    (``litellm[proxy]`` in its own venv under ``var/bench/``). Tools are installed on first
    use under ``var/bench/``; a part that cannot run is skipped with a note.
 
@@ -58,7 +57,6 @@ from gatewaybench.setup_portico import FREE_MODEL, PRICED_MODEL  # noqa: E402
 from gatewaybench.summary import (  # noqa: E402
     DIRECT,
     GRANIAN,
-    LEAN,
     Cell,
     Report,
     ms,
@@ -71,7 +69,6 @@ from fakeupstream import FakeUpstream, FakeUpstreamProcess  # noqa: E402
 
 LOADGEN = BENCH_DIR / "gatewaybench" / "loadgen.py"
 MICRO = BENCH_DIR / "gatewaybench" / "micro.py"
-LEAN_APP = "gatewaybench.lean_asgi:application"
 RESULTS = servers.BENCH_VAR / "gateway-bench.json"
 PROMPT = [{"role": "user", "content": "Say hello to the benchmark, in a few words please."}]
 COMPLETION_TOKENS = 16
@@ -432,13 +429,6 @@ def run_granian(
     run_variant(GRANIAN, site.start_granian(servers.BENCH_VAR), site, fake, args, report)
 
 
-def run_lean(
-    site: servers.PorticoSite, fake: Fake, args: argparse.Namespace, report: Report
-) -> None:
-    server = site.start_uvicorn(servers.BENCH_VAR, app=LEAN_APP, name="portico-lean")
-    run_variant(LEAN, server, site, fake, args, report)
-
-
 def run_litellm(fake: Fake, args: argparse.Namespace, report: Report) -> None:
     binary, how = servers.ensure_litellm()
     if binary is None:
@@ -475,7 +465,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--skip",
         default="",
-        help="phases to skip, comma-separated: litellm, granian, lean, profile, count, external",
+        help="phases to skip, comma-separated: litellm, granian, profile, count, external",
     )
     parser.add_argument("--quick", action="store_true", help="short cells, 200 streams")
     args = parser.parse_args(argv)
@@ -516,17 +506,6 @@ def main(argv: list[str] | None = None) -> int:
         embedded = servers.PorticoSite.embedded()
         sites.append(embedded)
         run_portico(embedded, fake, args, report, extras=True)
-
-        if "lean" in args.skip:
-            report.note("what-if lean /v1 handler skipped (--skip lean)")
-        else:
-            section("What-if: Portico's /v1 without the per-request thread context and signal hops")
-            try:
-                run_lean(embedded, fake, args, report)
-            except Exception as exc:  # a what-if never fails the bench
-                report.note(
-                    f"what-if lean handler: failed ({type(exc).__name__}: {str(exc)[:300]})"
-                )
 
         if "granian" in args.skip:
             report.note("granian skipped (--skip granian)")

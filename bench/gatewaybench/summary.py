@@ -7,7 +7,6 @@ from typing import Any
 
 DIRECT = "fake upstream (direct)"
 GRANIAN = "portico on granian"
-LEAN = "portico what-if lean"
 TARGET_ADDED_P50_MS = 1.0
 TARGET_PLAIN_RPS = 1000
 TARGET_STREAM_RPS = 500
@@ -269,13 +268,12 @@ def print_summary(report: Report, duration: float, warmup: float, tokens: int) -
             "LiteLLM",
         ),
         (GRANIAN, "portico", "Portico on granian vs on uvicorn (unpriced)", "uvicorn"),
-        (LEAN, "portico", "What-if lean /v1 handler vs Portico as it is (unpriced)", "as is"),
     ]
     for mine, theirs, title, other in comparisons:
         rows = ratio_rows(report, mine, theirs)
         if rows:
             section(title)
-            me = {"portico": "Portico", GRANIAN: "granian", LEAN: "what-if"}[mine]
+            me = {"portico": "Portico", GRANIAN: "granian"}[mine]
             headers = [
                 "mode",
                 "c",
