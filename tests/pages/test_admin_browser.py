@@ -13,7 +13,7 @@ from accounts.models import User
 from billing.flows import credit
 from gateway.flows import issue_key
 from tests.conftest import PASSWORD, make_user, screenshot
-from tests.pages.test_keys_browser import local_models, sdk  # noqa: F401
+from tests.pages.test_keys_browser import sdk
 from tests.support.processes import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -30,7 +30,7 @@ def admin_sign_in(page, server, email: str) -> None:
 
 def test_an_admin_narrows_a_users_allowlist_and_the_next_call_is_refused(
     page, portico_server, local_models
-):  # noqa: F811
+):
     admin = make_user("root@example.com", staff=True)
     # The server checks passwords with the production hashers, not the tests' fast one.
     hasher = PBKDF2PasswordHasher()

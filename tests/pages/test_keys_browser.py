@@ -11,28 +11,12 @@ import pytest
 
 from accounts.models import User
 from billing.flows import credit
-from catalog.models import Deployment, Model, Provider
-from gateway.metering import discard_pending_events
 from gateway.models import ApiKey
 from tests.conftest import PASSWORD, screenshot
 from tests.support.browser import sign_up_and_sign_in
 from tests.support.processes import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-@pytest.fixture
-def local_models(transactional_db):
-    """The built-in test model (priced) and a second one that keys will not allow."""
-    discard_pending_events()
-    local = Provider.objects.create(name="local", kind="local")
-    for public_id in ("portico/test-chat", "portico/other-chat"):
-        model = Model.objects.create(
-            public_id=public_id,
-            input_price_per_1m=Decimal("0.5"),
-            output_price_per_1m=Decimal("1.5"),
-        )
-        Deployment.objects.create(model=model, provider=local, upstream_model="test-chat")
-    return local
 
 
 def sdk(server, secret: str) -> openai.OpenAI:
@@ -82,8 +66,8 @@ def test_a_new_user_creates_a_key_sees_it_once_and_calls_the_api(
         what="the key on the clipboard",
     )
     card = page.locator("article.key-card", has_text="laptop")
-    assert card.get_by_text("120 RPM").is_visible()
-    assert card.get_by_text("$2.50 per day").is_visible()
+    card.get_by_text("120 RPM").wait_for()
+    card.get_by_text("$2.50 per day").wait_for()
     screenshot(page, "keys-created")
 
     page.reload()
@@ -126,7 +110,7 @@ def test_a_key_is_edited_rotated_and_revoked_in_place(page, portico_server, mail
     editor.get_by_role("button", name="Save changes").click()
     card = page.locator(f"#key-{key.pk}")
     card.get_by_text("Saved.").wait_for()
-    assert card.get_by_text("30 RPM").is_visible()
+    card.get_by_text("30 RPM").wait_for()  # visible once htmx has settled the new card
     # Focus moves to the card's name once htmx settles the swap.
     page.wait_for_function("id => document.activeElement?.id === id", arg=f"key-{key.pk}-name")
     key.refresh_from_db()
