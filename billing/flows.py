@@ -14,7 +14,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
@@ -349,10 +349,6 @@ def ledger_balance(user_id: int) -> Decimal:
         LedgerEntry.objects.filter(wallet__user_id=user_id).aggregate(s=Sum("amount_usd"))["s"]
         or ZERO
     )
-
-
-def is_duplicate(exc: IntegrityError) -> bool:
-    return "unique" in str(exc).lower() or "duplicate" in str(exc).lower()
 
 
 @dataclass(frozen=True)

@@ -61,14 +61,12 @@ class ApiError(Exception):
         }
 
     def response(self) -> HttpResponse:
-        return error_response(
-            self.status,
-            self.message,
-            type=self.type,
-            code=self.code,
-            param=self.param,
-            headers=self.headers,
+        response = HttpResponse(
+            orjson.dumps(self.body()), status=self.status, content_type="application/json"
         )
+        for name, value in self.headers.items():
+            response[name] = value
+        return response
 
 
 def error_response(
@@ -80,19 +78,8 @@ def error_response(
     param: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> HttpResponse:
-    default_type, default_code = DEFAULTS.get(status, ("server_error", None))
-    payload = {
-        "error": {
-            "message": message,
-            "type": type or default_type,
-            "code": code if code is not None else default_code,
-            "param": param,
-        }
-    }
-    response = HttpResponse(orjson.dumps(payload), status=status, content_type="application/json")
-    for name, value in (headers or {}).items():
-        response[name] = value
-    return response
+    """The error as a response, without raising (defaults by status, as ``ApiError``)."""
+    return ApiError(status, message, type=type, code=code, param=param, headers=headers).response()
 
 
 def status_phrase(status: int) -> str:

@@ -23,26 +23,6 @@ async def readyz(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"status": "ok", "checks": checks})
 
 
-# Pages a later part of Portico fills; each says plainly what it will hold.
-COMING_NEXT = {
-    "keys": ("API keys", "Create scoped API keys with model allowlists, limits and expiry."),
-    "models": ("Models", "The model catalog with prices and measured latency."),
-    "usage": (
-        "Usage",
-        "Every request with its tokens, cost and latency, with charts and CSV export.",
-    ),
-    "wallet": ("Wallet", "Your prepaid balance, ledger and top-ups."),
-    "ocr": ("OCR", "Upload PDFs and watch pages, thumbnails and text appear."),
-    "playground": ("Playground", "Chat with any model you may use, streamed as it is generated."),
-}
-
-
-@login_required
-def coming_next(request: HttpRequest, page: str) -> HttpResponse:
-    title, summary = COMING_NEXT[page]
-    return render(request, "portal/coming_next.html", {"title": title, "summary": summary})
-
-
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     from billing.flows import wallet_summary
