@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from allauth.account.adapter import DefaultAccountAdapter
 
+from accounts.tasks import send_email
+
 
 class AccountAdapter(DefaultAccountAdapter):
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
-        from accounts.tasks import send_email
-
         message = self.render_mail(template_prefix, email, context)
         html = next(
             (body for body, mime in getattr(message, "alternatives", []) if mime == "text/html"),

@@ -6,3 +6,6 @@ from django.apps import AppConfig
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = "Users"
+
+    def ready(self) -> None:
+        from accounts import signals  # noqa: F401

@@ -67,10 +67,10 @@ def prepare_database() -> str:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)
+    from accounts.flows import issue_key
     from accounts.models import User
     from billing.flows import credit
     from catalog.models import Model
-    from gateway.flows import issue_key
 
     Model.objects.update_or_create(
         public_id="portico/ocr", defaults={"type": "ocr", "unit_price": Decimal("0.0015")}

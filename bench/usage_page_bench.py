@@ -104,8 +104,8 @@ def setup_django(url: str) -> None:
 
 def make_people() -> tuple[int, list[int], list[int]]:
     """The benchmark user, the others, and the benchmark user's three keys."""
+    from accounts.flows import issue_key
     from accounts.models import User
-    from gateway.flows import issue_key
 
     users = [User.objects.create_user(email=f"bench{n}@example.com") for n in range(USERS)]
     keys = [issue_key(users[0], f"key {n}").key.pk for n in range(3)]
@@ -278,7 +278,7 @@ def time_pages(bench_user: int, repeat: int) -> None:
     from django.utils import timezone
 
     from accounts.models import User
-    from gateway import usage_queries as queries
+    from usage import queries
 
     client = Client()
     client.force_login(User.objects.get(pk=bench_user))

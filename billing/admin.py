@@ -14,28 +14,12 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from billing.flows import (
-    BillingError,
-    admin_adjust,
-    create_redemption_batch,
-    money,
-    set_low_balance_threshold,
-)
+from billing.flows import BillingError, admin_adjust, set_low_balance_threshold
 from billing.forms import AdjustForm, RedemptionBatchForm, WalletForm
 from billing.models import Hold, LedgerEntry, RedemptionBatch, RedemptionCode, Wallet
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written only by billing flows: viewable, never added, edited or deleted here."""
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
+from billing.redemption import create_redemption_batch
+from portal.lib.admin import ReadOnlyAdmin, money_column
+from portal.lib.money import format_usd
 
 
 @admin.register(Wallet)
@@ -80,15 +64,15 @@ class WalletAdmin(admin.ModelAdmin):
 
     @admin.display(description="balance (USD)", ordering="balance_usd")
     def balance(self, wallet: Wallet) -> str:
-        return money(wallet.balance_usd)
+        return format_usd(wallet.balance_usd)
 
     @admin.display(description="held (USD)", ordering="held_usd")
     def held(self, wallet: Wallet) -> str:
-        return money(wallet.held_usd)
+        return format_usd(wallet.held_usd)
 
     @admin.display(description="available (USD)")
     def available(self, wallet: Wallet) -> str:
-        return money(wallet.available_usd)
+        return format_usd(wallet.available_usd)
 
     @admin.display(description="adjust")
     def adjust(self, wallet: Wallet) -> str:
@@ -132,14 +116,14 @@ class WalletAdmin(admin.ModelAdmin):
                 form.add_error("amount", exc.message)
             else:
                 if posted.created:
-                    self.log_change(request, wallet, f"Adjusted by {money(amount)} USD: {reason}")
-                    done = f"{'Credited' if amount > 0 else 'Deducted'} {money(abs(amount))} USD"
+                    self.log_change(request, wallet, f"Adjusted by {format_usd(amount)}: {reason}")
+                    done = f"{'Credited' if amount > 0 else 'Deducted'} {format_usd(abs(amount))}"
                 else:
                     done = "This adjustment was already recorded"
                 self.message_user(
                     request,
                     f"{done}; the balance of {wallet.user} is "
-                    f"{money(posted.entry.balance_after_usd)} USD.",
+                    f"{format_usd(posted.entry.balance_after_usd)}.",
                     messages.SUCCESS,
                 )
                 return redirect("admin:billing_wallet_change", wallet.pk)
@@ -159,8 +143,8 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
         "created_at",
         "user",
         "kind",
-        "amount_usd",
-        "balance_after_usd",
+        "amount_usd_display",
+        "balance_after_usd_display",
         "description",
         "actor",
         "request_id",
@@ -169,6 +153,8 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     search_fields = ("wallet__user__email", "idempotency_key", "request_id", "description")
     list_select_related = ("wallet__user", "actor")
     show_full_result_count = False  # the ledger grows without bound
+    amount_usd_display = money_column("amount_usd", "amount (USD)")
+    balance_after_usd_display = money_column("balance_after_usd", "balance after (USD)")
 
     @admin.display(ordering="wallet__user__email")
     def user(self, entry: LedgerEntry):
@@ -177,10 +163,11 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
 
 @admin.register(Hold)
 class HoldAdmin(ReadOnlyAdmin):
+    amount_usd_display = money_column("amount_usd", "amount (USD)")
     list_display = (
         "request_id",
         "user",
-        "amount_usd",
+        "amount_usd_display",
         "status",
         "created_at",
         "expires_at",
@@ -272,7 +259,7 @@ class RedemptionBatchAdmin(admin.ModelAdmin):
         create_redemption_batch(obj)
         self.message_user(
             request,
-            f"Generated {obj.count} codes worth {money(obj.amount_usd)} USD each. "
+            f"Generated {obj.count} codes worth {format_usd(obj.amount_usd)} each. "
             "Select the batch and choose “Export codes as CSV” to download them.",
             messages.SUCCESS,
         )
@@ -296,7 +283,7 @@ class RedemptionBatchAdmin(admin.ModelAdmin):
                 [
                     batch.pk,
                     code.code,
-                    money(batch.amount_usd),
+                    format_usd(batch.amount_usd),
                     batch.expires_at.isoformat() if batch.expires_at else "",
                     csv_cell(batch.note),
                     csv_cell(code.redeemed_by.email if code.redeemed_by else ""),

@@ -4,37 +4,31 @@ transaction, under a row lock on the wallet; holds reserve worst-case costs."""
 from __future__ import annotations
 
 import logging
-import re
-import secrets
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from billing import checkout
-from billing.models import Hold, LedgerEntry, RedemptionBatch, RedemptionCode, Wallet
+from accounts.models import ApiKey
+from billing.models import Hold, LedgerEntry, Wallet
+from portal.errors import ApiError
+from portal.lib.money import format_usd, plain
+from usage.events import UsageEvent
+from usage.models import UsageRollup
 
 log = logging.getLogger(__name__)
 ZERO = Decimal(0)
 
 
-class BillingError(Exception):
-    def __init__(self, message: str, code: str) -> None:
-        super().__init__(message)
-        self.message, self.code = message, code
+class BillingError(ApiError):
+    """A billing refusal that knows its wire form: 402 for money, else the status given."""
 
-
-def money(value: Decimal) -> str:
-    """A decimal string without exponent or trailing zeros: '4.99998', '0', '12.5'."""
-    text = format(value.normalize(), "f") if value else "0"
-    return text
+    def __init__(self, message: str, code: str, status: int = 402) -> None:
+        super().__init__(status, message, code=code)
 
 
 def ensure_wallet(user_id: int) -> Wallet:
@@ -72,8 +66,8 @@ def post_entry(
         wallet = locked_wallet(user_id)
         if not allow_negative and amount < 0 and wallet.balance_usd - wallet.held_usd + amount < 0:
             raise BillingError(
-                f"A debit of {money(-amount)} USD is larger than the available balance of "
-                f"{money(wallet.available_usd)} USD.",
+                f"A debit of {format_usd(-amount)} is larger than the available balance of "
+                f"{format_usd(wallet.available_usd)}.",
                 "insufficient_balance",
             )
         wallet.balance_usd += amount
@@ -158,8 +152,8 @@ def reserve_funds(
         if not taken:
             wallet = ensure_wallet(user_id)
             raise BillingError(
-                f"Insufficient balance: this request may cost up to {money(amount)} USD but your available "
-                f"balance is {money(wallet.available_usd)} USD. Top up your wallet to continue.",
+                f"Insufficient balance: this request may cost up to {format_usd(amount)} but your available "
+                f"balance is {format_usd(wallet.available_usd)}. Top up your wallet to continue.",
                 "insufficient_balance",
             )
         return Hold.objects.create(
@@ -185,7 +179,6 @@ def wallet_id_of(user_id: int) -> int:
 
 
 def check_key_budgets(api_key_id: int, amount: Decimal, budgets: dict[str, Decimal | None]) -> None:
-    from gateway.models import ApiKey, UsageRollup
 
     # One key's reservations queue here so two requests cannot both fit the last cents.
     ApiKey.objects.select_for_update().filter(pk=api_key_id).first()
@@ -210,18 +203,18 @@ def check_key_budgets(api_key_id: int, amount: Decimal, budgets: dict[str, Decim
         spent = spent_rows.aggregate(s=Sum("cost_usd"))["s"] or ZERO
         if spent + held + amount > budget:
             raise BillingError(
-                f"This API key's {period} budget of {money(budget)} USD would be exceeded "
-                f"(spent {money(spent)} USD, {money(held)} USD in flight).",
+                f"This API key's {period} budget of {format_usd(budget)} would be exceeded "
+                f"(spent {format_usd(spent)}, {format_usd(held)} in flight).",
                 "key_budget_exceeded",
             )
 
 
-def settle_usage_events(events: list[dict]) -> None:
+def settle_usage_events(events: list[UsageEvent]) -> None:
     """Charge each newly recorded request once and close its hold (runs inside the drain's transaction)."""
-    by_user: dict[int, list[dict]] = {}
+    by_user: dict[int, list[UsageEvent]] = {}
     for event in events:
-        by_user.setdefault(event["user_id"], []).append(event)
-    request_ids = [e["request_id"] for e in events]
+        by_user.setdefault(event.user_id, []).append(event)
+    request_ids = [e.request_id for e in events]
     holds = {
         h.request_id: h for h in Hold.objects.select_for_update().filter(request_id__in=request_ids)
     }
@@ -230,8 +223,8 @@ def settle_usage_events(events: list[dict]) -> None:
         wallet = locked_wallet(user_id)
         entries = []
         for event in by_user[user_id]:
-            cost = Decimal(event.get("cost_usd") or "0")
-            hold = holds.get(event["request_id"])
+            cost = event.cost_usd
+            hold = holds.get(event.request_id)
             if hold is not None and hold.status == Hold.Status.OPEN:
                 wallet.held_usd -= hold.amount_usd
                 hold.status = Hold.Status.SETTLED if cost else Hold.Status.RELEASED
@@ -244,11 +237,9 @@ def settle_usage_events(events: list[dict]) -> None:
                         kind=LedgerEntry.Kind.USAGE,
                         amount_usd=-cost,
                         balance_after_usd=wallet.balance_usd,
-                        idempotency_key=f"usage:{event['request_id']}",
-                        description=f"{event.get('model', '')} ({event.get('source', 'api_key')})"[
-                            :300
-                        ],
-                        request_id=event["request_id"],
+                        idempotency_key=f"usage:{event.request_id}",
+                        description=f"{event.model} ({event.source})"[:300],
+                        request_id=event.request_id,
                     )
                 )
         LedgerEntry.objects.bulk_create(entries)
@@ -331,15 +322,15 @@ def grant_demo_credit(*, admin=None, demo=None, stdout=None) -> None:
         actor=admin,
     )
     if posted.created and stdout is not None:
-        stdout.write(f"Granted {money(settings.DEMO_CREDIT_USD)} USD demo credit to {demo.email}")
+        stdout.write(f"Granted {format_usd(settings.DEMO_CREDIT_USD)} demo credit to {demo.email}")
 
 
 def wallet_summary(user_id: int) -> dict:
     wallet = ensure_wallet(user_id)
     return {
-        "balance_usd": money(wallet.balance_usd),
-        "held_usd": money(wallet.held_usd),
-        "available_usd": money(wallet.available_usd),
+        "balance_usd": plain(wallet.balance_usd),
+        "held_usd": plain(wallet.held_usd),
+        "available_usd": plain(wallet.available_usd),
         "currency": wallet.currency,
     }
 
@@ -398,213 +389,3 @@ def set_low_balance_threshold(user_id: int, threshold: Decimal | None) -> Wallet
             update_fields=["low_balance_threshold_usd", "low_balance_notified", "updated_at"]
         )
     return wallet
-
-
-# --- Card top-ups (Stripe Checkout) -----------------------------------------------------------------
-# Both are "the customer has paid": a card pays at once (completed, paid); a delayed
-# method completes unpaid and succeeds later. Only a paid session is ever credited.
-CREDITING_EVENTS = {"checkout.session.completed", "checkout.session.async_payment_succeeded"}
-
-
-def check_topup_amount(amount: Decimal) -> None:
-    low, high = settings.TOPUP_MIN_USD, settings.TOPUP_MAX_USD
-    if not amount.is_finite() or amount != amount.quantize(checkout.CENT):
-        raise BillingError("Enter an amount in dollars and cents.", "invalid_amount")
-    if not low <= amount <= high:
-        raise BillingError(
-            f"Top-ups must be between ${money(low)} and ${money(high)}.", "invalid_amount"
-        )
-
-
-def start_checkout(user, amount: Decimal, *, success_url: str, cancel_url: str) -> str:
-    """Create a Stripe Checkout Session and return the URL to send the user to.
-
-    Nothing is credited here: only Stripe's signed webhook credits the wallet.
-    """
-    if not checkout.is_configured():
-        raise BillingError("Card payments are not available on this Portico.", "not_configured")
-    check_topup_amount(amount)
-    try:
-        session = checkout.create_checkout_session(
-            amount=amount,
-            user_id=user.pk,
-            email=user.email,
-            success_url=success_url,
-            cancel_url=cancel_url,
-            idempotency_key=f"portico-checkout-{uuid.uuid4().hex}",
-        )
-    except checkout.StripeError as exc:
-        log.warning("Stripe Checkout for user %s failed: %s", user.pk, exc.message)
-        raise BillingError(exc.message, "stripe_error") from None
-    log.info("Stripe Checkout %s started: user %s, %s USD", session.id, user.pk, amount)
-    return session.url
-
-
-def handle_stripe_event(event: dict) -> str:
-    """Credit a paid Checkout Session, once per event id; returns the outcome for the log.
-
-    The amount credited is what Stripe reports as paid (``amount_total``, in cents), not
-    what was asked for. Events Portico cannot credit are acknowledged (a retry would not
-    help) and logged for an operator.
-    """
-    event_id, event_type = str(event.get("id") or ""), event.get("type")
-    if event_type not in CREDITING_EVENTS or not event_id:
-        return "ignored: not a payment event"
-    session = (event.get("data") or {}).get("object") or {}
-    if session.get("payment_status") != "paid":
-        return "ignored: not paid yet"
-    amount_total, currency = session.get("amount_total"), str(session.get("currency") or "")
-    user_id = str((session.get("metadata") or {}).get("user_id") or "")
-    problem = ""
-    if currency.lower() != "usd":
-        problem = f"currency {currency!r} is not USD"
-    elif not isinstance(amount_total, int) or isinstance(amount_total, bool) or amount_total <= 0:
-        problem = f"amount_total {amount_total!r} is not a positive number of cents"
-    elif not user_id.isdigit() or not get_user_model().objects.filter(pk=int(user_id)).exists():
-        problem = f"user {user_id!r} is unknown"
-    if problem:
-        log.error("Stripe event %s (%s) NOT credited: %s", event_id, session.get("id"), problem)
-        return f"ignored: {problem}"
-    amount = checkout.from_cents(amount_total)
-    posted = credit(
-        int(user_id),
-        amount,
-        kind=LedgerEntry.Kind.TOPUP,
-        idempotency_key=f"stripe:{event_id}",
-        description=f"Card top-up (Stripe {session.get('id', '')})",
-    )
-    if not posted.created:
-        return "duplicate: already credited"
-    log.info("Stripe event %s credited %s USD to user %s", event_id, amount, user_id)
-    return "credited"
-
-
-# --- Redemption codes --------------------------------------------------------------------------------
-# No 0/O, 1/I/L or U/V look-alikes: a code read aloud or off paper is typed right.
-CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTWXYZ"
-CODE_PREFIX = "PORT"
-CODE_LENGTH = 12
-MAX_BATCH_SIZE = 10_000
-
-
-def new_code() -> str:
-    body = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-    return f"{CODE_PREFIX}-{body[:4]}-{body[4:8]}-{body[8:]}"
-
-
-def normalize_code(raw: str) -> str | None:
-    """``port xxxx xxxx xxxx``, ``xxxxxxxxxxxx``, … → ``PORT-XXXX-XXXX-XXXX``, or None."""
-    text = re.sub(r"[^0-9A-Za-z]", "", raw or "").upper()
-    if text.startswith(CODE_PREFIX):
-        text = text[len(CODE_PREFIX) :]
-    if len(text) != CODE_LENGTH or any(ch not in CODE_ALPHABET for ch in text):
-        return None
-    return f"{CODE_PREFIX}-{text[:4]}-{text[4:8]}-{text[8:]}"
-
-
-def create_redemption_batch(batch: RedemptionBatch) -> RedemptionBatch:
-    """Save a new (unsaved) batch and generate its ``count`` unique codes, all or nothing."""
-    if batch.pk is not None:
-        raise ValueError("create_redemption_batch takes a new batch")
-    if batch.amount_usd is None or batch.amount_usd <= 0:
-        raise BillingError("Each code must be worth a positive amount.", "invalid_amount")
-    if not 1 <= (batch.count or 0) <= MAX_BATCH_SIZE:
-        raise BillingError(f"A batch holds 1 to {MAX_BATCH_SIZE} codes.", "invalid_count")
-    with transaction.atomic():
-        batch.save()
-        codes: set[str] = set()
-        while len(codes) < batch.count:
-            fresh = {new_code() for _ in range(batch.count - len(codes))} - codes
-            taken: set[str] = set()
-            chunk = sorted(fresh)
-            for start in range(0, len(chunk), 500):
-                taken.update(
-                    RedemptionCode.objects.filter(code__in=chunk[start : start + 500]).values_list(
-                        "code", flat=True
-                    )
-                )
-            codes |= fresh - taken
-        RedemptionCode.objects.bulk_create(
-            [RedemptionCode(batch=batch, code=code) for code in codes], batch_size=500
-        )
-    return batch
-
-
-@dataclass(frozen=True)
-class Redeemed:
-    code: str
-    amount: Decimal
-    entry: LedgerEntry
-
-
-def redeem_failure_keys(user_id: int, ip: str | None) -> list[str]:
-    keys = [f"billing:redeem-failures:user:{user_id}"]
-    if ip:
-        keys.append(f"billing:redeem-failures:ip:{ip}")
-    return keys
-
-
-def redeem_code(user, raw_code: str, *, ip: str | None = None) -> Redeemed:
-    """Credit a redemption code's amount to ``user``, once ever; ``BillingError`` otherwise.
-
-    Wrong, used and expired attempts count against the user and the IP address: past
-    ``REDEEM_FAILURES_PER_HOUR`` of them, every attempt is refused for the hour.
-    """
-    keys = redeem_failure_keys(user.pk, ip)
-    limit = settings.REDEEM_FAILURES_PER_HOUR
-    if any((cache.get(key) or 0) >= limit for key in keys):
-        raise BillingError(
-            "Too many wrong codes. For your account's safety, try again in an hour.",
-            "rate_limited",
-        )
-    try:
-        return take_code(user, raw_code)
-    except BillingError:
-        for key in keys:
-            cache.add(key, 0, timeout=3600)  # the hour starts at the first failure
-            try:
-                cache.incr(key)
-            except ValueError:  # expired between add and incr
-                cache.set(key, 1, timeout=3600)
-        raise
-
-
-def take_code(user, raw_code: str) -> Redeemed:
-    canonical = normalize_code(raw_code)
-    if canonical is None:
-        raise BillingError(
-            "That is not a redemption code: codes look like PORT-XXXX-XXXX-XXXX.", "invalid_code"
-        )
-    now = timezone.now()
-    with transaction.atomic():
-        code = (
-            RedemptionCode.objects.select_for_update(of=("self",))
-            .select_related("batch")
-            .filter(code=canonical)
-            .first()
-        )
-        if code is None:
-            raise BillingError(
-                f"{canonical} is not a valid code. Check it for typos.", "invalid_code"
-            )
-        if code.redeemed_at is not None:
-            who = "You have" if code.redeemed_by_id == user.pk else "Someone has"
-            raise BillingError(f"{who} already redeemed {canonical}.", "code_used")
-        expires_at = code.batch.expires_at
-        if expires_at is not None and expires_at <= now:
-            raise BillingError(
-                f"{canonical} expired on {expires_at:%Y-%m-%d %H:%M} UTC.", "code_expired"
-            )
-        # The conditional UPDATE is the guard where SELECT … FOR UPDATE is a no-op (SQLite).
-        if not RedemptionCode.objects.filter(pk=code.pk, redeemed_at__isnull=True).update(
-            redeemed_by=user, redeemed_at=now
-        ):
-            raise BillingError(f"Someone has already redeemed {canonical}.", "code_used")
-        posted = post_entry(
-            user.pk,
-            code.batch.amount_usd,
-            LedgerEntry.Kind.REDEMPTION,
-            f"redeem:{canonical}",
-            description=f"Redemption code {canonical}",
-        )
-    return Redeemed(code=canonical, amount=code.batch.amount_usd, entry=posted.entry)

@@ -8,8 +8,9 @@ from decimal import Decimal
 from django import forms
 from django.conf import settings
 
-from billing.flows import MAX_BATCH_SIZE, money
 from billing.models import RedemptionBatch, Wallet
+from billing.redemption import MAX_BATCH_SIZE
+from portal.lib.money import format_usd
 
 
 class TopUpForm(forms.Form):
@@ -25,7 +26,7 @@ class TopUpForm(forms.Form):
             max_digits=10,
             decimal_places=2,
             initial=max(low, min(high, Decimal(20))),
-            help_text=f"Between ${money(low)} and ${money(high)}, paid by card with Stripe.",
+            help_text=f"Between {format_usd(low)} and {format_usd(high)}, paid by card with Stripe.",
             widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
         )
 

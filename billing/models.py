@@ -12,7 +12,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 
-MONEY = {"max_digits": 20, "decimal_places": 10}
+from portal.lib.money import format_usd, money_field
 
 
 class Wallet(models.Model):
@@ -20,14 +20,14 @@ class Wallet(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="wallet"
     )
     currency = models.CharField(max_length=3, default="USD", editable=False)
-    balance_usd = models.DecimalField(default=Decimal(0), editable=False, **MONEY)
-    held_usd = models.DecimalField(default=Decimal(0), editable=False, **MONEY)
-    low_balance_threshold_usd = models.DecimalField(null=True, blank=True, **MONEY)
+    balance_usd = money_field(default=Decimal(0), editable=False)
+    held_usd = money_field(default=Decimal(0), editable=False)
+    low_balance_threshold_usd = money_field(null=True, blank=True)
     low_balance_notified = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
-        return f"{self.user} ({self.balance_usd} USD)"
+        return f"{self.user} ({format_usd(self.balance_usd)})"
 
     @property
     def available_usd(self) -> Decimal:
@@ -44,8 +44,8 @@ class LedgerEntry(models.Model):
 
     wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries")
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    amount_usd = models.DecimalField(help_text="positive credits, negative debits", **MONEY)
-    balance_after_usd = models.DecimalField(**MONEY)
+    amount_usd = money_field(help_text="positive credits, negative debits")
+    balance_after_usd = money_field()
     idempotency_key = models.CharField(max_length=200, unique=True)
     description = models.CharField(max_length=300, blank=True)
     actor = models.ForeignKey(
@@ -60,7 +60,7 @@ class LedgerEntry(models.Model):
         indexes = [models.Index(fields=("wallet", "-id"), name="ledger_wallet_recent")]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.amount_usd} USD"
+        return f"{self.get_kind_display()} {format_usd(self.amount_usd, signed=True)}"
 
     def save(self, *args, **kwargs) -> None:
         if self.pk is not None:
@@ -81,9 +81,11 @@ class Hold(models.Model):
         EXPIRED = "expired"
 
     wallet = models.ForeignKey(Wallet, on_delete=models.CASCADE, related_name="holds")
-    api_key_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    api_key = models.ForeignKey(
+        "accounts.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     request_id = models.CharField(max_length=64, unique=True)
-    amount_usd = models.DecimalField(**MONEY)
+    amount_usd = money_field()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
@@ -92,7 +94,7 @@ class Hold(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=("status", "expires_at"), name="hold_open_expiry"),
-            models.Index(fields=("api_key_id", "status"), name="hold_key_status"),
+            models.Index(fields=("api_key", "status"), name="hold_key_status"),
         ]
 
     def __str__(self) -> str:

@@ -4,7 +4,9 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
 
-from billing.flows import money, release_expired_holds
+from billing.flows import release_expired_holds
+from billing.models import Wallet
+from portal.lib.money import format_usd
 
 
 @shared_task(ignore_result=True)
@@ -14,16 +16,14 @@ def release_expired() -> int:
 
 @shared_task(ignore_result=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def send_low_balance_email(user_id: int) -> None:
-    from billing.models import Wallet
-
     wallet = Wallet.objects.select_related("user").get(user_id=user_id)
     if not wallet.low_balance_notified:
         return  # topped up again before the mail went out
     site = settings.SITE_URL or "Portico"
     send_mail(
         "[Portico] Your balance is low",
-        f"Your Portico balance is {money(wallet.balance_usd)} USD, below the "
-        f"{money(wallet.low_balance_threshold_usd)} USD threshold you set.\n\n"
+        f"Your Portico balance is {format_usd(wallet.balance_usd)}, below the "
+        f"{format_usd(wallet.low_balance_threshold_usd)} threshold you set.\n\n"
         f"Top up at {site.rstrip('/')}/wallet/ to keep your API keys working.",
         None,
         [wallet.user.email],

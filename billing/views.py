@@ -16,19 +16,13 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from billing import checkout
-from billing.flows import (
-    BillingError,
-    ensure_wallet,
-    handle_stripe_event,
-    ledger_page,
-    money,
-    redeem_code,
-    set_low_balance_threshold,
-    start_checkout,
-)
+from billing.flows import BillingError, ensure_wallet, ledger_page, set_low_balance_threshold
 from billing.forms import RedeemForm, ThresholdForm, TopUpForm
-from gateway.auth import client_ip
+from billing.redemption import redeem_code
+from billing.topups import handle_stripe_event, start_checkout
 from portal.errors import error_response
+from portal.lib.money import format_usd, plain
+from portal.lib.net import client_ip
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 25
@@ -61,7 +55,7 @@ def wallet_context(request: HttpRequest, **forms) -> dict:
         "topup_form": forms.get("topup_form") or TopUpForm(),
         "redeem_form": forms.get("redeem_form") or RedeemForm(),
         "threshold_form": forms.get("threshold_form")
-        or ThresholdForm(initial={"threshold": None if threshold is None else money(threshold)}),
+        or ThresholdForm(initial={"threshold": None if threshold is None else plain(threshold)}),
         "redeemed": forms.get("redeemed"),
     }
 
@@ -89,7 +83,7 @@ def redeem(request: HttpRequest) -> HttpResponse:
         return render(request, "billing/_redeem_response.html", context)
     if redeemed is not None:
         messages.success(
-            request, f"Code {redeemed.code} redeemed: ${money(redeemed.amount)} added."
+            request, f"Code {redeemed.code} redeemed: {format_usd(redeemed.amount)} added."
         )
         return redirect("wallet")
     return render(request, "billing/wallet.html", wallet_context(request, redeem_form=form))
@@ -106,7 +100,7 @@ def threshold(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Low-balance e-mails are off.")
         else:
             messages.success(
-                request, f"We will e-mail you when your balance falls below ${money(value)}."
+                request, f"We will e-mail you when your balance falls below {format_usd(value)}."
             )
         return redirect("wallet")
     return render(request, "billing/wallet.html", wallet_context(request, threshold_form=form))

@@ -12,14 +12,14 @@ from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
-from catalog.models import Deployment, Model, Provider
+from catalog.models import Deployment, LatencyRollup, Model, Provider
+from catalog.snapshots import bump_catalog_version
+from portal.lib.admin import ReadOnlyAdmin
 
 
 def _set_enabled(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, enabled: bool
 ) -> None:
-    from gateway.snapshots import bump_catalog_version
-
     count = queryset.update(enabled=enabled)
     bump_catalog_version()
     opts = modeladmin.model._meta
@@ -175,3 +175,23 @@ class DeploymentAdmin(admin.ModelAdmin):
     search_fields = ("model__public_id", "provider__name", "upstream_model")
     autocomplete_fields = ("model", "provider")
     actions = (enable_selected, disable_selected)
+
+
+@admin.register(LatencyRollup)
+class LatencyRollupAdmin(ReadOnlyAdmin):
+    list_display = (
+        "hour",
+        "model",
+        "provider",
+        "requests",
+        "errors",
+        "average_latency_ms",
+        "output_tokens",
+    )
+    list_filter = ("provider", "model")
+    search_fields = ("model", "provider")
+    date_hierarchy = "hour"
+
+    @admin.display(description="avg latency (ms)")
+    def average_latency_ms(self, rollup: LatencyRollup) -> int | str:
+        return rollup.latency_ms_sum // rollup.requests if rollup.requests else "—"

@@ -13,8 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from portal.lib.crypto import decrypt, encrypt
-
-MONEY = {"max_digits": 20, "decimal_places": 10}
+from portal.lib.money import money_field
 
 
 def validate_base_url(value: str) -> None:
@@ -89,11 +88,11 @@ class Model(models.Model):
         blank=True,
         help_text="Cap used to reserve funds when a request sets no max_tokens",
     )
-    input_price_per_1m = models.DecimalField(default=Decimal(0), **MONEY)
-    output_price_per_1m = models.DecimalField(default=Decimal(0), **MONEY)
-    cached_input_price_per_1m = models.DecimalField(null=True, blank=True, **MONEY)
-    unit_price = models.DecimalField(
-        default=Decimal(0), help_text="USD per OCR page or per retrieval query", **MONEY
+    input_price_per_1m = money_field(default=Decimal(0))
+    output_price_per_1m = money_field(default=Decimal(0))
+    cached_input_price_per_1m = money_field(null=True, blank=True)
+    unit_price = money_field(
+        default=Decimal(0), help_text="USD per OCR page or per retrieval query"
     )
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -124,3 +123,34 @@ class Deployment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model} → {self.provider}/{self.upstream_model}"
+
+
+class LatencyRollup(models.Model):
+    """Hourly latency statistics per model × provider, as histograms that merge."""
+
+    hour = models.DateTimeField()
+    model = models.CharField(max_length=200)
+    provider = models.CharField(max_length=60)
+    requests = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    latency_ms_sum = models.BigIntegerField(default=0)
+    latency_hist = models.JSONField(default=list)
+    ttft_count = models.PositiveIntegerField(default=0)
+    ttft_ms_sum = models.BigIntegerField(default=0)
+    ttft_hist = models.JSONField(default=list)
+    output_tokens = models.BigIntegerField(default=0)
+    generation_ms = models.BigIntegerField(
+        default=0, help_text="time spent producing output tokens"
+    )
+
+    class Meta:
+        db_table = "gateway_latencyrollup"
+        constraints = [
+            models.UniqueConstraint(
+                fields=("hour", "model", "provider"), name="unique_latency_rollup"
+            )
+        ]
+        indexes = [models.Index(fields=("model", "hour"), name="latency_model_hour")]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H:00} {self.model} via {self.provider}"

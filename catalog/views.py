@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 from django import forms
 from django.contrib.auth.decorators import login_required
@@ -14,11 +13,11 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
-from billing.flows import money
 from catalog.models import Model
-from gateway.snapshots import ModelEntry, get_catalog_sync
-from gateway.stats import hourly_series, model_stats
-from gateway.usage_queries import chart_data
+from catalog.snapshots import ModelEntry, get_catalog_sync
+from catalog.stats import hourly_series, model_stats
+from portal.lib.charts import chart_data
+from portal.lib.money import format_usd
 
 UNIT_NAMES = {Model.Type.OCR: "page", Model.Type.RETRIEVAL: "query"}
 TYPE_LABELS = {
@@ -27,12 +26,6 @@ TYPE_LABELS = {
     Model.Type.OCR: "OCR",
     Model.Type.RETRIEVAL: "Retrieval",
 }
-CENT = Decimal("0.01")
-
-
-def price_display(value: Decimal) -> str:
-    """``$0.25``, ``$2.00``, ``$0.0015``: cents always shown, more digits only when needed."""
-    return f"${value:.2f}" if value == value.quantize(CENT) else f"${money(value)}"
 
 
 def user_allowlist(user) -> frozenset[str] | None:
@@ -69,19 +62,19 @@ class ModelRow:
     @property
     def input_price(self) -> str:
         if self.unit:
-            return f"{price_display(self.entry.unit_price)} / {self.unit}"
-        return price_display(self.entry.input_price_per_1m)
+            return f"{format_usd(self.entry.unit_price)} / {self.unit}"
+        return format_usd(self.entry.input_price_per_1m)
 
     @property
     def output_price(self) -> str:
         if self.unit or self.entry.type == Model.Type.EMBEDDING:
             return ""
-        return price_display(self.entry.output_price_per_1m)
+        return format_usd(self.entry.output_price_per_1m)
 
     @property
     def cached_price(self) -> str:
         price = self.entry.cached_input_price_per_1m
-        return price_display(price) if price is not None else ""
+        return format_usd(price) if price is not None else ""
 
     @property
     def error_percent(self) -> float | None:

@@ -6,6 +6,3 @@ from django.apps import AppConfig
 class GatewayConfig(AppConfig):
     name = "gateway"
     verbose_name = "Gateway"
-
-    def ready(self) -> None:
-        from gateway import signals  # noqa: F401

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.snapshots import ModelEntry
+from catalog.snapshots import ModelEntry
 
 
 def model_list_entry(model: ModelEntry) -> dict:

@@ -1,4 +1,4 @@
-"""The /v1 request path: authenticate, validate, admit, route, relay, meter.
+"""The /v1 request path after admission: validate, resolve, route, relay, meter.
 
 Per request: one key-snapshot cache hit, one atomic rate-limit step, one funds
 reservation (priced models), the upstream call on the shared pooled session, and
@@ -8,73 +8,23 @@ chunk is decoded.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
-from decimal import Decimal
+from dataclasses import dataclass
 
 import aiohttp
 import orjson
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
-from gateway import metering, routing
-from gateway.auth import authenticate
-from gateway.ratelimit import get_limiter, rules_for
-from gateway.snapshots import DeploymentEntry, KeyContext, ModelEntry, get_catalog
+from catalog.snapshots import DeploymentEntry, ModelEntry, get_catalog
+from gateway import routing
+from gateway.admission import Call, record, record_in_background, usage_event, with_headers
 from gateway.upstream import RetryableUpstreamError, UpstreamError, UpstreamReply
 from portal.errors import ApiError
+from usage.events import UsageEvent
 
 log = logging.getLogger(__name__)
-PER_MILLION = Decimal(1_000_000)
-DEFAULT_MAX_OUTPUT = 4096
-_background: set[asyncio.Task] = set()
-
-
-@dataclass
-class Call:
-    ctx: KeyContext
-    endpoint: str
-    source: str = "api_key"
-    request_id: str = field(default_factory=lambda: f"req_{uuid.uuid4().hex}")
-    started: float = field(default_factory=time.perf_counter)
-    started_wall: float = field(default_factory=time.time)
-    headers: dict[str, str] = field(default_factory=dict)
-    requested_model: str = ""
-    model: ModelEntry | None = None
-    stream: bool = False
-    include_usage: bool = False
-    est_prompt: int = 0
-    max_output: int = 0
-    rules: list = field(default_factory=list)
-    admitted_tokens: int = 0
-    deployment: DeploymentEntry | None = None
-    fallbacks: int = 0
-    upstream_started: float = 0.0
-    upstream_ms: float = 0.0
-    hold: object | None = None
-
-    def __post_init__(self) -> None:
-        self.headers["x-request-id"] = self.request_id
-
-    def elapsed_ms(self) -> int:
-        return int((time.perf_counter() - self.started) * 1000)
-
-
-# --- Steps ------------------------------------------------------------------------------
-async def begin(
-    request: HttpRequest,
-    scope: str,
-    endpoint: str,
-    *,
-    ctx: KeyContext | None = None,
-    source: str = "api_key",
-) -> Call:
-    if ctx is None:
-        ctx = await authenticate(request, scope)
-    return Call(ctx=ctx, endpoint=endpoint, source=source)
 
 
 def parse_json_body(request: HttpRequest) -> dict:
@@ -138,22 +88,6 @@ async def resolve_model(call: Call, requested: str, model_type: str) -> tuple[Mo
     return model, deployments
 
 
-async def admit(call: Call, tokens: int) -> None:
-    call.rules = rules_for(call.ctx)
-    decision = await get_limiter().admit(call.rules, tokens)
-    call.headers.update(decision.headers)
-    if not decision.allowed:
-        raise ApiError(429, decision.message, code=decision.code)
-    call.admitted_tokens = tokens
-
-
-async def reserve(call: Call) -> None:
-    """Hold the worst-case cost before any upstream call (402 when it is not covered)."""
-    from billing.hot import reserve_for_call
-
-    call.hold = await reserve_for_call(call)
-
-
 async def route(
     call: Call,
     deployments: tuple[DeploymentEntry, ...],
@@ -187,132 +121,6 @@ async def route(
     raise ApiError(
         502, "Every provider for this model failed: " + "; ".join(reasons), code="upstream_failed"
     )
-
-
-def price(model: ModelEntry, prompt: int, completion: int, cached: int = 0) -> Decimal:
-    cached = min(cached, prompt)
-    cached_price = (
-        model.cached_input_price_per_1m
-        if model.cached_input_price_per_1m is not None
-        else model.input_price_per_1m
-    )
-    total = (
-        model.input_price_per_1m * (prompt - cached)
-        + cached_price * cached
-        + model.output_price_per_1m * completion
-    )
-    return total / PER_MILLION
-
-
-def worst_case_cost(call: Call) -> Decimal:
-    return price(call.model, call.est_prompt, call.max_output) if call.model else Decimal(0)
-
-
-def usage_event(
-    call: Call,
-    *,
-    status: str,
-    http_status: int,
-    prompt: int = 0,
-    completion: int = 0,
-    cached: int = 0,
-    reported: bool = True,
-    ttft_ms: int | None = None,
-    error_code: str = "",
-) -> dict:
-    cost = (
-        price(call.model, prompt, completion, cached)
-        if call.model and status != "error"
-        else Decimal(0)
-    )
-    deployment = call.deployment
-    return {
-        "request_id": call.request_id,
-        "user_id": call.ctx.owner_id,
-        "api_key_id": call.ctx.key_id or None,
-        "model": call.model.public_id if call.model else call.requested_model[:200],
-        "provider": deployment.provider.name if deployment else "",
-        "deployment_id": deployment.id if deployment else None,
-        "upstream_model": deployment.upstream_model if deployment else "",
-        "source": call.source,
-        "endpoint": call.endpoint,
-        "stream": call.stream,
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "cached_tokens": cached,
-        "tokens_reported": reported,
-        "estimated_prompt_tokens": call.est_prompt,
-        "cost_usd": str(cost),
-        "status": status,
-        "http_status": http_status,
-        "error_code": error_code,
-        "latency_ms": call.elapsed_ms(),
-        "ttft_ms": ttft_ms,
-        "fallbacks": call.fallbacks,
-        "created_at": call.started_wall,
-        "hold_id": getattr(call.hold, "id", None),
-    }
-
-
-async def reconcile_tokens(call: Call, used: int) -> None:
-    if call.rules and call.admitted_tokens and used != call.admitted_tokens:
-        await get_limiter().adjust(call.rules, used - call.admitted_tokens, at=call.started_wall)
-
-
-async def record(call: Call, event: dict) -> None:
-    await metering.emit(event)
-    used = (event.get("prompt_tokens") or 0) + (event.get("completion_tokens") or 0)
-    await reconcile_tokens(call, used)
-
-
-def record_in_background(call: Call, event: dict) -> None:
-    """For a request the client abandoned: finish recording even though the view was cancelled."""
-    task = asyncio.ensure_future(record(call, event))
-    _background.add(task)
-    task.add_done_callback(_background.discard)
-
-
-async def ensure_rate_headers(call: Call) -> None:
-    """Errors raised before admission still carry the rate-limit headers."""
-    if "x-ratelimit-limit" not in call.headers:
-        call.rules = call.rules or rules_for(call.ctx)
-        call.headers.update((await get_limiter().peek(call.rules)).headers)
-
-
-async def record_error(call: Call, error: ApiError) -> None:
-    """A request refused or failed after authentication still yields its usage record."""
-    await ensure_rate_headers(call)
-    error.headers.update(call.headers)
-    if call.requested_model and call.endpoint != "none":
-        event = usage_event(
-            call, status="error", http_status=error.status, error_code=error.code or ""
-        )
-        try:
-            await metering.emit(event)
-        except Exception:  # the refusal must still reach the client
-            log.exception("could not record usage for refused request %s", call.request_id)
-
-
-def record_cancelled(call: Call) -> None:
-    """The client went away before the answer started: nothing was relayed, nothing is
-    charged, and the hold is released when the event is drained."""
-    if call.requested_model:
-        record_in_background(
-            call,
-            usage_event(
-                call,
-                status="cancelled",
-                http_status=499,
-                reported=False,
-                error_code="client_disconnected",
-            ),
-        )
-
-
-def with_headers(response: HttpResponse, call: Call) -> HttpResponse:
-    for name, value in call.headers.items():
-        response[name] = value
-    return response
 
 
 def overhead_ms(call: Call) -> str:
@@ -414,14 +222,15 @@ def inspect_event(call: Call, state: StreamState, event: bytes) -> bytes | None:
     return event + b"\n\n"
 
 
-def stream_event(call: Call, state: StreamState, status: str) -> dict:
+def stream_event(call: Call, state: StreamState, status: str) -> UsageEvent:
     if state.usage is not None:
         prompt, completion, cached = state.usage
         reported = True
     else:
         prompt, completion, cached, reported = call.est_prompt, state.content_chunks, 0, False
     http_status = 200 if status != "error" else 502
-    event = usage_event(
+    # The tokens of a broken stream were produced and relayed: they are charged too.
+    return usage_event(
         call,
         status=status,
         http_status=http_status,
@@ -431,11 +240,8 @@ def stream_event(call: Call, state: StreamState, status: str) -> dict:
         reported=reported,
         ttft_ms=state.ttft_ms,
         error_code=state.error,
+        charge=True,
     )
-    if status == "error":
-        # The tokens were produced and relayed: they are charged even though the stream broke.
-        event["cost_usd"] = str(price(call.model, prompt, completion, cached))
-    return event
 
 
 async def relay(call: Call, reply: UpstreamReply, translator=None) -> AsyncIterator[bytes]:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from portal.redis import get_async_redis
+
 MINUTE = 60
 DAY = 86_400
 
@@ -160,8 +162,6 @@ class RedisLimiter:
         return script
 
     async def admit(self, rules: list[Rule], tokens: int) -> Decision:
-        from portal.redis import get_async_redis
-
         now = time.time()
         keys = [counter_key(r, now) for r in rules]
         args: list[int] = []
@@ -175,16 +175,12 @@ class RedisLimiter:
 
     async def peek(self, rules: list[Rule]) -> Decision:
         """The headers as things stand, without counting anything (for early errors)."""
-        from portal.redis import get_async_redis
-
         now = time.time()
         values = await get_async_redis().mget([counter_key(r, now) for r in rules])
         return build_decision(rules, [int(v or 0) for v in values], -1, now)
 
     async def adjust(self, rules: list[Rule], delta_tokens: int, *, at: float) -> None:
         """Reconcile a token reservation with the real count (may go either way)."""
-        from portal.redis import get_async_redis
-
         token_rules = [rule for rule in rules if rule.kind == "tpm"]
         if not token_rules or not delta_tokens:
             return

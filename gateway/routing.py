@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from gateway.snapshots import DeploymentEntry
+from catalog.snapshots import DeploymentEntry
 
 
 @dataclass

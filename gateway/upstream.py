@@ -18,6 +18,7 @@ import aiohttp
 import orjson
 from django.conf import settings
 
+from catalog.snapshots import DeploymentEntry
 from gateway import local_provider
 from gateway.adapters import (
     AdapterError,
@@ -26,7 +27,6 @@ from gateway.adapters import (
     from_anthropic_response,
     to_anthropic_request,
 )
-from gateway.snapshots import DeploymentEntry
 
 ANTHROPIC_VERSION = "2023-06-01"
 ANTHROPIC_DEFAULT_MAX_TOKENS = 4096

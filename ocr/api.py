@@ -1,27 +1,24 @@
 """The OCR endpoints under /v1 (scope ``ocr``): upload, job status, retry, pages, media.
 
-Each one authenticates the key, takes one rate-limit step (headers on every answer,
-errors included), then calls a flow or a payload builder in a worker thread.
+Each one is admitted by ``gateway.admission.v1`` (key, scope, one rate-limit step,
+headers on every answer, errors included), then calls a flow or a payload builder in a
+worker thread.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from ninja import Router
 
-from gateway import proxy
-from gateway.auth import authenticate
-from gateway.proxy import Call
+from gateway.admission import Call, v1
+from gateway.proxy import json_response
 from ocr import flows, payloads
 from ocr.models import OcrJob
 from portal.errors import ApiError
+from portal.lib.net import site_url
 
 router = Router(tags=["OCR"])
 
@@ -41,35 +38,6 @@ MULTIPART_BODY = {
 }
 # Room for the multipart envelope around a file of the maximum size.
 ENVELOPE_BYTES = 64 * 1024
-
-
-async def begin(request: HttpRequest) -> Call:
-    ctx = await authenticate(request, "ocr")
-    call = Call(ctx=ctx, endpoint="none", source="ocr")
-    async with answering(call):
-        await proxy.admit(call, 0)
-    return call
-
-
-@asynccontextmanager
-async def answering(call: Call) -> AsyncIterator[None]:
-    """Refusals after authentication carry the rate-limit headers too."""
-    try:
-        yield
-    except ApiError as error:
-        await proxy.ensure_rate_headers(call)
-        error.headers.update(call.headers)
-        raise
-
-
-def reply(call: Call, payload: dict) -> HttpResponse:
-    return proxy.with_headers(proxy.json_response(payload), call)
-
-
-def site_base(request: HttpRequest) -> str:
-    return (
-        settings.SITE_URL.rstrip("/") if settings.SITE_URL else request.build_absolute_uri("/")[:-1]
-    )
 
 
 def read_upload(request: HttpRequest) -> flows.Upload:
@@ -120,56 +88,52 @@ def upload_for(request: HttpRequest, call: Call) -> dict:
 
 
 @router.post("/ocr/upload", openapi_extra=MULTIPART_BODY, summary="Upload a PDF for OCR")
-async def upload(request: HttpRequest) -> HttpResponse:
+@v1("ocr", source="ocr")
+async def upload(request: HttpRequest, call: Call) -> HttpResponse:
     """Validates the PDF, holds `pages × page price`, queues one task per page."""
-    call = await begin(request)
-    async with answering(call):
-        payload = await sync_to_async(upload_for)(request, call)
-    return reply(call, payload)
+    return json_response(await sync_to_async(upload_for)(request, call))
 
 
 @router.get("/ocr/jobs/{token}", summary="Get an OCR job's status and text")
-async def job_status(request: HttpRequest, token: str) -> HttpResponse:
-    call = await begin(request)
-    async with answering(call):
-        payload = await sync_to_async(payloads.job_status)(token, call.ctx.owner_id)
-    return reply(call, payload)
+@v1("ocr", source="ocr")
+async def job_status(request: HttpRequest, call: Call, token: str) -> HttpResponse:
+    return json_response(await sync_to_async(payloads.job_status)(token, call.ctx.owner_id))
 
 
 @router.post("/ocr/jobs/{token}/retry", summary="Retry a failed OCR job")
-async def retry(request: HttpRequest, token: str) -> HttpResponse:
+@v1("ocr", source="ocr")
+async def retry(request: HttpRequest, call: Call, token: str) -> HttpResponse:
     """Re-runs the unfinished pages from the stored original; no re-upload."""
-    call = await begin(request)
-    async with answering(call):
-        job = await sync_to_async(flows.retry_ocr_job)(token, call.ctx.owner_id)
-    return reply(call, {"token": job.token, "status": "pending", "retry_count": job.retry_count})
+    job = await sync_to_async(flows.retry_ocr_job)(token, call.ctx.owner_id)
+    return json_response({"token": job.token, "status": "pending", "retry_count": job.retry_count})
 
 
 @router.get("/ocr/jobs/{token}/{page_num}", summary="Get one page: text, segments, image links")
-async def page(request: HttpRequest, token: str, page_num: int) -> HttpResponse:
-    call = await begin(request)
-    async with answering(call):
-        payload = await sync_to_async(payloads.page_detail)(
-            token, call.ctx.owner_id, page_num, base_url=site_base(request)
-        )
-    return reply(call, payload)
+@v1("ocr", source="ocr")
+async def page(request: HttpRequest, call: Call, token: str, page_num: int) -> HttpResponse:
+    payload = await sync_to_async(payloads.page_detail)(
+        token, call.ctx.owner_id, page_num, base_url=site_url(request)
+    )
+    return json_response(payload)
 
 
 @router.get("/ocr/thumbnails/{token}", summary="Page thumbnails (~200 px wide), paginated")
-async def thumbnails(request: HttpRequest, token: str, start: int = 0, limit: int = 10):
-    call = await begin(request)
-    async with answering(call):
-        payload = await sync_to_async(payloads.media_page)(
-            token, call.ctx.owner_id, "thumbnails", start, limit
-        )
-    return reply(call, payload)
+@v1("ocr", source="ocr")
+async def thumbnails(
+    request: HttpRequest, call: Call, token: str, start: int = 0, limit: int = 10
+) -> HttpResponse:
+    payload = await sync_to_async(payloads.media_page)(
+        token, call.ctx.owner_id, "thumbnails", start, limit
+    )
+    return json_response(payload)
 
 
 @router.get("/ocr/images/{token}", summary="Full-resolution page images, paginated")
-async def images(request: HttpRequest, token: str, start: int = 0, limit: int = 10):
-    call = await begin(request)
-    async with answering(call):
-        payload = await sync_to_async(payloads.media_page)(
-            token, call.ctx.owner_id, "images", start, limit
-        )
-    return reply(call, payload)
+@v1("ocr", source="ocr")
+async def images(
+    request: HttpRequest, call: Call, token: str, start: int = 0, limit: int = 10
+) -> HttpResponse:
+    payload = await sync_to_async(payloads.media_page)(
+        token, call.ctx.owner_id, "images", start, limit
+    )
+    return json_response(payload)

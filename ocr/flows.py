@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -30,9 +29,11 @@ from django.utils import timezone
 
 from billing.flows import BillingError, release_hold, reserve_funds
 from billing.models import Hold
+from catalog.models import Model
 from ocr import engine, storage
 from ocr.models import OcrJob, OcrPage
 from portal.errors import ApiError
+from usage.events import UsageEvent, emit_sync
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +60,6 @@ def max_upload_bytes() -> int:
 
 def page_price() -> Decimal:
     """USD per page: the enabled catalog model ``OCR_PAGE_MODEL``, else free."""
-    from catalog.models import Model
-
     price = (
         Model.objects.filter(public_id=settings.OCR_PAGE_MODEL, type="ocr", enabled=True)
         .values_list("unit_price", flat=True)
@@ -350,42 +349,25 @@ def settle_ocr_run(job: OcrJob) -> None:
     Emitting twice is harmless (the drain records a request id once); a failed emit is
     repeated by :func:`settle_unbilled_jobs`.
     """
-    from gateway import metering
-
     units = OcrPage.objects.filter(job=job, status=OcrPage.Status.DONE, attempt=job.attempt).count()
-    cost = job.unit_price_usd * units
     started = job.started_at or job.created_at
-    event = {
-        "request_id": job.request_id,
-        "user_id": job.owner_id,
-        "api_key_id": job.api_key_id,
-        "model": settings.OCR_PAGE_MODEL,
-        "provider": "",
-        "deployment_id": None,
-        "upstream_model": "",
-        "source": "ocr",
-        "endpoint": "ocr",
-        "stream": False,
-        "prompt_tokens": 0,
-        "completion_tokens": 0,
-        "cached_tokens": 0,
-        "tokens_reported": True,
-        "estimated_prompt_tokens": 0,
-        "units": units,
-        "cost_usd": str(cost),
-        "status": "ok" if job.status == OcrJob.Status.DONE else "error",
-        "http_status": 200,
-        "error_code": job.error_code,
-        "latency_ms": max(
+    event = UsageEvent(
+        request_id=job.request_id,
+        user_id=job.owner_id,
+        api_key_id=job.api_key_id,
+        model=settings.OCR_PAGE_MODEL,
+        source="ocr",
+        endpoint="ocr",
+        units=units,
+        cost_usd=job.unit_price_usd * units,
+        status="ok" if job.status == OcrJob.Status.DONE else "error",
+        error_code=job.error_code,
+        latency_ms=max(
             int(((job.finished_at or timezone.now()) - started).total_seconds() * 1000), 0
         ),
-        "ttft_ms": None,
-        "fallbacks": 0,
-        "created_at": time.time(),
-        "hold_id": None,
-    }
+    )
     try:
-        metering.emit_sync(event)
+        emit_sync(event)
     except Exception:
         log.exception("Could not emit the usage of %s; the sweep will retry", job.request_id)
         return

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-MONEY = {"max_digits": 20, "decimal_places": 10}
+from portal.lib.money import money_field
 
 
 class OcrJob(models.Model):
@@ -34,7 +34,9 @@ class OcrJob(models.Model):
 
     token = models.CharField(max_length=64, unique=True)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    api_key_id = models.BigIntegerField(null=True, blank=True)
+    api_key = models.ForeignKey(
+        "accounts.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.API)
     filename = models.CharField(max_length=255)
     size_bytes = models.PositiveBigIntegerField(default=0)
@@ -44,7 +46,7 @@ class OcrJob(models.Model):
     pages_done = models.PositiveIntegerField(default=0)
     pages_failed = models.PositiveIntegerField(default=0, help_text="In the current attempt")
     dpi = models.PositiveSmallIntegerField(default=300)
-    unit_price_usd = models.DecimalField(default=Decimal(0), **MONEY)
+    unit_price_usd = money_field(default=Decimal(0))
     attempt = models.PositiveSmallIntegerField(default=0)
     billed_attempt = models.SmallIntegerField(
         default=-1, help_text="Last attempt whose usage event was emitted"

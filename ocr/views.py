@@ -20,8 +20,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from billing.flows import money
-from gateway.snapshots import effective_allowlist
+from accounts.snapshots import effective_allowlist
 from ocr import flows, payloads, storage
 from ocr.models import OcrJob, OcrPage
 from portal.errors import ApiError, error_response
@@ -49,7 +48,7 @@ def ocr_home(request: HttpRequest) -> HttpResponse:
         "error_code": error_code,
         "max_upload_mb": flows.max_upload_bytes() // flows.MB,
         "max_pages": settings.OCR_MAX_PAGES,
-        "price": money(flows.page_price()),
+        "price": flows.page_price(),
     }
     return render(request, "ocr/home.html", context, status=status)
 

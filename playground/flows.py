@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from billing.flows import money, wallet_summary
-from gateway.metering import drain_usage
-from gateway.snapshots import ModelEntry, get_catalog, playground_context
+from accounts.snapshots import playground_context
+from billing.flows import wallet_summary
+from catalog.snapshots import ModelEntry, get_catalog
+from portal.lib.money import format_usd, plain
+from usage.drain import pending_events
+from usage.models import UsageRecord
+from usage.tasks import request_drain
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -37,8 +41,10 @@ def model_option(model: ModelEntry) -> dict:
     return {
         "id": model.public_id,
         "name": model.name,
-        "input_per_1m": money(model.input_price_per_1m),
-        "output_per_1m": money(model.output_price_per_1m),
+        "input_per_1m": plain(model.input_price_per_1m),
+        "output_per_1m": plain(model.output_price_per_1m),
+        "price_text": f"{format_usd(model.input_price_per_1m)} in · "
+        f"{format_usd(model.output_price_per_1m)} out per 1M tokens",
         "context_window": model.context_window,
         "max_output_tokens": model.max_output_tokens,
     }
@@ -56,26 +62,32 @@ def chat_body(body: dict) -> dict:
 def request_usage(user_id: int, request_id: str) -> dict | None:
     """The metered usage of one of ``user_id``'s requests, once it is recorded, with the
     wallet it was charged to; ``None`` while its usage event is still pending."""
-    from gateway.models import UsageRecord
-
     records = UsageRecord.objects.filter(user_id=user_id, request_id=request_id)
     record = records.first()
     if record is None:
-        # Recording and charging happen in the same transaction, so once the record
-        # exists the wallet below already reflects it.
-        drain_usage(max_batches=1)
-        record = records.first()
-    if record is None:
-        return None
+        # Not drained yet: ask the worker to hurry (the page polls again). Recording and
+        # charging happen in one transaction, so once the record exists the wallet below
+        # already reflects it.
+        if any(e.request_id == request_id for e in pending_events(user_id)):
+            request_drain()
+            record = records.first()  # an eager (inline) worker has drained it already
+        if record is None:
+            return None
     return {
         "request_id": record.request_id,
         "model": record.model,
         "status": record.status,
-        "cost_usd": money(record.cost_usd),
+        "cost_usd": plain(record.cost_usd),
+        "cost_display": format_usd(record.cost_usd),
         "prompt_tokens": record.prompt_tokens,
         "completion_tokens": record.completion_tokens,
         "tokens_reported": record.tokens_reported,
         "latency_ms": record.latency_ms,
         "ttft_ms": record.ttft_ms,
-        "wallet": wallet_summary(user_id),
+        "wallet": wallet_for_display(user_id),
     }
+
+
+def wallet_for_display(user_id: int) -> dict:
+    wallet = wallet_summary(user_id)
+    return {**wallet, "balance_display": format_usd(wallet["balance_usd"])}

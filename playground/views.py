@@ -20,13 +20,14 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.snapshots import KeyContext, playground_context
 from billing.flows import wallet_summary
 from gateway import proxy
+from gateway.admission import Call, v1
 from gateway.api import run_chat
-from gateway.snapshots import playground_context
 from playground.flows import chat_body, model_option, models_for, request_usage
-from portal.context_processors import api_base_url
 from portal.errors import ApiError, error_response
+from portal.lib.net import api_base_url
 
 USAGE_WAIT_SECONDS = 2.0
 USAGE_POLL_SECONDS = 0.1
@@ -51,24 +52,32 @@ async def playground(request: HttpRequest) -> HttpResponse:
     return await sync_to_async(render)(request, "playground/playground.html", context)
 
 
-@require_POST
-async def chat(request: HttpRequest) -> HttpResponse:
+async def playground_caller(request: HttpRequest) -> KeyContext:
+    """The playground has no key: it calls the gateway as the signed-in user."""
     user = await request.auser()
     if not user.is_authenticated:
-        return error_response(
+        raise ApiError(
             HTTPStatus.UNAUTHORIZED, "Sign in to use the playground.", code="not_signed_in"
         )
-    call = await proxy.begin(
-        request, "chat", "chat.completions", ctx=playground_context(user), source="playground"
-    )
+    return playground_context(user)
+
+
+@v1(
+    "chat",
+    endpoint="chat.completions",
+    source="playground",
+    admit_now=False,
+    context=playground_caller,
+)
+async def admitted_chat(request: HttpRequest, call: Call) -> HttpResponse:
+    return await run_chat(call, chat_body(proxy.parse_json_body(request)))
+
+
+@require_POST
+async def chat(request: HttpRequest) -> HttpResponse:
     try:
-        body = chat_body(proxy.parse_json_body(request))
-    except ApiError as error:
-        await proxy.record_error(call, error)
-        return error.response()
-    try:
-        return await run_chat(call, request, body)
-    except ApiError as error:  # already recorded by run_chat
+        return await admitted_chat(request)
+    except ApiError as error:  # admission recorded it and put its headers on it
         return error.response()
 
 

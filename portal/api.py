@@ -12,6 +12,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from gateway.api import router as gateway_router
+from ocr.api import router as ocr_router
 from portal.errors import ApiError, error_response
 
 log = logging.getLogger(__name__)
@@ -72,15 +74,6 @@ def on_unexpected_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     return error_response(500, "Internal server error. The incident was logged.")
 
 
-def register_routers() -> None:
-    """Routers of the apps that serve /v1."""
-    from billing.api import router as billing_router
-    from gateway.api import router as gateway_router
-    from ocr.api import router as ocr_router
-
-    api.add_router("", gateway_router)
-    api.add_router("", billing_router)
-    api.add_router("", ocr_router)
-
-
-register_routers()
+# Routers of the apps that serve /v1.
+api.add_router("", gateway_router)
+api.add_router("", ocr_router)

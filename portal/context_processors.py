@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.http import HttpRequest
 from django.urls import reverse
 
+from portal.lib.net import api_base_url
+
 NAV = (
     ("dashboard", "Dashboard"),
     ("keys", "Keys"),
@@ -21,14 +23,3 @@ def site(request: HttpRequest) -> dict:
         {"url": reverse(name), "label": label, "active": name == current} for name, label in NAV
     ]
     return {"nav_items": items, "api_base_url": api_base_url(request)}
-
-
-def api_base_url(request: HttpRequest) -> str:
-    from django.conf import settings
-
-    base = (
-        settings.SITE_URL.rstrip("/")
-        if settings.SITE_URL
-        else request.build_absolute_uri("/").rstrip("/")
-    )
-    return f"{base}/v1"

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
+from portal.celery import app
+
 
 def check_database() -> None:
     with connection.cursor() as cursor:
@@ -25,8 +27,6 @@ def check_cache() -> None:
 
 
 def check_broker() -> None:
-    from portal.celery import app
-
     with app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=settings.READYZ_TIMEOUT_SECONDS)
         # Opening a channel proves the transport answers, not only that a socket opened.

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "billing",
     "playground",
     "catalog",
+    "usage",
     "gateway",
 ]
 
@@ -105,6 +106,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.site",
             ],
+            "builtins": ["portal.templatetags.money"],
         },
     }
 ]
@@ -176,7 +178,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "clear-expired-sessions": {"task": "accounts.tasks.clear_expired_sessions", "schedule": 3600.0},
     "drain-usage": {
-        "task": "gateway.tasks.drain_usage",
+        "task": "usage.tasks.drain_usage",
         "schedule": env_float("USAGE_DRAIN_SECONDS", 1.0),
         "options": {"expires": 10},
     },

@@ -7,7 +7,15 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from accounts.models import Scope
+from billing.flows import wallet_summary
+from catalog.snapshots import get_catalog_sync
+from catalog.views import quickstart_model
 from portal.health import run_checks
+from portal.lib.money import format_usd
+from usage.drain import pending_events
+from usage.queries import dashboard_summary
+from usage.tasks import request_drain
 
 
 async def healthz(request: HttpRequest) -> HttpResponse:
@@ -25,19 +33,17 @@ async def readyz(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    from billing.flows import wallet_summary
-    from catalog.views import quickstart_model
-    from gateway.metering import drain_usage
-    from gateway.usage_queries import dashboard_summary, usd
-
-    # Read-your-writes: requests that just finished are still in the event stream.
-    drain_usage(max_batches=1)
+    # Requests that finished in the last second wait for the worker: hurry it, and say so.
+    pending = len(pending_events(request.user.pk))
+    if pending:
+        request_drain()
     summary = dashboard_summary(request.user.pk)
     favourites = [model for model, _ in summary.top_models]
     wallet = wallet_summary(request.user.pk)
     context = {
-        "wallet": {**wallet, **{k: usd(v) for k, v in wallet.items() if k.endswith("_usd")}},
+        "wallet": {**wallet, **{k: format_usd(v) for k, v in wallet.items() if k.endswith("_usd")}},
         "summary": summary,
+        "pending_count": pending,
         "spend_chart": summary.spend_chart(),
         "example_model": quickstart_model(request.user, favourites),
     }
@@ -110,8 +116,6 @@ SCOPE_ENDPOINTS = {
 
 def example_models() -> tuple[str, str]:
     """The chat and embedding models the quick start's examples call."""
-    from gateway.snapshots import get_catalog_sync
-
     deployed = [m for m in get_catalog_sync().models.values() if m.deployments]
 
     def pick(kind: str, preferred: str) -> str:
@@ -122,8 +126,6 @@ def example_models() -> tuple[str, str]:
 
 
 def docs(request: HttpRequest) -> HttpResponse:
-    from gateway.models import Scope
-
     chat_model, embedding_model = example_models()
     context = {
         "scopes": [

@@ -46,27 +46,25 @@ async def measure(operation: Callable[[], Awaitable[object]], iterations: int) -
 async def run() -> dict[str, dict[str, float]]:
     from asgiref.sync import ThreadSensitiveContext, sync_to_async
 
-    from accounts.models import User
+    from accounts.flows import hash_key
+    from accounts.models import ApiKey, User
+    from accounts.snapshots import load_key_context
     from billing.flows import reserve_funds
-    from gateway import metering
-    from gateway.auth import hash_key
-    from gateway.models import ApiKey
-    from gateway.snapshots import load_catalog_snapshot, load_key_context
+    from catalog.snapshots import load_catalog_snapshot
+    from usage import drain, events
 
     hop = sync_to_async(noop)
     user_id = await sync_to_async(lambda: User.objects.values_list("pk", flat=True).first())()
     hashed = await sync_to_async(
         lambda: ApiKey.objects.values_list("hashed_key", flat=True).first()
     )()
-    event = {
-        "request_id": "req_" + uuid.uuid4().hex,
-        "user_id": user_id,
-        "model": "bench-free",
-        "prompt_tokens": 20,
-        "completion_tokens": 16,
-        "cost_usd": "0",
-        "created_at": time.time(),
-    }
+    event = events.UsageEvent(
+        request_id="req_" + uuid.uuid4().hex,
+        user_id=user_id,
+        model="bench-free",
+        prompt_tokens=20,
+        completion_tokens=16,
+    )
 
     async def django_request_threads() -> None:
         # What Django's ASGIHandler adds per request: a thread-sensitive context (a new
@@ -80,7 +78,7 @@ async def run() -> dict[str, dict[str, float]]:
         await hop()
 
     async def spool_write() -> None:
-        metering.write_spool_file(orjson.dumps(event), "req_" + uuid.uuid4().hex)
+        events.write_spool_file(event.to_json(), "req_" + uuid.uuid4().hex)
 
     async def key_reload() -> None:
         await sync_to_async(load_key_context)(hashed)
@@ -111,7 +109,7 @@ async def run() -> dict[str, dict[str, float]]:
     results = {}
     for name, (operation, iterations) in operations.items():
         results[name] = await measure(operation, iterations)
-    metering.discard_pending_events()  # the spool files written above are not real usage
+    drain.discard_pending_events()  # the spool files written above are not real usage
     return results
 
 

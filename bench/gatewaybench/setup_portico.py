@@ -31,10 +31,10 @@ KEY_RPM = 10_000_000
 
 
 def seed(fake_base_url: str) -> dict[str, str]:
+    from accounts.flows import issue_key
     from accounts.models import User
     from billing.flows import credit
     from catalog.models import Deployment, Model, Provider
-    from gateway.flows import issue_key
 
     user = User.objects.create_user(EMAIL, password=None)
     credit(user.pk, WALLET_USD, kind="adjustment", idempotency_key="bench-fund")
@@ -57,7 +57,7 @@ def seed(fake_base_url: str) -> dict[str, str]:
 
 
 def drain() -> dict[str, float]:
-    from gateway.metering import drain_usage
+    from usage.drain import drain_usage
 
     started = time.perf_counter()
     total = 0

@@ -62,49 +62,7 @@ def to_anthropic_request(
     Raises :class:`AdapterError` (HTTP 400) for invalid or untranslatable input.
     """
     _check_unsupported(body)
-    raw_messages = body.get("messages")
-    if not isinstance(raw_messages, list) or not raw_messages:
-        raise AdapterError("'messages' must be a non-empty array.", "messages")
-
-    system_blocks: list[dict[str, Any]] = []
-    messages: list[dict[str, Any]] = []
-    for i, msg in enumerate(raw_messages):
-        where = f"messages[{i}]"
-        if not isinstance(msg, dict):
-            raise AdapterError("Each message must be an object.", where)
-        role = msg.get("role")
-        if role in ("system", "developer"):
-            system_blocks.extend(_text_blocks(msg.get("content"), f"{where}.content"))
-            continue
-        if role == "user":
-            blocks = _content_blocks(msg.get("content"), f"{where}.content", media=True)
-        elif role == "assistant":
-            blocks = _content_blocks(msg.get("content"), f"{where}.content", media=False)
-            tool_calls = msg.get("tool_calls")
-            if tool_calls:
-                blocks.extend(_tool_use_blocks(tool_calls, f"{where}.tool_calls"))
-        elif role == "tool":
-            blocks = [_tool_result_block(msg, where)]
-        else:
-            raise AdapterError(f"Unsupported message role {role!r}.", f"{where}.role")
-        if not blocks:
-            continue  # Anthropic rejects empty turns; an empty message carries nothing.
-        anthropic_role = _ROLE_MAP[role]
-        if messages and messages[-1]["role"] == anthropic_role:
-            messages[-1]["content"].extend(blocks)
-        else:
-            messages.append({"role": anthropic_role, "content": blocks})
-
-    for m in messages:
-        if m["role"] == "user" and len(m["content"]) > 1:
-            content = m["content"]
-            results = [b for b in content if b["type"] == "tool_result"]
-            if results and len(results) != len(content):
-                m["content"] = results + [b for b in content if b["type"] != "tool_result"]
-    _strip_trailing_prefill_whitespace(messages)
-    if not messages:
-        raise AdapterError("At least one user or assistant message is required.", "messages")
-
+    system_blocks, messages = _messages(body.get("messages"))
     out: dict[str, Any] = {
         "model": upstream_model,
         "messages": messages,
@@ -115,7 +73,74 @@ def to_anthropic_request(
             out["system"] = system_blocks
         else:
             out["system"] = "\n\n".join(b["text"] for b in system_blocks)
+    _add_sampling(body, out)
+    if body.get("stream"):
+        out["stream"] = True
+    user = body.get("user") or body.get("safety_identifier")
+    if user is not None:
+        if not isinstance(user, str):
+            raise AdapterError("'user' must be a string.", "user")
+        out["metadata"] = {"user_id": user}
+    tools = body.get("tools")
+    if tools:
+        out["tools"] = _tools(tools)
+        tool_choice = _tool_choice(body.get("tool_choice"))
+        if body.get("parallel_tool_calls") is False and tool_choice.get("type") != "none":
+            tool_choice["disable_parallel_tool_use"] = True
+        if tool_choice != {"type": "auto"}:
+            out["tool_choice"] = tool_choice
+    return out
 
+
+def _messages(raw_messages: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(system blocks, alternating user/assistant turns) of an OpenAI ``messages`` array."""
+    if not isinstance(raw_messages, list) or not raw_messages:
+        raise AdapterError("'messages' must be a non-empty array.", "messages")
+    system_blocks: list[dict[str, Any]] = []
+    messages: list[dict[str, Any]] = []
+    for i, msg in enumerate(raw_messages):
+        where = f"messages[{i}]"
+        if not isinstance(msg, dict):
+            raise AdapterError("Each message must be an object.", where)
+        role = msg.get("role")
+        if role in ("system", "developer"):
+            system_blocks.extend(_text_blocks(msg.get("content"), f"{where}.content"))
+            continue
+        blocks = _turn_blocks(msg, role, where)
+        if not blocks:
+            continue  # Anthropic rejects empty turns; an empty message carries nothing.
+        anthropic_role = _ROLE_MAP[role]
+        if messages and messages[-1]["role"] == anthropic_role:
+            messages[-1]["content"].extend(blocks)
+        else:
+            messages.append({"role": anthropic_role, "content": blocks})
+    for m in messages:
+        if m["role"] == "user" and len(m["content"]) > 1:
+            content = m["content"]
+            results = [b for b in content if b["type"] == "tool_result"]
+            if results and len(results) != len(content):
+                m["content"] = results + [b for b in content if b["type"] != "tool_result"]
+    _strip_trailing_prefill_whitespace(messages)
+    if not messages:
+        raise AdapterError("At least one user or assistant message is required.", "messages")
+    return system_blocks, messages
+
+
+def _turn_blocks(msg: dict[str, Any], role: Any, where: str) -> list[dict[str, Any]]:
+    if role == "user":
+        return _content_blocks(msg.get("content"), f"{where}.content", media=True)
+    if role == "assistant":
+        blocks = _content_blocks(msg.get("content"), f"{where}.content", media=False)
+        tool_calls = msg.get("tool_calls")
+        if tool_calls:
+            blocks.extend(_tool_use_blocks(tool_calls, f"{where}.tool_calls"))
+        return blocks
+    if role == "tool":
+        return [_tool_result_block(msg, where)]
+    raise AdapterError(f"Unsupported message role {role!r}.", f"{where}.role")
+
+
+def _add_sampling(body: dict[str, Any], out: dict[str, Any]) -> None:
     stop = body.get("stop")
     if stop is not None:
         if isinstance(stop, str):
@@ -125,7 +150,6 @@ def to_anthropic_request(
         stop = [s for s in stop if s.strip()]
         if stop:
             out["stop_sequences"] = stop
-
     temperature = body.get("temperature")
     if temperature is not None:
         _check_number(temperature, "temperature", 0.0, 2.0)
@@ -139,23 +163,6 @@ def to_anthropic_request(
         if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 0:
             raise AdapterError("'top_k' must be a non-negative integer.", "top_k")
         out["top_k"] = top_k
-    if body.get("stream"):
-        out["stream"] = True
-    user = body.get("user") or body.get("safety_identifier")
-    if user is not None:
-        if not isinstance(user, str):
-            raise AdapterError("'user' must be a string.", "user")
-        out["metadata"] = {"user_id": user}
-
-    tools = body.get("tools")
-    if tools:
-        out["tools"] = _tools(tools)
-        tool_choice = _tool_choice(body.get("tool_choice"))
-        if body.get("parallel_tool_calls") is False and tool_choice.get("type") != "none":
-            tool_choice["disable_parallel_tool_use"] = True
-        if tool_choice != {"type": "auto"}:
-            out["tool_choice"] = tool_choice
-    return out
 
 
 def _check_unsupported(body: dict[str, Any]) -> None:

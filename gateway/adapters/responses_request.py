@@ -51,6 +51,36 @@ def responses_to_chat_request(body: dict[str, Any]) -> dict[str, Any]:
     if body.get("background"):
         raise AdapterError("Background responses are not supported.", "background")
 
+    messages = _messages(body)
+
+    chat: dict[str, Any] = {}
+    if body.get("model") is not None:
+        chat["model"] = body["model"]
+    chat["messages"] = messages
+    _add_sampling(body, chat)
+    if body.get("stream"):
+        chat["stream"] = True
+        chat["stream_options"] = {"include_usage": True}
+    user = body.get("user") or body.get("safety_identifier")
+    if user is not None:
+        if not isinstance(user, str):
+            raise AdapterError("'user' must be a string.", "user")
+        chat["user"] = user
+    tools = body.get("tools")
+    if tools:
+        chat["tools"] = _tools(tools)
+        if body.get("tool_choice") is not None:
+            chat["tool_choice"] = _tool_choice(body["tool_choice"])
+        if body.get("parallel_tool_calls") is not None:
+            chat["parallel_tool_calls"] = bool(body["parallel_tool_calls"])
+    response_format = _response_format(body.get("text"))
+    if response_format is not None:
+        chat["response_format"] = response_format
+    return chat
+
+
+def _messages(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """Chat messages of ``instructions`` and ``input``."""
     messages: list[dict[str, Any]] = []
     instructions = body.get("instructions")
     if instructions is not None:
@@ -71,11 +101,10 @@ def responses_to_chat_request(body: dict[str, Any]) -> dict[str, Any]:
         raise AdapterError("'input' must be a string or an array of input items.", "input")
     if not messages:
         raise AdapterError("'input' must contain at least one item.", "input")
+    return messages
 
-    chat: dict[str, Any] = {}
-    if body.get("model") is not None:
-        chat["model"] = body["model"]
-    chat["messages"] = messages
+
+def _add_sampling(body: dict[str, Any], chat: dict[str, Any]) -> None:
     max_output = body.get("max_output_tokens")
     if max_output is not None:
         if not isinstance(max_output, int) or isinstance(max_output, bool) or max_output < 1:
@@ -93,25 +122,6 @@ def responses_to_chat_request(body: dict[str, Any]) -> dict[str, Any]:
             ):
                 raise AdapterError(f"'{param}' must be a number between 0 and {hi:g}.", param)
             chat[param] = value
-    if body.get("stream"):
-        chat["stream"] = True
-        chat["stream_options"] = {"include_usage": True}
-    user = body.get("user") or body.get("safety_identifier")
-    if user is not None:
-        if not isinstance(user, str):
-            raise AdapterError("'user' must be a string.", "user")
-        chat["user"] = user
-    tools = body.get("tools")
-    if tools:
-        chat["tools"] = _tools(tools)
-        if body.get("tool_choice") is not None:
-            chat["tool_choice"] = _tool_choice(body["tool_choice"])
-        if body.get("parallel_tool_calls") is not None:
-            chat["parallel_tool_calls"] = bool(body["parallel_tool_calls"])
-    response_format = _response_format(body.get("text"))
-    if response_format is not None:
-        chat["response_format"] = response_format
-    return chat
 
 
 def _input_items(items: list[Any], messages: list[dict[str, Any]]) -> None:

@@ -205,7 +205,7 @@
   function modelLabel(id) {
     const model = modelsById.get(id);
     if (!model) return id;
-    const price = `$${model.input_per_1m} in · $${model.output_per_1m} out per 1M tokens`;
+    const price = model.price_text;
     return model.name === id ? `${id} (${price})` : `${model.name} — ${id} (${price})`;
   }
 
@@ -351,10 +351,10 @@
         const usage = await response.json();
         message.usage = usage;
         showStats(message);
-        message.values.cost.textContent = `$${usage.cost_usd}`;
+        message.values.cost.textContent = usage.cost_display;
         message.values.cost.dataset.costUsd = usage.cost_usd;
         message.article.dataset.requestId = usage.request_id;
-        if (balance && usage.wallet) balance.textContent = `$${usage.wallet.balance_usd}`;
+        if (balance && usage.wallet) balance.textContent = usage.wallet.balance_display;
         return;
       }
       if (response && response.status !== 404) break;

@@ -13,8 +13,9 @@ from urllib.parse import parse_qsl
 import pytest
 from django.db.models import Sum
 
-from billing.flows import create_redemption_batch, credit, ledger_balance
+from billing.flows import credit, ledger_balance
 from billing.models import LedgerEntry, RedemptionBatch, Wallet
+from billing.redemption import create_redemption_batch
 
 # The gateway's contract fixtures (not its ``client``: here that is Django's test client).
 from tests.gateway.conftest import (  # noqa: F401
@@ -52,7 +53,7 @@ def usage_event(user, **overrides) -> dict:
 def assert_ledger_invariants(user) -> None:
     """The cached balance is the ledger's sum; every charge matches a usage record's cost."""
     from billing.models import Hold
-    from gateway.models import UsageRecord
+    from usage.models import UsageRecord
 
     wallet = wallet_of(user)
     assert wallet.balance_usd == ledger_balance(user.pk)

@@ -10,8 +10,9 @@ from http import HTTPStatus
 import pytest
 from django.contrib.admin.models import LogEntry
 
-from billing.flows import redeem_code, reserve_funds
+from billing.flows import reserve_funds
 from billing.models import LedgerEntry, RedemptionBatch, RedemptionCode
+from billing.redemption import redeem_code
 from tests.billing.conftest import fund, make_batch, wallet_of
 
 pytestmark = pytest.mark.django_db
@@ -39,9 +40,9 @@ def test_the_wallet_list_shows_balance_held_and_available(admin_client, alice):
     page = admin_client.get("/admin/billing/wallet/").content.decode()
     assert "alice@example.com" in page
     for value in (
-        '<td class="field-balance">10</td>',
-        '"field-held">2.5<',
-        '"field-available">7.5<',
+        '<td class="field-balance">$10.00</td>',
+        '"field-held">$2.50<',
+        '"field-available">$7.50<',
     ):
         assert value in page
     assert "Adjust balance…" in page
@@ -52,7 +53,7 @@ def test_an_admin_credit_records_the_reason_and_the_admin(admin_client, alice, s
 
     response = admin_client.post(adjust_url(alice), data, follow=True)
 
-    assert "Credited 15 USD; the balance of alice@example.com is 15 USD." in (
+    assert "Credited $15.00; the balance of alice@example.com is $15.00." in (
         response.content.decode()
     )
     entry = LedgerEntry.objects.get(kind=LedgerEntry.Kind.ADJUSTMENT)
@@ -61,7 +62,7 @@ def test_an_admin_credit_records_the_reason_and_the_admin(admin_client, alice, s
         "Welcome credit",
         staff_user,
     )
-    assert LogEntry.objects.get().change_message == "Adjusted by 15 USD: Welcome credit"
+    assert LogEntry.objects.get().change_message == "Adjusted by $15.00: Welcome credit"
     # The same form posted again (a double click) does not credit twice.
     admin_client.post(adjust_url(alice), data)
     assert wallet_of(alice).balance_usd == Decimal("15")
@@ -85,7 +86,7 @@ def test_a_deduction_larger_than_available_is_refused_clearly(admin_client, alic
     response = admin_client.post(adjust_url(alice), data)
 
     page = response.content.decode()
-    assert "A debit of 7 USD is larger than the available balance of 6 USD." in page
+    assert "A debit of $7.00 is larger than the available balance of $6.00." in page
     assert wallet_of(alice).balance_usd == Decimal("10")
 
     data = adjust_form(admin_client, alice) | {"amount": "-6", "reason": "chargeback"}
@@ -150,7 +151,7 @@ def test_an_admin_creates_a_batch_and_its_codes_are_generated(admin_client, staf
         follow=True,
     )
 
-    assert "Generated 5 codes worth 20 USD each." in response.content.decode()
+    assert "Generated 5 codes worth $20.00 each." in response.content.decode()
     batch = RedemptionBatch.objects.get()
     assert (batch.count, batch.amount_usd, batch.created_by) == (5, Decimal("20"), staff_user)
     assert batch.codes.count() == 5
@@ -185,7 +186,7 @@ def test_batches_export_as_csv_with_who_redeemed_what(admin_client, alice):
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     assert len(rows) == 3
     assert {row["code"] for row in rows} == set(batch.codes.values_list("code", flat=True))
-    assert all(row["amount_usd"] == "10" and row["note"] == "'=HYPERLINK(evil)" for row in rows)
+    assert all(row["amount_usd"] == "$10.00" and row["note"] == "'=HYPERLINK(evil)" for row in rows)
     [redeemed] = [row for row in rows if row["redeemed_by"]]
     assert (redeemed["code"], redeemed["redeemed_by"]) == (used.code, "alice@example.com")
     listing = admin_client.get("/admin/billing/redemptionbatch/").content.decode()

@@ -46,7 +46,7 @@ def test_balance_prints_the_same_fields_as_the_api(alice):
 def test_credit_records_the_reason(alice):
     out = wallet("credit", "alice@example.com", "12.50", "--reason", "invoice 42 paid")
 
-    assert "Credited 12.5 USD to alice@example.com" in out
+    assert "Credited $12.50 to alice@example.com" in out
     entry = LedgerEntry.objects.get()
     assert (entry.amount_usd, entry.kind, entry.description, entry.actor) == (
         Decimal("12.5"),
@@ -60,11 +60,11 @@ def test_debit_takes_funds_and_refuses_more_than_available(alice):
     fund(alice, "5")
     reserve_funds(alice.pk, "req_cli", Decimal("1"))
 
-    with pytest.raises(CommandError, match="larger than the available balance of 4 USD"):
+    with pytest.raises(CommandError, match=r"larger than the available balance of \$4\.00"):
         wallet("debit", "alice@example.com", "4.01", "--reason", "refund")
     out = wallet("debit", "alice@example.com", "4", "--reason", "refund")
 
-    assert "Debited 4 USD from alice@example.com" in out
+    assert "Debited $4.00 from alice@example.com" in out
     assert wallet_of(alice).balance_usd == Decimal("1")
 
 

@@ -11,14 +11,14 @@ import httpx
 import pytest
 
 from billing.models import Hold, LedgerEntry
+from billing.pricing import price
 from catalog.models import Model
-from gateway.metering import drain_usage
-from gateway.models import UsageRecord
-from gateway.proxy import price
 from gateway.validation import max_output_tokens
 from portal.lib.tokens import estimate_messages_tokens
 from tests.billing.conftest import assert_ledger_invariants, fund, wallet_of
 from tests.support.processes import wait_for
+from usage.drain import drain_usage
+from usage.models import UsageRecord
 
 pytestmark = pytest.mark.django_db(transaction=True)
 MESSAGES = [{"role": "user", "content": "Say hello"}]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from decimal import Decimal
 
@@ -12,15 +13,15 @@ from billing.flows import (
     BillingError,
     admin_adjust,
     ledger_page,
-    money,
     release_expired_holds,
     reserve_funds,
     set_low_balance_threshold,
 )
 from billing.models import Hold, LedgerEntry
-from gateway.metering import record_usage_events
-from gateway.models import UsageRecord
+from portal.lib.money import plain as money
 from tests.billing.conftest import assert_ledger_invariants, fund, usage_event, wallet_of
+from usage.drain import record_usage_events
+from usage.models import UsageRecord
 
 pytestmark = pytest.mark.django_db
 
@@ -37,10 +38,12 @@ def test_the_balance_equals_the_ledger_and_charges_equal_usage_after_a_mixed_bat
         usage_event(bob, cost_usd="0.3333333333", source="playground"),
         usage_event(bob, cost_usd="0"),
     ]
-    duplicate = dict(events[1])
+    duplicate = dataclasses.replace(events[1])
 
     assert record_usage_events([*events, duplicate]) == 6
-    assert record_usage_events([dict(events[0])]) == 0  # drained again: no second charge
+    assert (
+        record_usage_events([dataclasses.replace(events[0])]) == 0
+    )  # drained again: no second charge
 
     for user in (alice, bob):
         assert_ledger_invariants(user)
@@ -72,7 +75,7 @@ def test_a_reservation_larger_than_available_is_refused_before_any_call(alice):
         reserve_funds(alice.pk, "req_two", Decimal("0.6"))
 
     assert refused.value.code == "insufficient_balance"
-    assert "0.4 USD" in refused.value.message
+    assert "$0.40" in refused.value.message
     assert Hold.objects.count() == 1
 
 
@@ -94,7 +97,7 @@ def test_a_hold_of_a_killed_process_expires_and_a_late_event_still_charges_once(
 
     late = usage_event(alice, request_id="req_orphan", cost_usd="0.75")
     assert record_usage_events([late]) == 1
-    assert record_usage_events([dict(late)]) == 0
+    assert record_usage_events([dataclasses.replace(late)]) == 0
 
     charges = LedgerEntry.objects.filter(kind="usage", request_id="req_orphan")
     assert [c.amount_usd for c in charges] == [Decimal("-0.75")]
@@ -153,7 +156,7 @@ def test_setting_a_threshold_below_the_balance_arms_the_low_balance_mail(
 
     assert wallet_of(alice).low_balance_notified
     [mail] = mailoutbox
-    assert "below the 5 USD threshold" in mail.body and mail.to == ["alice@example.com"]
+    assert "below the $5.00 threshold" in mail.body and mail.to == ["alice@example.com"]
 
 
 def test_a_threshold_already_above_the_balance_sends_no_mail_until_the_next_crossing(
@@ -194,7 +197,7 @@ def test_usage_records_carry_the_cost_the_ledger_charged(alice):
     fund(alice, "1")
     event = usage_event(alice, cost_usd="0.123")
     record_usage_events([event])
-    record = UsageRecord.objects.get(request_id=event["request_id"])
-    entry = LedgerEntry.objects.get(request_id=event["request_id"])
+    record = UsageRecord.objects.get(request_id=event.request_id)
+    entry = LedgerEntry.objects.get(request_id=event.request_id)
     assert record.cost_usd == -entry.amount_usd == Decimal("0.123")
     assert entry.balance_after_usd == Decimal("0.877")

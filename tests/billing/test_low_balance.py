@@ -7,8 +7,8 @@ from django.core import mail
 
 from billing.flows import credit
 from billing.models import Wallet
-from gateway.metering import record_usage_events
 from tests.support.usage import usage_event
+from usage.drain import record_usage_events
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -29,7 +29,7 @@ def test_the_low_balance_mail_goes_out_once_per_crossing(alice):
     assert low_balance_mails(alice.email) == []
     spend(alice, "2")  # 4 left: crossed
     assert len(low_balance_mails(alice.email)) == 1
-    assert "4 USD" in low_balance_mails(alice.email)[0].body
+    assert "$4.00" in low_balance_mails(alice.email)[0].body
     spend(alice, "1")  # still below: no second mail
     assert len(low_balance_mails(alice.email)) == 1
 

@@ -11,14 +11,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from billing.flows import (
-    CODE_ALPHABET,
-    BillingError,
-    create_redemption_batch,
-    normalize_code,
-    redeem_code,
-)
+from billing.flows import BillingError
 from billing.models import LedgerEntry, RedemptionBatch, RedemptionCode
+from billing.redemption import CODE_ALPHABET, create_redemption_batch, normalize_code, redeem_code
 from tests.billing.conftest import assert_ledger_invariants, make_batch, wallet_of
 
 CODE = re.compile(rf"^PORT-[{CODE_ALPHABET}]{{4}}-[{CODE_ALPHABET}]{{4}}-[{CODE_ALPHABET}]{{4}}$")

@@ -67,7 +67,7 @@ def test_the_bounds_come_from_settings(client, alice, stripe, settings):
     assert client.post("/wallet/topup/", {"amount": "3"}).status_code == HTTPStatus.OK
     assert client.post("/wallet/topup/", {"amount": "1.5"}).status_code == HTTPStatus.FOUND
     page = client.get("/wallet/").content.decode()
-    assert 'min="1"' in page and 'max="2"' in page and "Between $1 and $2" in page
+    assert 'min="1"' in page and 'max="2"' in page and "Between $1.00 and $2.00" in page
 
 
 def test_a_stripe_refusal_is_shown_on_the_form(client, alice, stripe):

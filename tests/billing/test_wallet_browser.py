@@ -21,7 +21,7 @@ def test_redeeming_a_code_updates_the_balance_and_ledger_in_place(page, portico_
     page.get_by_role("navigation", name="Primary").get_by_role("link", name="Wallet").click()
     page.wait_for_url("**/wallet/")
     balance = page.get_by_test_id("balance")
-    assert balance.inner_text() == "$0"
+    assert balance.inner_text() == "$0.00"
 
     field = page.get_by_label("Redemption code")
     field.fill("PORT-2222-3333-4444")
@@ -36,8 +36,8 @@ def test_redeeming_a_code_updates_the_balance_and_ledger_in_place(page, portico_
     page.get_by_role("status").filter(has_text="redeemed").wait_for()
 
     assert page.url.endswith("/wallet/")  # swapped in place, no navigation
-    assert balance.inner_text() == "$10"
-    assert page.get_by_test_id("available").inner_text() == "$10"
+    assert balance.inner_text() == "$10.00"
+    assert page.get_by_test_id("available").inner_text() == "$10.00"
     assert page.get_by_role("cell", name=f"Redemption code {code}").is_visible()
     assert page.get_by_label("Redemption code").input_value() == ""
     wendy = User.objects.get(email="wendy@example.com")
@@ -59,7 +59,7 @@ def test_the_wallet_page_fits_a_phone(page, portico_server, mail_dir):
 
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the page scrolls sideways ({width}px)"
-    assert page.get_by_test_id("balance").inner_text() == "$472.5"
+    assert page.get_by_test_id("balance").inner_text() == "$472.50"
     page.get_by_role("link", name="Older →").click()
     page.wait_for_url(re.compile(r".*/wallet/\?before=\d+#wallet-ledger"))
     assert page.get_by_role("cell", name="+$1.25").is_visible()

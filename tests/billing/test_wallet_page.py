@@ -36,7 +36,7 @@ def test_it_shows_balance_held_and_available_in_dollars(signed_in, alice):
 
     page = text_of(signed_in.get("/wallet/"))
 
-    assert 'data-testid="balance">$12.5<' in page
+    assert 'data-testid="balance">$12.50<' in page
     assert 'data-testid="held">$0.00025<' in page
     assert 'data-testid="available">$12.49975<' in page
     assert "+$12.5" in page and "test funds" in page
@@ -54,12 +54,12 @@ def test_the_ledger_pages_by_25_newest_first(signed_in, alice):
 
     first = text_of(signed_in.get("/wallet/"))
     assert first.count("test funds") == 25
-    assert ">+$30<" in first and ">+$6<" in first and ">+$5<" not in first
+    assert ">+$30.00<" in first and ">+$6.00<" in first and ">+$5.00<" not in first
     older = re.search(r'href="(/wallet/\?before=\d+)#wallet-ledger"', first).group(1)
     assert "?after=" not in first
 
     second = text_of(signed_in.get(older))
-    assert second.count("test funds") == 5 and ">+$5<" in second and ">+$1<" in second
+    assert second.count("test funds") == 5 and ">+$5.00<" in second and ">+$1.00<" in second
     assert "?before=" not in second
     newer = re.search(r'href="(/wallet/\?after=\d+)#wallet-ledger"', second).group(1)
     assert text_of(signed_in.get(newer)).count("test funds") == 25
@@ -74,9 +74,9 @@ def test_redeeming_with_htmx_swaps_the_form_balance_and_ledger(signed_in, alice)
     fragment = text_of(response)
     assert "<html" not in fragment
     assert 'id="redeem-form"' in fragment
-    assert f"Code {code} redeemed: $10 added. Your balance is now $10." in fragment
+    assert f"Code {code} redeemed: $10.00 added. Your balance is now $10.00." in fragment
     assert 'id="redeem-status" hx-swap-oob="innerHTML"' in fragment
-    assert 'id="wallet-summary"' in fragment and 'data-testid="balance">$10<' in fragment
+    assert 'id="wallet-summary"' in fragment and 'data-testid="balance">$10.00<' in fragment
     assert 'id="wallet-ledger"' in fragment and f"Redemption code {code}" in fragment
     assert fragment.count('hx-swap-oob="true"') == 2
     assert wallet_of(alice).balance_usd == Decimal("10")
@@ -93,7 +93,7 @@ def test_a_wrong_code_with_htmx_shows_an_error_linked_to_the_field(signed_in, al
     assert 'aria-invalid="true"' in fragment
     assert 'aria-describedby="id_code_helptext id_code_error"' in fragment
     assert 'id="id_code_error"' in fragment
-    assert 'data-testid="balance">$0<' in fragment
+    assert 'data-testid="balance">$0.00<' in fragment
 
 
 def test_redeeming_without_javascript_redirects_with_a_message(signed_in, alice):
@@ -103,8 +103,8 @@ def test_redeeming_without_javascript_redirects_with_a_message(signed_in, alice)
 
     assert response.redirect_chain == [("/wallet/", HTTPStatus.FOUND)]
     page = text_of(response)
-    assert f"Code {code} redeemed: $5 added." in page
-    assert 'data-testid="balance">$5<' in page
+    assert f"Code {code} redeemed: $5.00 added." in page
+    assert 'data-testid="balance">$5.00<' in page
 
 
 def test_a_wrong_code_without_javascript_renders_the_page_with_the_error(signed_in):
@@ -125,7 +125,7 @@ def test_too_many_wrong_codes_are_refused_on_the_page(signed_in, settings):
 
 def test_the_low_balance_threshold_is_saved_and_cleared(signed_in, alice):
     response = signed_in.post("/wallet/threshold/", {"threshold": "2.50"}, follow=True)
-    assert "We will e-mail you when your balance falls below $2.5." in text_of(response)
+    assert "We will e-mail you when your balance falls below $2.50." in text_of(response)
     assert wallet_of(alice).low_balance_threshold_usd == Decimal("2.5")
     assert 'value="2.5"' in text_of(signed_in.get("/wallet/"))
 

@@ -9,7 +9,7 @@ from django.core.cache import cache
 
 from accounts.models import User
 from catalog.models import Deployment, Model, Provider
-from gateway.snapshots import CATALOG_VERSION_KEY
+from catalog.snapshots import CATALOG_VERSION_KEY
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog.models import Deployment, Model, Provider
-from gateway.metering import record_usage_events
+from usage.drain import record_usage_events
+from usage.events import UsageEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -128,23 +129,25 @@ def test_models_outside_my_allowlist_are_marked(signed_in, alice, catalog):
     assert response.content.decode().count("not available to you") == 3
 
 
-def usage(model: str, provider: str, latency: int, ttft: int | None = None, **fields) -> dict:
-    return {
-        "request_id": f"req_{model}_{latency}_{fields.get('status', 'ok')}",
-        "user_id": fields.pop("user_id"),
-        "model": model,
-        "provider": provider,
-        "endpoint": "chat.completions",
-        "stream": ttft is not None,
-        "prompt_tokens": 10,
-        "completion_tokens": 100,
-        "cost_usd": "0.0001",
-        "status": "ok",
-        "latency_ms": latency,
-        "ttft_ms": ttft,
-        "created_at": timezone.now().timestamp(),
-        **fields,
-    }
+def usage(model: str, provider: str, latency: int, ttft: int | None = None, **fields) -> UsageEvent:
+    return UsageEvent(
+        **{
+            "request_id": f"req_{model}_{latency}_{fields.get('status', 'ok')}",
+            "user_id": fields.pop("user_id"),
+            "model": model,
+            "provider": provider,
+            "endpoint": "chat.completions",
+            "stream": ttft is not None,
+            "prompt_tokens": 10,
+            "completion_tokens": 100,
+            "cost_usd": "0.0001",
+            "status": "ok",
+            "latency_ms": latency,
+            "ttft_ms": ttft,
+            "created_at": timezone.now().timestamp(),
+            **fields,
+        }
+    )
 
 
 def test_measured_latency_shows_in_the_table(signed_in, alice, catalog):

@@ -8,12 +8,12 @@ import httpx
 import openai
 import pytest
 
+from accounts.flows import issue_key
 from billing.flows import credit
 from catalog.models import Deployment, Model, Provider
 from fakeupstream import FakeUpstream
-from gateway.flows import issue_key
-from gateway.metering import discard_pending_events, drain_usage
 from tests.support.processes import wait_for
+from usage.drain import discard_pending_events, drain_usage
 
 
 @pytest.fixture(scope="session")
@@ -131,7 +131,7 @@ def client(client_for, make_key):
 
 
 def drained_records(**filters):
-    from gateway.models import UsageRecord
+    from usage.models import UsageRecord
 
     drain_usage()
     return list(UsageRecord.objects.filter(**filters).order_by("pk"))

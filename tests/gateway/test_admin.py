@@ -11,14 +11,14 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.test import Client
 from django.utils import timezone
 
+from accounts import snapshots
+from accounts.flows import hash_key, issue_key, revoke_key
+from accounts.models import ApiKey
 from billing.flows import credit
 from billing.models import Wallet
-from catalog.models import Provider
-from gateway import snapshots
-from gateway.auth import hash_key
-from gateway.flows import issue_key, revoke_key
-from gateway.models import ApiKey, LatencyRollup, UsageRecord, UsageRollup
+from catalog.models import LatencyRollup, Provider
 from tests.gateway.conftest import add_model
+from usage.models import UsageRecord, UsageRollup
 
 
 @pytest.fixture
@@ -123,7 +123,7 @@ def test_the_user_list_shows_wallet_balances(admin_client, alice, bob):
 
     html = admin_client.get("/admin/accounts/user/").content.decode()
 
-    assert '<td class="field-wallet_balance">12.5</td>' in html
+    assert '<td class="field-wallet_balance">$12.50</td>' in html
     assert '<td class="field-wallet_balance">—</td>' in html
 
 
@@ -134,7 +134,7 @@ def test_the_key_list_searches_and_filters(admin_client, alice, bob):
     revoke_key(theirs)
 
     def listed(query: str) -> set[str]:
-        html = admin_client.get(f"/admin/gateway/apikey/?{query}").content.decode()
+        html = admin_client.get(f"/admin/accounts/apikey/?{query}").content.decode()
         return {name for name in ("alice-laptop", "bob-server") if name in html}
 
     assert listed("q=bob%40example.com") == {"bob-server"}
@@ -149,13 +149,13 @@ def test_the_key_list_searches_and_filters(admin_client, alice, bob):
 def test_the_key_admin_never_shows_a_secret_or_its_hash(admin_client, alice):
     issued = issue_key(alice, "k")
 
-    html = admin_client.get(f"/admin/gateway/apikey/{issued.key.pk}/change/").content.decode()
+    html = admin_client.get(f"/admin/accounts/apikey/{issued.key.pk}/change/").content.decode()
 
     assert issued.key.prefix in html
     assert issued.secret not in html
     assert issued.key.hashed_key not in html
     assert 'name="hashed_key"' not in html
-    assert admin_client.get("/admin/gateway/apikey/add/").status_code == HTTPStatus.FORBIDDEN
+    assert admin_client.get("/admin/accounts/apikey/add/").status_code == HTTPStatus.FORBIDDEN
 
 
 def test_a_key_edited_in_the_admin_goes_through_the_flow_and_is_logged(
@@ -166,7 +166,7 @@ def test_a_key_edited_in_the_admin_goes_through_the_flow_and_is_logged(
     snapshots._local_keys[key.hashed_key] = (time.monotonic(), None)
 
     response = admin_client.post(
-        f"/admin/gateway/apikey/{key.pk}/change/",
+        f"/admin/accounts/apikey/{key.pk}/change/",
         key_form(key, rpm_limit="20", allowed_models=["other-chat"], daily_budget_usd="3"),
     )
 
@@ -180,7 +180,7 @@ def test_a_key_edited_in_the_admin_goes_through_the_flow_and_is_logged(
     message = LogEntry.objects.get(object_id=str(key.pk)).get_change_message()
     assert "Rpm limit: 10 → 20" in message
     assert "Allowed models: [] → [other-chat]" in message
-    assert "Daily budget usd: none → 3" in message
+    assert "Daily budget usd: none → $3.00" in message
 
 
 def test_the_key_admin_refuses_what_the_flow_refuses(admin_client, alice, models):
@@ -189,7 +189,7 @@ def test_the_key_admin_refuses_what_the_flow_refuses(admin_client, alice, models
     key = issue_key(alice, "k", scopes=["chat"]).key
 
     response = admin_client.post(
-        f"/admin/gateway/apikey/{key.pk}/change/",
+        f"/admin/accounts/apikey/{key.pk}/change/",
         key_form(key, allowed_models=["other-chat"], ip_allowlist="nonsense"),
     )
 
@@ -206,7 +206,7 @@ def test_revoke_selected_revokes_and_logs(admin_client, staff_user, alice, bob):
     spared = issue_key(alice, "c").key
 
     response = admin_client.post(
-        "/admin/gateway/apikey/",
+        "/admin/accounts/apikey/",
         {"action": "revoke_selected", "_selected_action": [str(k.pk) for k in keys]},
     )
 
@@ -237,7 +237,8 @@ def usage(alice):
 @pytest.mark.parametrize("name", ["usagerecord", "usagerollup", "latencyrollup"])
 def test_usage_is_read_only_in_the_admin(admin_client, usage, name):
     obj = usage[name]
-    base = f"/admin/gateway/{name}/"
+    app = {"latencyrollup": "catalog"}.get(name, "usage")
+    base = f"/admin/{app}/{name}/"
 
     assert admin_client.get(base).status_code == HTTPStatus.OK
     assert admin_client.get(f"{base}add/").status_code == HTTPStatus.FORBIDDEN
@@ -258,5 +259,5 @@ def test_usage_records_filter_and_search(admin_client, usage, alice):
         "q=req-admin-1",
         "q=alice%40example.com",
     ):
-        html = admin_client.get(f"/admin/gateway/usagerecord/?{query}").content.decode()
+        html = admin_client.get(f"/admin/usage/usagerecord/?{query}").content.decode()
         assert "req-admin-1" in html, query

@@ -11,8 +11,8 @@ import openai
 import pytest
 from django.utils import timezone
 
-from gateway.flows import revoke_key
-from gateway.models import ApiKey
+from accounts.flows import revoke_key
+from accounts.models import ApiKey
 from tests.gateway.conftest import drained_records
 from tests.support.processes import wait_for
 

@@ -6,8 +6,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from gateway.auth import hash_key
-from gateway.models import ApiKey
+from accounts.flows import hash_key
+from accounts.models import ApiKey
 
 pytestmark = pytest.mark.django_db
 

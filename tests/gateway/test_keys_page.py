@@ -12,12 +12,11 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from accounts import snapshots
+from accounts.flows import KeyError_, hash_key, issue_key, revoke_key
+from accounts.key_flows import update_key
+from accounts.models import ALL_SCOPES, ApiKey
 from catalog.models import Provider
-from gateway import snapshots
-from gateway.auth import hash_key
-from gateway.flows import KeyError_, issue_key, revoke_key
-from gateway.key_flows import update_key
-from gateway.models import ALL_SCOPES, ApiKey
 from tests.gateway.conftest import add_model
 
 HTMX = {"HTTP_HX_REQUEST": "true"}

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import time
@@ -8,23 +9,25 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from gateway.metering import drain_usage, emit_sync, record_usage_events
-from gateway.models import LatencyRollup, UsageRecord, UsageRollup
+from catalog.models import LatencyRollup
 from tests.support.processes import PorticoServer, child_env
 from tests.support.usage import usage_event
+from usage.drain import drain_usage, record_usage_events
+from usage.events import UsageEvent, emit_sync
+from usage.models import UsageRecord, UsageRollup
 
 HELLO = [{"role": "user", "content": "Say hello"}]
 
 
-def event(user, **overrides) -> dict:
+def event(user, **overrides) -> UsageEvent:
     return usage_event(user, model="m", provider="p", upstream_model="m", **overrides)
 
 
 @pytest.mark.django_db
 def test_recording_the_same_event_twice_makes_one_record_and_one_charge(alice):
     first = event(alice)
-    assert record_usage_events([first, dict(first)]) == 1
-    assert record_usage_events([dict(first)]) == 0
+    assert record_usage_events([first, dataclasses.replace(first)]) == 1
+    assert record_usage_events([dataclasses.replace(first)]) == 0
     record = UsageRecord.objects.get()
     assert record.cost_usd == Decimal("0.000025")
     rollup = UsageRollup.objects.get()

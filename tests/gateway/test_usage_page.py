@@ -17,11 +17,13 @@ from django.test import AsyncClient, Client
 from django.urls import reverse
 from django.utils import timezone
 
-from gateway.flows import issue_key
-from gateway.metering import discard_pending_events, emit_sync, record_usage_events
-from gateway.models import UsageRecord, UsageRollup
-from gateway.usage_queries import UsageFilters, date_range, usage_summary, usd
+from accounts.flows import issue_key
+from portal.lib.money import format_usd as usd
 from tests.support.usage import usage_event
+from usage.drain import discard_pending_events, record_usage_events
+from usage.events import emit_sync
+from usage.models import UsageRecord, UsageRollup
+from usage.queries import UsageFilters, date_range, usage_summary
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +31,7 @@ _ids = itertools.count(1)
 
 
 def event(user, **fields) -> dict:
-    """A usage event as ``gateway.proxy.usage_event`` makes it; ``fields`` override."""
+    """A usage event as ``gateway.admission.usage_event`` makes it; ``fields`` override."""
     at = fields.pop("at", None) or timezone.now()
     defaults = {
         "request_id": f"req_test{next(_ids):06d}",
@@ -90,7 +92,7 @@ def test_it_lists_only_my_records_newest_first(signed_in, alice, bob):
     response = signed_in.get(reverse("usage"))
 
     assert response.status_code == HTTPStatus.OK
-    assert [r.request_id for r in rows_of(response)] == [e["request_id"] for e in reversed(mine)]
+    assert [r.request_id for r in rows_of(response)] == [e.request_id for e in reversed(mine)]
     assert b"bobs-model" not in response.content
 
 
@@ -100,7 +102,7 @@ def test_a_page_view_drains_requests_that_just_finished(signed_in, alice):
 
     response = signed_in.get(reverse("usage"))
 
-    assert [r.request_id for r in rows_of(response)] == [pending["request_id"]]
+    assert [r.request_id for r in rows_of(response)] == [pending.request_id]
 
 
 def test_it_filters_by_model_key_source_and_status(signed_in, alice):
@@ -118,7 +120,7 @@ def test_it_filters_by_model_key_source_and_status(signed_in, alice):
     assert len(ids(key=key.pk)) == 1
     assert len(ids(source="playground")) == 1
     assert len(ids(source="ocr")) == 1
-    assert ids(status="error") == {failed["request_id"]}
+    assert ids(status="error") == {failed.request_id}
     assert ids(model="b-model", status="ok", source="playground") != set()
 
 
@@ -142,13 +144,13 @@ def test_date_presets_and_custom_ranges_bound_the_records(signed_in, alice):
     def ids(**params) -> set[str]:
         return {r.request_id for r in rows_of(signed_in.get(reverse("usage"), params))}
 
-    assert ids(range="today") == {today["request_id"]}
-    assert ids(range="7d") == {today["request_id"], last_week["request_id"]}
+    assert ids(range="today") == {today.request_id}
+    assert ids(range="7d") == {today.request_id, last_week.request_id}
     assert ids() == ids(range="7d")
-    assert ids(range="30d") == {e["request_id"] for e in (today, last_week, last_month)}
+    assert ids(range="30d") == {e.request_id for e in (today, last_week, last_month)}
     day = (now - timedelta(days=20)).date()
     assert ids(range="custom", start=day.isoformat(), end=day.isoformat()) == {
-        last_month["request_id"]
+        last_month.request_id
     }
 
 
@@ -160,7 +162,7 @@ def test_edited_dates_switch_a_preset_to_a_custom_range(signed_in, alice):
     response = signed_in.get(reverse("usage"), {"range": "7d", "start": day, "end": day})
 
     assert response.context["filters"].preset == "custom"
-    assert [r.request_id for r in rows_of(response)] == [old["request_id"]]
+    assert [r.request_id for r in rows_of(response)] == [old.request_id]
 
 
 def test_custom_ranges_are_capped_and_ordered():
@@ -179,7 +181,7 @@ def test_pages_hold_fifty_records_and_load_more_after_a_cursor(signed_in, alice)
     now = timezone.now()
     events = [event(alice, at=now - timedelta(seconds=200 - n)) for n in range(120)]
     record_usage_events(events)
-    newest_first = [e["request_id"] for e in reversed(events)]
+    newest_first = [e.request_id for e in reversed(events)]
 
     first = signed_in.get(reverse("usage"))
     assert [r.request_id for r in rows_of(first)] == newest_first[:50]
@@ -309,7 +311,7 @@ def test_the_csv_export_streams_the_filtered_records(signed_in, alice, bob):
     rows = read_csv(response)
     assert len(rows) == 1
     assert rows[0]["model"] == "a-model"
-    assert rows[0]["cost_usd"] == "0.0000123"
+    assert rows[0]["cost_usd"] == "$0.0000123"
     assert rows[0]["api_key_prefix"] == key.prefix
     assert rows[0]["tokens_reported"] == "True"
 
@@ -351,7 +353,7 @@ def test_the_detail_page_shows_the_whole_request(signed_in, alice):
         cost_usd="0.0042",
     )
 
-    response = signed_in.get(reverse("usage_detail", args=[item["request_id"]]))
+    response = signed_in.get(reverse("usage_detail", args=[item.request_id]))
 
     assert response.status_code == HTTPStatus.OK
     text = response.content.decode()
@@ -370,7 +372,7 @@ def test_the_detail_page_shows_the_whole_request(signed_in, alice):
 
 def test_someone_elses_request_is_not_found(signed_in, bob):
     theirs = record(bob)
-    response = signed_in.get(reverse("usage_detail", args=[theirs["request_id"]]))
+    response = signed_in.get(reverse("usage_detail", args=[theirs.request_id]))
     assert response.status_code == HTTPStatus.NOT_FOUND
 
 

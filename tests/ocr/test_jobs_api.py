@@ -12,7 +12,6 @@ import pytest
 from django.utils import timezone
 
 from billing.models import Hold, Wallet
-from gateway.metering import discard_pending_events, drain_usage
 from ocr import flows, storage
 from ocr.engine import cer
 from ocr.models import OcrJob
@@ -31,6 +30,7 @@ from tests.ocr.conftest import (
     png_size,
 )
 from tests.support.processes import wait_for
+from usage.drain import discard_pending_events, drain_usage
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -49,7 +49,7 @@ def assert_error(response: httpx.Response, status: int, code: str | None = None)
 
 def drain_settlement(request_id: str) -> None:
     """The worker emits a run's usage just after marking the job finished: drain until it is in."""
-    from gateway.models import UsageRecord
+    from usage.models import UsageRecord
 
     def recorded() -> bool:
         drain_usage()
@@ -146,7 +146,7 @@ def test_a_mixed_pdf_is_read_page_by_page_and_charged_per_page(
     assert wallet.balance_usd == FUNDS - 3 * PAGE_PRICE
     assert wallet.held_usd == 0
     assert not Hold.objects.filter(status=Hold.Status.OPEN).exists()
-    from gateway.models import UsageRecord
+    from usage.models import UsageRecord
 
     record = UsageRecord.objects.get(request_id=f"ocr_{token}_0")
     assert (record.source, record.endpoint, record.model) == ("ocr", "ocr", "portico/ocr")

@@ -11,12 +11,12 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from billing.models import Hold, Wallet
-from gateway.metering import discard_pending_events, drain_usage
-from gateway.models import UsageRecord
 from ocr import engine, flows, storage, tasks
 from ocr.models import OcrJob, OcrPage
 from portal.errors import ApiError
 from tests.ocr.conftest import FUNDS, PAGE_PRICE, fund, mixed_pdf, one_page_pdf
+from usage.drain import discard_pending_events, drain_usage
+from usage.models import UsageRecord
 
 pytestmark = pytest.mark.django_db(transaction=True)
 REAL_QUEUE_PAGES = flows.queue_pages
@@ -277,18 +277,16 @@ def test_expiry_deletes_files_and_pages_but_keeps_a_tombstone(funded_alice):
 
 
 def test_an_unemitted_settlement_is_emitted_by_the_sweep(funded_alice, monkeypatch):
-    from gateway import metering
-
-    real_emit = metering.emit_sync
+    real_emit = flows.emit_sync
 
     def broken(event):
         raise ConnectionError("redis is down")
 
-    monkeypatch.setattr(metering, "emit_sync", broken)
+    monkeypatch.setattr(flows, "emit_sync", broken)
     job = upload(funded_alice, one_page_pdf())
     job.refresh_from_db()
     assert (job.status, job.billed_attempt) == ("done", -1)
-    monkeypatch.setattr(metering, "emit_sync", real_emit)
+    monkeypatch.setattr(flows, "emit_sync", real_emit)
     assert tasks.sweep_jobs() >= 1
     drain_usage()
     assert wallet(funded_alice).balance_usd == FUNDS - PAGE_PRICE

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from catalog.models import Deployment, Model, Provider
-from gateway.metering import discard_pending_events
+from usage.drain import discard_pending_events
 
 
 @pytest.fixture

@@ -9,9 +9,8 @@ from urllib.parse import urlsplit
 import openai
 import pytest
 
-from accounts.models import User
+from accounts.models import ApiKey, User
 from billing.flows import credit
-from gateway.models import ApiKey
 from tests.conftest import PASSWORD, screenshot
 from tests.support.browser import sign_up_and_sign_in
 from tests.support.processes import wait_for

@@ -12,11 +12,11 @@ import pytest
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.utils import timezone
 
+from accounts.flows import issue_key
 from catalog.models import Deployment, Model, Provider
-from gateway.flows import issue_key
-from gateway.metering import discard_pending_events, record_usage_events
 from tests.conftest import PASSWORD, make_user, screenshot
 from tests.gateway.test_usage_page import event
+from usage.drain import discard_pending_events, record_usage_events
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -157,9 +157,9 @@ def test_usage_filters_paging_export_and_detail(page, portico_server, world):
     expected = [
         e
         for e in world["events"]
-        if e["model"] == "portico/test-chat"
-        and e["status"] == "error"
-        and e["created_at"] >= (timezone.now() - timedelta(days=30)).timestamp()
+        if e.model == "portico/test-chat"
+        and e.status == "error"
+        and e.created_at >= (timezone.now() - timedelta(days=30)).timestamp()
     ]
     assert rows.count() == len(expected) > 0
     assert page.get_by_role("note").inner_text().startswith("Totals and charts count every status")
@@ -169,7 +169,7 @@ def test_usage_filters_paging_export_and_detail(page, portico_server, world):
     download = download_info.value
     assert download.suggested_filename.startswith("portico-usage-")
     lines = list(csv.DictReader(io.StringIO(download.path().read_text(encoding="utf-8"))))
-    assert {line["request_id"] for line in lines} == {e["request_id"] for e in expected}
+    assert {line["request_id"] for line in lines} == {e.request_id for e in expected}
     assert all(line["api_key_prefix"] == world["key"].prefix for line in lines)
 
     rows.first.get_by_role("link").click()

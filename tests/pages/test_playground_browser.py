@@ -15,11 +15,12 @@ from accounts.models import User
 from billing.flows import credit, wallet_summary
 from catalog.models import Deployment, Model, Provider
 from fakeupstream import FakeUpstream, completion_text
-from gateway.metering import discard_pending_events, drain_usage
-from gateway.models import UsageRecord
+from portal.lib.money import format_usd
 from tests.conftest import PASSWORD, screenshot
 from tests.support.browser import sign_up_and_sign_in
 from tests.support.processes import wait_for
+from usage.drain import discard_pending_events, drain_usage
+from usage.models import UsageRecord
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -127,7 +128,7 @@ def displayed_cost(page, pane: int = 0) -> Decimal:
     cost = page.locator(f'[data-pane="{pane}"] .pg-assistant [data-stat="cost"]').last
     wait_for(lambda: cost.get_attribute("data-cost-usd"), timeout=10, what="the cost")
     value = cost.get_attribute("data-cost-usd")
-    assert cost.inner_text() == f"${value}"
+    assert cost.inner_text() == format_usd(value)
     return Decimal(value)
 
 
@@ -137,9 +138,8 @@ def test_a_reply_is_painted_while_it_streams_and_costs_exactly_what_the_wallet_l
     user = signed_in_and_funded(page, portico_server, mail_dir, "pia@example.com")
     open_playground(page, portico_server)
     before = Decimal(wallet_summary(user.pk)["balance_usd"])
-    assert (
-        page.locator("[data-wallet-balance]").inner_text()
-        == f"${wallet_summary(user.pk)['balance_usd']}"
+    assert page.locator("[data-wallet-balance]").inner_text() == format_usd(
+        wallet_summary(user.pk)["balance_usd"]
     )
 
     assert not page.get_by_label("Compare with").is_visible()
@@ -166,7 +166,7 @@ def test_a_reply_is_painted_while_it_streams_and_costs_exactly_what_the_wallet_l
     drain_usage()
     after = wallet_summary(user.pk)["balance_usd"]
     assert before - Decimal(after) == cost
-    assert page.locator("[data-wallet-balance]").inner_text() == f"${after}"
+    assert page.locator("[data-wallet-balance]").inner_text() == format_usd(after)
     [record] = UsageRecord.objects.filter(user=user)
     assert (record.source, record.api_key_id, record.status) == ("playground", None, "ok")
     assert record.cost_usd == cost and record.completion_tokens == 40

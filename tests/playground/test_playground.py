@@ -13,12 +13,12 @@ from django.test import AsyncClient, Client
 
 from billing.flows import credit, wallet_summary
 from catalog.models import Deployment, Model, Provider
+from catalog.snapshots import bump_catalog_version
 from gateway import ratelimit
-from gateway.metering import discard_pending_events, drain_usage
-from gateway.models import UsageRecord
-from gateway.snapshots import bump_catalog_version
 from playground import views
 from playground.flows import chat_body
+from usage.drain import discard_pending_events, drain_usage
+from usage.models import UsageRecord
 
 pytestmark = pytest.mark.django_db
 HELLO = [{"role": "user", "content": "Say hello"}]

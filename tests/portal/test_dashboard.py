@@ -16,9 +16,10 @@ from django.utils import timezone
 
 from billing.flows import credit
 from catalog.models import Deployment, Model, Provider
-from gateway.metering import discard_pending_events, emit_sync, record_usage_events
-from gateway.usage_queries import dashboard_summary
 from tests.gateway.test_usage_page import event
+from usage.drain import discard_pending_events, record_usage_events
+from usage.events import emit_sync
+from usage.queries import dashboard_summary
 
 pytestmark = pytest.mark.django_db
 

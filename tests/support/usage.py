@@ -1,12 +1,15 @@
-"""Usage events as ``gateway.proxy.usage_event`` makes them, for tests that record usage directly."""
+"""Usage events as the gateway makes them, for tests that record usage directly."""
 
 from __future__ import annotations
 
 import time
 import uuid
+from decimal import Decimal
+
+from usage.events import UsageEvent
 
 
-def usage_event(user, **overrides) -> dict:
+def usage_event(user, **overrides) -> UsageEvent:
     """A successful chat request's event for ``user``; ``overrides`` replace any field."""
     base = {
         "request_id": f"req_{uuid.uuid4().hex}",
@@ -14,24 +17,15 @@ def usage_event(user, **overrides) -> dict:
         "api_key_id": None,
         "model": "fake-llm",
         "provider": "fake",
-        "deployment_id": None,
         "upstream_model": "fake-llm",
-        "source": "api_key",
-        "endpoint": "chat.completions",
-        "stream": False,
         "prompt_tokens": 10,
         "completion_tokens": 5,
-        "cached_tokens": 0,
-        "tokens_reported": True,
         "estimated_prompt_tokens": 9,
-        "cost_usd": "0.0000250000",
-        "status": "ok",
-        "http_status": 200,
-        "error_code": "",
+        "cost_usd": Decimal("0.0000250000"),
         "latency_ms": 120,
-        "ttft_ms": None,
-        "fallbacks": 0,
         "created_at": time.time(),
-        "hold_id": None,
     }
-    return {**base, **overrides}
+    values = {**base, **overrides}
+    if isinstance(values["cost_usd"], str):
+        values["cost_usd"] = Decimal(values["cost_usd"])
+    return UsageEvent(**values)

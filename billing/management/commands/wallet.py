@@ -9,7 +9,8 @@ from decimal import Decimal, InvalidOperation
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import User
-from billing.flows import BillingError, admin_adjust, money, wallet_summary
+from billing.flows import BillingError, admin_adjust, wallet_summary
+from portal.lib.money import format_usd
 
 
 def positive_amount(raw: str) -> Decimal:
@@ -54,7 +55,7 @@ class Command(BaseCommand):
         verb = "Credited" if signed > 0 else "Debited"
         self.stdout.write(
             self.style.SUCCESS(
-                f"{verb} {money(amount)} USD {'to' if signed > 0 else 'from'} {user.email} "
+                f"{verb} {format_usd(amount)} {'to' if signed > 0 else 'from'} {user.email} "
                 f"(ledger entry {posted.entry.pk})."
             )
         )

@@ -1,0 +1,226 @@
+"""The Keys page: list, create (the secret is shown once), edit, revoke and rotate.
+
+Every view serves both the full page and, for htmx, the fragment it swaps in
+(``{% partialdef %}`` blocks of the same templates), so each step also works
+without JavaScript. Secrets never reach the database, a session or a cache: the one
+response that carries one is marked ``no-store``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import F, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+from django_htmx.http import retarget
+
+from accounts.flows import IssuedKey, KeyError_, issue_key, revoke_key, rotate_key
+from accounts.forms import KeyForm
+from accounts.key_flows import update_key
+from accounts.models import ApiKey
+from portal.lib.money import format_usd
+
+FALLBACK_MODEL = "portico/test-chat"
+
+
+@dataclass(frozen=True)
+class KeyRow:
+    """What the page shows about one key, formatted."""
+
+    key: ApiKey
+
+    @property
+    def limits(self) -> list[tuple[str, int]]:
+        key = self.key
+        # Requests per minute always have a ceiling: the gateway's default when unset.
+        rpm = (
+            ("RPM", key.rpm_limit) if key.rpm_limit else ("RPM (default)", settings.DEFAULT_KEY_RPM)
+        )
+        pairs = (rpm, ("TPM", key.tpm_limit), ("RPD", key.rpd_limit))
+        return [(label, value) for label, value in pairs if value is not None]
+
+    @property
+    def caps(self) -> list[tuple[str, str]]:
+        key = self.key
+        pairs = (
+            ("per day", key.daily_budget_usd),
+            ("per month", key.monthly_budget_usd),
+            ("total", key.total_budget_usd),
+        )
+        return [(label, format_usd(value)) for label, value in pairs if value is not None]
+
+    @property
+    def badge(self) -> str:
+        return {"active": "ok", "expired": "warn", "revoked": "bad"}[self.key.status]
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A secret being shown its one time, with what the snippets need."""
+
+    issued: IssuedKey
+    model: str
+    rotated: bool = False
+
+    @property
+    def key(self) -> ApiKey:
+        return self.issued.key
+
+    @property
+    def secret(self) -> str:
+        return self.issued.secret
+
+
+def example_model(key: ApiKey, form: KeyForm) -> str:
+    """The model the snippets call: the key's first allowed chat model, if any."""
+    types = form.model_types
+    candidates = list(key.allowed_models or []) or list(types)
+    chat = [model_id for model_id in candidates if types.get(model_id) == "llm"]
+    return (chat or candidates or [FALLBACK_MODEL])[0]
+
+
+def own_keys(request: HttpRequest) -> QuerySet[ApiKey]:
+    return ApiKey.objects.filter(owner=request.user)
+
+
+def own_key(request: HttpRequest, pk: int) -> ApiKey:
+    """The caller's key, or 404: another user's key does not exist for them."""
+    return get_object_or_404(own_keys(request).select_related("owner"), pk=pk)
+
+
+def focus_first_error(form: KeyForm) -> None:
+    """After a failed submit htmx focuses ``[autofocus]``: the first field to fix."""
+    for name in form.fields:
+        if name in form.errors:
+            form.fields[name].widget.attrs["autofocus"] = True
+            return
+
+
+def render_keys(request: HttpRequest, form: KeyForm, shown: Shown | None = None) -> HttpResponse:
+    keys = own_keys(request).order_by(F("revoked_at").asc(nulls_first=True), "-created_at")
+    rows = [KeyRow(key) for key in keys]
+    context = {
+        "live_rows": [row for row in rows if not row.key.is_revoked],
+        "revoked_rows": [row for row in rows if row.key.is_revoked],
+        "form": form,
+        "shown": shown,
+        "open_form": form.is_bound or not rows,
+    }
+    template = "accounts/keys.html#keys-body" if request.htmx else "accounts/keys.html"
+    return render(request, template, context)
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def keys_page(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return render_keys(request, KeyForm(owner=request.user))
+    form = KeyForm(request.POST, owner=request.user)
+    if form.is_valid():
+        try:
+            issued = issue_key(request.user, form.cleaned_data["name"], **form.flow_options())
+        except KeyError_ as exc:
+            form.add_error(None, str(exc))
+        else:
+            fresh = KeyForm(owner=request.user)
+            return render_keys(request, fresh, Shown(issued, example_model(issued.key, fresh)))
+    focus_first_error(form)
+    return render_keys(request, form)
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET"])
+def key_card(request: HttpRequest, pk: int) -> HttpResponse:
+    key = own_key(request, pk)
+    if not request.htmx:
+        return redirect(f"{reverse('keys')}#key-{key.pk}")
+    return render(request, "accounts/_key_card.html", {"row": KeyRow(key)})
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def key_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    key = own_key(request, pk)
+    if key.is_revoked:
+        return refuse(request, key, "A revoked key cannot be changed.")
+    form = KeyForm(
+        request.POST if request.method == "POST" else None, owner=request.user, instance=key
+    )
+    if form.is_valid():
+        try:
+            update_key(key, name=form.cleaned_data["name"], **form.flow_options())
+        except KeyError_ as exc:
+            form.add_error(None, str(exc))
+        else:
+            if request.htmx:
+                context = {"row": KeyRow(key), "note": "Saved.", "focus": True}
+                return render(request, "accounts/_key_card.html", context)
+            messages.success(request, f"Saved the changes to “{key.name}”.")
+            return redirect(f"{reverse('keys')}#key-{key.pk}")
+    if form.is_bound:
+        focus_first_error(form)
+    else:
+        form.fields["name"].widget.attrs["autofocus"] = True
+    template = "accounts/keys_edit.html#edit-form" if request.htmx else "accounts/keys_edit.html"
+    return render(request, template, {"form": form, "key": key})
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    key = own_key(request, pk)
+    if request.method == "POST":
+        revoke_key(key)
+        if request.htmx:
+            context = {"row": KeyRow(key), "note": "Revoked.", "focus": True}
+            return render(request, "accounts/_key_card.html", context)
+        messages.success(request, f"Revoked “{key.name}”. It no longer works.")
+        return redirect("keys")
+    return confirm(request, key, "revoke")
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def key_rotate(request: HttpRequest, pk: int) -> HttpResponse:
+    key = own_key(request, pk)
+    if request.method == "POST":
+        try:
+            issued = rotate_key(key)
+        except KeyError_ as exc:
+            return refuse(request, key, str(exc))
+        form = KeyForm(owner=request.user)
+        shown = Shown(issued, example_model(issued.key, form), rotated=True)
+        return render_keys(request, form, shown)
+    if key.is_revoked:
+        return refuse(request, key, "A revoked key cannot be rotated.")
+    return confirm(request, key, "rotate")
+
+
+def refuse(request: HttpRequest, key: ApiKey, reason: str) -> HttpResponse:
+    """A step that no longer applies (the key was revoked meanwhile): say so where asked."""
+    if request.htmx:
+        context = {"row": KeyRow(key), "note": reason, "note_is_error": True, "focus": True}
+        # The rotate form targets the whole page body; the answer belongs in the card.
+        return retarget(render(request, "accounts/_key_card.html", context), f"#key-{key.pk}")
+    messages.error(request, reason)
+    return redirect(f"{reverse('keys')}#key-{key.pk}")
+
+
+def confirm(request: HttpRequest, key: ApiKey, action: str) -> HttpResponse:
+    """The confirmation step before revoking or rotating: a page, or the card's fragment."""
+    template = (
+        "accounts/keys_confirm.html#confirm" if request.htmx else "accounts/keys_confirm.html"
+    )
+    return render(request, template, {"key": key, "action": action})

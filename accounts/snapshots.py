@@ -1,0 +1,193 @@
+"""What the hot path knows of an API key without asking the database.
+
+A key's snapshot lives in this process for at most ``LOCAL_TTL`` seconds. Behind that,
+with Redis configured, a shared cache entry that every change to the key or its owner
+deletes explicitly, so revocations and admin changes reach every web process within
+about a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+
+from asgiref.sync import sync_to_async
+from django.core.cache import cache
+
+from accounts.models import ApiKey
+from catalog.snapshots import LOCAL_TTL, shared_cache_enabled
+
+SHARED_TTL = 300
+
+
+@dataclass(frozen=True, slots=True)
+class KeyContext:
+    key_id: int
+    owner_id: int
+    name: str
+    prefix: str
+    scopes: frozenset[str]
+    allowed_models: frozenset[str] | None  # None: every model
+    key_rpm: int | None
+    key_tpm: int | None
+    key_rpd: int | None
+    owner_rpm: int | None
+    owner_tpm: int | None
+    owner_rpd: int | None
+    ip_networks: tuple = ()
+    expires_at: float | None = None
+    revoked: bool = False
+    owner_active: bool = True
+    daily_budget: Decimal | None = None
+    monthly_budget: Decimal | None = None
+    total_budget: Decimal | None = None
+
+    @property
+    def subject(self) -> str:
+        """Whose per-key counters apply: the key's, or the user's playground's."""
+        return f"key:{self.key_id}" if self.key_id else f"playground:{self.owner_id}"
+
+    def allows_model(self, public_id: str) -> bool:
+        return self.allowed_models is None or public_id in self.allowed_models
+
+    def allows_ip(self, address: str | None) -> bool:
+        if not self.ip_networks:
+            return True
+        if not address:
+            return False
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self.ip_networks)
+
+
+def effective_allowlist(key_models: list[str], owner_models: list[str]) -> frozenset[str] | None:
+    """A key can only narrow its owner's allowlist; empty lists mean "no restriction"."""
+    if key_models and owner_models:
+        return frozenset(key_models) & frozenset(owner_models)
+    if key_models or owner_models:
+        return frozenset(key_models or owner_models)
+    return None
+
+
+def key_context_from(api_key) -> KeyContext:
+    owner = api_key.owner
+    networks = []
+    for cidr in api_key.ip_allowlist or []:
+        try:
+            networks.append(ipaddress.ip_network(cidr, strict=False))
+        except ValueError:
+            continue
+    return KeyContext(
+        key_id=api_key.pk,
+        owner_id=owner.pk,
+        name=api_key.name,
+        prefix=api_key.prefix,
+        scopes=frozenset(api_key.scopes or []),
+        allowed_models=effective_allowlist(
+            api_key.allowed_models or [], owner.allowed_models or []
+        ),
+        key_rpm=api_key.rpm_limit,
+        key_tpm=api_key.tpm_limit,
+        key_rpd=api_key.rpd_limit,
+        owner_rpm=owner.rpm_limit,
+        owner_tpm=owner.tpm_limit,
+        owner_rpd=owner.rpd_limit,
+        ip_networks=tuple(networks),
+        expires_at=api_key.expires_at.timestamp() if api_key.expires_at else None,
+        revoked=api_key.revoked_at is not None,
+        owner_active=owner.is_active,
+        daily_budget=api_key.daily_budget_usd,
+        monthly_budget=api_key.monthly_budget_usd,
+        total_budget=api_key.total_budget_usd,
+    )
+
+
+def playground_context(user) -> KeyContext:
+    """The playground calls the gateway as its user, with the user's own allowlist and limits.
+
+    It has no key: per-key limits apply to a per-user "playground" subject instead,
+    and its usage records carry ``source="playground"``.
+    """
+    return KeyContext(
+        key_id=0,
+        owner_id=user.pk,
+        name="Playground",
+        prefix="",
+        scopes=frozenset({"chat", "models"}),
+        allowed_models=effective_allowlist([], user.allowed_models or []),
+        key_rpm=None,
+        key_tpm=None,
+        key_rpd=None,
+        owner_rpm=user.rpm_limit,
+        owner_tpm=user.tpm_limit,
+        owner_rpd=user.rpd_limit,
+        owner_active=user.is_active,
+    )
+
+
+_MISSING = object()
+_local_keys: dict[str, tuple[float, KeyContext | None]] = {}
+
+
+def _shared_key(hashed: str) -> str:
+    return f"apikey:{hashed}"
+
+
+def load_key_context(hashed: str) -> KeyContext | None:
+    api_key = ApiKey.objects.select_related("owner").filter(hashed_key=hashed).first()
+    return key_context_from(api_key) if api_key else None
+
+
+_key_loads: dict[str, asyncio.Future] = {}
+
+
+async def get_key_context(hashed: str) -> KeyContext | None:
+    entry = _local_keys.get(hashed)
+    if entry is not None and time.monotonic() - entry[0] < LOCAL_TTL:
+        return entry[1]
+    # Single flight: requests arriving while the snapshot reloads wait for that reload.
+    pending = _key_loads.get(hashed)
+    if pending is not None:
+        return await asyncio.shield(pending)
+    future = asyncio.get_running_loop().create_future()
+    _key_loads[hashed] = future
+    try:
+        context = await reload_key_context(hashed)
+    except BaseException as exc:
+        future.set_exception(exc)
+        future.exception()  # retrieved: waiters re-raise it, nobody logs it as lost
+        raise
+    else:
+        future.set_result(context)
+        return context
+    finally:
+        _key_loads.pop(hashed, None)
+
+
+async def reload_key_context(hashed: str) -> KeyContext | None:
+    now = time.monotonic()
+    context = _MISSING
+    if shared_cache_enabled():
+        context = await cache.aget(_shared_key(hashed), _MISSING)
+    if context is _MISSING:
+        context = await sync_to_async(load_key_context)(hashed)
+        if shared_cache_enabled():
+            # Unknown keys are remembered briefly so a flood of bad keys stays off the database.
+            await cache.aset(_shared_key(hashed), context, SHARED_TTL if context else 5)
+    if len(_local_keys) > 50_000:
+        _local_keys.clear()
+    _local_keys[hashed] = (now, context)
+    return context
+
+
+def forget_keys(hashes: list[str]) -> None:
+    """Called on every change to a key or its owner: the next request reloads it."""
+    for hashed in hashes:
+        _local_keys.pop(hashed, None)
+    if hashes and shared_cache_enabled():
+        cache.delete_many([_shared_key(h) for h in hashes])

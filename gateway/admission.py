@@ -1,0 +1,296 @@
+"""The one way a ``/v1`` request is admitted, for every endpoint of every app.
+
+``@v1(scope)`` wraps a view ``view(request, call, ...)``: it gives the request an id,
+authenticates the key with the scope, takes the rate-limit step (or leaves it to the
+view, which knows the token count, with ``admit_now=False``), and on the way out puts
+the same headers on every answer — refusals included: ``x-request-id`` always, the
+``x-ratelimit-*`` headers once the key is known, ``Retry-After`` on every 429. A refusal
+after a model was named still yields its usage record.
+
+Per request: one key-snapshot cache hit, one atomic rate-limit step and, for priced
+models, one atomic funds reservation (``reserve``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import logging
+import time
+import typing
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from asgiref.sync import sync_to_async
+from django.http import HttpRequest, HttpResponse
+
+from accounts.flows import KEY_PREFIX, hash_key
+from accounts.snapshots import KeyContext, get_key_context
+from billing.flows import reserve_funds
+from billing.pricing import price
+from catalog.snapshots import DeploymentEntry, ModelEntry
+from gateway.ratelimit import get_limiter, rules_for
+from portal.errors import ApiError
+from portal.lib.net import client_ip
+from usage.events import UsageEvent, emit
+
+log = logging.getLogger(__name__)
+_background: set[asyncio.Task] = set()
+
+
+@dataclass
+class Call:
+    """One ``/v1`` request on its way through admission, routing and metering."""
+
+    ctx: KeyContext | None = None
+    endpoint: str = "none"
+    source: str = "api_key"
+    request_id: str = field(default_factory=lambda: f"req_{uuid.uuid4().hex}")
+    started: float = field(default_factory=time.perf_counter)
+    started_wall: float = field(default_factory=time.time)
+    headers: dict[str, str] = field(default_factory=dict)
+    requested_model: str = ""
+    model: ModelEntry | None = None
+    stream: bool = False
+    include_usage: bool = False
+    est_prompt: int = 0
+    max_output: int = 0
+    rules: list = field(default_factory=list)
+    admitted_tokens: int = 0
+    deployment: DeploymentEntry | None = None
+    fallbacks: int = 0
+    upstream_started: float = 0.0
+    upstream_ms: float = 0.0
+    hold: object | None = None
+
+    def __post_init__(self) -> None:
+        self.headers["x-request-id"] = self.request_id
+
+    def elapsed_ms(self) -> int:
+        return int((time.perf_counter() - self.started) * 1000)
+
+
+# --- Authentication ------------------------------------------------------------------------
+def bearer_token(request: HttpRequest) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+async def authenticate(request: HttpRequest, scope: str, call: Call) -> KeyContext:
+    """The key's context, or a clear 401/403. ``call.ctx`` is set as soon as the key is
+    known to be valid, so a 403 still carries the key's rate-limit headers."""
+    token = bearer_token(request)
+    if token is None:
+        raise ApiError(
+            401, "Missing API key. Send it as 'Authorization: Bearer sk-…'.", code="missing_api_key"
+        )
+    if not token.startswith(KEY_PREFIX) or len(token) < 20 or len(token) > 200:
+        raise ApiError(401, "Incorrect API key provided.", code="invalid_api_key")
+    ctx = await get_key_context(hash_key(token))
+    if ctx is None:
+        raise ApiError(401, "Incorrect API key provided.", code="invalid_api_key")
+    if ctx.revoked:
+        raise ApiError(401, "This API key has been revoked.", code="revoked_api_key")
+    if ctx.expires_at is not None and ctx.expires_at <= time.time():
+        raise ApiError(401, "This API key has expired.", code="expired_api_key")
+    if not ctx.owner_active:
+        raise ApiError(
+            401, "The account that owns this API key is disabled.", code="account_disabled"
+        )
+    call.ctx = ctx
+    address = client_ip(request)
+    if not ctx.allows_ip(address):
+        raise ApiError(
+            403, f"Requests from {address} are not allowed for this API key.", code="ip_not_allowed"
+        )
+    if scope not in ctx.scopes:
+        raise ApiError(403, f"This API key lacks the '{scope}' scope.", code="missing_scope")
+    request.key_context = ctx
+    return ctx
+
+
+# --- Rate limits and funds -------------------------------------------------------------------
+async def admit(call: Call, tokens: int) -> None:
+    """The one atomic rate-limit step; 429 with ``Retry-After`` when a limit is reached."""
+    call.rules = rules_for(call.ctx)
+    decision = await get_limiter().admit(call.rules, tokens)
+    call.headers.update(decision.headers)
+    if not decision.allowed:
+        raise ApiError(429, decision.message, code=decision.code)
+    call.admitted_tokens = tokens
+
+
+async def reserve(call: Call, amount: Decimal) -> None:
+    """Hold ``amount`` (the worst-case cost) before any upstream call; 402 when not covered."""
+    if amount <= 0:
+        return
+    ctx = call.ctx
+    budgets = {"daily": ctx.daily_budget, "monthly": ctx.monthly_budget, "total": ctx.total_budget}
+    call.hold = await sync_to_async(reserve_funds)(
+        ctx.owner_id, call.request_id, amount, api_key_id=ctx.key_id or None, budgets=budgets
+    )
+
+
+async def ensure_rate_headers(call: Call) -> None:
+    """Errors raised before the rate-limit step still carry the key's rate-limit headers."""
+    if call.ctx is not None and "x-ratelimit-limit" not in call.headers:
+        call.rules = call.rules or rules_for(call.ctx)
+        call.headers.update((await get_limiter().peek(call.rules)).headers)
+
+
+# --- Usage of requests that end early ----------------------------------------------------------
+def usage_event(
+    call: Call,
+    *,
+    status: str,
+    http_status: int,
+    prompt: int = 0,
+    completion: int = 0,
+    cached: int = 0,
+    reported: bool = True,
+    ttft_ms: int | None = None,
+    error_code: str = "",
+    charge: bool | None = None,
+) -> UsageEvent:
+    """The request's usage event. Errors are free unless ``charge`` says the tokens were
+    produced (a stream that broke after relaying them)."""
+    charged = status != "error" if charge is None else charge
+    cost = price(call.model, prompt, completion, cached) if call.model and charged else Decimal(0)
+    deployment = call.deployment
+    return UsageEvent(
+        request_id=call.request_id,
+        user_id=call.ctx.owner_id,
+        api_key_id=call.ctx.key_id or None,
+        model=call.model.public_id if call.model else call.requested_model,
+        provider=deployment.provider.name if deployment else "",
+        deployment_id=deployment.id if deployment else None,
+        upstream_model=deployment.upstream_model if deployment else "",
+        source=call.source,
+        endpoint=call.endpoint,
+        stream=call.stream,
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        cached_tokens=cached,
+        tokens_reported=reported,
+        estimated_prompt_tokens=call.est_prompt,
+        cost_usd=cost,
+        status=status,
+        http_status=http_status,
+        error_code=error_code,
+        latency_ms=call.elapsed_ms(),
+        ttft_ms=ttft_ms,
+        fallbacks=call.fallbacks,
+        created_at=call.started_wall,
+    )
+
+
+async def record(call: Call, event: UsageEvent) -> None:
+    """Make the event durable, then settle the token count the rate limiter guessed."""
+    await emit(event)
+    used = event.total_tokens
+    if call.rules and call.admitted_tokens and used != call.admitted_tokens:
+        await get_limiter().adjust(call.rules, used - call.admitted_tokens, at=call.started_wall)
+
+
+def record_in_background(call: Call, event: UsageEvent) -> None:
+    """For a request the client abandoned: finish recording even though the view was cancelled."""
+    task = asyncio.ensure_future(record(call, event))
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+async def refuse(call: Call, error: ApiError) -> None:
+    """A refusal carries the call's headers and, once a model was named, its usage record."""
+    await ensure_rate_headers(call)
+    error.headers.update(call.headers)
+    if call.ctx is not None and call.requested_model and call.endpoint != "none":
+        event = usage_event(
+            call, status="error", http_status=error.status, error_code=error.code or ""
+        )
+        try:
+            await emit(event)
+        except Exception:  # the refusal must still reach the client
+            log.exception("could not record usage for refused request %s", call.request_id)
+
+
+def record_cancelled(call: Call) -> None:
+    """The client went away before the answer started: nothing was relayed, nothing is
+    charged, and the hold is released when the event is drained."""
+    if call.ctx is not None and call.requested_model:
+        record_in_background(
+            call,
+            usage_event(
+                call,
+                status="cancelled",
+                http_status=499,
+                reported=False,
+                error_code="client_disconnected",
+            ),
+        )
+
+
+def with_headers(response: HttpResponse, call: Call) -> HttpResponse:
+    for name, value in call.headers.items():
+        response[name] = value
+    return response
+
+
+# --- The decorator every /v1 view wears ------------------------------------------------------
+View = Callable[..., Awaitable[HttpResponse]]
+
+
+def v1(
+    scope: str,
+    *,
+    endpoint: str = "none",
+    source: str = "api_key",
+    admit_now: bool = True,
+    context: Callable[[HttpRequest], Awaitable[KeyContext]] | None = None,
+) -> Callable[[View], View]:
+    """Admit every request to the wrapped ``view(request, call, ...)`` the same way.
+
+    ``admit_now=False``: the view calls ``admit(call, tokens)`` itself once it knows the
+    token count. ``context``: how to find the caller without a key (the playground).
+    """
+
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        async def admitted(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            call = Call(endpoint=endpoint, source=source)
+            try:
+                if context is not None:
+                    call.ctx = await context(request)
+                else:
+                    await authenticate(request, scope, call)
+                if admit_now:
+                    await admit(call, 0)
+                response = await view(request, call, *args, **kwargs)
+            except ApiError as error:
+                await refuse(call, error)
+                raise
+            except asyncio.CancelledError:
+                record_cancelled(call)
+                raise
+            return with_headers(response, call)
+
+        admitted.__signature__ = signature_without_call(view)
+        return admitted
+
+    return decorate
+
+
+def signature_without_call(view: View) -> inspect.Signature:
+    """What django-ninja should see: the view's parameters minus ``call``, resolved."""
+    hints = typing.get_type_hints(view)
+    parameters = [
+        parameter.replace(annotation=hints.get(name, parameter.annotation))
+        for name, parameter in inspect.signature(view).parameters.items()
+        if name != "call"
+    ]
+    return inspect.Signature(parameters, return_annotation=hints.get("return", HttpResponse))

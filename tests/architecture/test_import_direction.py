@@ -1,0 +1,122 @@
+"""The apps import in one direction, and no project import hides inside a function.
+
+Layers, lowest first: ``portal.lib`` (with ``portal.errors`` and ``portal.redis``) ←
+``catalog`` ← ``accounts`` ← ``usage`` ← ``billing`` ← ``gateway`` ← ``ocr`` ←
+``retrieval`` ← ``playground`` ← ``portal``. A module may import its own layer and the
+layers below it, never one above: a lower app that must react to a higher one listens
+to a signal the lower app owns (``usage.signals.usage_recorded``).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LAYERS = [
+    "portal.lib",
+    "catalog",
+    "accounts",
+    "usage",
+    "billing",
+    "gateway",
+    "ocr",
+    "retrieval",
+    "playground",
+    "portal",
+]
+FOUNDATION = {"portal.errors", "portal.redis", "portal.lib"}
+APPS = {layer.split(".")[0] for layer in LAYERS}
+# Imports inside functions that are there for a reason other than a loop.
+LATE_IMPORT_ALLOWED = {
+    ("accounts/apps.py", "accounts"),  # signal receivers registered once apps are ready
+    ("billing/apps.py", "billing"),
+    ("ocr/apps.py", "ocr"),
+    ("catalog/apps.py", "catalog"),
+    ("retrieval/apps.py", "retrieval"),
+}
+
+
+def layer_of(module: str) -> int | None:
+    if any(module == f or module.startswith(f + ".") for f in FOUNDATION):
+        return 0
+    top = module.split(".")[0]
+    return LAYERS.index(top) if top in APPS else None
+
+
+def project_modules():
+    for app in sorted(APPS):
+        for path in sorted((ROOT / app).rglob("*.py")):
+            if "migrations" in path.parts:
+                continue
+            yield path
+
+
+def imports_of(path: Path):
+    """(imported module, line, inside a function?) for every import in ``path``."""
+    tree = ast.parse(path.read_text(), str(path))
+    functions = {
+        id(node)
+        for fn in ast.walk(tree)
+        if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))
+        for node in ast.walk(fn)
+    }
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        else:
+            continue
+        for name in names:
+            yield name, node.lineno, id(node) in functions
+
+
+def module_name(path: Path) -> str:
+    return ".".join(path.relative_to(ROOT).with_suffix("").parts)
+
+
+def test_every_import_points_down_or_sideways():
+    wrong = []
+    for path in project_modules():
+        own = layer_of(module_name(path))
+        for name, line, _ in imports_of(path):
+            target = layer_of(name)
+            if own is not None and target is not None and target > own:
+                wrong.append(f"{path.relative_to(ROOT)}:{line} imports {name}")
+    assert not wrong, "imports against the direction of the apps:\n" + "\n".join(sorted(set(wrong)))
+
+
+def test_no_project_import_hides_inside_a_function():
+    hidden = []
+    for path in project_modules():
+        relative = str(path.relative_to(ROOT))
+        for name, line, inside in imports_of(path):
+            top = name.split(".")[0]
+            # Flows queue their own app's tasks, and tasks call flows: Celery's usual pair.
+            own_tasks = name.startswith(f"{path.relative_to(ROOT).parts[0]}.tasks")
+            if (
+                inside
+                and top in APPS
+                and not own_tasks
+                and (relative, top) not in LATE_IMPORT_ALLOWED
+            ):
+                hidden.append(f"{relative}:{line} imports {name}")
+    assert not hidden, "project imports inside functions:\n" + "\n".join(sorted(set(hidden)))
+
+
+@pytest.mark.parametrize(
+    ("lower", "higher"),
+    [("billing", "gateway"), ("catalog", "gateway"), ("accounts", "gateway"), ("usage", "billing")],
+)
+def test_the_issue_s_named_pairs_hold(lower, higher):
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for path in (ROOT / lower).rglob("*.py")
+        if "migrations" not in path.parts
+        for name, line, _ in imports_of(path)
+        if name == higher or name.startswith(higher + ".")
+    ]
+    assert not offenders, f"{lower} imports {higher}: {offenders}"

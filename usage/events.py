@@ -1,0 +1,163 @@
+"""The usage event: one typed record per request, made durable without a database write.
+
+``UsageEvent`` is the only schema of usage: the gateway, OCR, the playground and
+retrieval build one when a request ends and ``emit`` it. A web process writes it to a
+Redis stream (with ``REDIS_URL``) or to its own small file in a spool folder (the
+embedded default; written with one atomic rename, so a process killed right after
+answering loses nothing). The worker drains them (``usage.drain``).
+
+Events are sanitised where they are made (``__post_init__``): text without NUL or
+other characters a database refuses, lengths and numbers within their columns. One
+hostile request can therefore never make a batch fail to insert.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+import orjson
+from django.conf import settings
+
+from portal.lib.money import DIGITS, PLACES
+from portal.lib.text import clean_text
+from portal.redis import get_async_redis, get_redis
+
+MAX_INT = 2_147_483_647  # PositiveIntegerField's ceiling on every database
+MAX_COST = Decimal(10) ** (DIGITS - PLACES) - 1
+TEXT_LIMITS = {
+    "request_id": 64,
+    "model": 200,
+    "provider": 60,
+    "upstream_model": 200,
+    "source": 20,
+    "endpoint": 40,
+    "status": 12,
+    "error_code": 60,
+}
+INT_FIELDS = (
+    "prompt_tokens",
+    "completion_tokens",
+    "cached_tokens",
+    "estimated_prompt_tokens",
+    "units",
+    "latency_ms",
+    "fallbacks",
+)
+
+
+@dataclass(slots=True)
+class UsageEvent:
+    request_id: str
+    user_id: int
+    model: str
+    api_key_id: int | None = None
+    provider: str = ""
+    deployment_id: int | None = None
+    upstream_model: str = ""
+    source: str = "api_key"
+    endpoint: str = "chat.completions"
+    stream: bool = False
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    tokens_reported: bool = True
+    estimated_prompt_tokens: int = 0
+    units: int = 0
+    cost_usd: Decimal = Decimal(0)
+    status: str = "ok"  # ok | error | cancelled
+    http_status: int = 200
+    error_code: str = ""
+    latency_ms: int = 0
+    ttft_ms: int | None = None
+    fallbacks: int = 0
+    created_at: float = field(default_factory=time.time)
+
+    def __post_init__(self) -> None:
+        for name, limit in TEXT_LIMITS.items():
+            setattr(self, name, clean_text(getattr(self, name), limit))
+        for name in INT_FIELDS:
+            setattr(self, name, bounded_int(getattr(self, name)))
+        self.ttft_ms = None if self.ttft_ms is None else bounded_int(self.ttft_ms)
+        self.http_status = min(max(int(self.http_status), 0), 599)
+        self.cost_usd = bounded_cost(self.cost_usd)
+        self.stream = bool(self.stream)
+        self.tokens_reported = bool(self.tokens_reported)
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def to_json(self) -> bytes:
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        values["cost_usd"] = str(self.cost_usd)
+        return orjson.dumps(values)
+
+    @classmethod
+    def from_json(cls, data: bytes) -> UsageEvent:
+        """Parse a stored event; ``ValueError`` when it is not a usable event."""
+        try:
+            values = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise ValueError(f"not JSON: {exc}") from None
+        if not isinstance(values, dict):
+            raise ValueError("not an object")
+        known = {f.name for f in dataclasses.fields(cls)}
+        try:
+            return cls(**{k: v for k, v in values.items() if k in known})
+        except (TypeError, ValueError, InvalidOperation) as exc:
+            raise ValueError(f"unusable event: {exc}") from None
+
+
+def bounded_int(value: object) -> int:
+    return min(max(int(value or 0), 0), MAX_INT)
+
+
+def bounded_cost(value: object) -> Decimal:
+    cost = value if isinstance(value, Decimal) else Decimal(str(value or "0"))
+    if not cost.is_finite() or cost < 0:
+        raise ValueError(f"invalid cost {value!r}")
+    return min(cost, MAX_COST)
+
+
+# --- Emitting ----------------------------------------------------------------------------
+async def emit(event: UsageEvent) -> None:
+    payload = event.to_json()
+    if settings.REDIS_URL:
+        await get_async_redis().xadd(settings.USAGE_STREAM, {"e": payload})
+    else:
+        write_spool_file(payload, event.request_id)
+
+
+def emit_sync(event: UsageEvent) -> None:
+    payload = event.to_json()
+    if settings.REDIS_URL:
+        get_redis().xadd(settings.USAGE_STREAM, {"e": payload})
+    else:
+        write_spool_file(payload, event.request_id)
+
+
+_spool_ready: set[str] = set()
+
+
+def write_spool_file(payload: bytes, request_id: str) -> None:
+    """One small file per event, made visible by an atomic rename (no partial reads)."""
+    folder = str(settings.USAGE_SPOOL_DIR)
+    if folder not in _spool_ready:
+        os.makedirs(folder, exist_ok=True)
+        _spool_ready.add(folder)
+    safe_id = "".join(c if c.isalnum() or c in "_-" else "_" for c in request_id)
+    temporary = f"{folder}/.{safe_id}.tmp"
+    try:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    except FileNotFoundError:  # the folder was removed since (tests, cleanup)
+        _spool_ready.discard(folder)
+        return write_spool_file(payload, request_id)
+    try:
+        os.write(fd, payload)
+    finally:
+        os.close(fd)
+    os.rename(temporary, f"{folder}/{time.time_ns():020d}-{safe_id}.json")
