@@ -8,7 +8,6 @@ about a second.
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import time
 from dataclasses import dataclass
@@ -19,8 +18,10 @@ from django.core.cache import cache
 
 from accounts.models import ApiKey
 from catalog.snapshots import LOCAL_TTL, shared_cache_enabled
+from portal.lib.singleflight import SingleFlight
 
 SHARED_TTL = 300
+UNKNOWN_TTL = 60  # seconds an unknown key digest is remembered as unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,30 +144,26 @@ def load_key_context(hashed: str) -> KeyContext | None:
     return key_context_from(api_key) if api_key else None
 
 
-_key_loads: dict[str, asyncio.Future] = {}
+_key_loads: SingleFlight[KeyContext | None] = SingleFlight()
 
 
 async def get_key_context(hashed: str) -> KeyContext | None:
     entry = _local_keys.get(hashed)
-    if entry is not None and time.monotonic() - entry[0] < LOCAL_TTL:
-        return entry[1]
-    # Single flight: requests arriving while the snapshot reloads wait for that reload.
-    pending = _key_loads.get(hashed)
-    if pending is not None:
-        return await asyncio.shield(pending)
-    future = asyncio.get_running_loop().create_future()
-    _key_loads[hashed] = future
-    try:
-        context = await reload_key_context(hashed)
-    except BaseException as exc:
-        future.set_exception(exc)
-        future.exception()  # retrieved: waiters re-raise it, nobody logs it as lost
-        raise
-    else:
-        future.set_result(context)
-        return context
-    finally:
-        _key_loads.pop(hashed, None)
+    if entry is not None:
+        age = time.monotonic() - entry[0]
+        # Unknown digests stay unknown: a secret is 256 random bits and a new key's save
+        # forgets its digest, so remembering a miss longer only keeps floods off the DB.
+        if age < LOCAL_TTL or (entry[1] is None and age < UNKNOWN_TTL):
+            return entry[1]
+    # Requests arriving while the snapshot reloads wait for that reload.
+    return await _key_loads.run(hashed, lambda: reload_key_context(hashed))
+
+
+def is_known_valid(hashed: str) -> bool:
+    """Whether this process has seen a valid key with this digest (of any age: the caller
+    still loads its current snapshot, so a revocation applies as usual)."""
+    entry = _local_keys.get(hashed)
+    return entry is not None and entry[1] is not None
 
 
 async def reload_key_context(hashed: str) -> KeyContext | None:
@@ -178,8 +175,8 @@ async def reload_key_context(hashed: str) -> KeyContext | None:
         context = await sync_to_async(load_key_context)(hashed)
         if shared_cache_enabled():
             # Unknown keys are remembered briefly so a flood of bad keys stays off the database.
-            await cache.aset(_shared_key(hashed), context, SHARED_TTL if context else 5)
-    if len(_local_keys) > 50_000:
+            await cache.aset(_shared_key(hashed), context, SHARED_TTL if context else UNKNOWN_TTL)
+    if len(_local_keys) > 100_000:  # a flood of random keys: start over, bounded memory
         _local_keys.clear()
     _local_keys[hashed] = (now, context)
     return context

@@ -18,6 +18,8 @@ from decimal import Decimal
 import httpx
 from django.conf import settings
 
+from portal.lib.text import strict_int
+
 TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 CENT = Decimal("0.01")
 
@@ -111,8 +113,8 @@ def verify_signature(
     timestamp, candidates = None, []
     for part in header.split(","):
         name, _, value = part.strip().partition("=")
-        if name == "t" and value.isdigit():
-            timestamp = int(value)
+        if name == "t" and strict_int(value) is not None:
+            timestamp = strict_int(value)
         elif name == "v1" and value:
             candidates.append(value)
     if timestamp is None or not candidates:

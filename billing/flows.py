@@ -81,8 +81,12 @@ def post_entry(
             actor=actor,
             request_id=request_id,
         )
+        if amount > 0 and wallet.unpaid_usd > 0:
+            collect_unpaid(wallet, entry)
         update_low_balance_state(wallet)
-        wallet.save(update_fields=["balance_usd", "low_balance_notified", "updated_at"])
+        wallet.save(
+            update_fields=["balance_usd", "unpaid_usd", "low_balance_notified", "updated_at"]
+        )
     return Posted(entry, True)
 
 
@@ -147,10 +151,16 @@ def reserve_funds(
         if budgets and api_key_id and any(v is not None for v in budgets.values()):
             check_key_budgets(api_key_id, amount, budgets)
         taken = Wallet.objects.filter(
-            user_id=user_id, balance_usd__gte=F("held_usd") + amount
+            user_id=user_id, unpaid_usd=0, balance_usd__gte=F("held_usd") + amount
         ).update(held_usd=F("held_usd") + amount, updated_at=timezone.now())
         if not taken:
             wallet = ensure_wallet(user_id)
+            if wallet.unpaid_usd > 0:
+                raise BillingError(
+                    f"Earlier requests cost {format_usd(wallet.unpaid_usd)} more than your "
+                    "balance could cover. Top up your wallet to pay it and continue.",
+                    "unpaid_usage",
+                )
             raise BillingError(
                 f"Insufficient balance: this request may cost up to {format_usd(amount)} but your available "
                 f"balance is {format_usd(wallet.available_usd)}. Top up your wallet to continue.",
@@ -230,23 +240,67 @@ def settle_usage_events(events: list[UsageEvent]) -> None:
                 hold.status = Hold.Status.SETTLED if cost else Hold.Status.RELEASED
                 hold.closed_at = now
             if cost:
-                wallet.balance_usd -= cost
-                entries.append(
-                    LedgerEntry(
-                        wallet=wallet,
-                        kind=LedgerEntry.Kind.USAGE,
-                        amount_usd=-cost,
-                        balance_after_usd=wallet.balance_usd,
-                        idempotency_key=f"usage:{event.request_id}",
-                        description=f"{event.model} ({event.source})"[:300],
-                        request_id=event.request_id,
-                    )
-                )
+                entries.append(charge_usage(wallet, event, cost))
         LedgerEntry.objects.bulk_create(entries)
         update_low_balance_state(wallet)
-        wallet.save(update_fields=["balance_usd", "held_usd", "low_balance_notified", "updated_at"])
+        wallet.save(
+            update_fields=[
+                "balance_usd",
+                "held_usd",
+                "unpaid_usd",
+                "low_balance_notified",
+                "updated_at",
+            ]
+        )
     Hold.objects.bulk_update(
         [h for h in holds.values() if h.closed_at == now], ["status", "closed_at"]
+    )
+
+
+def charge_usage(wallet: Wallet, event: UsageEvent, cost: Decimal) -> LedgerEntry:
+    """Debit ``cost``, never below zero: what the balance cannot cover (an upstream that
+    billed more than the worst case held) is recorded as unpaid, and the owner's priced
+    requests stop until a credit pays it (``post_entry``)."""
+    charged = min(cost, max(wallet.balance_usd, ZERO))
+    shortfall = cost - charged
+    wallet.balance_usd -= charged
+    description = f"{event.model} ({event.source})"
+    if shortfall:
+        wallet.unpaid_usd += shortfall
+        description += f"; {format_usd(shortfall)} unpaid"
+        log.warning(
+            "Request %s cost %s but the wallet of user %s covered only %s; %s unpaid",
+            event.request_id,
+            cost,
+            wallet.user_id,
+            charged,
+            shortfall,
+        )
+    return LedgerEntry(
+        wallet=wallet,
+        kind=LedgerEntry.Kind.USAGE,
+        amount_usd=-charged,
+        balance_after_usd=wallet.balance_usd,
+        idempotency_key=f"usage:{event.request_id}",
+        description=description[:300],
+        request_id=event.request_id,
+    )
+
+
+def collect_unpaid(wallet: Wallet, after: LedgerEntry) -> None:
+    """After a credit, pay what earlier usage left unpaid (under the wallet's row lock)."""
+    collected = min(wallet.unpaid_usd, max(wallet.balance_usd, ZERO))
+    if collected <= 0:
+        return
+    wallet.balance_usd -= collected
+    wallet.unpaid_usd -= collected
+    LedgerEntry.objects.create(
+        wallet=wallet,
+        kind=LedgerEntry.Kind.USAGE,
+        amount_usd=-collected,
+        balance_after_usd=wallet.balance_usd,
+        idempotency_key=f"unpaid:{after.idempotency_key}",
+        description="Usage billed beyond its hold, paid from this credit",
     )
 
 
@@ -331,6 +385,7 @@ def wallet_summary(user_id: int) -> dict:
         "balance_usd": plain(wallet.balance_usd),
         "held_usd": plain(wallet.held_usd),
         "available_usd": plain(wallet.available_usd),
+        "unpaid_usd": plain(wallet.unpaid_usd),
         "currency": wallet.currency,
     }
 

@@ -22,6 +22,11 @@ class Wallet(models.Model):
     currency = models.CharField(max_length=3, default="USD", editable=False)
     balance_usd = money_field(default=Decimal(0), editable=False)
     held_usd = money_field(default=Decimal(0), editable=False)
+    unpaid_usd = money_field(
+        default=Decimal(0),
+        editable=False,
+        help_text="usage an upstream billed beyond its hold that the balance could not cover",
+    )
     low_balance_threshold_usd = money_field(null=True, blank=True)
     low_balance_notified = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)

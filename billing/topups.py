@@ -13,6 +13,7 @@ from billing import checkout
 from billing.flows import BillingError, credit
 from billing.models import LedgerEntry
 from portal.lib.money import format_usd
+from portal.lib.text import strict_int
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,10 @@ def handle_stripe_event(event: dict) -> str:
         problem = f"currency {currency!r} is not USD"
     elif not isinstance(amount_total, int) or isinstance(amount_total, bool) or amount_total <= 0:
         problem = f"amount_total {amount_total!r} is not a positive number of cents"
-    elif not user_id.isdigit() or not get_user_model().objects.filter(pk=int(user_id)).exists():
+    elif (
+        strict_int(user_id) is None
+        or not get_user_model().objects.filter(pk=strict_int(user_id)).exists()
+    ):
         problem = f"user {user_id!r} is unknown"
     if problem:
         log.error("Stripe event %s (%s) NOT credited: %s", event_id, session.get("id"), problem)

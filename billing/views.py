@@ -23,6 +23,7 @@ from billing.topups import handle_stripe_event, start_checkout
 from portal.errors import error_response
 from portal.lib.money import format_usd, plain
 from portal.lib.net import client_ip
+from portal.lib.text import strict_int
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 25
@@ -30,7 +31,8 @@ PAGE_SIZE = 25
 
 def cursor(request: HttpRequest, name: str) -> int | None:
     value = request.GET.get(name, "")
-    return int(value) if value.isdigit() else None
+    number = strict_int(value)
+    return number if number is not None and number >= 0 else None
 
 
 def absolute_url(request: HttpRequest, name: str) -> str:

@@ -7,7 +7,6 @@ reach every web process within about a second.
 
 from __future__ import annotations
 
-import asyncio
 import random
 import time
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from catalog.models import Deployment, Model
+from portal.lib.singleflight import SingleFlight
 
 LOCAL_TTL = 1.0
 CATALOG_VERSION_KEY = "catalog:version"
@@ -149,28 +149,13 @@ def load_catalog_snapshot(version: str = "") -> Catalog:
 
 
 _catalog: Catalog | None = None
-_catalog_load: asyncio.Future | None = None
+_catalog_loads: SingleFlight[Catalog] = SingleFlight()
 
 
 async def get_catalog() -> Catalog:
-    global _catalog_load
     if _catalog is not None and time.monotonic() - _catalog.loaded_at < LOCAL_TTL:
         return _catalog
-    if _catalog_load is not None:  # single flight, as for keys
-        return await asyncio.shield(_catalog_load)
-    _catalog_load = asyncio.get_running_loop().create_future()
-    load = _catalog_load
-    try:
-        catalog = await reload_catalog()
-    except BaseException as exc:
-        load.set_exception(exc)
-        load.exception()
-        raise
-    else:
-        load.set_result(catalog)
-        return catalog
-    finally:
-        _catalog_load = None
+    return await _catalog_loads.run("catalog", reload_catalog)
 
 
 async def reload_catalog() -> Catalog:

@@ -46,7 +46,8 @@ async def chat_completions(ctx: Ctx) -> None:
         await ctx.error(400, problem)
         return
     plan = tk.plan_completion(ctx.knobs["completion_tokens"], max_tokens, _stops(payload))
-    prompt_tokens = tk.messages_tokens(messages)
+    # extra_prompt_tokens: a provider that bills input Portico cannot see (a surprise).
+    prompt_tokens = tk.messages_tokens(messages) + ctx.knobs["extra_prompt_tokens"]
     if payload.get("stream"):
         options = payload.get("stream_options")
         include_usage = isinstance(options, dict) and options.get("include_usage") is True

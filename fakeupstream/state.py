@@ -30,6 +30,7 @@ KNOB_DEFAULTS: dict[str, Any] = {
     "hang": False,
     "hang_ms": 0.0,
     "drop_stream_after": None,
+    "extra_prompt_tokens": 0,
     "api_key": None,
 }
 ALIASES = {"ttft_ms": "latency_ms"}
@@ -136,6 +137,7 @@ COERCERS: dict[str, Callable[[Any, str], Any]] = {
     "hang": _boolean,
     "hang_ms": _number,
     "drop_stream_after": _optional(_integer),
+    "extra_prompt_tokens": _integer,
     "api_key": _optional(_text),
     "models": _models,
     "strict_models": _boolean,

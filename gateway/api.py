@@ -27,7 +27,13 @@ from gateway.catalog_views import catalog_entry, model_list_entry
 from gateway.upstream import open_chat, open_embeddings
 from gateway.validation import max_output_tokens, validate_chat, validate_embeddings
 from portal.errors import ApiError
-from portal.lib.tokens import estimate_input_tokens, estimate_messages_tokens, estimate_text_tokens
+from portal.lib.tokens import (
+    estimate_input_tokens,
+    estimate_messages_tokens,
+    estimate_text_tokens,
+    worst_case_input_tokens,
+    worst_case_prompt_tokens,
+)
 from usage.records import usage_page
 
 router = Router(tags=["LLM"])
@@ -61,7 +67,8 @@ async def run_chat(call: Call, body: dict, *, translator_factory=None, shape=Non
     call.est_prompt = estimate_messages_tokens(body["messages"])
     call.max_output = max_output_tokens(body, model, call.est_prompt)
     await admit(call, call.est_prompt + call.max_output)
-    await reserve(call, worst_case_cost(model, call.est_prompt, call.max_output))
+    worst_prompt = worst_case_prompt_tokens(body, model.context_window)
+    await reserve(call, worst_case_cost(model, worst_prompt, call.max_output))
     reply = await proxy.route(
         call,
         deployments,
@@ -111,7 +118,7 @@ async def embeddings(request: HttpRequest, call: Call) -> HttpResponse:
     model, deployments = await proxy.resolve_model(call, requested, "embedding")
     call.est_prompt = estimate_input_tokens(body["input"])
     await admit(call, call.est_prompt)
-    await reserve(call, worst_case_cost(model, call.est_prompt, 0))
+    await reserve(call, worst_case_cost(model, worst_case_input_tokens(body["input"]), 0))
     reply = await proxy.route(
         call, deployments, lambda d: open_embeddings(d, body, public_model=model.public_id)
     )

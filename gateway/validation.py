@@ -74,6 +74,10 @@ def validate_chat(body: dict) -> None:
                 f"messages[{index}].content",
                 f"messages[{index}].content is required for a user message.",
             )
+        if isinstance(content, list):
+            check_content_parts(content, f"messages[{index}].content")
+        if message.get("tool_calls") is not None:
+            check_tool_calls(message["tool_calls"], f"messages[{index}].tool_calls")
     check_stream_flags(body)
     check_optional_int(body, "max_tokens")
     check_optional_int(body, "max_completion_tokens")
@@ -90,9 +94,51 @@ def validate_chat(body: dict) -> None:
             not isinstance(stop, list) or len(stop) > 4 or not all(isinstance(s, str) for s in stop)
         ):
             raise bad("stop", "'stop' must be a string or an array of at most 4 strings.")
-    tools = body.get("tools")
-    if tools is not None and not isinstance(tools, list):
+    check_tools(body.get("tools"))
+    response_format = body.get("response_format")
+    if response_format is not None and not isinstance(response_format, dict):
+        raise bad("response_format", "'response_format' must be an object.")
+
+
+def check_content_parts(parts: list, where: str) -> None:
+    for index, part in enumerate(parts):
+        if not isinstance(part, dict | str):
+            raise bad(f"{where}[{index}]", f"{where}[{index}] must be a content part object.")
+        if isinstance(part, dict) and not isinstance(part.get("type", ""), str):
+            raise bad(f"{where}[{index}].type", f"{where}[{index}].type must be a string.")
+
+
+def check_tool_calls(calls: object, where: str) -> None:
+    """``[{"id", "type": "function", "function": {"name", "arguments"}}]``, as OpenAI checks."""
+    if not isinstance(calls, list):
+        raise bad(where, f"{where} must be an array.")
+    for index, call in enumerate(calls):
+        at = f"{where}[{index}]"
+        if not isinstance(call, dict):
+            raise bad(at, f"{at} must be an object.")
+        function = call.get("function")
+        if not isinstance(function, dict):
+            raise bad(
+                f"{at}.function", f"{at}.function must be an object with 'name' and 'arguments'."
+            )
+        if not isinstance(function.get("name"), str):
+            raise bad(f"{at}.function.name", f"{at}.function.name must be a string.")
+        arguments = function.get("arguments")
+        if arguments is not None and not isinstance(arguments, str):
+            raise bad(f"{at}.function.arguments", f"{at}.function.arguments must be a JSON string.")
+
+
+def check_tools(tools: object) -> None:
+    if tools is None:
+        return
+    if not isinstance(tools, list):
         raise bad("tools", "'tools' must be an array.")
+    for index, tool in enumerate(tools):
+        if not isinstance(tool, dict):
+            raise bad(f"tools[{index}]", f"tools[{index}] must be an object.")
+        function = tool.get("function")
+        if tool.get("type", "function") == "function" and not isinstance(function, dict):
+            raise bad(f"tools[{index}].function", f"tools[{index}].function must be an object.")
 
 
 def validate_embeddings(body: dict) -> None:

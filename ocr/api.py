@@ -19,6 +19,7 @@ from ocr import flows, payloads
 from ocr.models import OcrJob
 from portal.errors import ApiError
 from portal.lib.net import site_url
+from portal.lib.text import strict_int
 
 router = Router(tags=["OCR"])
 
@@ -49,7 +50,7 @@ def read_upload(request: HttpRequest) -> flows.Upload:
             f"Unsupported Content-Type {content_type or 'none'!r}; send the PDF as "
             "multipart/form-data in the field 'file'.",
         )
-    declared = int(request.headers.get("Content-Length") or 0)
+    declared = strict_int(request.headers.get("Content-Length") or "0") or 0
     if declared > flows.max_upload_bytes() + ENVELOPE_BYTES:
         raise flows.too_large(declared)
     try:
@@ -117,15 +118,17 @@ async def page(request: HttpRequest, call: Call, token: str, page_num: int) -> H
     return json_response(payload)
 
 
+async def media(call: Call, token: str, kind: str, start: int, limit: int) -> HttpResponse:
+    payload = await sync_to_async(payloads.media_page)(token, call.ctx.owner_id, kind, start, limit)
+    return json_response(payload)
+
+
 @router.get("/ocr/thumbnails/{token}", summary="Page thumbnails (~200 px wide), paginated")
 @v1("ocr", source="ocr")
 async def thumbnails(
     request: HttpRequest, call: Call, token: str, start: int = 0, limit: int = 10
 ) -> HttpResponse:
-    payload = await sync_to_async(payloads.media_page)(
-        token, call.ctx.owner_id, "thumbnails", start, limit
-    )
-    return json_response(payload)
+    return await media(call, token, "thumbnails", start, limit)
 
 
 @router.get("/ocr/images/{token}", summary="Full-resolution page images, paginated")
@@ -133,7 +136,4 @@ async def thumbnails(
 async def images(
     request: HttpRequest, call: Call, token: str, start: int = 0, limit: int = 10
 ) -> HttpResponse:
-    payload = await sync_to_async(payloads.media_page)(
-        token, call.ctx.owner_id, "images", start, limit
-    )
-    return json_response(payload)
+    return await media(call, token, "images", start, limit)

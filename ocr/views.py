@@ -24,6 +24,7 @@ from accounts.snapshots import effective_allowlist
 from ocr import flows, payloads, storage
 from ocr.models import OcrJob, OcrPage
 from portal.errors import ApiError, error_response
+from portal.lib.text import strict_int
 
 RECENT_JOBS = 50
 
@@ -183,9 +184,10 @@ def download(request: HttpRequest, token: str, fmt: str) -> HttpResponse:
     pages = OcrPage.objects.filter(job=job, status=OcrPage.Status.DONE).order_by("page_num")
     stem = job.filename.rsplit(".", 1)[0] or "document"
     if page_num := request.GET.get("page", "").strip():
-        if not page_num.isdigit():
+        number = strict_int(page_num)
+        if number is None or not 1 <= number <= job.total_pages:
             raise Http404("No such page")
-        pages = pages.filter(page_num=int(page_num))
+        pages = pages.filter(page_num=number)
         stem = f"{stem}-page-{page_num}"
     if fmt == "json":
         body = payloads.job_payload(job)

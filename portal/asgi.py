@@ -30,6 +30,8 @@ from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.db import close_old_connections
 from django.urls import set_script_prefix
 
+from portal.guard import RequestGuard
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 API_MIDDLEWARE = ["portal.middleware.ApiSurfaceMiddleware"]
@@ -107,8 +109,12 @@ django_application = get_asgi_application()
 api_application = ApiASGIHandler()
 
 
-async def application(scope, receive, send) -> None:
+async def route(scope, receive, send) -> None:
     if scope["type"] == "http" and scope["path"].startswith(API_PREFIXES):
         await api_application(scope, receive, send)
     else:
         await django_application(scope, receive, send)
+
+
+# Bounded bodies and clean URLs before any of the above reads a byte (portal.guard).
+application = RequestGuard(route)

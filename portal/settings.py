@@ -79,6 +79,7 @@ if GOOGLE_CLIENT_ID:
 MIDDLEWARE = [
     "portal.middleware.ApiSurfaceMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "portal.middleware.ContentSecurityPolicyMiddleware",
     "portal.middleware.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -245,6 +246,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or VAR_DIR / "media")
 STORAGE_BUCKET = env_str("STORAGE_BUCKET")
+STORAGE_ENDPOINT_URL = env_str("STORAGE_ENDPOINT_URL")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
@@ -254,7 +256,7 @@ if STORAGE_BUCKET:
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
             "bucket_name": STORAGE_BUCKET,
-            "endpoint_url": env_str("STORAGE_ENDPOINT_URL") or None,
+            "endpoint_url": STORAGE_ENDPOINT_URL or None,
             "access_key": env_str("STORAGE_ACCESS_KEY_ID") or None,
             "secret_key": env_str("STORAGE_SECRET_ACCESS_KEY") or None,
             "region_name": env_str("STORAGE_REGION") or None,
@@ -338,6 +340,7 @@ LOGGING = {
 # --- Portico ---------------------------------------------------------------------
 DEMO_CREDIT_USD = env_decimal("DEMO_CREDIT_USD", "5.00")
 READYZ_TIMEOUT_SECONDS = env_int("READYZ_TIMEOUT_SECONDS", 3)
+AUTH_FAILURES_PER_MINUTE = env_int("AUTH_FAILURES_PER_MINUTE", 30)
 DEFAULT_KEY_RPM = env_int("DEFAULT_KEY_RPM", 600)
 USAGE_SPOOL_DIR = VAR_DIR / "usage-spool"
 REDIS_KEY_PREFIX = env_str("REDIS_KEY_PREFIX", "portico")
@@ -366,6 +369,12 @@ REDEEM_FAILURES_PER_HOUR = env_int("REDEEM_FAILURES_PER_HOUR", 10)
 # the ``unit_price`` of the catalog model OCR_PAGE_MODEL (free when it is not enabled).
 INSTALLED_APPS.append("ocr")
 OCR_MAX_UPLOAD_MB = env_int("OCR_MAX_UPLOAD_MB", 50)
+RETRIEVAL_MAX_UPLOAD_MB = env_int("RETRIEVAL_MAX_UPLOAD_MB", 50)
+# Request bodies (portal.guard): /v1 JSON (chat prompts, embeddings) and portal forms.
+API_MAX_BODY_MB = env_int("API_MAX_BODY_MB", 20)
+PAGE_MAX_BODY_MB = env_int("PAGE_MAX_BODY_MB", 2)
+# The guard bounds bodies by path; Django's own cap only has to let the largest through.
+DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_MB * 1024 * 1024
 OCR_MAX_PAGES = env_int("OCR_MAX_PAGES", 500)
 OCR_MAX_PAGE_PIXELS = env_int("OCR_MAX_PAGE_PIXELS", 150_000_000)
 OCR_JOB_TTL_HOURS = env_int("OCR_JOB_TTL_HOURS", 72)

@@ -27,6 +27,7 @@ from portal.lib.text import clean_text
 from portal.redis import get_async_redis, get_redis
 
 MAX_INT = 2_147_483_647  # PositiveIntegerField's ceiling on every database
+MAX_BIGINT = 2**63 - 1
 MAX_COST = Decimal(10) ** (DIGITS - PLACES) - 1
 TEXT_LIMITS = {
     "request_id": 64,
@@ -82,6 +83,10 @@ class UsageEvent:
         for name in INT_FIELDS:
             setattr(self, name, bounded_int(getattr(self, name)))
         self.ttft_ms = None if self.ttft_ms is None else bounded_int(self.ttft_ms)
+        for name in ("deployment_id", "api_key_id"):
+            value = getattr(self, name)
+            setattr(self, name, None if value is None else min(max(int(value), 0), MAX_BIGINT))
+        self.user_id = int(self.user_id)
         self.http_status = min(max(int(self.http_status), 0), 599)
         self.cost_usd = bounded_cost(self.cost_usd)
         self.stream = bool(self.stream)
@@ -117,7 +122,10 @@ def bounded_int(value: object) -> int:
 
 
 def bounded_cost(value: object) -> Decimal:
-    cost = value if isinstance(value, Decimal) else Decimal(str(value or "0"))
+    try:
+        cost = value if isinstance(value, Decimal) else Decimal(str(value or "0"))
+    except InvalidOperation:
+        raise ValueError(f"invalid cost {value!r}") from None
     if not cost.is_finite() or cost < 0:
         raise ValueError(f"invalid cost {value!r}")
     return min(cost, MAX_COST)

@@ -33,12 +33,14 @@ def test_balance_prints_the_same_fields_as_the_api(alice):
         "balance_usd": "10",
         "held_usd": "0.25",
         "available_usd": "9.75",
+        "unpaid_usd": "0",
         "currency": "USD",
     }
     assert text.splitlines() == [
         "balance_usd    10",
         "held_usd       0.25",
         "available_usd  9.75",
+        "unpaid_usd     0",
         "currency       USD",
     ]
 

@@ -14,7 +14,7 @@ from billing.models import Hold, LedgerEntry
 from billing.pricing import price
 from catalog.models import Model
 from gateway.validation import max_output_tokens
-from portal.lib.tokens import estimate_messages_tokens
+from portal.lib.tokens import estimate_messages_tokens, worst_case_prompt_tokens
 from tests.billing.conftest import assert_ledger_invariants, fund, wallet_of
 from tests.support.processes import wait_for
 from usage.drain import drain_usage
@@ -29,7 +29,8 @@ def worst_case_cost(body: dict) -> Decimal:
     """What the gateway reserves for ``body`` on fake-llm (1 USD in, 2 USD out per 1M)."""
     model = Model.objects.get(public_id="fake-llm")
     prompt = estimate_messages_tokens(body["messages"])
-    return price(model, prompt, max_output_tokens(body, model, prompt))
+    worst = worst_case_prompt_tokens(body, model.context_window)
+    return price(model, worst, max_output_tokens(body, model, prompt))
 
 
 def drained_records(request_ids: set[str]) -> list[UsageRecord]:

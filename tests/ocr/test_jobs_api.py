@@ -390,3 +390,29 @@ def test_the_queue_position_counts_the_jobs_ahead(alice, alice_api: OcrApi, make
     OcrJob.objects.update(expires_at=timezone.now())  # expiry gives an open hold back
     flows.expire_ocr_jobs()
     assert wallet_of(alice).held_usd == Decimal(0)
+
+
+def test_a_chunked_upload_is_read_whole(alice, alice_api: OcrApi):
+    """No Content-Length (Transfer-Encoding: chunked): the upload is still one PDF."""
+    boundary = "portico-test-boundary"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="doc.pdf"\r\n'
+            "Content-Type: application/pdf\r\n\r\n"
+        ).encode()
+        + one_page_pdf()
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+
+    def chunks():
+        for start in range(0, len(body), 4096):
+            yield body[start : start + 4096]
+
+    with alice_api.client() as http:
+        response = http.post(
+            "/ocr/upload",
+            content=chunks(),
+            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        )
+    assert response.status_code == HTTPStatus.OK, response.text
+    assert response.json()["status"] == "queued"

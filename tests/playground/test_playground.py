@@ -134,6 +134,7 @@ def test_the_picker_offers_only_enabled_chat_models_the_user_may_use(alice, cata
         "name": "Test chat",
         "input_per_1m": "0.5",
         "output_per_1m": "1.5",
+        "price_text": "$0.50 in · $1.50 out per 1M tokens",
         "context_window": None,
         "max_output_tokens": None,
     }

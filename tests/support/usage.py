@@ -25,7 +25,4 @@ def usage_event(user, **overrides) -> UsageEvent:
         "latency_ms": 120,
         "created_at": time.time(),
     }
-    values = {**base, **overrides}
-    if isinstance(values["cost_usd"], str):
-        values["cost_usd"] = Decimal(values["cost_usd"])
-    return UsageEvent(**values)
+    return UsageEvent(**{**base, **overrides})
