@@ -1,0 +1,956 @@
+"""Bounded input for PDFs: refuse decompression bombs before pdfium decodes anything.
+
+pdfium inflates a stream in one go when it needs it: a content stream, a Form XObject, a
+font program, an object stream or a cross-reference stream of 1 MB that inflates to
+1 GiB costs 2 GB of memory (and it parses an inline image's data while it parses the
+content around it). Only images are safe: pdfium stops decoding them at their declared
+size, so their cost is bounded by their declared pixel size, which :mod:`ocr.engine.pdf`
+checks.
+
+:func:`scan_pdf` reads the raw file with a small PDF parser of its own and decodes every
+stream *incrementally* (``zlib.decompressobj`` with ``max_length``, and bounded LZW,
+RunLength, ASCIIHex and ASCII85 decoders, chained for nested filters), counting bytes and
+stopping at the limit, so it never holds more than a 1 MiB chunk of any stream, nor more
+than one page's content. It refuses (``PdfError``):
+
+* ``stream_too_large``: any one stream decodes to more than ``max_stream_bytes``
+  (image streams: more than their declared size allows);
+* ``decompression_bomb``: a page's content (its content streams, counted once per
+  reference, plus the Form XObjects, tiling patterns, Type 3 glyphs and annotation
+  appearances it uses, and its inline images) decodes to more than
+  ``max_page_content_bytes``; or the whole document's streams (images aside) decode to
+  more than ``max_document_bytes``.
+
+The page content limit is low (4 MiB) on purpose: pdfium keeps a parsed object for
+each operator, and 4 MiB of densely packed text operators already cost ~260 MB.
+
+Encrypted documents (those that open without a password) are decrypted the way pdfium
+does it (RC4 or AES with the empty user password) before their streams are counted;
+an unsupported security handler is refused as ``encrypted``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import zlib
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from .errors import PdfError
+
+MiB = 1 << 20
+CHUNK = MiB  # the largest piece of decoded data held at once
+
+MAX_STREAM_BYTES = 32 * MiB  # one decoded stream (fonts, object streams, ...)
+MAX_PAGE_CONTENT_BYTES = 4 * MiB  # what pdfium parses into page objects, per page
+MAX_DOCUMENT_BYTES = 512 * MiB  # all decoded streams of a document (images aside)
+MAX_PAGE_IMAGE_BYTES = 160 * MiB  # declared decoded size of the images a page draws
+
+
+@dataclass(frozen=True, slots=True)
+class PdfLimits:
+    max_stream_bytes: int = MAX_STREAM_BYTES
+    max_page_content_bytes: int = MAX_PAGE_CONTENT_BYTES
+    max_document_bytes: int = MAX_DOCUMENT_BYTES
+    max_page_image_bytes: int = MAX_PAGE_IMAGE_BYTES
+
+    @classmethod
+    def from_mb(cls, *, stream: int, page_content: int, page_images: int, document: int):
+        return cls(stream * MiB, page_content * MiB, document * MiB, page_images * MiB)
+
+
+_limits = PdfLimits()
+
+
+def configure(limits: PdfLimits) -> None:
+    """Set the process-wide limits (``ocr/apps.py`` does it from Django settings)."""
+    global _limits
+    _limits = limits
+    _cache.clear()
+
+
+def current_limits() -> PdfLimits:
+    return _limits
+
+
+@dataclass(slots=True)
+class PdfScan:
+    """What :func:`scan_pdf` found: decoded content bytes per page (in page order)."""
+
+    page_content_bytes: list[int] = field(default_factory=list)
+    decoded_bytes: int = 0
+    streams: int = 0
+
+
+def _mb(n: int) -> str:
+    return f"{n / MiB:g} MB"
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+class Ref(tuple):
+    __slots__ = ()
+
+    def __new__(cls, num: int, gen: int) -> Ref:
+        return tuple.__new__(cls, (num, gen))
+
+
+class Name(str):
+    __slots__ = ()
+
+
+class Stream:
+    __slots__ = ("dict", "end", "gen", "num", "start")
+
+    def __init__(self, d: dict, start: int, end: int, num: int, gen: int) -> None:
+        self.dict, self.start, self.end, self.num, self.gen = d, start, end, num, gen
+
+
+class _Malformed(Exception):
+    pass
+
+
+WS = b" \t\r\n\f\x00"
+DELIMS = b"()<>[]{}/%"
+_ws = re.compile(rb"(?:[ \t\r\n\f\x00]+|%[^\r\n]*)+")
+_token = re.compile(rb"[^ \t\r\n\f\x00()<>\[\]{}/%]+")
+_name = re.compile(rb"/([^ \t\r\n\f\x00()<>\[\]{}/%]*)")
+_int = re.compile(rb"[+-]?\d+$")
+_ref = re.compile(rb"(\d+)[ \t\r\n\f\x00]+(\d+)[ \t\r\n\f\x00]+R(?![^ \t\r\n\f\x00()<>\[\]{}/%])")
+_hexname = re.compile(rb"#([0-9A-Fa-f]{2})")
+_obj_kw = re.compile(rb"obj(?![^ \t\r\n\f\x00()<>\[\]{}/%])")
+_obj_numbers = re.compile(rb"(?<![0-9])(\d{1,10})[ \t\r\n\f\x00]+(\d{1,5})[ \t\r\n\f\x00]+$")
+_stream_kw = re.compile(rb"[ \t\r\n\f\x00]*stream(?:\r\n|\n|\r)?")
+_endstream = re.compile(rb"endstream")
+MAX_DEPTH = 64
+
+
+def _skip_ws(data: bytes, pos: int) -> int:
+    m = _ws.match(data, pos)
+    return m.end() if m else pos
+
+
+def _parse(data: bytes, pos: int, depth: int = 0) -> tuple[object, int]:
+    """Parse one PDF object at ``pos``; return it and the position after it."""
+    if depth > MAX_DEPTH:
+        raise _Malformed("too deep")
+    pos = _skip_ws(data, pos)
+    if pos >= len(data):
+        raise _Malformed("eof")
+    c = data[pos]
+    if c == 0x2F:  # /
+        m = _name.match(data, pos)
+        raw = m.group(1)
+        if b"#" in raw:
+            raw = _hexname.sub(lambda h: bytes([int(h.group(1), 16)]), raw)
+        return Name(raw.decode("latin-1")), m.end()
+    if data.startswith(b"<<", pos):
+        out: dict = {}
+        pos += 2
+        while True:
+            pos = _skip_ws(data, pos)
+            if data.startswith(b">>", pos):
+                return out, pos + 2
+            key, pos = _parse(data, pos, depth + 1)
+            if not isinstance(key, Name):
+                raise _Malformed("dict key")
+            value, pos = _parse(data, pos, depth + 1)
+            out[str(key)] = value
+    if c == 0x5B:  # [
+        items: list = []
+        pos += 1
+        while True:
+            pos = _skip_ws(data, pos)
+            if pos >= len(data):
+                raise _Malformed("eof in array")
+            if data[pos] == 0x5D:
+                return items, pos + 1
+            item, pos = _parse(data, pos, depth + 1)
+            items.append(item)
+    if c == 0x28 or c == 0x3C:  # (literal) or <hex> string
+        return _read_string(data, pos)
+    m = _ref.match(data, pos)
+    if m:
+        return Ref(int(m.group(1)), int(m.group(2))), m.end()
+    m = _token.match(data, pos)
+    if not m:
+        raise _Malformed(f"unexpected byte {c}")
+    tok = m.group(0)
+    if _int.match(tok):
+        return int(tok), m.end()
+    if tok in (b"true", b"false"):
+        return tok == b"true", m.end()
+    try:
+        return float(tok), m.end()
+    except ValueError:
+        return None, m.end()  # null, or a keyword where a value was expected
+
+
+def _skip_string(data: bytes, pos: int) -> int:
+    depth, i, n = 0, pos, len(data)
+    while i < n:
+        c = data[i]
+        if c == 0x5C:
+            i += 2
+            continue
+        if c == 0x28:
+            depth += 1
+        elif c == 0x29:
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    raise _Malformed("unterminated string")
+
+
+class _Document:
+    """Just enough of a PDF reader to find every stream and walk the page tree."""
+
+    def __init__(self, data: bytes, limits: PdfLimits) -> None:
+        self.data = data
+        self.limits = limits
+        self.offsets: dict[int, int] = {}  # object number -> offset of its last "obj"
+        self.headers: list[tuple[int, int, int]] = []  # (offset, num, gen)
+        for m in _obj_kw.finditer(data):  # "obj" is rare; look back for "N G" from there
+            start = m.start()
+            n = _obj_numbers.search(data, max(0, start - 40), start)
+            if n is None:
+                continue
+            num, gen = int(n.group(1)), int(n.group(2))
+            self.offsets[num] = m.end()
+            self.headers.append((m.end(), num, gen))
+        self.packed: dict[int, tuple[bytes, int]] = {}  # num -> (objstm data, offset)
+        self.cache: dict[int, object] = {}
+        self.crypt: _Crypt | None = None
+        self.decoded = 0
+
+    def read_at(self, num: int, gen: int, pos: int) -> object:
+        obj, end = _parse(self.data, pos)
+        if isinstance(obj, dict):
+            m = _stream_kw.match(self.data, end)
+            if m and b"stream" in m.group(0):
+                return Stream(obj, m.end(), self._stream_end(obj, m.end()), num, gen)
+        return obj
+
+    def _stream_end(self, d: dict, start: int) -> int:
+        length = d.get("Length")
+        if isinstance(length, Ref):
+            length = self.resolve(length)
+        data = self.data
+        if isinstance(length, int) and 0 <= length <= len(data) - start:
+            after = _skip_ws(data, start + length)
+            if data.startswith(b"endstream", after):
+                return start + length
+        m = _endstream.search(data, start)
+        return m.start() if m else len(data)
+
+    def get(self, num: int) -> object:
+        if num in self.cache:
+            return self.cache[num]
+        self.cache[num] = None  # a reference loop resolves to null
+        obj: object = None
+        try:
+            if num in self.offsets:
+                obj = self.read_at(num, 0, self.offsets[num])
+            elif num in self.packed:
+                objstm, pos = self.packed[num]
+                obj, _ = _parse(objstm, pos)
+        except _Malformed:
+            obj = None
+        self.cache[num] = obj
+        return obj
+
+    def resolve(self, value: object, hops: int = 0) -> object:
+        while isinstance(value, Ref) and hops < 32:
+            value = self.get(value[0])
+            hops += 1
+        return value
+
+    def raw(self, stream: Stream) -> bytes | memoryview:
+        raw = memoryview(self.data)[stream.start : stream.end]
+        if self.crypt is not None and self.resolve(stream.dict.get("Type")) != "XRef":
+            return self.crypt.decrypt(stream, bytes(raw))
+        return raw
+
+    def decode(
+        self, stream: Stream, cap: int, code: str, what: str, *, image: bool = False
+    ) -> Iterator[bytes]:
+        """Decoded chunks of ``stream``; raise ``PdfError(code)`` past ``cap`` bytes.
+
+        Counts towards the document's total unless it is an ``image`` (bounded by its
+        declared size instead: a long honest scan decodes to gigabytes).
+        """
+        total = 0
+        for chunk in _decode(self, stream):
+            total += len(chunk)
+            self.decoded += 0 if image else len(chunk)
+            if total > cap:
+                raise PdfError(code, f"{what} decodes to more than {_mb(cap)}, the limit.")
+            if self.decoded > self.limits.max_document_bytes:
+                raise PdfError(
+                    "decompression_bomb",
+                    f"This PDF's streams decode to more than "
+                    f"{_mb(self.limits.max_document_bytes)}, the limit per document.",
+                )
+            yield chunk
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+def _pieces(raw: bytes | memoryview) -> Iterator[bytes]:
+    for i in range(0, len(raw), CHUNK):
+        yield bytes(raw[i : i + CHUNK])
+
+
+def _inflate(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    d = zlib.decompressobj()
+    try:
+        for chunk in chunks:
+            data = chunk
+            while True:
+                out = d.decompress(data, CHUNK)
+                if out:
+                    yield out
+                data = d.unconsumed_tail
+                if d.eof or (not data and len(out) < CHUNK):
+                    break
+            if d.eof:
+                return
+    except zlib.error:
+        return  # pdfium keeps what it could inflate; so do we
+
+
+def _lzw(chunks: Iterator[bytes], early: int = 1) -> Iterator[bytes]:
+    table = [bytes([i]) for i in range(256)] + [b"", b""]
+    width, buf, bits, prev, out = 9, 0, 0, b"", bytearray()
+    for chunk in chunks:
+        for byte in chunk:
+            buf = (buf << 8) | byte
+            bits += 8
+            while bits >= width:
+                bits -= width
+                code = (buf >> bits) & ((1 << width) - 1)
+                buf &= (1 << bits) - 1
+                if code == 256:
+                    del table[258:]
+                    width, prev = 9, b""
+                    continue
+                if code == 257:
+                    if out:
+                        yield bytes(out)
+                    return
+                if code < len(table):
+                    entry = table[code]
+                    if prev:
+                        table.append(prev + entry[:1])
+                elif prev:
+                    entry = prev + prev[:1]
+                    table.append(entry)
+                else:
+                    return
+                out += entry
+                prev = entry
+                if len(table) + early >= (1 << width) and width < 12:
+                    width += 1
+                if len(out) >= CHUNK:
+                    yield bytes(out)
+                    out.clear()
+    if out:
+        yield bytes(out)
+
+
+def _run_length(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    out, pending = bytearray(), b""
+    for chunk in chunks:
+        data, i = pending + chunk, 0
+        while i < len(data):
+            n = data[i]
+            if n == 128:
+                if out:
+                    yield bytes(out)
+                return
+            if n < 128:
+                if i + n + 2 > len(data):
+                    break
+                out += data[i + 1 : i + n + 2]
+                i += n + 2
+            else:
+                if i + 2 > len(data):
+                    break
+                out += data[i + 1 : i + 2] * (257 - n)
+                i += 2
+            if len(out) >= CHUNK:
+                yield bytes(out)
+                out.clear()
+        pending = data[i:]
+    if out:
+        yield bytes(out)
+
+
+_not_hex = re.compile(rb"[^0-9A-Fa-f]")
+
+
+def _ascii_hex(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    odd = b""
+    for chunk in chunks:
+        end = chunk.find(b">")
+        digits = odd + _not_hex.sub(b"", chunk if end < 0 else chunk[:end])
+        odd = digits[len(digits) & ~1 :]
+        yield bytes.fromhex(digits[: len(digits) & ~1].decode())
+        if end >= 0:
+            break
+    if odd:
+        yield bytes.fromhex((odd + b"0").decode())
+
+
+_not_a85 = re.compile(rb"[^!-uz]")
+
+
+def _ascii85(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    import base64
+
+    rest = b""
+    for chunk in chunks:
+        end = chunk.find(b"~")
+        text = rest + _not_a85.sub(b"", chunk if end < 0 else chunk[:end]).replace(b"z", b"!!!!!")
+        whole = len(text) - len(text) % 5
+        rest = text[whole:]
+        try:
+            yield base64.a85decode(text[:whole])
+        except ValueError:
+            return
+        if end >= 0:
+            break
+    if len(rest) > 1:
+        try:
+            yield base64.a85decode(rest + b"u" * (5 - len(rest)))[: len(rest) - 1]
+        except ValueError:
+            return
+
+
+def _decode(doc: _Document, stream: Stream) -> Iterator[bytes]:
+    filters = doc.resolve(stream.dict.get("Filter"))
+    params = doc.resolve(stream.dict.get("DecodeParms"))
+    return _chain(doc, _pieces(doc.raw(stream)), filters, params)
+
+
+def _chain(doc: _Document, chunks: Iterator[bytes], filters: object, params: object):
+    """Stack the decoders of ``filters`` (a name or a list) on ``chunks``."""
+    if not isinstance(filters, list):
+        filters = [filters] if filters else []
+    if not isinstance(params, list):
+        params = [params] * len(filters)
+    for index, name in enumerate(filters):
+        name = doc.resolve(name)
+        param = doc.resolve(params[index]) if index < len(params) else None
+        if name in ("FlateDecode", "Fl"):
+            chunks = _inflate(chunks)
+        elif name in ("LZWDecode", "LZW"):
+            early = doc.resolve(param.get("EarlyChange", 1)) if isinstance(param, dict) else 1
+            chunks = _lzw(chunks, 1 if early != 0 else 0)
+        elif name in ("RunLengthDecode", "RL"):
+            chunks = _run_length(chunks)
+        elif name in ("ASCIIHexDecode", "AHx"):
+            chunks = _ascii_hex(chunks)
+        elif name in ("ASCII85Decode", "A85"):
+            chunks = _ascii85(chunks)
+        elif name == "Crypt":
+            continue
+        else:
+            break  # an image codec (DCT, JPX, CCITT, JBIG2): its output is pixels
+    return chunks
+
+
+# --------------------------------------------------------------------------- encryption
+
+PAD = bytes.fromhex("28BF4E5E4E758A4164004E56FFFA01082E2E00B6D0683E802F0CA9FE6453697A")
+
+
+class _Crypt:
+    """The standard security handler with the empty user password (what pdfium uses
+    when a document opens without a password)."""
+
+    def __init__(self, key: bytes, method: str) -> None:
+        self.key, self.method = key, method
+
+    def decrypt(self, stream: Stream, raw: bytes) -> bytes:
+        if self.method == "AESV3":
+            key = self.key
+        else:
+            extra = b"sAlT" if self.method == "AESV2" else b""
+            seed = self.key + stream.num.to_bytes(3, "little") + stream.gen.to_bytes(2, "little")
+            key = hashlib.md5(seed + extra).digest()[: min(len(self.key) + 5, 16)]
+        if self.method == "RC4":
+            return _rc4(key, raw)
+        return _aes_cbc(key, raw)
+
+
+def _rc4(key: bytes, data: bytes) -> bytes:
+    from cryptography.hazmat.decrepit.ciphers.algorithms import ARC4
+    from cryptography.hazmat.primitives.ciphers import Cipher
+
+    return Cipher(ARC4(key), mode=None).decryptor().update(data)
+
+
+def _aes_cbc(
+    key: bytes, data: bytes, iv: bytes | None = None, unpad: bool = True, encrypt: bool = False
+) -> bytes:
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    if iv is None:
+        if len(data) < 32:
+            return b""
+        iv, data = data[:16], data[16:]
+    data = data[: len(data) - len(data) % 16]
+    cipher = Cipher(algorithms.AES(key), modes.CBC(iv))
+    out = (cipher.encryptor() if encrypt else cipher.decryptor()).update(data)
+    if unpad and out and 1 <= out[-1] <= 16:
+        out = out[: -out[-1]]
+    return out
+
+
+def _setup_crypt(doc: _Document, trailer: dict) -> None:
+    enc = doc.resolve(trailer.get("Encrypt"))
+    if not isinstance(enc, dict):
+        return
+    try:
+        _standard_key(doc, trailer, enc)
+    except (ValueError, TypeError, IndexError, AttributeError):
+        raise PdfError(
+            "encrypted", "This PDF's encryption is damaged or not supported; remove it."
+        ) from None
+
+
+def _standard_key(doc: _Document, trailer: dict, enc: dict) -> None:
+    refuse = PdfError(
+        "encrypted", "This PDF uses an encryption this service cannot check; remove it."
+    )
+    if doc.resolve(enc.get("Filter")) != "Standard":
+        raise refuse
+    v, r = doc.resolve(enc.get("V", 0)), doc.resolve(enc.get("R", 2))
+    if not isinstance(v, int) or not isinstance(r, int):
+        raise refuse
+    method = "RC4"
+    if v == 4 or v == 5:
+        cf = doc.resolve(enc.get("CF"))
+        stmf = doc.resolve(enc.get("StmF", "Identity"))
+        if stmf == "Identity":
+            return
+        entry = doc.resolve(cf.get(stmf)) if isinstance(cf, dict) else None
+        cfm = doc.resolve(entry.get("CFM")) if isinstance(entry, dict) else None
+        method = {"V2": "RC4", "AESV2": "AESV2", "AESV3": "AESV3"}.get(cfm, "")
+        if not method:
+            raise refuse
+    o, u = _string(doc, enc, "O"), _string(doc, enc, "U")
+    if r in (5, 6):
+        ue = _string(doc, enc, "UE")
+        salt = u[40:48]  # the user key salt
+        inter = _hash_r6(b"", salt, b"") if r == 6 else hashlib.sha256(salt).digest()
+        key = _aes_cbc(inter, ue[:32], iv=b"\x00" * 16, unpad=False)
+        doc.crypt = _Crypt(key, "AESV3")
+        return
+    length = doc.resolve(enc.get("Length", 40))
+    n = 5 if r == 2 else max(5, min(16, (length if isinstance(length, int) else 40) // 8))
+    p = doc.resolve(enc.get("P", 0))
+    p = p if isinstance(p, int) else 0
+    ids = doc.resolve(trailer.get("ID"))
+    first_id = _string(doc, {"x": ids[0]}, "x") if isinstance(ids, list) and ids else b""
+    md5 = hashlib.md5(PAD + o[:32] + (p & 0xFFFFFFFF).to_bytes(4, "little") + first_id)
+    if r >= 4 and doc.resolve(enc.get("EncryptMetadata", True)) is False:
+        md5.update(b"\xff\xff\xff\xff")
+    key = md5.digest()[:n]
+    if r >= 3:
+        for _ in range(50):
+            key = hashlib.md5(key[:n]).digest()[:n]
+    doc.crypt = _Crypt(key, method)
+
+
+def _hash_r6(password: bytes, salt: bytes, udata: bytes) -> bytes:
+    k = hashlib.sha256(password + salt + udata).digest()
+    i = 0
+    while True:
+        k1 = (password + k + udata) * 64
+        e = _aes_cbc(k[:16], k1, iv=k[16:32], unpad=False, encrypt=True)
+        mod = sum(e[:16]) % 3
+        k = (hashlib.sha256, hashlib.sha384, hashlib.sha512)[mod](e).digest()
+        i += 1
+        if i >= 64 and e[-1] <= i - 32:
+            return k[:32]
+
+
+_literal_escape = re.compile(rb"\\([nrtbf()\\]|[0-7]{1,3}|\r\n|\r|\n)")
+_ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
+
+
+def _string(doc: _Document, d: dict, key: str) -> bytes:
+    value = doc.resolve(d.get(key))
+    return value if isinstance(value, bytes) else b""
+
+
+def _read_string(data: bytes, pos: int) -> tuple[bytes, int]:
+    if data.startswith(b"(", pos):
+        end = _skip_string(data, pos)
+        body = data[pos + 1 : end - 1]
+
+        def unescape(m: re.Match[bytes]) -> bytes:
+            s = m.group(1)
+            if s in _ESCAPES:
+                return _ESCAPES[s]
+            if s[:1].isdigit():
+                return bytes([int(s, 8) & 0xFF])
+            if s in (b"\r\n", b"\r", b"\n"):
+                return b""
+            return s
+
+        return _literal_escape.sub(unescape, body), end
+    end = data.find(b">", pos)
+    if end < 0:
+        raise _Malformed("hex string")
+    digits = _not_hex.sub(b"", data[pos + 1 : end])
+    if len(digits) % 2:
+        digits += b"0"
+    return bytes.fromhex(digits.decode()), end + 1
+
+
+# --------------------------------------------------------------------------- the scan
+
+_COMPONENTS = {
+    "DeviceGray": 1, "G": 1, "CalGray": 1, "Indexed": 1, "I": 1, "Separation": 1,
+    "DeviceRGB": 3, "RGB": 3, "CalRGB": 3, "Lab": 3, "DeviceCMYK": 4, "CMYK": 4,
+}  # fmt: skip
+
+
+def _image_bytes(doc: _Document, d: dict) -> int:
+    """Declared decoded size of an image (pdfium decodes no more than this)."""
+    width, height = doc.resolve(d.get("Width")), doc.resolve(d.get("Height"))
+    if not isinstance(width, int) or not isinstance(height, int) or width < 0 or height < 0:
+        return 0
+    bpc = doc.resolve(d.get("BitsPerComponent", 8))
+    bpc = bpc if isinstance(bpc, int) and 0 < bpc <= 16 else 16
+    space = doc.resolve(d.get("ColorSpace"))
+    if doc.resolve(d.get("ImageMask")) is True:
+        comps, bpc = 1, 1
+    elif isinstance(space, list) and space:
+        family = doc.resolve(space[0])
+        comps = _COMPONENTS.get(family, 4)
+        if family == "ICCBased" and len(space) > 1:
+            profile = doc.resolve(space[1])
+            n = doc.resolve(profile.dict.get("N")) if isinstance(profile, Stream) else None
+            comps = n if isinstance(n, int) and 0 < n <= 32 else 4
+        elif family == "DeviceN" and len(space) > 1:
+            names = doc.resolve(space[1])
+            comps = len(names) if isinstance(names, list) and names else 4
+    else:
+        comps = _COMPONENTS.get(space, 4)
+    return ((width * comps * bpc + 7) // 8 + 1) * height  # + 1: a PNG predictor's tag
+
+
+def _stream_cap(doc: _Document, stream: Stream) -> tuple[int, str, bool]:
+    """The decoded size ``stream`` may reach, how to name it, and whether it is an image."""
+    d, limit = stream.dict, doc.limits.max_stream_bytes
+    if doc.resolve(d.get("Subtype")) == "Image" and doc.resolve(d.get("Type")) in (
+        None,
+        "XObject",
+    ):
+        # Images may be large, but not larger than they say: pdfium stops there.
+        declared = _image_bytes(doc, d)
+        if declared > doc.limits.max_page_image_bytes:
+            raise PdfError(
+                "page_too_large",
+                f"Object {stream.num} is an image that would decode to "
+                f"{declared / MiB:.0f} MB; the limit is "
+                f"{_mb(doc.limits.max_page_image_bytes)} of images per page.",
+            )
+        cap = max(limit, declared + declared // 8 + MiB)
+        return cap, f"Object {stream.num} (an image)", True
+    return limit, f"Object {stream.num} (a stream)", False
+
+
+_objstm_header = re.compile(rb"\s*(\d+)\s+(\d+)")
+
+
+def _index_objstm(doc: _Document, stream: Stream, data: bytes) -> None:
+    first = doc.resolve(stream.dict.get("First"))
+    count = doc.resolve(stream.dict.get("N"))
+    if not isinstance(first, int) or not isinstance(count, int) or first < 0:
+        return
+    pos = 0
+    for _ in range(min(count, 1_000_000)):
+        m = _objstm_header.match(data, pos, first)
+        if not m:
+            break
+        num, offset = int(m.group(1)), int(m.group(2))
+        if num not in doc.offsets:  # an object written in the file body wins
+            doc.packed[num] = (data, first + offset)
+        pos = m.end()
+
+
+_trailer_kw = re.compile(rb"trailer[ \t\r\n\f\x00]*<<")
+
+
+def _trailer(doc: _Document, xref_dicts: list[tuple[int, dict]]) -> dict:
+    """The last trailer (or cross-reference stream dictionary) that names a /Root."""
+    found = list(xref_dicts)
+    for m in _trailer_kw.finditer(doc.data):
+        try:
+            found.append((m.start(), _parse(doc.data, m.end() - 2)[0]))
+        except _Malformed:
+            continue
+    found.sort(key=lambda item: item[0])
+    merged: dict = {}
+    for _, d in found:
+        if isinstance(d, dict):
+            merged.update({k: v for k, v in d.items() if k in ("Root", "Encrypt", "ID")})
+    return merged
+
+
+MAX_PAGES_WALKED = 100_000
+
+
+def _pages(doc: _Document, root: object) -> list[tuple[dict, object, object]]:
+    """The pages in document order with their inherited /Resources and /Annots."""
+    catalog = doc.resolve(root)
+    node = doc.resolve(catalog.get("Pages")) if isinstance(catalog, dict) else None
+    if not isinstance(node, dict):
+        return []
+    pages: list[tuple[dict, object, object]] = []
+    seen: set[int] = set()
+    stack: list[tuple[object, object]] = [(node, None)]
+    while stack and len(pages) < MAX_PAGES_WALKED:
+        item, inherited = stack.pop()
+        node = doc.resolve(item)
+        if not isinstance(node, dict) or id(node) in seen:
+            continue
+        seen.add(id(node))
+        resources = node.get("Resources", inherited)
+        kids = doc.resolve(node.get("Kids"))
+        if isinstance(kids, list) and doc.resolve(node.get("Type")) != "Page":
+            stack.extend((kid, resources) for kid in reversed(kids))
+        else:
+            pages.append((node, resources, node.get("Annots")))
+    return pages
+
+
+_do = re.compile(
+    rb"/([^ \t\r\n\f\x00()<>\[\]{}/%]+)[ \t\r\n\f\x00]*Do(?![^ \t\r\n\f\x00()<>\[\]{}/%])"
+)
+_bi = re.compile(rb"(?<![^ \t\r\n\f\x00\]>)}])BI(?=[ \t\r\n\f\x00/])")
+_id = re.compile(rb"ID[ \t\r\n\f\x00]")
+
+
+class _PageBudget:
+    """Decoded bytes pdfium parses into objects for one page, against the limit."""
+
+    def __init__(self, doc: _Document, number: int) -> None:
+        self.doc, self.number, self.total = doc, number, 0
+        self.cap = doc.limits.max_page_content_bytes
+        self.sizes: dict[int, tuple[int, dict[str, int], int]] = {}
+
+    def add(self, n: int) -> None:
+        self.total += n
+        if self.total > self.cap:
+            raise PdfError(
+                "decompression_bomb",
+                f"Page {self.number}'s content decodes to more than {_mb(self.cap)}, "
+                f"the limit per page.",
+                page=self.number,
+            )
+
+    def content(self, streams: list[Stream], times: int = 1) -> dict[str, int]:
+        """Count ``streams`` (concatenated, like pdfium) ``times``; return their Do counts."""
+        key = id(streams[0]) if len(streams) == 1 else None
+        if key is not None and key in self.sizes:
+            size, calls, inline = self.sizes[key]
+        else:
+            buf = bytearray()
+            cap = self.cap - self.total
+            for stream in streams:
+                what = f"Object {stream.num} (a stream)"
+                limit = self.doc.limits.max_stream_bytes
+                for chunk in self.doc.decode(stream, limit, "stream_too_large", what):
+                    buf += chunk
+                    if len(buf) > cap:
+                        self.add(len(buf))
+            size = len(buf)
+            calls: dict[str, int] = {}
+            for m in _do.finditer(buf):
+                name = m.group(1).decode("latin-1")
+                calls[name] = calls.get(name, 0) + 1
+            inline = self._inline_images(bytes(buf), cap - size)
+            if key is not None:
+                self.sizes[key] = (size, calls, inline)
+        self.add((size + inline) * times)
+        return {name: count * times for name, count in calls.items()}
+
+    def _inline_images(self, buf: bytes, cap: int) -> int:
+        """Decoded bytes of the inline images (pdfium decodes them while parsing)."""
+        total = 0
+        for m in _bi.finditer(buf):
+            pos, entries = m.end(), {}
+            try:
+                while True:
+                    pos = _skip_ws(buf, pos)
+                    if _id.match(buf, pos):
+                        break
+                    key, pos = _parse(buf, pos)
+                    value, pos = _parse(buf, pos)
+                    if not isinstance(key, Name) or len(entries) > 64:
+                        raise _Malformed("inline image")
+                    entries[str(key)] = value
+            except _Malformed:
+                continue
+            filters = entries.get("F", entries.get("Filter"))
+            if not filters:
+                continue  # raw data: already counted as content
+            params = entries.get("DP", entries.get("DecodeParms"))
+            start = pos + 3
+            for chunk in _chain(self.doc, _pieces(memoryview(buf)[start:]), filters, params):
+                total += len(chunk)
+                if total > cap:
+                    self.add(self.cap + 1)
+        return total
+
+
+def _streams(doc: _Document, value: object) -> list[Stream]:
+    value = doc.resolve(value)
+    if isinstance(value, Stream):
+        return [value]
+    if isinstance(value, list):
+        return [s for s in (doc.resolve(v) for v in value) if isinstance(s, Stream)]
+    return []
+
+
+def _walk_resources(
+    doc: _Document,
+    budget: _PageBudget,
+    resources: object,
+    calls: dict[str, int],
+    depth: int = 0,
+) -> None:
+    """Count the Form XObjects ``calls`` draws (times drawn), tiling patterns and Type 3
+    glyph procedures reachable from ``resources``."""
+    resources = doc.resolve(resources)
+    if not isinstance(resources, dict) or depth > 12:
+        return
+    xobjects = doc.resolve(resources.get("XObject"))
+    if isinstance(xobjects, dict):
+        for name, times in calls.items():
+            form = doc.resolve(xobjects.get(name))
+            if isinstance(form, Stream) and doc.resolve(form.dict.get("Subtype")) == "Form":
+                inner = budget.content([form], times)
+                _walk_resources(doc, budget, form.dict.get("Resources"), inner, depth + 1)
+    patterns = doc.resolve(resources.get("Pattern"))
+    if isinstance(patterns, dict):
+        for value in patterns.values():
+            for pattern in _streams(doc, value):
+                inner = budget.content([pattern])
+                _walk_resources(doc, budget, pattern.dict.get("Resources"), inner, depth + 1)
+    fonts = doc.resolve(resources.get("Font"))
+    if isinstance(fonts, dict):
+        for value in fonts.values():
+            font = doc.resolve(value)
+            procs = doc.resolve(font.get("CharProcs")) if isinstance(font, dict) else None
+            if isinstance(procs, dict):
+                for proc in procs.values():
+                    for glyph in _streams(doc, proc):
+                        budget.content([glyph])
+
+
+def _check_page(doc: _Document, number: int, page: dict, resources: object, annots: object) -> int:
+    budget = _PageBudget(doc, number)
+    contents = _streams(doc, page.get("Contents"))
+    if contents:
+        calls = budget.content(contents)
+        _walk_resources(doc, budget, resources, calls)
+    annots = doc.resolve(annots)
+    for annot in annots if isinstance(annots, list) else []:
+        annot = doc.resolve(annot)
+        ap = doc.resolve(annot.get("AP")) if isinstance(annot, dict) else None
+        normal = doc.resolve(ap.get("N")) if isinstance(ap, dict) else None
+        states = list(normal.values()) if isinstance(normal, dict) else [normal]
+        for state in states:
+            for form in _streams(doc, state):
+                inner = budget.content([form])
+                _walk_resources(doc, budget, form.dict.get("Resources"), inner)
+    return budget.total
+
+
+def scan_pdf(data: bytes, limits: PdfLimits | None = None) -> PdfScan:
+    """Check every stream of ``data`` and every page's content against ``limits``.
+
+    Raises :class:`PdfError` (``stream_too_large``, ``decompression_bomb``, ``encrypted``).
+    A file too damaged for this parser is left to pdfium (which refuses it as
+    ``corrupt``): what could be read was checked.
+    """
+    try:
+        return _scan(_Document(bytes(data), limits or _limits))
+    except PdfError:
+        raise
+    except Exception:  # a file this parser cannot follow, refused rather than trusted
+        raise PdfError("corrupt", "This PDF's structure is damaged and cannot be read.") from None
+
+
+def _scan(doc: _Document) -> PdfScan:
+    scan = PdfScan()
+    xref_dicts: list[tuple[int, dict]] = []
+    for pos, num, gen in doc.headers:
+        try:
+            obj = doc.read_at(num, gen, pos)
+        except _Malformed:
+            continue
+        if isinstance(obj, Stream) and doc.resolve(obj.dict.get("Type")) == "XRef":
+            xref_dicts.append((pos, obj.dict))
+    trailer = _trailer(doc, xref_dicts)
+    _setup_crypt(doc, trailer)
+    for pos, num, gen in doc.headers:
+        try:
+            obj = doc.read_at(num, gen, pos)
+        except _Malformed:
+            continue
+        if not isinstance(obj, Stream):
+            continue
+        scan.streams += 1
+        cap, what, image = _stream_cap(doc, obj)
+        objstm = doc.resolve(obj.dict.get("Type")) == "ObjStm"
+        buf = bytearray()
+        for chunk in doc.decode(obj, cap, "stream_too_large", what, image=image):
+            if objstm:
+                buf += chunk
+        if objstm:
+            _index_objstm(doc, obj, bytes(buf))
+    doc.cache.clear()  # objects read before the object streams were indexed
+    for index, (page, resources, annots) in enumerate(_pages(doc, trailer.get("Root"))):
+        scan.page_content_bytes.append(_check_page(doc, index + 1, page, resources, annots))
+    scan.decoded_bytes = doc.decoded
+    return scan
+
+
+# --------------------------------------------------------------------------- cache
+
+_cache: OrderedDict[bytes, PdfScan | PdfError] = OrderedDict()
+CACHE_SIZE = 4
+
+
+def checked_scan(data: bytes, limits: PdfLimits | None = None) -> PdfScan:
+    """:func:`scan_pdf`, remembered for the last few files: a Celery worker opens the
+    same document once per page."""
+    limits = limits or _limits
+    key = hashlib.blake2b(data, digest_size=20).digest() + repr(limits).encode()
+    if key in _cache:
+        _cache.move_to_end(key)
+        result = _cache[key]
+    else:
+        try:
+            result = scan_pdf(data, limits)
+        except PdfError as exc:
+            result = exc
+        _cache[key] = result
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    if isinstance(result, PdfError):
+        raise PdfError(result.code, result.message, page=result.page)
+    return result
