@@ -7,17 +7,19 @@ content around it). Only images are safe: pdfium stops decoding them at their de
 size, so their cost is bounded by their declared pixel size, which :mod:`ocr.engine.pdf`
 checks.
 
-:func:`scan_pdf` reads the raw file with a small PDF parser of its own and decodes every
-stream *incrementally* (``zlib.decompressobj`` with ``max_length``, and bounded LZW,
-RunLength, ASCIIHex and ASCII85 decoders, chained for nested filters), counting bytes and
-stopping at the limit, so it never holds more than a 1 MiB chunk of any stream, nor more
-than one page's content. It refuses (``PdfError``):
+:func:`scan_pdf` reads the raw file with a small PDF parser of its own
+(:mod:`ocr.engine.pdfsyntax`) and decodes every stream *incrementally*
+(``zlib.decompressobj`` with ``max_length``, and bounded LZW, RunLength, ASCIIHex and
+ASCII85 decoders, chained for nested filters), counting bytes and stopping at the limit,
+so it never holds more than a 1 MiB chunk of any stream, nor more than one page's
+content. It refuses (``PdfError``):
 
 * ``stream_too_large``: any one stream decodes to more than ``max_stream_bytes``
   (image streams: more than their declared size allows);
 * ``decompression_bomb``: a page's content (its content streams, counted once per
-  reference, plus the Form XObjects, tiling patterns, Type 3 glyphs and annotation
-  appearances it uses, and its inline images) decodes to more than
+  reference, plus the Form XObjects it draws, once per ``Do`` since pdfium parses them
+  again each time, tiling patterns, Type 3 glyphs, annotation appearances, and the
+  inline images in all of these) decodes to more than
   ``max_page_content_bytes``; or the whole document's streams (images aside) decode to
   more than ``max_document_bytes``.
 
@@ -26,22 +28,48 @@ each operator, and 4 MiB of densely packed text operators already cost ~260 MB.
 
 Encrypted documents (those that open without a password) are decrypted the way pdfium
 does it (RC4 or AES with the empty user password) before their streams are counted;
-an unsupported security handler is refused as ``encrypted``.
+an unsupported security handler is refused as ``encrypted``. A file this parser cannot
+follow at all is refused as ``corrupt`` rather than trusted.
+
+Known gap: objects are found by scanning for ``N G obj`` (the last one wins), not through
+the cross-reference table pdfium uses; a file crafted so the two disagree could hide a
+page's real content from the per-page count (each stream is still bounded by
+``max_stream_bytes`` and the document total).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-import zlib
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from .errors import PdfError
+from .pdfsyntax import (
+    ENDSTREAM,
+    OBJ_KEYWORD,
+    OBJ_NUMBERS,
+    PAD,
+    STREAM_KEYWORD,
+    Malformed,
+    Name,
+    Ref,
+    Stream,
+    aes_cbc,
+    ascii85,
+    ascii_hex,
+    hash_r6,
+    inflate,
+    lzw,
+    parse,
+    pieces,
+    rc4,
+    run_length,
+    skip_ws,
+)
 
 MiB = 1 << 20
-CHUNK = MiB  # the largest piece of decoded data held at once
 
 MAX_STREAM_BYTES = 32 * MiB  # one decoded stream (fonts, object streams, ...)
 MAX_PAGE_CONTENT_BYTES = 4 * MiB  # what pdfium parses into page objects, per page
@@ -88,124 +116,6 @@ def _mb(n: int) -> str:
     return f"{n / MiB:g} MB"
 
 
-# --------------------------------------------------------------------------- parsing
-
-
-class Ref(tuple):
-    __slots__ = ()
-
-    def __new__(cls, num: int, gen: int) -> Ref:
-        return tuple.__new__(cls, (num, gen))
-
-
-class Name(str):
-    __slots__ = ()
-
-
-class Stream:
-    __slots__ = ("dict", "end", "gen", "num", "start")
-
-    def __init__(self, d: dict, start: int, end: int, num: int, gen: int) -> None:
-        self.dict, self.start, self.end, self.num, self.gen = d, start, end, num, gen
-
-
-class _Malformed(Exception):
-    pass
-
-
-WS = b" \t\r\n\f\x00"
-DELIMS = b"()<>[]{}/%"
-_ws = re.compile(rb"(?:[ \t\r\n\f\x00]+|%[^\r\n]*)+")
-_token = re.compile(rb"[^ \t\r\n\f\x00()<>\[\]{}/%]+")
-_name = re.compile(rb"/([^ \t\r\n\f\x00()<>\[\]{}/%]*)")
-_int = re.compile(rb"[+-]?\d+$")
-_ref = re.compile(rb"(\d+)[ \t\r\n\f\x00]+(\d+)[ \t\r\n\f\x00]+R(?![^ \t\r\n\f\x00()<>\[\]{}/%])")
-_hexname = re.compile(rb"#([0-9A-Fa-f]{2})")
-_obj_kw = re.compile(rb"obj(?![^ \t\r\n\f\x00()<>\[\]{}/%])")
-_obj_numbers = re.compile(rb"(?<![0-9])(\d{1,10})[ \t\r\n\f\x00]+(\d{1,5})[ \t\r\n\f\x00]+$")
-_stream_kw = re.compile(rb"[ \t\r\n\f\x00]*stream(?:\r\n|\n|\r)?")
-_endstream = re.compile(rb"endstream")
-MAX_DEPTH = 64
-
-
-def _skip_ws(data: bytes, pos: int) -> int:
-    m = _ws.match(data, pos)
-    return m.end() if m else pos
-
-
-def _parse(data: bytes, pos: int, depth: int = 0) -> tuple[object, int]:
-    """Parse one PDF object at ``pos``; return it and the position after it."""
-    if depth > MAX_DEPTH:
-        raise _Malformed("too deep")
-    pos = _skip_ws(data, pos)
-    if pos >= len(data):
-        raise _Malformed("eof")
-    c = data[pos]
-    if c == 0x2F:  # /
-        m = _name.match(data, pos)
-        raw = m.group(1)
-        if b"#" in raw:
-            raw = _hexname.sub(lambda h: bytes([int(h.group(1), 16)]), raw)
-        return Name(raw.decode("latin-1")), m.end()
-    if data.startswith(b"<<", pos):
-        out: dict = {}
-        pos += 2
-        while True:
-            pos = _skip_ws(data, pos)
-            if data.startswith(b">>", pos):
-                return out, pos + 2
-            key, pos = _parse(data, pos, depth + 1)
-            if not isinstance(key, Name):
-                raise _Malformed("dict key")
-            value, pos = _parse(data, pos, depth + 1)
-            out[str(key)] = value
-    if c == 0x5B:  # [
-        items: list = []
-        pos += 1
-        while True:
-            pos = _skip_ws(data, pos)
-            if pos >= len(data):
-                raise _Malformed("eof in array")
-            if data[pos] == 0x5D:
-                return items, pos + 1
-            item, pos = _parse(data, pos, depth + 1)
-            items.append(item)
-    if c == 0x28 or c == 0x3C:  # (literal) or <hex> string
-        return _read_string(data, pos)
-    m = _ref.match(data, pos)
-    if m:
-        return Ref(int(m.group(1)), int(m.group(2))), m.end()
-    m = _token.match(data, pos)
-    if not m:
-        raise _Malformed(f"unexpected byte {c}")
-    tok = m.group(0)
-    if _int.match(tok):
-        return int(tok), m.end()
-    if tok in (b"true", b"false"):
-        return tok == b"true", m.end()
-    try:
-        return float(tok), m.end()
-    except ValueError:
-        return None, m.end()  # null, or a keyword where a value was expected
-
-
-def _skip_string(data: bytes, pos: int) -> int:
-    depth, i, n = 0, pos, len(data)
-    while i < n:
-        c = data[i]
-        if c == 0x5C:
-            i += 2
-            continue
-        if c == 0x28:
-            depth += 1
-        elif c == 0x29:
-            depth -= 1
-            if depth == 0:
-                return i + 1
-        i += 1
-    raise _Malformed("unterminated string")
-
-
 class _Document:
     """Just enough of a PDF reader to find every stream and walk the page tree."""
 
@@ -214,9 +124,9 @@ class _Document:
         self.limits = limits
         self.offsets: dict[int, int] = {}  # object number -> offset of its last "obj"
         self.headers: list[tuple[int, int, int]] = []  # (offset, num, gen)
-        for m in _obj_kw.finditer(data):  # "obj" is rare; look back for "N G" from there
+        for m in OBJ_KEYWORD.finditer(data):  # "obj" is rare; look back for "N G" from there
             start = m.start()
-            n = _obj_numbers.search(data, max(0, start - 40), start)
+            n = OBJ_NUMBERS.search(data, max(0, start - 40), start)
             if n is None:
                 continue
             num, gen = int(n.group(1)), int(n.group(2))
@@ -226,11 +136,12 @@ class _Document:
         self.cache: dict[int, object] = {}
         self.crypt: _Crypt | None = None
         self.decoded = 0
+        self.checked: set[int] = set()  # streams (by data offset) already decoded
 
     def read_at(self, num: int, gen: int, pos: int) -> object:
-        obj, end = _parse(self.data, pos)
+        obj, end = parse(self.data, pos)
         if isinstance(obj, dict):
-            m = _stream_kw.match(self.data, end)
+            m = STREAM_KEYWORD.match(self.data, end)
             if m and b"stream" in m.group(0):
                 return Stream(obj, m.end(), self._stream_end(obj, m.end()), num, gen)
         return obj
@@ -241,10 +152,10 @@ class _Document:
             length = self.resolve(length)
         data = self.data
         if isinstance(length, int) and 0 <= length <= len(data) - start:
-            after = _skip_ws(data, start + length)
+            after = skip_ws(data, start + length)
             if data.startswith(b"endstream", after):
                 return start + length
-        m = _endstream.search(data, start)
+        m = ENDSTREAM.search(data, start)
         return m.start() if m else len(data)
 
     def get(self, num: int) -> object:
@@ -257,8 +168,8 @@ class _Document:
                 obj = self.read_at(num, 0, self.offsets[num])
             elif num in self.packed:
                 objstm, pos = self.packed[num]
-                obj, _ = _parse(objstm, pos)
-        except _Malformed:
+                obj, _ = parse(objstm, pos)
+        except Malformed:
             obj = None
         self.cache[num] = obj
         return obj
@@ -284,6 +195,7 @@ class _Document:
         declared size instead: a long honest scan decodes to gigabytes).
         """
         total = 0
+        self.checked.add(stream.start)
         for chunk in _decode(self, stream):
             total += len(chunk)
             self.decoded += 0 if image else len(chunk)
@@ -298,144 +210,10 @@ class _Document:
             yield chunk
 
 
-# --------------------------------------------------------------------------- decoding
-
-
-def _pieces(raw: bytes | memoryview) -> Iterator[bytes]:
-    for i in range(0, len(raw), CHUNK):
-        yield bytes(raw[i : i + CHUNK])
-
-
-def _inflate(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    d = zlib.decompressobj()
-    try:
-        for chunk in chunks:
-            data = chunk
-            while True:
-                out = d.decompress(data, CHUNK)
-                if out:
-                    yield out
-                data = d.unconsumed_tail
-                if d.eof or (not data and len(out) < CHUNK):
-                    break
-            if d.eof:
-                return
-    except zlib.error:
-        return  # pdfium keeps what it could inflate; so do we
-
-
-def _lzw(chunks: Iterator[bytes], early: int = 1) -> Iterator[bytes]:
-    table = [bytes([i]) for i in range(256)] + [b"", b""]
-    width, buf, bits, prev, out = 9, 0, 0, b"", bytearray()
-    for chunk in chunks:
-        for byte in chunk:
-            buf = (buf << 8) | byte
-            bits += 8
-            while bits >= width:
-                bits -= width
-                code = (buf >> bits) & ((1 << width) - 1)
-                buf &= (1 << bits) - 1
-                if code == 256:
-                    del table[258:]
-                    width, prev = 9, b""
-                    continue
-                if code == 257:
-                    if out:
-                        yield bytes(out)
-                    return
-                if code < len(table):
-                    entry = table[code]
-                    if prev:
-                        table.append(prev + entry[:1])
-                elif prev:
-                    entry = prev + prev[:1]
-                    table.append(entry)
-                else:
-                    return
-                out += entry
-                prev = entry
-                if len(table) + early >= (1 << width) and width < 12:
-                    width += 1
-                if len(out) >= CHUNK:
-                    yield bytes(out)
-                    out.clear()
-    if out:
-        yield bytes(out)
-
-
-def _run_length(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    out, pending = bytearray(), b""
-    for chunk in chunks:
-        data, i = pending + chunk, 0
-        while i < len(data):
-            n = data[i]
-            if n == 128:
-                if out:
-                    yield bytes(out)
-                return
-            if n < 128:
-                if i + n + 2 > len(data):
-                    break
-                out += data[i + 1 : i + n + 2]
-                i += n + 2
-            else:
-                if i + 2 > len(data):
-                    break
-                out += data[i + 1 : i + 2] * (257 - n)
-                i += 2
-            if len(out) >= CHUNK:
-                yield bytes(out)
-                out.clear()
-        pending = data[i:]
-    if out:
-        yield bytes(out)
-
-
-_not_hex = re.compile(rb"[^0-9A-Fa-f]")
-
-
-def _ascii_hex(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    odd = b""
-    for chunk in chunks:
-        end = chunk.find(b">")
-        digits = odd + _not_hex.sub(b"", chunk if end < 0 else chunk[:end])
-        odd = digits[len(digits) & ~1 :]
-        yield bytes.fromhex(digits[: len(digits) & ~1].decode())
-        if end >= 0:
-            break
-    if odd:
-        yield bytes.fromhex((odd + b"0").decode())
-
-
-_not_a85 = re.compile(rb"[^!-uz]")
-
-
-def _ascii85(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    import base64
-
-    rest = b""
-    for chunk in chunks:
-        end = chunk.find(b"~")
-        text = rest + _not_a85.sub(b"", chunk if end < 0 else chunk[:end]).replace(b"z", b"!!!!!")
-        whole = len(text) - len(text) % 5
-        rest = text[whole:]
-        try:
-            yield base64.a85decode(text[:whole])
-        except ValueError:
-            return
-        if end >= 0:
-            break
-    if len(rest) > 1:
-        try:
-            yield base64.a85decode(rest + b"u" * (5 - len(rest)))[: len(rest) - 1]
-        except ValueError:
-            return
-
-
 def _decode(doc: _Document, stream: Stream) -> Iterator[bytes]:
     filters = doc.resolve(stream.dict.get("Filter"))
     params = doc.resolve(stream.dict.get("DecodeParms"))
-    return _chain(doc, _pieces(doc.raw(stream)), filters, params)
+    return _chain(doc, pieces(doc.raw(stream)), filters, params)
 
 
 def _chain(doc: _Document, chunks: Iterator[bytes], filters: object, params: object):
@@ -448,26 +226,21 @@ def _chain(doc: _Document, chunks: Iterator[bytes], filters: object, params: obj
         name = doc.resolve(name)
         param = doc.resolve(params[index]) if index < len(params) else None
         if name in ("FlateDecode", "Fl"):
-            chunks = _inflate(chunks)
+            chunks = inflate(chunks)
         elif name in ("LZWDecode", "LZW"):
             early = doc.resolve(param.get("EarlyChange", 1)) if isinstance(param, dict) else 1
-            chunks = _lzw(chunks, 1 if early != 0 else 0)
+            chunks = lzw(chunks, 1 if early != 0 else 0)
         elif name in ("RunLengthDecode", "RL"):
-            chunks = _run_length(chunks)
+            chunks = run_length(chunks)
         elif name in ("ASCIIHexDecode", "AHx"):
-            chunks = _ascii_hex(chunks)
+            chunks = ascii_hex(chunks)
         elif name in ("ASCII85Decode", "A85"):
-            chunks = _ascii85(chunks)
+            chunks = ascii85(chunks)
         elif name == "Crypt":
             continue
         else:
             break  # an image codec (DCT, JPX, CCITT, JBIG2): its output is pixels
     return chunks
-
-
-# --------------------------------------------------------------------------- encryption
-
-PAD = bytes.fromhex("28BF4E5E4E758A4164004E56FFFA01082E2E00B6D0683E802F0CA9FE6453697A")
 
 
 class _Crypt:
@@ -485,32 +258,8 @@ class _Crypt:
             seed = self.key + stream.num.to_bytes(3, "little") + stream.gen.to_bytes(2, "little")
             key = hashlib.md5(seed + extra).digest()[: min(len(self.key) + 5, 16)]
         if self.method == "RC4":
-            return _rc4(key, raw)
-        return _aes_cbc(key, raw)
-
-
-def _rc4(key: bytes, data: bytes) -> bytes:
-    from cryptography.hazmat.decrepit.ciphers.algorithms import ARC4
-    from cryptography.hazmat.primitives.ciphers import Cipher
-
-    return Cipher(ARC4(key), mode=None).decryptor().update(data)
-
-
-def _aes_cbc(
-    key: bytes, data: bytes, iv: bytes | None = None, unpad: bool = True, encrypt: bool = False
-) -> bytes:
-    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
-    if iv is None:
-        if len(data) < 32:
-            return b""
-        iv, data = data[:16], data[16:]
-    data = data[: len(data) - len(data) % 16]
-    cipher = Cipher(algorithms.AES(key), modes.CBC(iv))
-    out = (cipher.encryptor() if encrypt else cipher.decryptor()).update(data)
-    if unpad and out and 1 <= out[-1] <= 16:
-        out = out[: -out[-1]]
-    return out
+            return rc4(key, raw)
+        return aes_cbc(key, raw)
 
 
 def _setup_crypt(doc: _Document, trailer: dict) -> None:
@@ -549,8 +298,8 @@ def _standard_key(doc: _Document, trailer: dict, enc: dict) -> None:
     if r in (5, 6):
         ue = _string(doc, enc, "UE")
         salt = u[40:48]  # the user key salt
-        inter = _hash_r6(b"", salt, b"") if r == 6 else hashlib.sha256(salt).digest()
-        key = _aes_cbc(inter, ue[:32], iv=b"\x00" * 16, unpad=False)
+        inter = hash_r6(b"", salt, b"") if r == 6 else hashlib.sha256(salt).digest()
+        key = aes_cbc(inter, ue[:32], iv=b"\x00" * 16, unpad=False)
         doc.crypt = _Crypt(key, "AESV3")
         return
     length = doc.resolve(enc.get("Length", 40))
@@ -569,51 +318,9 @@ def _standard_key(doc: _Document, trailer: dict, enc: dict) -> None:
     doc.crypt = _Crypt(key, method)
 
 
-def _hash_r6(password: bytes, salt: bytes, udata: bytes) -> bytes:
-    k = hashlib.sha256(password + salt + udata).digest()
-    i = 0
-    while True:
-        k1 = (password + k + udata) * 64
-        e = _aes_cbc(k[:16], k1, iv=k[16:32], unpad=False, encrypt=True)
-        mod = sum(e[:16]) % 3
-        k = (hashlib.sha256, hashlib.sha384, hashlib.sha512)[mod](e).digest()
-        i += 1
-        if i >= 64 and e[-1] <= i - 32:
-            return k[:32]
-
-
-_literal_escape = re.compile(rb"\\([nrtbf()\\]|[0-7]{1,3}|\r\n|\r|\n)")
-_ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
-
-
 def _string(doc: _Document, d: dict, key: str) -> bytes:
     value = doc.resolve(d.get(key))
     return value if isinstance(value, bytes) else b""
-
-
-def _read_string(data: bytes, pos: int) -> tuple[bytes, int]:
-    if data.startswith(b"(", pos):
-        end = _skip_string(data, pos)
-        body = data[pos + 1 : end - 1]
-
-        def unescape(m: re.Match[bytes]) -> bytes:
-            s = m.group(1)
-            if s in _ESCAPES:
-                return _ESCAPES[s]
-            if s[:1].isdigit():
-                return bytes([int(s, 8) & 0xFF])
-            if s in (b"\r\n", b"\r", b"\n"):
-                return b""
-            return s
-
-        return _literal_escape.sub(unescape, body), end
-    end = data.find(b">", pos)
-    if end < 0:
-        raise _Malformed("hex string")
-    digits = _not_hex.sub(b"", data[pos + 1 : end])
-    if len(digits) % 2:
-        digits += b"0"
-    return bytes.fromhex(digits.decode()), end + 1
 
 
 # --------------------------------------------------------------------------- the scan
@@ -697,8 +404,8 @@ def _trailer(doc: _Document, xref_dicts: list[tuple[int, dict]]) -> dict:
     found = list(xref_dicts)
     for m in _trailer_kw.finditer(doc.data):
         try:
-            found.append((m.start(), _parse(doc.data, m.end() - 2)[0]))
-        except _Malformed:
+            found.append((m.start(), parse(doc.data, m.end() - 2)[0]))
+        except Malformed:
             continue
     found.sort(key=lambda item: item[0])
     merged: dict = {}
@@ -793,22 +500,22 @@ class _PageBudget:
             pos, entries = m.end(), {}
             try:
                 while True:
-                    pos = _skip_ws(buf, pos)
+                    pos = skip_ws(buf, pos)
                     if _id.match(buf, pos):
                         break
-                    key, pos = _parse(buf, pos)
-                    value, pos = _parse(buf, pos)
+                    key, pos = parse(buf, pos)
+                    value, pos = parse(buf, pos)
                     if not isinstance(key, Name) or len(entries) > 64:
-                        raise _Malformed("inline image")
+                        raise Malformed("inline image")
                     entries[str(key)] = value
-            except _Malformed:
+            except Malformed:
                 continue
             filters = entries.get("F", entries.get("Filter"))
             if not filters:
                 continue  # raw data: already counted as content
             params = entries.get("DP", entries.get("DecodeParms"))
             start = pos + 3
-            for chunk in _chain(self.doc, _pieces(memoryview(buf)[start:]), filters, params):
+            for chunk in _chain(self.doc, pieces(memoryview(buf)[start:]), filters, params):
                 total += len(chunk)
                 if total > cap:
                     self.add(self.cap + 1)
@@ -895,38 +602,45 @@ def scan_pdf(data: bytes, limits: PdfLimits | None = None) -> PdfScan:
 
 
 def _scan(doc: _Document) -> PdfScan:
+    """Structure first (cross-reference and object streams), then each page's content,
+    then every other stream; each stream is decoded at most once."""
     scan = PdfScan()
+    streams: list[Stream] = []
     xref_dicts: list[tuple[int, dict]] = []
     for pos, num, gen in doc.headers:
         try:
             obj = doc.read_at(num, gen, pos)
-        except _Malformed:
+        except Malformed:
             continue
-        if isinstance(obj, Stream) and doc.resolve(obj.dict.get("Type")) == "XRef":
-            xref_dicts.append((pos, obj.dict))
+        if isinstance(obj, Stream):
+            streams.append(obj)
+            if doc.resolve(obj.dict.get("Type")) == "XRef":
+                xref_dicts.append((pos, obj.dict))
+    scan.streams = len(streams)
     trailer = _trailer(doc, xref_dicts)
     _setup_crypt(doc, trailer)
-    for pos, num, gen in doc.headers:
-        try:
-            obj = doc.read_at(num, gen, pos)
-        except _Malformed:
-            continue
-        if not isinstance(obj, Stream):
-            continue
-        scan.streams += 1
-        cap, what, image = _stream_cap(doc, obj)
-        objstm = doc.resolve(obj.dict.get("Type")) == "ObjStm"
-        buf = bytearray()
-        for chunk in doc.decode(obj, cap, "stream_too_large", what, image=image):
-            if objstm:
-                buf += chunk
-        if objstm:
-            _index_objstm(doc, obj, bytes(buf))
+    for stream in streams:
+        kind = doc.resolve(stream.dict.get("Type"))
+        if kind in ("XRef", "ObjStm"):
+            _check_stream(doc, stream, keep=kind == "ObjStm")
     doc.cache.clear()  # objects read before the object streams were indexed
     for index, (page, resources, annots) in enumerate(_pages(doc, trailer.get("Root"))):
         scan.page_content_bytes.append(_check_page(doc, index + 1, page, resources, annots))
+    for stream in streams:
+        if stream.start not in doc.checked:
+            _check_stream(doc, stream)
     scan.decoded_bytes = doc.decoded
     return scan
+
+
+def _check_stream(doc: _Document, stream: Stream, keep: bool = False) -> None:
+    cap, what, image = _stream_cap(doc, stream)
+    buf = bytearray()
+    for chunk in doc.decode(stream, cap, "stream_too_large", what, image=image):
+        if keep:
+            buf += chunk
+    if keep:
+        _index_objstm(doc, stream, bytes(buf))
 
 
 # --------------------------------------------------------------------------- cache

@@ -300,7 +300,7 @@ def repeated_form_bomb(form_size: int = MiB, times: int = 1000) -> bytes:
 PASSWORD_PAD = bytes.fromhex("28BF4E5E4E758A4164004E56FFFA01082E2E00B6D0683E802F0CA9FE6453697A")
 
 
-def _rc4(key: bytes, data: bytes) -> bytes:
+def rc4(key: bytes, data: bytes) -> bytes:
     from cryptography.hazmat.decrepit.ciphers.algorithms import ARC4
     from cryptography.hazmat.primitives.ciphers import Cipher
 
@@ -314,13 +314,13 @@ def encrypted_bomb(size: int = GiB) -> bytes:
 
     doc_id = b"0123456789abcdef"
     perms = -4
-    owner = _rc4(hashlib.md5(b"owner" + PASSWORD_PAD[:27]).digest()[:5], PASSWORD_PAD)
+    owner = rc4(hashlib.md5(b"owner" + PASSWORD_PAD[:27]).digest()[:5], PASSWORD_PAD)
     key = hashlib.md5(
         PASSWORD_PAD + owner + (perms & 0xFFFFFFFF).to_bytes(4, "little") + doc_id
     ).digest()[:5]
-    user = _rc4(key, PASSWORD_PAD)
+    user = rc4(key, PASSWORD_PAD)
     object_key = hashlib.md5(key + (4).to_bytes(3, "little") + b"\x00\x00").digest()[:10]
-    content = _stream(_rc4(object_key, deflated_zeros(size)))
+    content = _stream(rc4(object_key, deflated_zeros(size)))
     encrypt = b"<< /Filter /Standard /V 1 /R 2 /O <%s> /U <%s> /P %d >>" % (
         owner.hex().encode(),
         user.hex().encode(),
