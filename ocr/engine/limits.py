@@ -31,10 +31,10 @@ does it (RC4 or AES with the empty user password) before their streams are count
 an unsupported security handler is refused as ``encrypted``. A file this parser cannot
 follow at all is refused as ``corrupt`` rather than trusted.
 
-Known gap: objects are found by scanning for ``N G obj`` (the last one wins), not through
-the cross-reference table pdfium uses; a file crafted so the two disagree could hide a
-page's real content from the per-page count (each stream is still bounded by
-``max_stream_bytes`` and the document total).
+Objects are found where pdfium finds them, through the cross-reference tables and
+streams (newest entry first), falling back on a scan for ``N G obj`` (the last one wins)
+for objects no cross-reference points at, as pdfium rebuilds a damaged table. Every
+stream in the file is checked, whichever copy pdfium ends up using.
 """
 
 from __future__ import annotations
@@ -122,17 +122,23 @@ class _Document:
     def __init__(self, data: bytes, limits: PdfLimits) -> None:
         self.data = data
         self.limits = limits
-        self.offsets: dict[int, int] = {}  # object number -> offset of its last "obj"
+        self.offsets: dict[int, int] = {}  # object number -> where its body starts
         self.headers: list[tuple[int, int, int]] = []  # (offset, num, gen)
+        self.header_at: dict[int, tuple[int, int]] = {}  # "N G obj" offset -> (num, body)
         for m in OBJ_KEYWORD.finditer(data):  # "obj" is rare; look back for "N G" from there
             start = m.start()
             n = OBJ_NUMBERS.search(data, max(0, start - 40), start)
             if n is None:
                 continue
             num, gen = int(n.group(1)), int(n.group(2))
-            self.offsets[num] = m.end()
+            self.offsets[num] = m.end()  # the last one wins, unless a cross-reference says
             self.headers.append((m.end(), num, gen))
+            self.header_at[n.start()] = (num, m.end())
         self.packed: dict[int, tuple[bytes, int]] = {}  # num -> (objstm data, offset)
+        self.objstms: dict[int, tuple[bytes, list[int]]] = {}  # num -> (data, offsets)
+        # Cross-reference entries by position in the file: (position, num, entry), where
+        # entry is ("o", offset) or ("p", object stream, index).
+        self.xref: list[tuple[int, int, tuple]] = []
         self.cache: dict[int, object] = {}
         self.crypt: _Crypt | None = None
         self.decoded = 0
@@ -386,14 +392,92 @@ def _index_objstm(doc: _Document, stream: Stream, data: bytes) -> None:
     if not isinstance(first, int) or not isinstance(count, int) or first < 0:
         return
     pos = 0
+    offsets: list[int] = []
     for _ in range(min(count, 1_000_000)):
         m = _objstm_header.match(data, pos, first)
         if not m:
             break
         num, offset = int(m.group(1)), int(m.group(2))
-        if num not in doc.offsets:  # an object written in the file body wins
+        offsets.append(first + offset)
+        if num not in doc.offsets:  # without a cross-reference: the file body wins
             doc.packed[num] = (data, first + offset)
         pos = m.end()
+    doc.objstms[stream.num] = (data, offsets)
+
+
+_xref_kw = re.compile(rb"(?<![A-Za-z])xref[ \t\r\n\f\x00]+")
+_xref_section = re.compile(rb"(\d+)[ \t]+(\d+)[ \t]*(?:\r\n|\r|\n)?")
+_xref_entry = re.compile(rb"[ \t\r\n\f\x00]*(\d{10})[ \t](\d{5})[ \t]([nf])")
+MAX_XREF_ENTRIES = 10_000_000
+
+
+def _read_xref_tables(doc: _Document) -> None:
+    """The classic cross-reference tables ("xref" followed by "0 6", then entries)."""
+    data = doc.data
+    for m in _xref_kw.finditer(data):
+        pos, seen = m.end(), 0
+        while seen < MAX_XREF_ENTRIES:
+            section = _xref_section.match(data, pos)
+            if not section:
+                break
+            first, count = int(section.group(1)), int(section.group(2))
+            pos = section.end()
+            for num in range(first, first + min(count, MAX_XREF_ENTRIES - seen)):
+                entry = _xref_entry.match(data, pos)
+                if not entry:
+                    break
+                pos, seen = entry.end(), seen + 1
+                if entry.group(3) == b"n":
+                    doc.xref.append((m.start(), num, ("o", int(entry.group(1)))))
+            pos = skip_ws(data, pos)
+
+
+def _read_xref_stream(doc: _Document, stream: Stream, data: bytes) -> None:
+    widths = doc.resolve(stream.dict.get("W"))
+    if not isinstance(widths, list) or len(widths) != 3:
+        return
+    widths = [w if isinstance(w, int) and 0 <= w <= 8 else 0 for w in widths]
+    size = doc.resolve(stream.dict.get("Size"))
+    index = doc.resolve(stream.dict.get("Index")) or [0, size if isinstance(size, int) else 0]
+    row = sum(widths)
+    if not isinstance(index, list) or not row:
+        return
+    pos = 0
+    for first, count in zip(index[0::2], index[1::2], strict=False):
+        if not isinstance(first, int) or not isinstance(count, int):
+            return
+        for num in range(first, first + min(count, MAX_XREF_ENTRIES)):
+            if pos + row > len(data):
+                return
+            fields, at = [], pos
+            for width in widths:
+                fields.append(int.from_bytes(data[at : at + width], "big"))
+                at += width
+            pos += row
+            kind = fields[0] if widths[0] else 1
+            if kind == 1:
+                doc.xref.append((stream.start, num, ("o", fields[1])))
+            elif kind == 2:
+                doc.xref.append((stream.start, num, ("p", fields[1], fields[2])))
+
+
+def _follow_xref(doc: _Document) -> None:
+    """Find objects where pdfium does: through the cross-references (the newest entry of
+    each object wins), where they point at a real object."""
+    newest: dict[int, tuple] = {}
+    for _, num, entry in sorted(doc.xref, key=lambda item: item[0]):
+        newest[num] = entry
+    for num, entry in newest.items():
+        if entry[0] == "o":
+            header = doc.header_at.get(entry[1])
+            if header is not None and header[0] == num:
+                doc.offsets[num] = header[1]
+                doc.packed.pop(num, None)
+        else:
+            objstm = doc.objstms.get(entry[1])
+            if objstm is not None and 0 <= entry[2] < len(objstm[1]):
+                doc.packed[num] = (objstm[0], objstm[1][entry[2]])
+                doc.offsets.pop(num, None)
 
 
 _trailer_kw = re.compile(rb"trailer[ \t\r\n\f\x00]*<<")
@@ -619,11 +703,13 @@ def _scan(doc: _Document) -> PdfScan:
     scan.streams = len(streams)
     trailer = _trailer(doc, xref_dicts)
     _setup_crypt(doc, trailer)
+    _read_xref_tables(doc)
     for stream in streams:
         kind = doc.resolve(stream.dict.get("Type"))
         if kind in ("XRef", "ObjStm"):
-            _check_stream(doc, stream, keep=kind == "ObjStm")
-    doc.cache.clear()  # objects read before the object streams were indexed
+            _check_stream(doc, stream, keep=True)
+    _follow_xref(doc)
+    doc.cache.clear()  # objects read before the cross-references were followed
     for index, (page, resources, annots) in enumerate(_pages(doc, trailer.get("Root"))):
         scan.page_content_bytes.append(_check_page(doc, index + 1, page, resources, annots))
     for stream in streams:
@@ -639,7 +725,9 @@ def _check_stream(doc: _Document, stream: Stream, keep: bool = False) -> None:
     for chunk in doc.decode(stream, cap, "stream_too_large", what, image=image):
         if keep:
             buf += chunk
-    if keep:
+    if keep and doc.resolve(stream.dict.get("Type")) == "XRef":
+        _read_xref_stream(doc, stream, bytes(buf))
+    elif keep:
         _index_objstm(doc, stream, bytes(buf))
 
 

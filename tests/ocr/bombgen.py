@@ -297,6 +297,20 @@ def repeated_form_bomb(form_size: int = MiB, times: int = 1000) -> bytes:
     return _one_page(_page(b"4 0 R", b"/XObject << /Fm0 5 0 R >>"), _stream(content, b""), form)
 
 
+def decoy_bomb(size: int = GiB, count: int = 256) -> bytes:
+    """:func:`repeated_stream_bomb` plus a harmless decoy copy of the page object, later
+    in the file (inside an unused stream) where a naive reader would pick it: pdfium
+    follows the cross-reference table to the real one."""
+    refs = b" ".join([b"4 0 R"] * count)
+    decoy = b"\n3 0 obj\n" + _page(b"6 0 R") + b"\nendobj\n"
+    return _one_page(
+        _page(b"[" + refs + b"]"),
+        _stream(deflated_zeros(size // count)),
+        _stream(decoy, b""),
+        _stream(b"", b""),
+    )
+
+
 PASSWORD_PAD = bytes.fromhex("28BF4E5E4E758A4164004E56FFFA01082E2E00B6D0683E802F0CA9FE6453697A")
 
 
@@ -356,6 +370,7 @@ SHAPES: dict[str, Callable[[], bytes]] = {
     "encrypted": encrypted_bomb,
     "text_operators": text_operators_bomb,
     "repeated_form": repeated_form_bomb,
+    "decoy_page": decoy_bomb,
 }
 
 

@@ -44,6 +44,7 @@ EXPECTED = {
     "encrypted": "decompression_bomb",
     "text_operators": "decompression_bomb",
     "repeated_form": "decompression_bomb",
+    "decoy_page": "decompression_bomb",
 }
 SHAPES = sorted(bombgen.SHAPES)
 
