@@ -40,6 +40,7 @@ stream in the file is checked, whichever copy pdfium ends up using.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -733,19 +734,30 @@ def _check_stream(doc: _Document, stream: Stream, keep: bool = False) -> None:
 
 # --------------------------------------------------------------------------- cache
 
-_cache: OrderedDict[bytes, PdfScan | PdfError] = OrderedDict()
+_cache: OrderedDict[tuple, PdfScan | PdfError] = OrderedDict()
 CACHE_SIZE = 4
 
 
-def checked_scan(data: bytes, limits: PdfLimits | None = None) -> PdfScan:
-    """:func:`scan_pdf`, remembered for the last few files: a Celery worker opens the
-    same document once per page."""
+def checked_scan(
+    source: bytes | str | os.PathLike[str], limits: PdfLimits | None = None
+) -> PdfScan:
+    """:func:`scan_pdf` of ``source`` (bytes, or a path: read only when not remembered),
+    remembered for the last few files: a Celery worker opens a document once per page."""
     limits = limits or _limits
-    key = hashlib.blake2b(data, digest_size=20).digest() + repr(limits).encode()
+    data = None
+    if isinstance(source, bytes | bytearray | memoryview):
+        data = bytes(source)
+        key: tuple = ("data", hashlib.blake2b(data, digest_size=20).digest(), limits)
+    else:
+        stat = os.stat(source)
+        key = ("path", os.path.realpath(source), stat.st_size, stat.st_mtime_ns, limits)
     if key in _cache:
         _cache.move_to_end(key)
         result = _cache[key]
     else:
+        if data is None:
+            with open(source, "rb") as fh:
+                data = fh.read()
         try:
             result = scan_pdf(data, limits)
         except PdfError as exc:

@@ -90,13 +90,6 @@ def _has_encrypt(source: PdfSource) -> bool:
     return b"/Encrypt" in _head(source, 64 * 1024 * 1024)
 
 
-def _read(source: PdfSource) -> bytes:
-    if isinstance(source, bytes | bytearray | memoryview):
-        return bytes(source)
-    with open(source, "rb") as fh:
-        return fh.read()
-
-
 def open_pdf(source: PdfSource) -> pdfium.PdfDocument:
     """Open ``source`` (bytes or a filesystem path) or raise a :class:`PdfError`.
 
@@ -108,7 +101,7 @@ def open_pdf(source: PdfSource) -> pdfium.PdfDocument:
     """
     if PDF_MAGIC not in _head(source, MAGIC_WINDOW):
         raise PdfError("not_pdf", "This file is not a PDF (no %PDF- header was found).")
-    _limits.checked_scan(_read(source))
+    _limits.checked_scan(source)
     try:
         return pdfium.PdfDocument(
             bytes(source) if isinstance(source, bytearray | memoryview) else source
