@@ -20,8 +20,10 @@ content. It refuses (``PdfError``):
   reference, plus the Form XObjects it draws, once per ``Do`` since pdfium parses them
   again each time, tiling patterns, Type 3 glyphs, annotation appearances, and the
   inline images in all of these) decodes to more than
-  ``max_page_content_bytes``; or the whole document's streams (images aside) decode to
-  more than ``max_document_bytes``.
+  ``max_page_content_bytes``; or the streams a page's resources reach (fonts, colour
+  profiles, functions, ...) decode to more than ``max_page_resource_bytes`` (twice the
+  stream limit); or the whole document's streams (images aside) decode to more than
+  ``max_document_bytes``.
 
 The page content limit is low (4 MiB) on purpose: pdfium keeps a parsed object for
 each operator, and 4 MiB of densely packed text operators already cost ~260 MB.
@@ -76,6 +78,7 @@ MAX_STREAM_BYTES = 32 * MiB  # one decoded stream (fonts, object streams, ...)
 MAX_PAGE_CONTENT_BYTES = 4 * MiB  # what pdfium parses into page objects, per page
 MAX_DOCUMENT_BYTES = 512 * MiB  # all decoded streams of a document (images aside)
 MAX_PAGE_IMAGE_BYTES = 160 * MiB  # declared decoded size of the images a page draws
+MAX_PAGE_RESOURCE_BYTES = 2 * MAX_STREAM_BYTES  # a page's fonts, profiles, functions, ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,10 +87,14 @@ class PdfLimits:
     max_page_content_bytes: int = MAX_PAGE_CONTENT_BYTES
     max_document_bytes: int = MAX_DOCUMENT_BYTES
     max_page_image_bytes: int = MAX_PAGE_IMAGE_BYTES
+    max_page_resource_bytes: int = MAX_PAGE_RESOURCE_BYTES
 
     @classmethod
     def from_mb(cls, *, stream: int, page_content: int, page_images: int, document: int):
-        return cls(stream * MiB, page_content * MiB, document * MiB, page_images * MiB)
+        """From the settings' megabytes; a page's resources may reach twice the stream limit."""
+        return cls(
+            stream * MiB, page_content * MiB, document * MiB, page_images * MiB, 2 * stream * MiB
+        )
 
 
 _limits = PdfLimits()
@@ -144,6 +151,8 @@ class _Document:
         self.crypt: _Crypt | None = None
         self.decoded = 0
         self.checked: set[int] = set()  # streams (by data offset) already decoded
+        self.sizes: dict[int, int] = {}  # decoded size by data offset
+        self.resource_totals: dict[tuple, int] = {}  # page resources already counted
 
     def read_at(self, num: int, gen: int, pos: int) -> object:
         obj, end = parse(self.data, pos)
@@ -192,6 +201,18 @@ class _Document:
         if self.crypt is not None and self.resolve(stream.dict.get("Type")) != "XRef":
             return self.crypt.decrypt(stream, bytes(raw))
         return raw
+
+    def stream_size(self, stream: Stream) -> int:
+        """Decoded size of a stream that is not an image (refused past the stream limit)."""
+        if stream.start not in self.sizes:
+            what = f"Object {stream.num} (a stream)"
+            size = 0
+            for chunk in self.decode(
+                stream, self.limits.max_stream_bytes, "stream_too_large", what
+            ):
+                size += len(chunk)
+            self.sizes[stream.start] = size
+        return self.sizes[stream.start]
 
     def decode(
         self, stream: Stream, cap: int, code: str, what: str, *, image: bool = False
@@ -634,7 +655,9 @@ def _walk_resources(
             form = doc.resolve(xobjects.get(name))
             if isinstance(form, Stream) and doc.resolve(form.dict.get("Subtype")) == "Form":
                 inner = budget.content([form], times)
-                _walk_resources(doc, budget, form.dict.get("Resources"), inner, depth + 1)
+                # A form without resources uses its parent's, as in pdfium.
+                own = form.dict.get("Resources") or resources
+                _walk_resources(doc, budget, own, inner, depth + 1)
     patterns = doc.resolve(resources.get("Pattern"))
     if isinstance(patterns, dict):
         for value in patterns.values():
@@ -668,7 +691,49 @@ def _check_page(doc: _Document, number: int, page: dict, resources: object, anno
             for form in _streams(doc, state):
                 inner = budget.content([form])
                 _walk_resources(doc, budget, form.dict.get("Resources"), inner)
+    _check_resources(doc, number, [resources, annots])
     return budget.total
+
+
+MAX_RESOURCE_VISITS = 200_000
+NOT_RESOURCES = frozenset({"Parent", "P", "Dest", "A", "PA", "Next", "Prev", "First", "Last"})
+
+
+def _check_resources(doc: _Document, number: int, roots: list[object]) -> None:
+    """Bound what pdfium may hold at once to draw a page besides its content: every
+    stream reachable from the page's resources and annotations (fonts, colour profiles,
+    functions, forms), each once; images aside (bounded by their declared size)."""
+    key = tuple(id(doc.resolve(root)) for root in roots)
+    if key in doc.resource_totals:
+        return
+    cap = doc.limits.max_page_resource_bytes
+    total, seen, stack, visits = 0, set(), list(roots), 0
+    while stack and visits < MAX_RESOURCE_VISITS:
+        value = stack.pop()
+        if isinstance(value, Ref):
+            if value[0] in seen:
+                continue
+            seen.add(value[0])
+            value = doc.get(value[0])
+        visits += 1
+        if isinstance(value, Stream):
+            if doc.resolve(value.dict.get("Subtype")) != "Image":
+                total += doc.stream_size(value)
+                if total > cap:
+                    raise PdfError(
+                        "decompression_bomb",
+                        f"Page {number}'s fonts, colour profiles and other resources "
+                        f"decode to more than {_mb(cap)}, the limit per page.",
+                        page=number,
+                    )
+            value = value.dict
+        if isinstance(value, dict):
+            if doc.resolve(value.get("Type")) in ("Page", "Pages"):
+                continue  # links to other pages are not this page's resources
+            stack.extend(v for k, v in value.items() if k not in NOT_RESOURCES)
+        elif isinstance(value, list):
+            stack.extend(value)
+    doc.resource_totals[key] = total
 
 
 def scan_pdf(data: bytes, limits: PdfLimits | None = None) -> PdfScan:

@@ -297,6 +297,32 @@ def repeated_form_bomb(form_size: int = MiB, times: int = 1000) -> bytes:
     return _one_page(_page(b"4 0 R", b"/XObject << /Fm0 5 0 R >>"), _stream(content, b""), form)
 
 
+def many_fonts_bomb(count: int = 16, size: int = 30 * MiB) -> bytes:
+    """``count`` TrueType font programs of ``size`` each (under the stream limit), all
+    used by one page's text: pdfium holds them all."""
+    shows = b" ".join(b"/F%d 12 Tf (a) Tj" % i for i in range(count))
+    fonts = b" ".join(b"/F%d %d 0 R" % (i, 5 + 3 * i) for i in range(count))
+    objects = []
+    program = _stream(deflated_zeros(size))
+    for i in range(count):
+        first = 5 + 3 * i
+        objects.append(
+            b"<< /Type /Font /Subtype /TrueType /BaseFont /F%d /FirstChar 97 /LastChar 97 "
+            b"/Widths [500] /FontDescriptor %d 0 R >>" % (i, first + 1)
+        )
+        objects.append(
+            b"<< /Type /FontDescriptor /FontName /F%d /Flags 32 /FontBBox [0 0 1000 1000] "
+            b"/ItalicAngle 0 /Ascent 800 /Descent -200 /CapHeight 700 /StemV 80 "
+            b"/FontFile2 %d 0 R >>" % (i, first + 2)
+        )
+        objects.append(program)
+    return _one_page(
+        _page(b"4 0 R", b"/Font << " + fonts + b" >>"),
+        _stream(b"BT 72 720 Td " + shows + b" ET", b""),
+        *objects,
+    )
+
+
 def decoy_bomb(size: int = GiB, count: int = 256) -> bytes:
     """:func:`repeated_stream_bomb` plus a harmless decoy copy of the page object, later
     in the file (inside an unused stream) where a naive reader would pick it: pdfium
@@ -371,6 +397,7 @@ SHAPES: dict[str, Callable[[], bytes]] = {
     "text_operators": text_operators_bomb,
     "repeated_form": repeated_form_bomb,
     "decoy_page": decoy_bomb,
+    "many_fonts": many_fonts_bomb,
 }
 
 

@@ -45,6 +45,7 @@ EXPECTED = {
     "text_operators": "decompression_bomb",
     "repeated_form": "decompression_bomb",
     "decoy_page": "decompression_bomb",
+    "many_fonts": "decompression_bomb",
 }
 SHAPES = sorted(bombgen.SHAPES)
 
