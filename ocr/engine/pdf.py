@@ -134,10 +134,11 @@ def check_page(
     max_page_pixels: int,
     page: pdfium.PdfPage | None = None,
 ) -> tuple[float, float]:
-    """Reject absurd page boxes and decompression bombs; return the page size in points.
+    """Reject absurd page boxes and pages too costly to render; return the size in points.
 
-    Uses only the page box and, when ``page`` is given, the *declared* pixel size of the
-    embedded images (their streams are not decoded).
+    Uses only the page box and, when ``page`` is given, the *declared* pixel size and
+    decoded bytes of the embedded images (their streams are not decoded). Decoded stream
+    sizes were checked by :func:`open_pdf` before pdfium parsed the page.
     """
     number = index + 1
     try:

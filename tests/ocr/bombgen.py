@@ -287,14 +287,22 @@ def text_operators_bomb(size: int = 8 * MiB) -> bytes:
     )
 
 
-def repeated_form_bomb(form_size: int = MiB, times: int = 1000) -> bytes:
-    """A 1 MB Form XObject drawn ``times`` times (pdfium parses it for every ``Do``)."""
+def repeated_form_bomb(form_size: int = 128 << 10, times: int = 64) -> bytes:
+    """A Form XObject of ``form_size`` bytes of text operators drawn ``times`` times:
+    pdfium parses the form again for every ``Do``."""
+    op = b"(a)'\n"
+    ops = b"BT /F1 1 Tf\n" + op * (form_size // len(op)) + b"ET\n"
     form = _stream(
-        deflated_zeros(form_size),
-        b"/Type /XObject /Subtype /Form /BBox [0 0 595 842] /Filter /FlateDecode",
+        zlib.compress(ops, 9),
+        b"/Type /XObject /Subtype /Form /BBox [0 0 595 842] /Filter /FlateDecode "
+        b"/Resources << /Font << /F1 6 0 R >> >>",
     )
-    content = b"/Fm0 Do\n" * times
-    return _one_page(_page(b"4 0 R", b"/XObject << /Fm0 5 0 R >>"), _stream(content, b""), form)
+    return _one_page(
+        _page(b"4 0 R", b"/XObject << /Fm0 5 0 R >>"),
+        _stream(b"/Fm0 Do\n" * times, b""),
+        form,
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    )
 
 
 def many_fonts_bomb(count: int = 16, size: int = 30 * MiB) -> bytes:
