@@ -25,7 +25,8 @@ Public API (re-exported here)::
                path, elapsed, width, height, image_png, thumbnail_png, timings)
     Segment(kind, bbox, text, confidence, block)
 
-Modules: pdf (open/validate/render), limits (decompression limits), page (pipeline), geometry (deskew), tesseract (OCR,
+Modules: pdf (open/validate/render), limits (decompression limits, with
+pdfreader and pdfsyntax: a bounded reader of raw PDF), page (pipeline), geometry (deskew), tesseract (OCR,
 OSD, instance cache), textlayer, text (normalisation, language), metrics, results, errors.
 
 Concurrency: pdfium and Tesseract are not thread-safe. The module keeps one Tesseract

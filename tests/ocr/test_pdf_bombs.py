@@ -301,9 +301,9 @@ def test_a_worker_scans_a_document_once_for_all_its_pages(scan_50, monkeypatch) 
 
 def decode(filters, raw: bytes, params=None) -> bytes:
     """Decode ``raw`` fed in 7-byte pieces (so groups straddle chunk boundaries)."""
-    doc = limits._Document(b"", limits.PdfLimits())
+    doc = limits.Document(b"", limits.PdfLimits())
     pieces = iter([raw[i : i + 7] for i in range(0, len(raw), 7)])
-    return b"".join(limits._chain(doc, pieces, filters, params))
+    return b"".join(limits.chain(doc, pieces, filters, params))
 
 
 def test_the_decoders_undo_their_encoders() -> None:
