@@ -223,6 +223,14 @@ def test_text_layer_and_image_pdfs_are_accepted() -> None:
         assert inspect_pdf(data, **UPLOAD).page_count == 1
 
 
+def test_a_form_drawn_many_times_is_counted_each_time_but_a_logo_passes() -> None:
+    logo = bombgen.repeated_form_bomb(form_size=20 << 10, times=50)  # 1 MB in all
+    assert inspect_pdf(logo, **UPLOAD).page_count == 1
+    with pytest.raises(PdfError) as err:
+        inspect_pdf(bombgen.repeated_form_bomb(form_size=20 << 10, times=250), **UPLOAD)
+    assert err.value.code == "decompression_bomb"
+
+
 # --------------------------------------------------------------------------- the limits
 
 
