@@ -333,7 +333,7 @@ def _check_page(doc: Document, number: int, page: dict, resources: object, annot
             for form in _streams(doc, state):
                 inner = budget.content([form])
                 _walk_resources(doc, budget, form.dict.get("Resources"), inner)
-    _check_resources(doc, number, [resources, annots])
+    _check_resources(doc, number, [resources, annots, page.get("Group"), *doc.form_resources])
     return budget.total
 
 
@@ -341,25 +341,33 @@ MAX_RESOURCE_VISITS = 200_000
 NOT_RESOURCES = frozenset({"Parent", "P", "Dest", "A", "PA", "Next", "Prev", "First", "Last"})
 
 
+IMAGE_ROLES = frozenset({"XObject/", "SMask", "Mask", "Thumb"})
+
+
 def _check_resources(doc: Document, number: int, roots: list[object]) -> None:
     """Bound what pdfium may hold at once to draw a page besides its content: every
-    stream reachable from the page's resources and annotations (fonts, colour profiles,
-    functions, forms), each once; images aside (bounded by their declared size)."""
+    stream reachable from the page's resources, annotations and group (fonts, colour
+    profiles, functions, forms), each once. Images drawn as images are left out (pdfium
+    decodes them no further than their declared size); a stream that only calls itself
+    an image, reached as a font program or a profile, is counted like any other."""
     key = tuple(id(doc.resolve(root)) for root in roots)
     if key in doc.resource_totals:
         return
     cap = doc.limits.max_page_resource_bytes
-    total, seen, stack, visits = 0, set(), list(roots), 0
+    total, visits = 0, 0
+    seen: set[tuple[int, bool]] = set()
+    stack: list[tuple[object, str]] = [(root, "") for root in roots]
     while stack and visits < MAX_RESOURCE_VISITS:
-        value = stack.pop()
+        value, role = stack.pop()
+        as_image = role in IMAGE_ROLES
         if isinstance(value, Ref):
-            if value[0] in seen:
+            if (value[0], as_image) in seen:
                 continue
-            seen.add(value[0])
+            seen.add((value[0], as_image))
             value = doc.get(value[0])
         visits += 1
         if isinstance(value, Stream):
-            if doc.resolve(value.dict.get("Subtype")) != "Image":
+            if not (as_image and doc.resolve(value.dict.get("Subtype")) == "Image"):
                 total += doc.stream_size(value)
                 if total > cap:
                     raise PdfError(
@@ -372,9 +380,11 @@ def _check_resources(doc: Document, number: int, roots: list[object]) -> None:
         if isinstance(value, dict):
             if doc.resolve(value.get("Type")) in ("Page", "Pages"):
                 continue  # links to other pages are not this page's resources
-            stack.extend(v for k, v in value.items() if k not in NOT_RESOURCES)
+            for name, item in value.items():
+                if name not in NOT_RESOURCES:
+                    stack.append((item, "XObject/" if role == "XObject" else name))
         elif isinstance(value, list):
-            stack.extend(value)
+            stack.extend((item, role) for item in value)
     doc.resource_totals[key] = total
 
 
@@ -418,6 +428,10 @@ def _scan(doc: Document) -> PdfScan:
             _check_stream(doc, stream, keep=True)
     follow_xref(doc)
     doc.cache.clear()  # objects read before the cross-references were followed
+    catalog = doc.resolve(trailer.get("Root"))
+    form = doc.resolve(catalog.get("AcroForm")) if isinstance(catalog, dict) else None
+    if isinstance(form, dict) and form.get("DR") is not None:
+        doc.form_resources = [form["DR"]]  # fonts pdfium may draw form fields with
     for index, (page, resources, annots) in enumerate(_pages(doc, trailer.get("Root"))):
         scan.page_content_bytes.append(_check_page(doc, index + 1, page, resources, annots))
     for stream in streams:

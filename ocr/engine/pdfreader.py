@@ -73,6 +73,7 @@ class Document:
         self.checked: set[int] = set()  # streams (by data offset) already decoded
         self.sizes: dict[int, int] = {}  # decoded size by data offset
         self.resource_totals: dict[tuple, int] = {}  # page resources already counted
+        self.form_resources: list[object] = []  # the interactive form's, drawn with pages
 
     def read_at(self, num: int, gen: int, pos: int) -> object:
         obj, end = parse(self.data, pos)

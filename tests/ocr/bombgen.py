@@ -305,13 +305,14 @@ def repeated_form_bomb(form_size: int = 128 << 10, times: int = 64) -> bytes:
     )
 
 
-def many_fonts_bomb(count: int = 16, size: int = 30 * MiB) -> bytes:
+def many_fonts_bomb(count: int = 16, size: int = 30 * MiB, disguise: bytes = b"") -> bytes:
     """``count`` TrueType font programs of ``size`` each (under the stream limit), all
-    used by one page's text: pdfium holds them all."""
+    used by one page's text: pdfium holds them all. ``disguise`` adds entries to the
+    font programs' dictionaries (to make them pass for images)."""
     shows = b" ".join(b"/F%d 12 Tf (a) Tj" % i for i in range(count))
     fonts = b" ".join(b"/F%d %d 0 R" % (i, 5 + 3 * i) for i in range(count))
     objects = []
-    program = _stream(deflated_zeros(size))
+    program = _stream(deflated_zeros(size), b"/Filter /FlateDecode" + disguise)
     for i in range(count):
         first = 5 + 3 * i
         objects.append(
@@ -328,6 +329,18 @@ def many_fonts_bomb(count: int = 16, size: int = 30 * MiB) -> bytes:
         _page(b"4 0 R", b"/Font << " + fonts + b" >>"),
         _stream(b"BT 72 720 Td " + shows + b" ET", b""),
         *objects,
+    )
+
+
+def disguised_fonts_bomb(count: int = 8, size: int = 128 * MiB) -> bytes:
+    """:func:`many_fonts_bomb` with font programs of 128 MiB that call themselves
+    150-megabyte images (/Subtype /Image), which may decode to their declared size."""
+    side = 7254  # 7254^2 x 3 bytes: just under 160 MiB declared
+    return many_fonts_bomb(
+        count,
+        size,
+        b" /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceRGB /BitsPerComponent 8"
+        % (side, side),
     )
 
 
@@ -406,6 +419,7 @@ SHAPES: dict[str, Callable[[], bytes]] = {
     "repeated_form": repeated_form_bomb,
     "decoy_page": decoy_bomb,
     "many_fonts": many_fonts_bomb,
+    "disguised_fonts": disguised_fonts_bomb,
 }
 
 

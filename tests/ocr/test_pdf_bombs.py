@@ -46,6 +46,7 @@ EXPECTED = {
     "repeated_form": "decompression_bomb",
     "decoy_page": "decompression_bomb",
     "many_fonts": "decompression_bomb",
+    "disguised_fonts": "stream_too_large",
 }
 SHAPES = sorted(bombgen.SHAPES)
 
