@@ -20,6 +20,7 @@ PDF_ERROR_CODES: frozenset[str] = frozenset(
         "render_failed",  # pdfium failed while rendering or loading a page
         "stream_too_large",  # one stream decodes to more than the limit (see limits.py)
         "decompression_bomb",  # a page's content, or the document, decodes to too much
+        "too_complex",  # more objects and values than the limits checker will read
     }
 )
 

@@ -61,13 +61,16 @@ from .pdfreader import (
     setup_crypt,
     trailer_of,
 )
-from .pdfsyntax import Malformed, Name, Ref, Stream, parse, pieces, skip_ws
+from .pdfsyntax import Malformed, Name, Ref, Stream, TooLarge, parse, pieces, skip_ws
 
 MAX_STREAM_BYTES = 32 * MiB  # one decoded stream (fonts, object streams, ...)
 MAX_PAGE_CONTENT_BYTES = 4 * MiB  # what pdfium parses into page objects, per page
 MAX_DOCUMENT_BYTES = 512 * MiB  # all decoded streams of a document (images aside)
 MAX_PAGE_IMAGE_BYTES = 160 * MiB  # declared decoded size of the images a page draws
 MAX_PAGE_RESOURCE_BYTES = 2 * MAX_STREAM_BYTES  # a page's fonts, profiles, functions, ...
+# Values (numbers, names, ...) this module's parser reads in a whole document: bounds the
+# time and memory a file of huge arrays can cost it (pdfium would parse them too).
+MAX_VALUES = 2_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,7 @@ class PdfLimits:
     max_document_bytes: int = MAX_DOCUMENT_BYTES
     max_page_image_bytes: int = MAX_PAGE_IMAGE_BYTES
     max_page_resource_bytes: int = MAX_PAGE_RESOURCE_BYTES
+    max_values: int = MAX_VALUES
 
     @classmethod
     def from_mb(cls, *, stream: int, page_content: int, page_images: int, document: int):
@@ -251,8 +255,8 @@ class _PageBudget:
                     pos = skip_ws(buf, pos)
                     if _id.match(buf, pos):
                         break
-                    key, pos = parse(buf, pos)
-                    value, pos = parse(buf, pos)
+                    key, pos = parse(buf, pos, self.doc.budget)
+                    value, pos = parse(buf, pos, self.doc.budget)
                     if not isinstance(key, Name) or len(entries) > 64:
                         raise Malformed("inline image")
                     entries[str(key)] = value
@@ -399,6 +403,12 @@ def scan_pdf(data: bytes, limits: PdfLimits | None = None) -> PdfScan:
         return _scan(Document(bytes(data), limits or _limits))
     except PdfError:
         raise
+    except TooLarge:
+        raise PdfError(
+            "too_complex",
+            f"This PDF's structure holds more than {(limits or _limits).max_values:,} "
+            f"values, the limit.",
+        ) from None
     except Exception:  # a file this parser cannot follow, refused rather than trusted
         raise PdfError("corrupt", "This PDF's structure is damaged and cannot be read.") from None
 
@@ -409,7 +419,10 @@ def _scan(doc: Document) -> PdfScan:
     scan = PdfScan()
     streams: list[Stream] = []
     xref_dicts: list[tuple[int, dict]] = []
-    for pos, num, gen in doc.headers:
+    ends = [pos for pos, _, _ in doc.headers[1:]] + [len(doc.data)]
+    for (pos, num, gen), end in zip(doc.headers, ends, strict=True):
+        if doc.data.find(b"stream", pos, end) < 0:
+            continue  # not a stream: the page walk reads the objects it needs
         try:
             obj = doc.read_at(num, gen, pos)
         except Malformed:

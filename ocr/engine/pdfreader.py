@@ -74,9 +74,10 @@ class Document:
         self.sizes: dict[int, int] = {}  # decoded size by data offset
         self.resource_totals: dict[tuple, int] = {}  # page resources already counted
         self.form_resources: list[object] = []  # the interactive form's, drawn with pages
+        self.budget = [limits.max_values]  # values the parser may read, all objects together
 
     def read_at(self, num: int, gen: int, pos: int) -> object:
-        obj, end = parse(self.data, pos)
+        obj, end = parse(self.data, pos, self.budget)
         if isinstance(obj, dict):
             m = STREAM_KEYWORD.match(self.data, end)
             if m and b"stream" in m.group(0):
@@ -105,7 +106,7 @@ class Document:
                 obj = self.read_at(num, 0, self.offsets[num])
             elif num in self.packed:
                 objstm, pos = self.packed[num]
-                obj, _ = parse(objstm, pos)
+                obj, _ = parse(objstm, pos, self.budget)
         except Malformed:
             obj = None
         self.cache[num] = obj
@@ -381,7 +382,7 @@ def trailer_of(doc: Document, xref_dicts: list[tuple[int, dict]]) -> dict:
     found = list(xref_dicts)
     for m in _trailer_kw.finditer(doc.data):
         try:
-            found.append((m.start(), parse(doc.data, m.end() - 2)[0]))
+            found.append((m.start(), parse(doc.data, m.end() - 2, doc.budget)[0]))
         except Malformed:
             continue
     found.sort(key=lambda item: item[0])

@@ -62,10 +62,23 @@ def skip_ws(data: bytes, pos: int) -> int:
     return m.end() if m else pos
 
 
-def parse(data: bytes, pos: int, depth: int = 0) -> tuple[object, int]:
-    """Parse one PDF object at ``pos``; return it and the position after it."""
+class TooLarge(Exception):
+    """The caller's budget of values ran out (a file built to exhaust the parser)."""
+
+
+def parse(
+    data: bytes, pos: int, budget: list[int] | None = None, depth: int = 0
+) -> tuple[object, int]:
+    """Parse one PDF object at ``pos``; return it and the position after it.
+
+    ``budget[0]`` is decremented for every value read; :class:`TooLarge` when it runs out.
+    """
     if depth > MAX_DEPTH:
         raise Malformed("too deep")
+    if budget is not None:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise TooLarge
     pos = skip_ws(data, pos)
     if pos >= len(data):
         raise Malformed("eof")
@@ -83,11 +96,14 @@ def parse(data: bytes, pos: int, depth: int = 0) -> tuple[object, int]:
             pos = skip_ws(data, pos)
             if data.startswith(b">>", pos):
                 return out, pos + 2
-            key, pos = parse(data, pos, depth + 1)
-            if not isinstance(key, Name):
+            m = _name.match(data, pos)  # keys are names: read them here, it is faster
+            if m is None:
                 raise Malformed("dict key")
-            value, pos = parse(data, pos, depth + 1)
-            out[str(key)] = value
+            key = m.group(1)
+            if b"#" in key:
+                key = _hexname.sub(lambda h: bytes([int(h.group(1), 16)]), key)
+            value, pos = parse(data, m.end(), budget, depth + 1)
+            out[key.decode("latin-1")] = value
     if c == 0x5B:  # [
         items: list = []
         pos += 1
@@ -97,7 +113,7 @@ def parse(data: bytes, pos: int, depth: int = 0) -> tuple[object, int]:
                 raise Malformed("eof in array")
             if data[pos] == 0x5D:
                 return items, pos + 1
-            item, pos = parse(data, pos, depth + 1)
+            item, pos = parse(data, pos, budget, depth + 1)
             items.append(item)
     if c == 0x28 or c == 0x3C:  # (literal) or <hex> string
         return read_string(data, pos)
@@ -118,20 +134,22 @@ def parse(data: bytes, pos: int, depth: int = 0) -> tuple[object, int]:
         return None, m.end()  # null, or a keyword where a value was expected
 
 
+_string_special = re.compile(rb"[()\\]")
+
+
 def skip_string(data: bytes, pos: int) -> int:
-    depth, i, n = 0, pos, len(data)
-    while i < n:
-        c = data[i]
-        if c == 0x5C:
-            i += 2
-            continue
-        if c == 0x28:
+    """The position after the literal string starting at ``pos`` (nested parentheses)."""
+    depth, i = 0, pos
+    while (m := _string_special.search(data, i)) is not None:
+        c, i = m.group(0), m.end()
+        if c == b"\\":
+            i += 1
+        elif c == b"(":
             depth += 1
-        elif c == 0x29:
+        else:
             depth -= 1
             if depth == 0:
-                return i + 1
-        i += 1
+                return i
     raise Malformed("unterminated string")
 
 

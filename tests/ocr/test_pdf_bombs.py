@@ -84,6 +84,7 @@ def small_limits():
             max_page_content_bytes=limits.MiB,
             max_document_bytes=3 * limits.MiB,
             max_page_image_bytes=limits.MiB,
+            max_values=50_000,
         )
     )
     yield
@@ -273,6 +274,14 @@ def test_the_page_image_limit_counts_declared_bytes(small_limits, no_rendering):
     with pytest.raises(PdfError) as err:
         inspect_pdf(pdfgen.image_pdf(image, dpi=150), **UPLOAD)
     assert err.value.code == "page_too_large" and "1 MB" in err.value.message
+
+
+def test_a_file_of_huge_arrays_is_refused_before_it_exhausts_the_parser(small_limits):
+    values = b"[" + b"0.1 " * 60_000 + b"]"  # pdfium would hold each number as an object
+    data = bombgen._one_page(bombgen._page(b"[]", b"/Foo 4 0 R"), values)
+    with pytest.raises(PdfError) as err:
+        inspect_pdf(data, **UPLOAD)
+    assert err.value.code == "too_complex" and "50,000 values" in err.value.message
 
 
 def test_the_settings_configure_the_engine(settings) -> None:
