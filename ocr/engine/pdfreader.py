@@ -21,6 +21,7 @@ from .pdfsyntax import (
     Malformed,
     Ref,
     Stream,
+    TooLarge,
     aes_cbc,
     ascii85,
     ascii_hex,
@@ -299,6 +300,13 @@ _xref_kw = re.compile(rb"xref[ \t\r\n\f\x00]+")
 _xref_section = re.compile(rb"(\d+)[ \t]+(\d+)[ \t]*(?:\r\n|\r|\n)?")
 _xref_entry = re.compile(rb"[ \t\r\n\f\x00]*(\d{10})[ \t](\d{5})[ \t]([nf])")
 MAX_XREF_ENTRIES = 10_000_000
+XREF_ENTRY_VALUES = 4  # what an entry costs from the parser's budget (it is kept)
+
+
+def _charge(doc: Document) -> None:
+    doc.budget[0] -= XREF_ENTRY_VALUES
+    if doc.budget[0] < 0:
+        raise TooLarge
 
 
 def read_xref_tables(doc: Document) -> None:
@@ -321,6 +329,7 @@ def read_xref_tables(doc: Document) -> None:
                 if not entry:
                     break
                 pos, seen = entry.end(), seen + 1
+                _charge(doc)
                 if entry.group(3) == b"n":
                     doc.xref.append((start, num, ("o", int(entry.group(1)))))
             pos = skip_ws(data, pos)
@@ -343,6 +352,7 @@ def read_xref_stream(doc: Document, stream: Stream, data: bytes) -> None:
         for num in range(first, first + min(count, MAX_XREF_ENTRIES)):
             if pos + row > len(data):
                 return
+            _charge(doc)
             fields, at = [], pos
             for width in widths:
                 fields.append(int.from_bytes(data[at : at + width], "big"))
