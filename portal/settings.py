@@ -377,6 +377,11 @@ PAGE_MAX_BODY_MB = env_int("PAGE_MAX_BODY_MB", 2)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_MB * 1024 * 1024
 OCR_MAX_PAGES = env_int("OCR_MAX_PAGES", 500)
 OCR_MAX_PAGE_PIXELS = env_int("OCR_MAX_PAGE_PIXELS", 150_000_000)
+# Decompression limits (ocr/engine/limits.py), checked before pdfium decodes anything.
+OCR_MAX_STREAM_MB = env_int("OCR_MAX_STREAM_MB", 32)
+OCR_MAX_PAGE_CONTENT_MB = env_int("OCR_MAX_PAGE_CONTENT_MB", 4)
+OCR_MAX_PAGE_IMAGE_MB = env_int("OCR_MAX_PAGE_IMAGE_MB", 160)
+OCR_MAX_DECODED_MB = env_int("OCR_MAX_DECODED_MB", 512)
 OCR_JOB_TTL_HOURS = env_int("OCR_JOB_TTL_HOURS", 72)
 OCR_DPI = env_int("OCR_DPI", 300)
 OCR_RETRY_CAP = env_int("OCR_RETRY_CAP", 3)

@@ -17,14 +17,16 @@ Public API (re-exported here)::
 
     PdfError(code: str, message: str, *, page: int | None = None)
         ``code`` in PDF_ERROR_CODES: not_pdf, corrupt, encrypted, no_pages,
-        too_many_pages, page_too_small, page_too_large, page_out_of_range, render_failed.
+        too_many_pages, page_too_small, page_too_large, page_out_of_range, render_failed,
+        stream_too_large, decompression_bomb (limits: ocr.engine.limits).
 
     PdfInfo(page_count, encrypted, has_text_layer, page_sizes_pt, pdf_version)
     PageResult(page_num, text, segments, num_segments, language, skew_angle, rotation,
                path, elapsed, width, height, image_png, thumbnail_png, timings)
     Segment(kind, bbox, text, confidence, block)
 
-Modules: pdf (open/validate/render), page (pipeline), geometry (deskew), tesseract (OCR,
+Modules: pdf (open/validate/render), limits (decompression limits, with
+pdfreader and pdfsyntax: a bounded reader of raw PDF), page (pipeline), geometry (deskew), tesseract (OCR,
 OSD, instance cache), textlayer, text (normalisation, language), metrics, results, errors.
 
 Concurrency: pdfium and Tesseract are not thread-safe. The module keeps one Tesseract

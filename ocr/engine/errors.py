@@ -18,6 +18,9 @@ PDF_ERROR_CODES: frozenset[str] = frozenset(
         "page_too_large",  # rendering (or an embedded image) would exceed the pixel cap
         "page_out_of_range",  # process_page() asked for a page that does not exist
         "render_failed",  # pdfium failed while rendering or loading a page
+        "stream_too_large",  # one stream decodes to more than the limit (see limits.py)
+        "decompression_bomb",  # a page's content, or the document, decodes to too much
+        "too_complex",  # more objects and values than the limits checker will read
     }
 )
 

@@ -7,8 +7,16 @@ Public API::
 
 Validates an upload *before* it is queued, without rendering anything. Raises
 :class:`~ocr.engine.errors.PdfError` with one of the codes ``not_pdf``, ``corrupt``,
-``encrypted``, ``no_pages``, ``too_many_pages``, ``page_too_small`` or ``page_too_large``.
-pdfium errors are always wrapped, so hostile input never escapes as anything else.
+``encrypted``, ``no_pages``, ``too_many_pages``, ``page_too_small``, ``page_too_large``,
+``stream_too_large`` or ``decompression_bomb``. pdfium errors are always wrapped, so
+hostile input never escapes as anything else.
+
+Bounded input: :func:`open_pdf` (used by ``inspect_pdf`` in the web process and by
+``process_page`` in the worker) first checks every stream's decoded size and every page's
+decoded content with :mod:`ocr.engine.limits`, before pdfium parses anything, because
+pdfium inflates streams whole. :func:`check_page` then bounds what rendering costs: the
+page's pixels and the declared decoded size of the images it draws (pdfium decodes an
+image up to its declared size, never further).
 
 Internal helpers used by :mod:`ocr.engine.page`: :func:`open_pdf`, :func:`check_page`
 and :func:`render_page`.
@@ -28,6 +36,7 @@ import numpy as np
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
+from . import limits as _limits
 from .errors import PdfError
 from .textlayer import extract_text, text_layer_is_good
 
@@ -84,12 +93,15 @@ def _has_encrypt(source: PdfSource) -> bool:
 def open_pdf(source: PdfSource) -> pdfium.PdfDocument:
     """Open ``source`` (bytes or a filesystem path) or raise a :class:`PdfError`.
 
-    Checks the ``%PDF-`` magic within the first 1024 bytes, then maps pdfium's load
-    errors to ``encrypted`` / ``no_pages`` / ``corrupt``. ``OSError`` for unreadable paths
-    propagates unchanged (that is a storage problem, not a bad upload).
+    Checks the ``%PDF-`` magic within the first 1024 bytes, then the decoded size of its
+    streams and pages' content (:func:`ocr.engine.limits.checked_scan`, remembered for
+    the last few files), then maps pdfium's load errors to ``encrypted`` / ``no_pages`` /
+    ``corrupt``. ``OSError`` for unreadable paths propagates unchanged (that is a storage
+    problem, not a bad upload).
     """
     if PDF_MAGIC not in _head(source, MAGIC_WINDOW):
         raise PdfError("not_pdf", "This file is not a PDF (no %PDF- header was found).")
+    _limits.checked_scan(source)
     try:
         return pdfium.PdfDocument(
             bytes(source) if isinstance(source, bytearray | memoryview) else source
@@ -122,10 +134,11 @@ def check_page(
     max_page_pixels: int,
     page: pdfium.PdfPage | None = None,
 ) -> tuple[float, float]:
-    """Reject absurd page boxes and decompression bombs; return the page size in points.
+    """Reject absurd page boxes and pages too costly to render; return the size in points.
 
-    Uses only the page box and, when ``page`` is given, the *declared* pixel size of the
-    embedded images (their streams are not decoded).
+    Uses only the page box and, when ``page`` is given, the *declared* pixel size and
+    decoded bytes of the embedded images (their streams are not decoded). Decoded stream
+    sizes were checked by :func:`open_pdf` before pdfium parsed the page.
     """
     number = index + 1
     try:
@@ -162,11 +175,14 @@ def check_page(
 
 
 def _check_images(page: pdfium.PdfPage, number: int, max_pixels: int) -> None:
-    """Reject images whose declared size would decode to more than ``max_pixels``."""
+    """Reject images whose declared size would decode to more than ``max_pixels``, and
+    pages whose images together would decode to more than the page image limit."""
     try:
         images = list(page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=8))
     except Exception:
         raise PdfError("corrupt", f"Page {number} is damaged.", page=number) from None
+    max_bytes = _limits.current_limits().max_page_image_bytes
+    total = 0
     for image in images:
         try:
             w, h = image.get_px_size()
@@ -179,6 +195,24 @@ def _check_images(page: pdfium.PdfPage, number: int, max_pixels: int) -> None:
                 f"({w * h / 1e6:.0f} megapixels; limit {max_pixels / 1e6:.0f}).",
                 page=number,
             )
+        total += w * h * _bytes_per_pixel(image)
+        if total > max_bytes:
+            raise PdfError(
+                "page_too_large",
+                f"Page {number}'s images would decode to more than "
+                f"{max_bytes / _limits.MiB:g} MB (the last one is {w} x {h} pixels), "
+                f"the limit per page.",
+                page=number,
+            )
+
+
+def _bytes_per_pixel(image: pdfium.PdfImage) -> float:
+    """pdfium's decoded bytes per pixel (4 when it cannot say: CMYK, or RGB + alpha)."""
+    try:
+        bits = image.get_metadata().bits_per_pixel
+    except Exception:
+        bits = 0
+    return bits / 8 if 0 < bits <= 64 else 4.0
 
 
 def _load_page(doc: pdfium.PdfDocument, index: int) -> pdfium.PdfPage:
