@@ -23,8 +23,9 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from billing.flows import BillingError, release_hold, reserve_funds
@@ -39,6 +40,8 @@ log = logging.getLogger(__name__)
 
 MB = 1024 * 1024
 TRANSIENT = "engine_error"  # page error code of a failure that a retry may cure
+LOST = "task_lost"  # the page's task was lost with a worker or a queue: a retry may cure
+TRANSIENT_CODES = (TRANSIENT, LOST)
 QUEUE_ERRORS: tuple[type[BaseException], ...]
 try:  # what a publish raises when the broker cannot be reached
     from kombu.exceptions import KombuError, OperationalError
@@ -52,6 +55,37 @@ _pdfium_lock = threading.Lock()
 
 # PdfError code -> HTTP status of the upload's refusal.
 PDF_ERROR_STATUS = {"too_many_pages": 413}
+
+
+ENGINE_STATE_KEY = "ocr:engine-state"
+ENGINE_STATE_SECONDS = 120
+
+
+def report_engine_state() -> str | None:
+    """A worker says whether it can run OCR (every sweep, and when it starts)."""
+    problem = engine.engine_problem()
+    cache.set(ENGINE_STATE_KEY, problem or "ok", ENGINE_STATE_SECONDS)
+    return problem
+
+
+def engine_unavailable_reason() -> str | None:
+    """Why OCR cannot run on this deployment, or None. With Redis, the workers (which run
+    the engine) report it; on one machine without Redis, this machine is the worker."""
+    if settings.REDIS_URL:
+        state = cache.get(ENGINE_STATE_KEY)
+        return None if state in (None, "ok") else state
+    return engine.engine_problem()
+
+
+def check_engine_available() -> None:
+    reason = engine_unavailable_reason()
+    if reason:
+        raise ApiError(
+            503,
+            f"OCR is unavailable on this server ({reason}). Nothing was charged; an "
+            "operator must install the OCR engine's language data.",
+            code="ocr_unavailable",
+        )
 
 
 def max_upload_bytes() -> int:
@@ -121,6 +155,7 @@ def start_ocr_job(
     budgets: dict[str, Decimal | None] | None = None,
 ) -> OcrJob:
     """Validate, store the original, hold the funds, create the job and queue its pages."""
+    check_engine_available()
     info = validate_pdf(upload.data)
     price = page_price()
     token = secrets.token_urlsafe(24)
@@ -187,8 +222,56 @@ def hold_pages(
 def queue_pages(job: OcrJob, page_nums: Iterable[int]) -> None:
     from ocr.tasks import process_page
 
+    page_nums = list(page_nums)
+    OcrPage.objects.filter(job=job, page_num__in=page_nums).update(
+        queued_at=timezone.now(), started_at=None
+    )
     for page_num in page_nums:
         process_page.delay_on_commit(job.pk, page_num, job.attempt)
+
+
+def requeue_lost_pages(now=None, limit: int = 500) -> int:
+    """Pages of running jobs whose task was lost: taken by a worker that stopped
+    (``OCR_PAGE_STALL_SECONDS`` without finishing) or never taken at all
+    (``OCR_PAGE_LOST_SECONDS`` in the queue). They are queued again, and fail clearly
+    once ``OCR_RETRY_CAP`` tasks were lost. Processing is idempotent, so a page that was
+    merely slow is read once."""
+    from ocr.tasks import process_page
+
+    now = now or timezone.now()
+    stalled = Q(started_at__lt=now - timedelta(seconds=settings.OCR_PAGE_STALL_SECONDS))
+    never_started = Q(
+        started_at__isnull=True,
+        queued_at__lt=now - timedelta(seconds=settings.OCR_PAGE_LOST_SECONDS),
+    )
+    lost = (
+        OcrPage.objects.filter(
+            status=OcrPage.Status.PENDING,
+            job__status__in=(OcrJob.Status.QUEUED, OcrJob.Status.PROCESSING),
+            job__purged_at__isnull=True,
+        )
+        .filter(stalled | never_started)
+        .select_related("job")[:limit]
+    )
+    count = 0
+    for page in lost:
+        job = page.job
+        if page.requeues >= settings.OCR_RETRY_CAP:
+            fail_ocr_page(
+                job.pk,
+                page.page_num,
+                job.attempt,
+                f"This page's task was lost {page.requeues + 1} times (an OCR worker stopped "
+                "or the queue lost it). Retrying the job may help once workers are running.",
+                code=LOST,
+            )
+        elif OcrPage.objects.filter(pk=page.pk, status=OcrPage.Status.PENDING).update(
+            requeues=F("requeues") + 1, queued_at=now, started_at=None
+        ):
+            log.warning("OCR job %s page %s: task lost, queued again", job.pk, page.page_num)
+            process_page.delay(job.pk, page.page_num, job.attempt)
+        count += 1
+    return count
 
 
 def queue_unavailable() -> ApiError:
@@ -233,6 +316,8 @@ def process_ocr_page(job_id: int, page_num: int, attempt: int) -> None:
     OcrJob.objects.filter(pk=job.pk, status=OcrJob.Status.QUEUED).update(
         status=OcrJob.Status.PROCESSING, started_at=timezone.now()
     )
+    # A heartbeat for the sweep: a page taken and never finished was lost with its worker.
+    OcrPage.objects.filter(pk=page.pk).update(started_at=timezone.now())
     try:
         result = engine.process_page(
             storage.pdf_source(job.original_name),
@@ -333,7 +418,7 @@ def describe_failure(job: OcrJob) -> None:
     shown = "; ".join(f"Page {num}: {error}" for num, error, _ in failed[:5])
     more = f" (and {len(failed) - 5} more pages)" if len(failed) > 5 else ""
     job.error = f"{len(failed)} of {job.total_pages} pages failed. {shown}{more}"
-    transient = all(code == TRANSIENT for _, _, code in failed)
+    transient = all(code in TRANSIENT_CODES for _, _, code in failed)
     job.error_code = TRANSIENT if transient else failed[0][2]
     job.retryable = transient and storage.exists(job.original_name)
     if job.retryable and job.retry_count < settings.OCR_RETRY_CAP:
@@ -407,6 +492,7 @@ def owned_job(token: str, owner_id: int, *, for_update: bool = False) -> OcrJob:
 
 def retry_ocr_job(token: str, owner_id: int, *, automatic: bool = False) -> OcrJob:
     """Run a failed job's unfinished pages again from the stored original."""
+    check_engine_available()
     with transaction.atomic():
         job = owned_job(token, owner_id, for_update=True)
         check_retryable(job)

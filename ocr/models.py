@@ -119,6 +119,9 @@ class OcrPage(models.Model):
     thumbnail_name = models.CharField(max_length=300, blank=True)
     error = models.TextField(blank=True)
     error_code = models.CharField(max_length=40, blank=True)
+    queued_at = models.DateTimeField(null=True, blank=True, help_text="Its task last queued")
+    started_at = models.DateTimeField(null=True, blank=True, help_text="A worker took it")
+    requeues = models.PositiveSmallIntegerField(default=0, help_text="Lost tasks sent again")
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

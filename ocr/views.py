@@ -50,6 +50,7 @@ def ocr_home(request: HttpRequest) -> HttpResponse:
         "max_upload_mb": flows.max_upload_bytes() // flows.MB,
         "max_pages": settings.OCR_MAX_PAGES,
         "price": flows.page_price(),
+        "unavailable": flows.engine_unavailable_reason(),
     }
     return render(request, "ocr/home.html", context, status=status)
 

@@ -18,7 +18,63 @@ from portal.errors import ApiError, error_response
 
 log = logging.getLogger(__name__)
 
-api = NinjaAPI(
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["message", "type", "code", "param"],
+            "properties": {
+                "message": {"type": "string"},
+                "type": {"type": "string"},
+                "code": {"type": ["string", "null"]},
+                "param": {"type": ["string", "null"]},
+            },
+        }
+    },
+}
+ERROR_STATUSES = {
+    "400": "The request is malformed",
+    "401": "Missing, unknown, revoked or expired API key",
+    "402": "The wallet or the key's spend cap cannot cover the request",
+    "403": "The key lacks the scope, the model or the address",
+    "404": "No such model, job or route",
+    "413": "The body is larger than the endpoint accepts",
+    "415": "Wrong content type",
+    "422": "A required field is missing or has the wrong type",
+    "429": "A rate limit was reached (see Retry-After)",
+    "502": "Every upstream provider failed",
+    "503": "No provider is available right now",
+}
+
+
+class PorticoApi(NinjaAPI):
+    """The NinjaAPI whose OpenAPI schema tells clients (and schemathesis) the whole truth:
+    bearer authentication, and the error format of every refusal."""
+
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        components = schema.setdefault("components", {})
+        components.setdefault("securitySchemes", {})["bearerAuth"] = {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API key: `Authorization: Bearer sk-…`",
+        }
+        components.setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        schema["security"] = [{"bearerAuth": []}]
+        error = {
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+        }
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                for status, description in ERROR_STATUSES.items():
+                    responses.setdefault(status, {"description": description, **error})
+        return schema
+
+
+api = PorticoApi(
     title="Portico API",
     version="1",
     description=(

@@ -369,6 +369,9 @@ REDEEM_FAILURES_PER_HOUR = env_int("REDEEM_FAILURES_PER_HOUR", 10)
 # the ``unit_price`` of the catalog model OCR_PAGE_MODEL (free when it is not enabled).
 INSTALLED_APPS.append("ocr")
 OCR_MAX_UPLOAD_MB = env_int("OCR_MAX_UPLOAD_MB", 50)
+# A page task taken and not finished this long, or never taken this long, was lost.
+OCR_PAGE_STALL_SECONDS = env_int("OCR_PAGE_STALL_SECONDS", 600)
+OCR_PAGE_LOST_SECONDS = env_int("OCR_PAGE_LOST_SECONDS", 3600)
 RETRIEVAL_MAX_UPLOAD_MB = env_int("RETRIEVAL_MAX_UPLOAD_MB", 50)
 # Request bodies (portal.guard): /v1 JSON (chat prompts, embeddings) and portal forms.
 API_MAX_BODY_MB = env_int("API_MAX_BODY_MB", 20)

@@ -11,6 +11,7 @@ from accounts.models import Scope
 from billing.flows import wallet_summary
 from catalog.snapshots import get_catalog_sync
 from catalog.views import quickstart_model
+from ocr.flows import engine_unavailable_reason
 from portal.health import run_checks
 from portal.lib.money import format_usd
 from usage.drain import pending_events
@@ -25,6 +26,9 @@ async def healthz(request: HttpRequest) -> HttpResponse:
 async def readyz(request: HttpRequest) -> HttpResponse:
     checks = await sync_to_async(run_checks, thread_sensitive=False)()
     failing = [name for name, result in checks.items() if result != "ok"]
+    # OCR's engine is reported, not required: the web serves everything else without it.
+    ocr_problem = await sync_to_async(engine_unavailable_reason, thread_sensitive=False)()
+    checks["ocr"] = f"unavailable: {ocr_problem}" if ocr_problem else "ok"
     if failing:
         body = {"status": "unavailable", "failing": failing, "checks": checks}
         return JsonResponse(body, status=HTTPStatus.SERVICE_UNAVAILABLE)

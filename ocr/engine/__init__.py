@@ -36,6 +36,7 @@ with processes, one per core (``OMP_THREAD_LIMIT=1`` is harmless; see tesseract.
 
 from __future__ import annotations
 
+from .availability import engine_problem
 from .errors import PDF_ERROR_CODES, PdfError
 from .metrics import cer
 from .page import process_page
@@ -50,6 +51,7 @@ __all__ = [
     "PdfInfo",
     "Segment",
     "cer",
+    "engine_problem",
     "inspect_pdf",
     "process_page",
 ]

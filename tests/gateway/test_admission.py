@@ -76,3 +76,15 @@ def test_a_403_for_a_missing_scope_carries_the_request_id_and_rate_limit_headers
     assert response.json()["error"]["code"] == "missing_scope"
     assert response.headers["x-request-id"].startswith("req_")
     assert all(name in response.headers for name in RATE_HEADERS)
+
+
+def test_the_openapi_schema_declares_bearer_auth_and_the_error_format(server):
+    schema = httpx.get(server.url + "/v1/openapi.json").json()
+    assert schema["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    assert schema["security"] == [{"bearerAuth": []}]
+    error = schema["components"]["schemas"]["Error"]
+    assert error["properties"]["error"]["required"] == ["message", "type", "code", "param"]
+    operations = [op for path in schema["paths"].values() for op in path.values()]
+    assert len(operations) >= 10
+    for operation in operations:
+        assert {"401", "429"} <= set(operation["responses"]), operation["operationId"]

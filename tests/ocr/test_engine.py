@@ -247,7 +247,9 @@ def no_rendering(monkeypatch):
 
 
 @pytest.mark.parametrize(("make", "code"), BAD_INPUTS, ids=[c for _, c in BAD_INPUTS])
-def test_bad_input_is_rejected_before_rendering_with_the_right_code(make, code, no_rendering) -> None:
+def test_bad_input_is_rejected_before_rendering_with_the_right_code(
+    make, code, no_rendering
+) -> None:
     # How fast is a benchmark's question (bench/ocr_bomb_bench.py); here: never rendered.
     data = make()
     with pytest.raises(PdfError) as err:

@@ -291,3 +291,52 @@ def test_an_unemitted_settlement_is_emitted_by_the_sweep(funded_alice, monkeypat
     drain_usage()
     assert wallet(funded_alice).balance_usd == FUNDS - PAGE_PRICE
     assert flows.settle_unbilled_jobs() == 0
+
+
+def lose_the_tasks(monkeypatch) -> None:
+    """The broker swallows the page tasks (a worker died with them, a queue was flushed)."""
+    monkeypatch.setattr(tasks.process_page, "delay_on_commit", lambda *args, **kwargs: None)
+
+
+def test_pages_whose_tasks_were_lost_are_queued_again_by_the_sweep(funded_alice, monkeypatch):
+    lose_the_tasks(monkeypatch)
+    job = upload(funded_alice, one_page_pdf())
+    assert OcrPage.objects.get(job=job).queued_at is not None
+    assert flows.requeue_lost_pages() == 0, "a page just queued is not lost"
+
+    later = timezone.now() + timedelta(seconds=3601)
+    assert flows.requeue_lost_pages(now=later) == 1  # the real task runs inline (eager)
+
+    job.refresh_from_db()
+    page = OcrPage.objects.get(job=job)
+    assert (job.status, page.status, page.requeues) == ("done", "done", 1)
+    assert page.started_at is not None
+
+
+def test_a_page_taken_by_a_worker_that_died_is_queued_again(funded_alice, monkeypatch):
+    lose_the_tasks(monkeypatch)
+    job = upload(funded_alice, one_page_pdf())
+    OcrPage.objects.filter(job=job).update(started_at=timezone.now())  # taken, then the worker died
+    assert flows.requeue_lost_pages(now=timezone.now() + timedelta(seconds=60)) == 0
+    assert flows.requeue_lost_pages(now=timezone.now() + timedelta(seconds=601)) == 1
+    assert OcrJob.objects.get(pk=job.pk).status == "done"
+
+
+def test_a_page_lost_past_the_retry_cap_fails_clearly_and_retryably(
+    funded_alice, monkeypatch, settings
+):
+    lose_the_tasks(monkeypatch)
+    monkeypatch.setattr(tasks.process_page, "delay", lambda *args, **kwargs: None)
+    job = upload(funded_alice, one_page_pdf())
+    for attempt in range(settings.OCR_RETRY_CAP + 1):
+        at = timezone.now() + timedelta(seconds=3601 * (attempt + 1))
+        assert flows.requeue_lost_pages(now=at) == 1
+
+    job.refresh_from_db()
+    page = OcrPage.objects.get(job=job)
+    assert (job.status, page.status, page.error_code) == ("error", "error", "task_lost")
+    assert "lost" in page.error and "Retrying the job may help" in page.error
+    assert job.retryable
+    drain_usage()
+    assert wallet(funded_alice).held_usd == 0, "the run settled: nothing read, nothing held"
+    assert wallet(funded_alice).balance_usd == FUNDS
