@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "playground",
     "catalog",
     "gateway",
+    "retrieval",
 ]
 
 GITHUB_CLIENT_ID = env_str("GITHUB_CLIENT_ID")
