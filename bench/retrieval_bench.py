@@ -59,6 +59,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the collections")
+    parser.add_argument(
+        "--dump-rankings",
+        metavar="FILE",
+        help="write every question's ranking (document, pages, score) to FILE, to compare "
+        "backends with diff",
+    )
     return parser.parse_args()
 
 
@@ -194,6 +200,9 @@ def metrics(ranks: list[int | None]) -> tuple[float, float, float]:
     return hit1, hit5, mrr
 
 
+DUMP: list[str] = []
+
+
 def evaluate(user, articles, cid, where, lang_queries) -> dict[str, tuple]:
     """{label: (ours (h1,h5,mrr), plain (h1,h5,mrr), questions)}."""
     from retrieval import flows
@@ -216,6 +225,15 @@ def evaluate(user, articles, cid, where, lang_queries) -> dict[str, tuple]:
                 for qa in paragraph["qas"]:
                     question = transform(qa[lang])
                     answer = flows.query(user, cid, question, top_k=TOP)
+                    names = {d: f"{a2}/{p2}" for (_, a2, p2), (d, _) in where.items()}
+                    DUMP.append(
+                        f"{label}\t{qa['id']}\t"
+                        + " ".join(
+                            f"{names.get(c['document_id'], '?')}:{c['page_start']}-"
+                            f"{c['page_end']}:{c['score']:.4f}"
+                            for c in answer["context"]
+                        )
+                    )
                     ours.append(
                         next(
                             (
@@ -353,6 +371,8 @@ def main() -> int:
     user, _ = User.objects.get_or_create(email="retrieval-bench@portico.local")
     if not args.skip_quality:
         quality(user, articles)
+        if args.dump_rankings:
+            Path(args.dump_rankings).write_text("\n".join(DUMP) + "\n")
     if not args.skip_speed:
         cid = speed(user, articles, args.pages, args.queries)
         if not args.keep:

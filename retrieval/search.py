@@ -73,7 +73,10 @@ def bm25(
     present = [t for t in terms if dfs.get(t)]
     if not present:
         return []
-    case = " ".join("WHEN %s THEN %s" for _ in present)
+    # Every float is cast: PostgreSQL would otherwise take a bound literal as numeric
+    # (exact decimals) while SQLite computes in doubles.
+    f = "CAST(%s AS DOUBLE PRECISION)"
+    case = " ".join(f"WHEN %s THEN {f}" for _ in present)
     params: list = [v for t in present for v in (t, weights[t])]
     params += [K1 + 1, K1, 1 - B, B / avgdl, collection.pk, *present]
     scope = ""
@@ -84,8 +87,8 @@ def bm25(
     # score so that the last bits of float summation never split the two backends.
     fetch = limit * 2 + 10
     sql = (
-        f"SELECT chunk_id, SUM((CASE term {case} END) * tf * %s "
-        f"/ (tf + %s * (%s + %s * chunk_length))) AS score "
+        f"SELECT chunk_id, SUM((CASE term {case} END) * tf * {f} "
+        f"/ (tf + {f} * ({f} + {f} * chunk_length))) AS score "
         f"FROM {POSTINGS} WHERE collection_id = %s "
         f"AND term IN ({', '.join(['%s'] * len(present))}) {scope} "
         f"GROUP BY chunk_id ORDER BY score DESC, chunk_id LIMIT {int(fetch)}"
@@ -93,7 +96,7 @@ def bm25(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    hits = [Hit(chunk_id, raw, raw / best_possible) for chunk_id, raw in rows]
+    hits = [Hit(chunk_id, float(raw), float(raw) / best_possible) for chunk_id, raw in rows]
     hits.sort(key=lambda h: (-round(h.raw, 9), h.chunk_id))
     return hits[:limit]
 
