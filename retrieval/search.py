@@ -3,11 +3,15 @@
 Per query: one ``COUNT`` per query term over the (collection, term) index range gives
 the document frequencies; one aggregate over the postings of the query terms gives each
 passage's BM25 (k1 = 1.2, b = 0.75, Lucene's idf ``ln(1 + (N - df + .5) / (df + .5))``).
-Only the postings of the query's terms are read, never the whole collection.
+Only the postings of the query's terms are read, never the whole collection. The best
+``RERANK_DEPTH`` passages then get a small bonus for query words that also stand side
+by side in the passage (``proximity_rerank``), and dense retrieval, when on, is fused
+in with reciprocal rank fusion (``fuse_dense``).
 
-``score`` = BM25 / Σ_t qtf_t · idf_t · (k1 + 1): the share of the best score any passage
-could reach for this query (each term's saturation ``tf·(k1+1)/(tf+K)`` is below k1+1),
-so it lies in [0, 1) and means the same thing from one query to the next.
+``score`` = (BM25 + bonus) / (Σ_t qtf_t · idf_t · (k1 + 1) + the bonus of every query
+pair): the share of the best score any passage could reach for this query (each term's
+saturation ``tf·(k1+1)/(tf+K)`` is below k1+1), so it lies in [0, 1) and means the same
+thing from one query to the next.
 
 ``is_direct_hit``: the passage contains every content word of the query (after the same
 normalisation and stemming as the index: stop words are not content words), so an
@@ -16,6 +20,7 @@ exact phrase hit is always a direct hit.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -24,11 +29,13 @@ from django.db import connection
 
 from retrieval import dense
 from retrieval.models import Chunk, Collection, Posting
-from retrieval.text import term_counts, word_spans
+from retrieval.text import terms, word_spans
 
 K1 = 1.2
 B = 0.75
 SNIPPET_WORDS = 60
+RERANK_DEPTH = 30  # BM25's best passages that the proximity bonus may reorder
+PROXIMITY_WEIGHT = 0.25
 POSTINGS = Posting._meta.db_table
 
 
@@ -54,16 +61,23 @@ def _document_frequencies(collection_id: int, terms: list[str]) -> dict[str, int
         return dict(cursor.fetchall())
 
 
+@dataclass
+class Ranking:
+    hits: list[Hit]
+    weights: dict[str, float]  # qtf · idf per query term
+    best_possible: float
+
+
 def bm25(
     collection: Collection,
     query_terms: Counter[str],
     *,
     document_pks: list[int] | None,
     limit: int,
-) -> list[Hit]:
+) -> Ranking:
     """The ``limit`` best passages, best first (ties by passage id)."""
     if not query_terms or not collection.chunk_count:
-        return []
+        return Ranking([], {}, 1.0)
     n = collection.chunk_count
     avgdl = max(collection.total_length / n, 1.0)
     terms = sorted(query_terms)
@@ -72,7 +86,7 @@ def bm25(
     best_possible = sum(weights.values()) * (K1 + 1)
     present = [t for t in terms if dfs.get(t)]
     if not present:
-        return []
+        return Ranking([], weights, best_possible)
     # Every float is cast: PostgreSQL would otherwise take a bound literal as numeric
     # (exact decimals) while SQLite computes in doubles.
     f = "CAST(%s AS DOUBLE PRECISION)"
@@ -98,7 +112,37 @@ def bm25(
         rows = cursor.fetchall()
     hits = [Hit(chunk_id, float(raw), float(raw) / best_possible) for chunk_id, raw in rows]
     hits.sort(key=lambda h: (-round(h.raw, 9), h.chunk_id))
-    return hits[:limit]
+    return Ranking(hits[:limit], weights, best_possible)
+
+
+def proximity_rerank(
+    ranking: Ranking, query_sequence: list[str], texts: dict[int, str]
+) -> list[Hit]:
+    """Add a bonus for query words that stand next to each other in the passage too.
+
+    Each adjacent pair of query terms (stop words skipped on both sides) found adjacent
+    in the passage adds ``PROXIMITY_WEIGHT`` × the smaller of the two terms' weights.
+    The best possible score grows by the same bonus for every pair, so ``score`` stays
+    in [0, 1).
+    """
+    pairs = {(a, b) for a, b in itertools.pairwise(query_sequence) if a != b}
+    if not pairs or PROXIMITY_WEIGHT == 0:
+        return ranking.hits
+
+    def bonus(pair_set) -> float:
+        return PROXIMITY_WEIGHT * sum(
+            min(ranking.weights.get(a, 0.0), ranking.weights.get(b, 0.0)) for a, b in pair_set
+        )
+
+    best = ranking.best_possible + bonus(pairs)
+    out = []
+    for hit in ranking.hits:
+        sequence = terms(texts.get(hit.chunk_id, ""))
+        found = pairs.intersection(itertools.pairwise(sequence))
+        raw = hit.raw + bonus(found)
+        out.append(Hit(hit.chunk_id, raw, raw / best))
+    out.sort(key=lambda h: (-round(h.raw, 9), h.chunk_id))
+    return out
 
 
 def fuse_dense(
@@ -163,15 +207,28 @@ def search(
     document_pks: list[int] | None,
     top_k: int,
 ) -> list[dict]:
-    query_terms = term_counts(query)
-    lexical = bm25(collection, query_terms, document_pks=document_pks, limit=max(top_k, 50))
-    hits = fuse_dense(collection, query, lexical, document_pks=document_pks, limit=top_k)
+    sequence = terms(query)
+    query_terms = Counter(sequence)
+    ranking = bm25(
+        collection, query_terms, document_pks=document_pks, limit=max(top_k, RERANK_DEPTH)
+    )
     rows = {
         row["id"]: row
-        for row in Chunk.objects.filter(id__in=[h.chunk_id for h in hits]).values(
+        for row in Chunk.objects.filter(id__in=[h.chunk_id for h in ranking.hits]).values(
             "id", "title", "page_start", "page_end", "text", "document__doc_id"
         )
     }
+    texts = {i: f"{row['title']}\n{row['text']}" for i, row in rows.items()}
+    lexical = proximity_rerank(ranking, sequence, texts)
+    hits = fuse_dense(collection, query, lexical, document_pks=document_pks, limit=top_k)
+    missing = [h.chunk_id for h in hits if h.chunk_id not in rows]  # found by dense only
+    if missing:
+        rows.update(
+            (row["id"], row)
+            for row in Chunk.objects.filter(id__in=missing).values(
+                "id", "title", "page_start", "page_end", "text", "document__doc_id"
+            )
+        )
     context = []
     for hit in hits:
         row = rows.get(hit.chunk_id)

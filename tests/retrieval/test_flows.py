@@ -293,3 +293,18 @@ def test_delete_collection_removes_its_documents_postings_and_files(alice, colle
 def test_deleting_the_owner_takes_the_postings_along(alice, collection, atlas):
     alice.delete()
     assert not Posting.objects.exists()
+
+
+def test_query_words_side_by_side_rank_above_scattered_ones(alice, collection):
+    cid = collection.collection_id
+    flows.ingest_pages(
+        alice,
+        cid,
+        "t",
+        None,
+        # Same terms, same lengths: plain BM25 ties them (and would list page 1 first).
+        ["Energy plan costly, green.", "Green energy plan costly."],
+    )
+    answer = flows.query(alice, cid, "green energy")
+    assert [c["page_start"] for c in answer["context"]] == [2, 1]
+    assert answer["context"][0]["score"] > answer["context"][1]["score"]
