@@ -241,6 +241,7 @@ def ingest_pages(
     title = clean_text(title or "").replace("\n", " ")[:500]
     filename = clean_filename(filename) or (title[:200] + ".json" if title else "pages.json")
     payload = orjson.dumps({"title": title, "filename": filename, "pages": pages_text(extracted)})
+    title = title or posixpath.splitext(filename)[0][:500]  # passages need some title
     return _create_document(
         collection, filename, title, "application/json", payload, ".json", extracted, len(pages)
     )

@@ -308,3 +308,10 @@ def test_query_words_side_by_side_rank_above_scattered_ones(alice, collection):
     answer = flows.query(alice, cid, "green energy")
     assert [c["page_start"] for c in answer["context"]] == [2, 1]
     assert answer["context"][0]["score"] > answer["context"][1]["score"]
+
+
+def test_untitled_json_pages_take_their_title_from_the_filename(alice, collection):
+    flows.ingest_pages(alice, collection.collection_id, None, "minutes-2024.json", ["Budget"])
+    assert flows.query(alice, collection.collection_id, "budget")["context"][0]["title"] == (
+        "minutes-2024"
+    )
