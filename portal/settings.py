@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "catalog",
     "usage",
     "gateway",
+    "retrieval",
 ]
 
 GITHUB_CLIENT_ID = env_str("GITHUB_CLIENT_ID")

@@ -1,0 +1,514 @@
+"""Retrieval use cases: collections, ingest, indexing, status, query, deletion.
+
+The API layer (and the portal, tasks, commands) call these; each answers the shape of
+the API contract (``../shared/API.md``, alRetrieval) or raises ``RetrievalError``.
+Ingest validates and extracts *before* writing anything: a hostile or broken file is a
+400 with nothing stored. Indexing runs in a Celery task queued with ``delay_on_commit``.
+
+PDF: validated with ``ocr.engine.inspect_pdf`` at ingest; the task reads each page
+with ``ocr.engine.process_page`` (text layer where present, OCR otherwise). Not billed
+yet: the OCR page charge is wired with the API.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import posixpath
+import threading
+from datetime import UTC, datetime
+
+import orjson
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import Count, Q
+
+from ocr import engine
+from ocr.flows import PDF_ERROR_STATUS  # the same refusal statuses as /v1/ocr
+from ocr.storage import uses_object_storage
+from retrieval import conf, dense
+from retrieval.extract import EXTRACTORS, ExtractionError, Page, extract, page_text
+from retrieval.extract import pages_from_strings as _pages_from_strings
+from retrieval.index import index_document, remove_from_index
+from retrieval.models import Collection, Document
+from retrieval.models import Page as PageRow
+from retrieval.search import search
+from retrieval.text import clean_text
+
+log = logging.getLogger(__name__)
+
+MAX_TOP_K = 50
+DEFAULT_TOP_K = 8
+MAX_QUERY_CHARS = 4000
+MIME_TYPES = {
+    ".pdf": "application/pdf",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    ".txt": "text/plain",
+    ".md": "text/markdown",
+    ".markdown": "text/markdown",
+}
+# What clients send for a file part besides the exact type (curl, browsers, SDKs).
+GENERIC_TYPES = {"", "application/octet-stream", "binary/octet-stream"}
+ALSO_ACCEPTED = {
+    ".docx": {"application/zip", "application/x-zip-compressed"},
+    ".pptx": {"application/zip", "application/x-zip-compressed"},
+    ".md": {"text/plain", "text/x-markdown"},
+    ".markdown": {"text/plain", "text/x-markdown"},
+    ".pdf": {"application/x-pdf"},
+}
+_pdfium_lock = threading.Lock()  # pdfium is not thread-safe
+
+
+class RetrievalError(Exception):
+    """A refusal the API maps to ``{"error": {...}}`` with this status."""
+
+    def __init__(
+        self, status: int, message: str, code: str | None = None, param: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+        self.param = param
+
+    def __repr__(self) -> str:
+        return f"RetrievalError({self.status}, {self.message!r}, code={self.code!r})"
+
+
+def _timestamp(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- Collections ------------------------------------------------------------------------
+def get_collection(user, collection_id: str) -> Collection:
+    collection = Collection.objects.filter(collection_id=str(collection_id), owner=user).first()
+    if collection is None:
+        raise RetrievalError(404, "No such collection.", "collection_not_found", "collection_id")
+    return collection
+
+
+def collection_info(collection: Collection) -> dict:
+    return {
+        "collection_id": collection.collection_id,
+        "name": collection.name,
+        "created_at": _timestamp(collection.created_at),
+        "dense_retrieval": dense.enabled(),
+    }
+
+
+def create_collection(user, name: str | None = None) -> Collection:
+    name = clean_text(name or "").replace("\n", " ")
+    if len(name) > 200:
+        raise RetrievalError(400, "name is limited to 200 characters.", "invalid_name", "name")
+    return Collection.objects.create(owner=user, name=name)
+
+
+def list_collections(user) -> dict:
+    collections = Collection.objects.filter(owner=user).order_by("-created_at", "-id")
+    return {"collections": [collection_info(c) for c in collections]}
+
+
+def delete_collection(user, collection_id: str) -> None:
+    collection = get_collection(user, collection_id)
+    files = [name for name in collection.documents.values_list("stored_file", flat=True) if name]
+    with transaction.atomic():
+        collection.delete()  # postings go with it (a pre_delete receiver)
+        transaction.on_commit(lambda: _delete_files(files))
+
+
+def _delete_files(names: list[str]) -> None:
+    for name in names:
+        with contextlib.suppress(Exception):
+            default_storage.delete(name)
+
+
+# --- Ingest ---------------------------------------------------------------------------
+def _extension(filename: str) -> str:
+    return posixpath.splitext(filename.lower())[1]
+
+
+def clean_filename(filename: str | None) -> str:
+    name = clean_text(filename or "").replace("\n", " ")
+    name = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    return name[:255]
+
+
+def _check_content_type(extension: str, content_type: str | None) -> None:
+    base = (content_type or "").split(";", 1)[0].strip().lower()
+    allowed = {MIME_TYPES[extension]} | GENERIC_TYPES | ALSO_ACCEPTED.get(extension, set())
+    if base not in allowed:
+        raise RetrievalError(
+            415,
+            f"A {extension} file cannot be sent as {base}.",
+            "unsupported_media_type",
+            "file",
+        )
+
+
+def _validate_pdf(data: bytes) -> int:
+    try:
+        with _pdfium_lock:
+            info = engine.inspect_pdf(
+                data,
+                max_pages=min(settings.OCR_MAX_PAGES, conf.max_pages()),
+                max_page_pixels=settings.OCR_MAX_PAGE_PIXELS,
+                dpi=settings.OCR_DPI,
+                check_text_layer=False,
+            )
+    except engine.PdfError as exc:
+        raise RetrievalError(
+            PDF_ERROR_STATUS.get(exc.code, 400), exc.message, exc.code, "file"
+        ) from None
+    return info.page_count
+
+
+def ingest_file(
+    user, collection_id: str, filename: str, content_type: str | None, data: bytes
+) -> Document:
+    """Validate and read an uploaded file, store it and queue its indexing."""
+    collection = get_collection(user, collection_id)
+    filename = clean_filename(filename)
+    if not data:
+        raise RetrievalError(400, "The file is missing or empty.", "empty_file", "file")
+    extension = _extension(filename)
+    if extension not in MIME_TYPES:
+        raise RetrievalError(
+            400,
+            "Unsupported file type; send .pdf, .docx, .pptx, .txt or .md.",
+            "unsupported_file_type",
+            "file",
+        )
+    _check_content_type(extension, content_type)
+    if len(data) > conf.max_upload_bytes():
+        raise RetrievalError(
+            413,
+            f"The file is {len(data) / 2**20:.1f} MB; the limit is "
+            f"{conf.max_upload_bytes() // 2**20} MB.",
+            "request_too_large",
+            "file",
+        )
+    if extension == ".pdf":
+        pages: list[Page] | None = None
+        page_count = _validate_pdf(data)
+    else:
+        try:
+            pages = extract(extension, data)
+        except ExtractionError as exc:
+            raise RetrievalError(400, exc.message, exc.code, "file") from None
+        if not any(pages):
+            raise RetrievalError(400, "The file contains no text.", "empty_file", "file")
+        page_count = len(pages)
+    if page_count > conf.max_pages():
+        raise RetrievalError(
+            413,
+            f"The document has {page_count} pages; the limit is {conf.max_pages()}.",
+            "too_many_pages",
+            "file",
+        )
+    title = _title_from(pages, filename)
+    return _create_document(
+        collection, filename, title, MIME_TYPES[extension], data, extension, pages, page_count
+    )
+
+
+def ingest_pages(
+    user, collection_id: str, title: str | None, filename: str | None, pages: list
+) -> Document:
+    """JSON ingest: pre-extracted pages (each a string) become the document's pages."""
+    collection = get_collection(user, collection_id)
+    if not isinstance(pages, list) or not all(isinstance(p, str) for p in pages):
+        raise RetrievalError(422, "pages must be a list of strings.", "invalid_pages", "pages")
+    if len(pages) > conf.max_pages():
+        raise RetrievalError(
+            413,
+            f"{len(pages)} pages; the limit is {conf.max_pages()}.",
+            "too_many_pages",
+            "pages",
+        )
+    if any(len(p) > conf.max_page_chars() for p in pages):
+        raise RetrievalError(
+            413,
+            f"A page is limited to {conf.max_page_chars()} characters.",
+            "page_too_long",
+            "pages",
+        )
+    extracted = _pages_from_strings(pages)
+    if not any(extracted):
+        raise RetrievalError(400, "pages contain no text.", "empty_document", "pages")
+    title = clean_text(title or "").replace("\n", " ")[:500]
+    filename = clean_filename(filename) or (title[:200] + ".json" if title else "pages.json")
+    payload = orjson.dumps({"title": title, "filename": filename, "pages": pages_text(extracted)})
+    title = title or posixpath.splitext(filename)[0][:500]  # passages need some title
+    return _create_document(
+        collection, filename, title, "application/json", payload, ".json", extracted, len(pages)
+    )
+
+
+def pages_text(pages: list[Page]) -> list[str]:
+    return [page_text(page) for page in pages]
+
+
+def _title_from(pages: list[Page] | None, filename: str) -> str:
+    for page in pages or []:
+        for kind, text in page:
+            if kind == "h":
+                return text[:500]
+    return posixpath.splitext(filename)[0][:500]
+
+
+def _create_document(
+    collection: Collection,
+    filename: str,
+    title: str,
+    mime_type: str,
+    data: bytes,
+    extension: str,
+    pages: list[Page] | None,
+    page_count: int,
+) -> Document:
+    from retrieval import tasks
+
+    document = Document(
+        collection=collection,
+        filename=filename or f"document{extension}",
+        title=title,
+        mime_type=mime_type,
+        pages=page_count,
+        size_bytes=len(data),
+    )
+    name = f"retrieval/{collection.collection_id}/{document.doc_id}/original{extension}"
+    document.stored_file = default_storage.save(name, ContentFile(data))
+    try:
+        with transaction.atomic():
+            document.save()
+            if pages is not None:
+                _save_pages(document, pages)
+            tasks.index_document.delay_on_commit(document.pk)
+    except BaseException:
+        _delete_files([document.stored_file])
+        raise
+    return document
+
+
+def _save_pages(document: Document, pages: list[Page]) -> None:
+    PageRow.objects.bulk_create(
+        [
+            PageRow(document=document, number=n, text=page_text(page), blocks=page)
+            for n, page in enumerate(pages, start=1)
+        ],
+        batch_size=500,
+    )
+
+
+def ingest_answer(document: Document) -> dict:
+    return {
+        "id": document.doc_id,
+        "status": "queued",
+        "pages": document.pages,
+        "collection": document.collection.collection_id,
+    }
+
+
+# --- Indexing (the Celery task's body) ------------------------------------------------
+def process_document(document_pk: int) -> None:
+    """Read (PDF) and index a queued document; a failure leaves it in ``error``."""
+    document = Document.objects.select_related("collection").filter(pk=document_pk).first()
+    if document is None or document.status == Document.Status.READY:
+        return  # deleted meanwhile, or a redelivered task
+    Document.objects.filter(pk=document_pk).update(status=Document.Status.PROCESSING)
+    try:
+        if document.mime_type == MIME_TYPES[".pdf"] and not document.page_set.exists():
+            _read_pdf(document)
+        with transaction.atomic():
+            # Serialise with delete_document: no postings for a document that is gone.
+            if not Document.objects.select_for_update().filter(pk=document_pk).exists():
+                return
+            index_document(document)
+    except (ExtractionError, engine.PdfError) as exc:
+        _fail(document_pk, str(exc.message if hasattr(exc, "message") else exc))
+    except Exception:
+        log.exception("Indexing document %s failed", document.doc_id)
+        _fail(document_pk, "Indexing failed on our side; ingest the document again.")
+
+
+def _fail(document_pk: int, message: str) -> None:
+    Document.objects.filter(pk=document_pk).update(status=Document.Status.ERROR, error=message)
+
+
+def _read_pdf(document: Document) -> None:
+    try:
+        source: str | bytes = default_storage.path(document.stored_file)
+    except NotImplementedError:
+        with default_storage.open(document.stored_file, "rb") as handle:
+            source = handle.read()
+    pages: list[Page] = []
+    for index in range(document.pages):
+        with _pdfium_lock:
+            result = engine.process_page(
+                source, index, dpi=settings.OCR_DPI, max_page_pixels=settings.OCR_MAX_PAGE_PIXELS
+            )
+        text = clean_text(result.text)
+        pages.append([("p", text)] if text else [])
+    with transaction.atomic():
+        PageRow.objects.filter(document=document).delete()
+        _save_pages(document, pages)
+
+
+# --- Documents --------------------------------------------------------------------------
+def _public_status(status: str) -> str:
+    # The contract's status answer knows processing | ready | error: queued is processing.
+    return Document.Status.PROCESSING if status == Document.Status.QUEUED else status
+
+
+def get_document(user, collection_id: str, doc_id: str) -> Document:
+    collection = get_collection(user, collection_id)
+    document = Document.objects.filter(collection=collection, doc_id=str(doc_id)).first()
+    if document is None:
+        raise RetrievalError(404, "No such document.", "document_not_found", "doc_id")
+    document.collection = collection
+    return document
+
+
+def document_status(user, collection_id: str, doc_id: str) -> dict:
+    document = get_document(user, collection_id, doc_id)
+    return {
+        "doc_id": document.doc_id,
+        "status": _public_status(document.status),
+        "error": document.error or None,
+    }
+
+
+def stored_file_url(document: Document) -> str | None:
+    """A presigned, expiring link when storage is a bucket. With local files the API layer
+    passes its own signed-link builder to ``list_documents``."""
+    if document.stored_file and uses_object_storage():
+        return default_storage.url(document.stored_file)
+    return None
+
+
+def list_documents(user, collection_id: str, *, file_url=stored_file_url) -> dict:
+    collection = get_collection(user, collection_id)
+    documents = collection.documents.order_by("-created_at", "-id")
+    return {
+        "collection_id": collection.collection_id,
+        "dense_retrieval": dense.enabled(),
+        "documents": [
+            {
+                "doc_id": d.doc_id,
+                "filename": d.filename,
+                "title": d.title,
+                "status": _public_status(d.status),
+                "mime_type": d.mime_type,
+                "pages": d.pages,
+                "file_url": file_url(d),
+                "created_at": _timestamp(d.created_at),
+            }
+            for d in documents
+        ],
+    }
+
+
+def delete_document(user, collection_id: str, doc_id: str) -> None:
+    """Remove the document, its pages, passages, postings and stored file."""
+    document = get_document(user, collection_id, doc_id)
+    name = document.stored_file
+    with transaction.atomic():
+        if not Document.objects.select_for_update().filter(pk=document.pk).exists():
+            return
+        remove_from_index(document)
+        document.delete()
+        transaction.on_commit(lambda: _delete_files([name] if name else []))
+
+
+def reindex_document(user, collection_id: str, doc_id: str) -> Document:
+    """Index the stored pages again (replacing the document's entries) in the background."""
+    from retrieval import tasks
+
+    document = get_document(user, collection_id, doc_id)
+    with transaction.atomic():
+        Document.objects.filter(pk=document.pk).update(status=Document.Status.QUEUED, error="")
+        tasks.index_document.delay_on_commit(document.pk)
+    document.status = Document.Status.QUEUED
+    return document
+
+
+# --- Query ------------------------------------------------------------------------------
+def query(
+    user,
+    collection_id: str,
+    query: str | None,
+    doc_ids: list[str] | None = None,
+    top_k: int | None = DEFAULT_TOP_K,
+) -> dict:
+    """The passages that best answer ``query``: the API's ``{"context", ...}`` answer."""
+    if query is None or (isinstance(query, str) and not query.strip()):
+        raise RetrievalError(422, "query is required.", "missing_query", "query")
+    if not isinstance(query, str):
+        raise RetrievalError(400, "query must be a string.", "invalid_query", "query")
+    if len(query) > MAX_QUERY_CHARS:
+        raise RetrievalError(
+            400, f"query is limited to {MAX_QUERY_CHARS} characters.", "query_too_long", "query"
+        )
+    top_k = DEFAULT_TOP_K if top_k is None else top_k
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= MAX_TOP_K:
+        raise RetrievalError(
+            400, f"top_k must be an integer from 1 to {MAX_TOP_K}.", "invalid_top_k", "top_k"
+        )
+    collection = get_collection(user, collection_id)
+    query = clean_text(query)
+    if doc_ids:
+        if not isinstance(doc_ids, list) or not all(isinstance(d, str) for d in doc_ids):
+            raise RetrievalError(400, "doc_ids must be a list of strings.", "invalid", "doc_ids")
+        wanted = list(dict.fromkeys(doc_ids))
+        found = dict(
+            Document.objects.filter(collection=collection, doc_id__in=wanted).values_list(
+                "doc_id", "pk"
+            )
+        )
+        missing = [d for d in wanted if d not in found]
+        if missing:
+            raise RetrievalError(
+                404, f"No such document: {missing[0]}.", "document_not_found", "doc_ids"
+            )
+        scope_ids, document_pks = wanted, [found[d] for d in wanted]
+    else:
+        scope_ids = list(
+            collection.documents.filter(status=Document.Status.READY)
+            .order_by("created_at", "id")
+            .values_list("doc_id", flat=True)
+        )
+        document_pks = None  # postings exist only for ready documents
+    context = search(collection, query, document_pks=document_pks, top_k=top_k)
+    return {"context": context, "effective_scope_doc_ids": scope_ids}
+
+
+def collection_stats(collection: Collection) -> dict:
+    counts = collection.documents.aggregate(
+        documents=Count("id"), ready=Count("id", filter=Q(status=Document.Status.READY))
+    )
+    return {
+        **collection_info(collection),
+        **counts,
+        "passages": collection.chunk_count,
+    }
+
+
+__all__ = [
+    "EXTRACTORS",
+    "RetrievalError",
+    "collection_info",
+    "create_collection",
+    "delete_collection",
+    "delete_document",
+    "document_status",
+    "ingest_answer",
+    "ingest_file",
+    "ingest_pages",
+    "list_collections",
+    "list_documents",
+    "query",
+    "reindex_document",
+]

@@ -1,0 +1,88 @@
+"""Writing and removing one document's passages and postings, incrementally.
+
+``index_document`` replaces whatever the document had in the index (so a redelivered
+task or a re-ingest never counts twice) and adjusts the collection's BM25 statistics
+with ``F()`` updates in the same transaction; the document turns ``ready`` in that
+transaction too, so its postings are visible exactly when it is ready.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import Count, F, Sum
+from django.utils import timezone
+
+from retrieval import dense
+from retrieval.chunking import chunk_pages
+from retrieval.models import Chunk, Collection, Document, Page, Posting
+from retrieval.text import term_counts
+
+
+def remove_from_index(document: Document) -> None:
+    """Drop the document's passages and postings and give back its statistics."""
+    stats = Chunk.objects.filter(document=document).aggregate(n=Count("id"), total=Sum("length"))
+    Posting.objects.filter(document_id=document.pk).delete()
+    Chunk.objects.filter(document=document).delete()
+    if stats["n"]:
+        Collection.objects.filter(pk=document.collection_id).update(
+            chunk_count=F("chunk_count") - stats["n"],
+            total_length=F("total_length") - (stats["total"] or 0),
+        )
+
+
+def index_document(document: Document) -> int:
+    """Chunk the stored pages, write passages and postings; returns the passage count."""
+    pages = [
+        [tuple(block) for block in blocks]
+        for blocks in Page.objects.filter(document=document)
+        .order_by("number")
+        .values_list("blocks", flat=True)
+    ]
+    specs = chunk_pages(pages, default_title=document.title)
+    embedder = dense.active_embedder()
+    vectors = embedder.embed([f"{s.title}\n{s.text}" for s in specs]) if embedder and specs else []
+    with transaction.atomic():
+        remove_from_index(document)
+        chunks = []
+        counts = []
+        for ordinal, spec in enumerate(specs):
+            # The section title is part of what a passage is about.
+            tf = term_counts(f"{spec.title}\n{spec.text}")
+            counts.append(tf)
+            chunks.append(
+                Chunk(
+                    document=document,
+                    collection_id=document.collection_id,
+                    ordinal=ordinal,
+                    page_start=spec.page_start,
+                    page_end=spec.page_end,
+                    title=spec.title[:500],
+                    text=spec.text,
+                    length=sum(tf.values()),
+                    embedding=dense.encode(vectors[ordinal]) if vectors else None,
+                )
+            )
+        Chunk.objects.bulk_create(chunks, batch_size=500)
+        if not all(c.pk for c in chunks):  # backends that do not return ids
+            chunks = list(Chunk.objects.filter(document=document).order_by("ordinal"))
+        postings = [
+            Posting(
+                collection_id=document.collection_id,
+                document_id=document.pk,
+                chunk_id=chunk.pk,
+                term=term,
+                tf=count,
+                chunk_length=chunk.length,
+            )
+            for chunk, tf in zip(chunks, counts, strict=True)
+            for term, count in tf.items()
+        ]
+        Posting.objects.bulk_create(postings, batch_size=2000)
+        Collection.objects.filter(pk=document.collection_id).update(
+            chunk_count=F("chunk_count") + len(chunks),
+            total_length=F("total_length") + sum(c.length for c in chunks),
+        )
+        Document.objects.filter(pk=document.pk).update(
+            status=Document.Status.READY, error="", indexed_at=timezone.now()
+        )
+    return len(chunks)

@@ -1,0 +1,134 @@
+"""Collections of documents, their pages and passages, and the search index.
+
+The index lives in the database so every web process and worker serves the same one:
+``Posting`` rows (collection, term, chunk, tf, chunk length) are written and deleted
+per document, and the collection's BM25 statistics (passage count, total length) are
+kept on the ``Collection`` row with ``F()`` updates in the same transaction, so adding
+or removing a document never rebuilds the collection. Document frequencies are counted
+from the postings at query time (an index range count), so they are never stale.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models.signals import pre_delete
+from django.dispatch import receiver
+from django.utils import timezone
+
+
+def new_public_id() -> str:
+    return secrets.token_hex(16)
+
+
+class Collection(models.Model):
+    collection_id = models.CharField(max_length=32, unique=True, default=new_public_id)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="retrieval_collections"
+    )
+    name = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    # BM25 statistics over the collection's indexed passages.
+    chunk_count = models.PositiveIntegerField(default=0)
+    total_length = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["owner", "-created_at"])]
+
+    def __str__(self) -> str:
+        return self.name or self.collection_id
+
+
+class Document(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        PROCESSING = "processing"
+        READY = "ready"
+        ERROR = "error"
+
+    doc_id = models.CharField(max_length=32, unique=True, default=new_public_id)
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="documents")
+    filename = models.CharField(max_length=255)
+    title = models.CharField(max_length=500, blank=True)
+    mime_type = models.CharField(max_length=100)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    error = models.TextField(blank=True)
+    pages = models.PositiveIntegerField(default=0)
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    stored_file = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    indexed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["collection", "status"])]
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class Page(models.Model):
+    """Extracted text of one page; ``blocks`` keeps headings apart: ``[["h"|"p", text]]``."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="page_set")
+    number = models.PositiveIntegerField()
+    text = models.TextField(blank=True)
+    blocks = models.JSONField(default=list)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["document", "number"], name="retrieval_page_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"page {self.number}"
+
+
+class Chunk(models.Model):
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="chunks")
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="+")
+    ordinal = models.PositiveIntegerField()
+    page_start = models.PositiveIntegerField()
+    page_end = models.PositiveIntegerField()
+    title = models.CharField(max_length=500, blank=True)
+    text = models.TextField()
+    length = models.PositiveIntegerField()  # indexed terms (BM25 document length)
+    # Dense retrieval (off unless RETRIEVAL_EMBEDDING_MODEL is set): float32 vector.
+    embedding = models.BinaryField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["document", "ordinal"])]
+
+    def __str__(self) -> str:
+        return f"{self.title} (pages {self.page_start}-{self.page_end})"
+
+
+class Posting(models.Model):
+    """One term of one passage. ``chunk_length`` is copied here so ranking needs no join."""
+
+    collection_id = models.BigIntegerField()
+    document_id = models.BigIntegerField()
+    chunk = models.ForeignKey(Chunk, on_delete=models.DO_NOTHING, db_constraint=False)
+    term = models.CharField(max_length=64)
+    tf = models.PositiveIntegerField()
+    chunk_length = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["collection_id", "term", "document_id", "chunk", "tf", "chunk_length"],
+                name="retrieval_posting_search",
+            ),
+            models.Index(fields=["document_id"], name="retrieval_posting_doc"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.term} x{self.tf}"
+
+
+@receiver(pre_delete, sender=Collection)
+def _drop_collection_postings(sender, instance: Collection, **kwargs) -> None:
+    # Postings carry plain ids (no foreign key, so deleting a passage costs no cascade
+    # lookup); a collection deleted by cascade (its owner deleted) takes them along here.
+    Posting.objects.filter(collection_id=instance.pk).delete()

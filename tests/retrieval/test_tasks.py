@@ -1,0 +1,57 @@
+"""Indexing in the background: a real Celery worker, and PDFs through the OCR engine."""
+
+from __future__ import annotations
+
+import pytest
+
+from retrieval import flows
+from retrieval.models import Document
+from tests.retrieval.conftest import make_docx
+from tests.support.processes import wait_for
+
+
+def test_a_real_worker_indexes_an_ingested_document(alice, celery_worker):
+    collection = flows.create_collection(alice)
+    cid = collection.collection_id
+    data = make_docx(("h", "Minutes"), ("p", "The board approved the harbour budget."))
+    doc = flows.ingest_file(alice, cid, "minutes.docx", "", data)
+    assert flows.ingest_answer(doc)["status"] == "queued"
+    wait_for(
+        lambda: flows.document_status(alice, cid, doc.doc_id)["status"] == "ready",
+        timeout=30,
+        what="the worker to index the document",
+    )
+    hit = flows.query(alice, cid, "harbour budget")["context"][0]
+    assert (hit["document_id"], hit["title"], hit["page_start"]) == (doc.doc_id, "Minutes", 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pdf_with_a_text_layer_is_read_page_by_page(alice):
+    from tests.ocr.pdfgen import text_layer_pdf
+
+    collection = flows.create_collection(alice)
+    cid = collection.collection_id
+    data = text_layer_pdf("Quarterly report: the lighthouse keeper counted seventeen ships.")
+    doc = flows.ingest_file(alice, cid, "report.pdf", "application/pdf", data)
+    assert doc.pages == 1
+    status = flows.document_status(alice, cid, doc.doc_id)
+    assert status["status"] == "ready", status
+    hit = flows.query(alice, cid, "lighthouse ships")["context"][0]
+    assert (hit["page_start"], hit["is_direct_hit"]) == (1, True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failure_while_indexing_leaves_the_document_in_error(alice, monkeypatch):
+    from retrieval import index
+
+    def broken(document):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(flows, "index_document", broken)
+    collection = flows.create_collection(alice)
+    doc = flows.ingest_pages(alice, collection.collection_id, "t", None, ["text"])
+    status = flows.document_status(alice, collection.collection_id, doc.doc_id)
+    assert status["status"] == "error"
+    assert "disk on fire" not in status["error"]  # no internals in the answer
+    assert Document.objects.get(pk=doc.pk).status == Document.Status.ERROR
+    assert index  # the real module is untouched
