@@ -15,6 +15,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from gateway.api import router as gateway_router
 from ocr.api import router as ocr_router
 from portal.errors import ApiError, error_response
+from retrieval.api import router as retrieval_router
 
 log = logging.getLogger(__name__)
 
@@ -133,3 +134,4 @@ def on_unexpected_error(request: HttpRequest, exc: Exception) -> HttpResponse:
 # Routers of the apps that serve /v1.
 api.add_router("", gateway_router)
 api.add_router("", ocr_router)
+api.add_router("", retrieval_router)

@@ -374,6 +374,11 @@ OCR_MAX_UPLOAD_MB = env_int("OCR_MAX_UPLOAD_MB", 50)
 OCR_PAGE_STALL_SECONDS = env_int("OCR_PAGE_STALL_SECONDS", 600)
 OCR_PAGE_LOST_SECONDS = env_int("OCR_PAGE_LOST_SECONDS", 3600)
 RETRIEVAL_MAX_UPLOAD_MB = env_int("RETRIEVAL_MAX_UPLOAD_MB", 50)
+RETRIEVAL_MAX_PAGES = env_int("RETRIEVAL_MAX_PAGES", 2000)
+RETRIEVAL_MAX_PAGE_CHARS = env_int("RETRIEVAL_MAX_PAGE_CHARS", 200_000)
+# The priced catalog entry a query is charged as; the embedding model for dense retrieval.
+RETRIEVAL_MODEL = env_str("RETRIEVAL_MODEL", "portico/alretrieval")
+RETRIEVAL_EMBEDDING_MODEL = env_str("RETRIEVAL_EMBEDDING_MODEL")
 # Request bodies (portal.guard): /v1 JSON (chat prompts, embeddings) and portal forms.
 API_MAX_BODY_MB = env_int("API_MAX_BODY_MB", 20)
 PAGE_MAX_BODY_MB = env_int("PAGE_MAX_BODY_MB", 2)

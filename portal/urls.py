@@ -37,5 +37,6 @@ urlpatterns = [
     path("", include("catalog.urls")),
     path("", include("billing.urls")),
     path("", include("ocr.urls")),
+    path("", include("retrieval.urls")),
     path("", include("playground.urls")),
 ]

@@ -16,7 +16,9 @@ import contextlib
 import logging
 import posixpath
 import threading
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import orjson
 from django.conf import settings
@@ -24,10 +26,15 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Count, Q
+from django.utils import timezone
 
+from billing.flows import reserve_funds
+from billing.models import Hold
 from ocr import engine
+from ocr import flows as ocr_flows
 from ocr.flows import PDF_ERROR_STATUS  # the same refusal statuses as /v1/ocr
 from ocr.storage import uses_object_storage
+from portal.errors import ApiError
 from retrieval import conf, dense
 from retrieval.extract import EXTRACTORS, ExtractionError, Page, extract, page_text
 from retrieval.extract import pages_from_strings as _pages_from_strings
@@ -36,6 +43,7 @@ from retrieval.models import Collection, Document
 from retrieval.models import Page as PageRow
 from retrieval.search import search
 from retrieval.text import clean_text
+from usage.events import UsageEvent, emit_sync
 
 log = logging.getLogger(__name__)
 
@@ -62,17 +70,13 @@ ALSO_ACCEPTED = {
 _pdfium_lock = threading.Lock()  # pdfium is not thread-safe
 
 
-class RetrievalError(Exception):
-    """A refusal the API maps to ``{"error": {...}}`` with this status."""
+class RetrievalError(ApiError):
+    """A refusal that leaves as ``{"error": {...}}`` with this status."""
 
     def __init__(
         self, status: int, message: str, code: str | None = None, param: str | None = None
     ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.code = code
-        self.param = param
+        super().__init__(status, message, code=code, param=param)
 
     def __repr__(self) -> str:
         return f"RetrievalError({self.status}, {self.message!r}, code={self.code!r})"
@@ -165,10 +169,44 @@ def _validate_pdf(data: bytes) -> int:
     return info.page_count
 
 
+@dataclass(frozen=True)
+class PdfCharge:
+    """Who pays for a PDF's OCR pages, and under which request id the hold is taken."""
+
+    owner_id: int
+    request_id: str
+    api_key_id: int | None = None
+    budgets: dict | None = None
+
+
+def hold_pdf_pages(charge: PdfCharge, pages: int) -> tuple[Decimal, object]:
+    """Hold ``pages`` × the OCR page price (402 when the wallet cannot cover them)."""
+    price = ocr_flows.page_price()
+    hold = reserve_funds(
+        charge.owner_id,
+        charge.request_id,
+        price * pages,
+        api_key_id=charge.api_key_id,
+        budgets=charge.budgets,
+    )
+    if hold is not None:  # reading a long PDF outlives the default hold lifetime
+        Hold.objects.filter(pk=hold.pk).update(
+            expires_at=timezone.now() + timedelta(hours=settings.OCR_JOB_TTL_HOURS)
+        )
+    return price, hold
+
+
 def ingest_file(
-    user, collection_id: str, filename: str, content_type: str | None, data: bytes
+    user,
+    collection_id: str,
+    filename: str,
+    content_type: str | None,
+    data: bytes,
+    *,
+    charge: PdfCharge | None = None,
 ) -> Document:
-    """Validate and read an uploaded file, store it and queue its indexing."""
+    """Validate and read an uploaded file, store it and queue its indexing. A PDF's OCR
+    pages are held from ``charge``'s wallet first (402 before anything is queued)."""
     collection = get_collection(user, collection_id)
     filename = clean_filename(filename)
     if not data:
@@ -209,9 +247,27 @@ def ingest_file(
             "file",
         )
     title = _title_from(pages, filename)
-    return _create_document(
-        collection, filename, title, MIME_TYPES[extension], data, extension, pages, page_count
-    )
+    with transaction.atomic():  # a refused hold queues nothing; a failed save holds nothing
+        billing = {}
+        if extension == ".pdf" and charge is not None:
+            ocr_flows.check_engine_available()
+            price, _ = hold_pdf_pages(charge, page_count)
+            billing = {
+                "billing_request_id": charge.request_id,
+                "page_price_usd": price,
+                "api_key_id": charge.api_key_id,
+            }
+        return _create_document(
+            collection,
+            filename,
+            title,
+            MIME_TYPES[extension],
+            data,
+            extension,
+            pages,
+            page_count,
+            **billing,
+        )
 
 
 def ingest_pages(
@@ -268,6 +324,7 @@ def _create_document(
     extension: str,
     pages: list[Page] | None,
     page_count: int,
+    **billing,
 ) -> Document:
     from retrieval import tasks
 
@@ -278,6 +335,7 @@ def _create_document(
         mime_type=mime_type,
         pages=page_count,
         size_bytes=len(data),
+        **billing,
     )
     name = f"retrieval/{collection.collection_id}/{document.doc_id}/original{extension}"
     document.stored_file = default_storage.save(name, ContentFile(data))
@@ -332,6 +390,40 @@ def process_document(document_pk: int) -> None:
     except Exception:
         log.exception("Indexing document %s failed", document.doc_id)
         _fail(document_pk, "Indexing failed on our side; ingest the document again.")
+    finally:
+        settle_pdf_pages(document_pk)
+
+
+def settle_pdf_pages(document_pk: int) -> None:
+    """Charge the OCR pages read (none when reading failed) and close the ingest's hold.
+
+    The usage drain records a request id once, so settling twice charges once."""
+    document = (
+        Document.objects.select_related("collection")
+        .filter(pk=document_pk, billed=False)
+        .exclude(billing_request_id="")
+        .first()
+    )
+    if document is None:
+        return
+    read = PageRow.objects.filter(document=document).count()
+    ok = document.status != Document.Status.ERROR and read == document.pages
+    units = document.pages if ok else 0
+    emit_sync(
+        UsageEvent(
+            request_id=document.billing_request_id,
+            user_id=document.collection.owner_id,
+            api_key_id=document.api_key_id,
+            model=settings.OCR_PAGE_MODEL,
+            source="alretrieval",
+            endpoint="alretrieval.ingest",
+            units=units,
+            cost_usd=document.page_price_usd * units,
+            status="ok" if ok else "error",
+            error_code="" if ok else "ingest_failed",
+        )
+    )
+    Document.objects.filter(pk=document_pk).update(billed=True)
 
 
 def _fail(document_pk: int, message: str) -> None:

@@ -18,6 +18,8 @@ from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 from django.utils import timezone
 
+from portal.lib.money import money_field
+
 
 def new_public_id() -> str:
     return secrets.token_hex(16)
@@ -58,6 +60,14 @@ class Document(models.Model):
     pages = models.PositiveIntegerField(default=0)
     size_bytes = models.PositiveBigIntegerField(default=0)
     stored_file = models.CharField(max_length=500, blank=True)
+    # PDFs are read by the OCR engine and charged per page like /v1/ocr: the ingest holds
+    # the pages' price under this request id; reading settles it (units = pages read).
+    billing_request_id = models.CharField(max_length=64, blank=True)
+    page_price_usd = money_field(default=0)
+    api_key = models.ForeignKey(
+        "accounts.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    billed = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
     indexed_at = models.DateTimeField(null=True, blank=True)
 

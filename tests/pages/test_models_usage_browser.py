@@ -106,14 +106,20 @@ def test_the_catalog_filters_as_you_type(page, portico_server, world):
     search = page.get_by_label("Search")
     search.focus()
     page.keyboard.type("embed")
-    page.wait_for_function("document.querySelectorAll('#model-results tbody tr').length === 1")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#model-results tbody tr').length === 1"
+    )
     assert "portico/test-embedding" in page.locator("#model-results").inner_text()
     assert "q=embed" in page.url  # the filtered view can be bookmarked
 
     search.fill("")
-    page.wait_for_function("document.querySelectorAll('#model-results tbody tr').length === 4")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#model-results tbody tr').length === 4"
+    )
     page.get_by_label("Provider").select_option("groq")
-    page.wait_for_function("document.querySelectorAll('#model-results tbody tr').length === 2")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#model-results tbody tr').length === 2"
+    )
     page.get_by_label("Type").select_option("embedding")
     page.get_by_text("No model matches these filters.").wait_for()
 
@@ -146,7 +152,7 @@ def test_usage_filters_paging_export_and_detail(page, portico_server, world):
 
     page.get_by_role("link", name="Load more").click()  # htmx appends the next page
     page.wait_for_function(
-        "document.querySelectorAll('.usage-table tbody tr:not(.load-more-row)').length > 50"
+        "() => document.querySelectorAll('.usage-table tbody tr:not(.load-more-row)').length > 50"
     )
     assert "after=" not in page.url
 

@@ -1,0 +1,247 @@
+"""``/v1/alRetrieval``: collections, document ingest, status, listing, query (scope
+``alretrieval``), admitted like every ``/v1`` endpoint (``gateway.admission.v1``).
+
+A query is charged as one request of the priced catalog entry ``RETRIEVAL_MODEL``
+(``portico/alretrieval``): held before the search, metered with ``source=alretrieval``.
+A PDF's pages are charged like ``/v1/ocr`` (held at ingest, settled when read).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import orjson
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
+from django.core.signing import TimestampSigner
+from django.http import HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
+from django.urls import reverse
+from ninja import Router
+
+from accounts.models import User
+from catalog.models import Model
+from gateway.admission import Call, admit, record, reserve, usage_event, v1
+from gateway.proxy import json_response
+from portal.errors import ApiError
+from portal.lib.net import site_url
+from retrieval import flows
+from retrieval.models import Document
+
+router = Router(tags=["Retrieval"])
+BASE = "/alRetrieval/collections"
+JSON_BODY = {"requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}}}
+INGEST_BODY = {
+    "requestBody": {
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "required": ["file"],
+                }
+            },
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "title": {"type": "string"},
+                        "filename": {"type": "string"},
+                        "pages": {"type": "array", "items": {"type": "string"}},
+                    },
+                    "required": ["pages"],
+                }
+            },
+        },
+        "required": True,
+    }
+}
+FILE_LINK_SALT = "retrieval.file"
+
+
+def owner(call: Call) -> User:
+    """The caller as a model instance for the flows' queries (no database round trip)."""
+    return User(pk=call.ctx.owner_id)
+
+
+def json_object(request: HttpRequest, *, required: bool) -> dict:
+    if not request.body:
+        if required:
+            raise ApiError(400, "Send a JSON object.", code="invalid_json")
+        return {}
+    try:
+        body = orjson.loads(request.body)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, f"The body is not valid JSON ({exc}).", code="invalid_json") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "The request body must be a JSON object.", code="invalid_json")
+    return body
+
+
+def file_link(request: HttpRequest):
+    """Signed, expiring download links for documents kept in local storage."""
+    base = site_url(request)
+
+    def link(document: Document) -> str | None:
+        url = flows.stored_file_url(document)
+        if url or not document.stored_file:
+            return url
+        signed = TimestampSigner(salt=FILE_LINK_SALT).sign(document.doc_id)
+        return base + reverse("retrieval-file", args=[signed])
+
+    return link
+
+
+# --- Collections ----------------------------------------------------------------------------
+@router.post(BASE, openapi_extra=JSON_BODY, summary="Create a collection")
+@v1("alretrieval", source="alretrieval")
+async def create_collection(request: HttpRequest, call: Call) -> HttpResponse:
+    body = json_object(request, required=False)
+    name = body.get("name")
+    if name is not None and not isinstance(name, str):
+        raise ApiError(400, "'name' must be a string.", param="name", code="invalid_parameter")
+    collection = await sync_to_async(flows.create_collection)(owner(call), name)
+    return json_response({"collection_id": collection.collection_id, "name": collection.name})
+
+
+@router.get(BASE, summary="List your collections, newest first")
+@v1("alretrieval", source="alretrieval")
+async def list_collections(request: HttpRequest, call: Call) -> HttpResponse:
+    return json_response(await sync_to_async(flows.list_collections)(owner(call)))
+
+
+@router.delete(BASE + "/{collection_id}", summary="Delete a collection and its documents")
+@v1("alretrieval", source="alretrieval")
+async def delete_collection(request: HttpRequest, call: Call, collection_id: str) -> HttpResponse:
+    await sync_to_async(flows.delete_collection)(owner(call), collection_id)
+    return json_response({"collection_id": collection_id, "deleted": True})
+
+
+# --- Documents ------------------------------------------------------------------------------
+def ingest(request: HttpRequest, call: Call, collection_id: str) -> dict:
+    content_type = request.content_type or ""
+    user = owner(call)
+    if content_type.startswith("multipart/form-data"):
+        try:
+            upload = request.FILES.get("file")
+        except (MultiPartParserError, SuspiciousOperation) as exc:
+            raise ApiError(
+                400, f"The multipart body could not be read ({exc}).", code="invalid_body"
+            ) from None
+        if upload is None:
+            raise ApiError(
+                400,
+                "Missing the file: send it in the field 'file'.",
+                param="file",
+                code="empty_file",
+            )
+        charge = flows.PdfCharge(
+            owner_id=call.ctx.owner_id,
+            request_id=call.request_id,
+            api_key_id=call.ctx.key_id or None,
+            budgets={
+                "daily": call.ctx.daily_budget,
+                "monthly": call.ctx.monthly_budget,
+                "total": call.ctx.total_budget,
+            },
+        )
+        document = flows.ingest_file(
+            user,
+            collection_id,
+            upload.name or "",
+            upload.content_type,
+            upload.read(),
+            charge=charge,
+        )
+    elif content_type in ("application/json", "") or content_type.endswith("+json"):
+        body = json_object(request, required=True)
+        document = flows.ingest_pages(
+            user, collection_id, body.get("title"), body.get("filename"), body.get("pages")
+        )
+    else:
+        raise ApiError(
+            415,
+            f"Unsupported Content-Type {content_type!r}: send a file as multipart/form-data "
+            "(field 'file') or pages as application/json.",
+        )
+    return flows.ingest_answer(document)
+
+
+@router.post(
+    BASE + "/{collection_id}/documents/ingest",
+    openapi_extra=INGEST_BODY,
+    summary="Ingest a document",
+)
+@v1("alretrieval", source="alretrieval")
+async def ingest_document(request: HttpRequest, call: Call, collection_id: str) -> HttpResponse:
+    """PDF (OCR; charged per page), DOCX, PPTX, TXT or MD as `file`, or JSON pages."""
+    return json_response(await sync_to_async(ingest)(request, call, collection_id))
+
+
+@router.get(BASE + "/{collection_id}/documents", summary="List a collection's documents")
+@v1("alretrieval", source="alretrieval")
+async def list_documents(request: HttpRequest, call: Call, collection_id: str) -> HttpResponse:
+    payload = await sync_to_async(flows.list_documents)(
+        owner(call), collection_id, file_url=file_link(request)
+    )
+    return json_response(payload)
+
+
+@router.get(BASE + "/{collection_id}/documents/{doc_id}/status", summary="A document's status")
+@v1("alretrieval", source="alretrieval")
+async def document_status(
+    request: HttpRequest, call: Call, collection_id: str, doc_id: str
+) -> HttpResponse:
+    return json_response(
+        await sync_to_async(flows.document_status)(owner(call), collection_id, doc_id)
+    )
+
+
+@router.delete(BASE + "/{collection_id}/documents/{doc_id}", summary="Delete a document")
+@v1("alretrieval", source="alretrieval")
+async def delete_document(
+    request: HttpRequest, call: Call, collection_id: str, doc_id: str
+) -> HttpResponse:
+    await sync_to_async(flows.delete_document)(owner(call), collection_id, doc_id)
+    return json_response({"doc_id": doc_id, "deleted": True})
+
+
+# --- Query ----------------------------------------------------------------------------------
+def query_price() -> Decimal:
+    price = (
+        Model.objects.filter(public_id=settings.RETRIEVAL_MODEL, enabled=True)
+        .values_list("unit_price", flat=True)
+        .first()
+    )
+    return price or Decimal(0)
+
+
+@router.post(BASE + "/{collection_id}/query", openapi_extra=JSON_BODY, summary="Query a collection")
+@v1("alretrieval", endpoint="alretrieval.query", source="alretrieval", admit_now=False)
+async def query(request: HttpRequest, call: Call, collection_id: str) -> HttpResponse:
+    """Ranked passages with their pages; charged as one request of `portico/alretrieval`."""
+    body = json_object(request, required=True)
+    call.requested_model = settings.RETRIEVAL_MODEL
+    await admit(call, 0)
+    top_k = body.get("top_k", 8)
+    if not isinstance(top_k, int) or isinstance(top_k, bool):
+        raise ApiError(
+            400, "'top_k' must be an integer from 1 to 50.", param="top_k", code="invalid_parameter"
+        )
+    text = body.get("query")
+    if not isinstance(text, str) or not text.strip():
+        raise ApiError(
+            422, "Missing required field 'query'.", param="query", code="missing_required_parameter"
+        )
+    # Not yours is a 404 before anything is held.
+    await sync_to_async(flows.get_collection)(owner(call), collection_id)
+    price = await sync_to_async(query_price)()
+    await reserve(call, price)
+    answer = await sync_to_async(flows.query)(
+        owner(call), collection_id, text, doc_ids=body.get("doc_ids"), top_k=top_k
+    )
+    event = usage_event(call, status="ok", http_status=200)
+    event.units, event.cost_usd = 1, price
+    await record(call, event)
+    return json_response(answer)
