@@ -174,7 +174,44 @@ class PlainTesseract:
         return self.api.GetUTF8Text()
 
 
-def run(kinds: list[str], pages: int, seed: int) -> list[dict]:
+class GarbageSweep:
+    """Records each page's recognised lines before garbage control, to score thresholds.
+
+    ``--sweep-garbage`` prints the mean CER per kind for each threshold in
+    :data:`SWEEP`: how :data:`ocr.engine.tesseract.GARBAGE_CONF` was chosen.
+    """
+
+    SWEEP = (0, 30, 50, 60, 70, 80, 90, 95)
+
+    def __init__(self) -> None:
+        from ocr.engine import tesseract
+
+        self.tesseract = tesseract
+        self.original = tesseract.drop_garbage
+        self.calls: list[list] = []
+        tesseract.drop_garbage = self._record
+
+    def _record(self, lines, threshold=None):
+        self.calls.append(lines)
+        return self.original(lines, threshold)
+
+    def texts(self, final_text: str) -> dict[int, str]:
+        """Page text at every threshold, from the reading that produced ``final_text``."""
+        from ocr.engine import layout
+
+        def text_at(lines, threshold):
+            blocks = layout.order_blocks(self.original(lines, threshold))
+            return self.tesseract.build_segments(blocks)[0]
+
+        chosen = next(
+            (c for c in self.calls if text_at(c, None) == final_text),
+            self.calls[-1] if self.calls else [],
+        )
+        self.calls = []
+        return {t: text_at(chosen, t) for t in self.SWEEP}
+
+
+def run(kinds: list[str], pages: int, seed: int, sweep: GarbageSweep | None = None) -> list[dict]:
     from ocr.engine import cer, process_page, tesseract
 
     tesseract.get_api()  # load the models before timing anything
@@ -200,6 +237,9 @@ def run(kinds: list[str], pages: int, seed: int) -> list[dict]:
                 "text": result.text,
                 "truth": page.truth,
             }
+            if sweep is not None:
+                texts = sweep.texts(result.text)
+                row["sweep"] = {t: cer(page.truth, text) for t, text in texts.items()}
             if table:
                 row["wer"] = word_overlap_error(page.truth, result.text)
                 row["wer_plain"] = word_overlap_error(page.truth, base)
@@ -234,6 +274,17 @@ def report(rows: list[dict]) -> str:
             f"| {mean([r['cer_plain'] for r in group]):.1%} "
             f"| {mean([r['cpu'] for r in group]):.2f} |"
         )
+    if "sweep" in rows[0]:
+        lines.append("")
+        lines.append("garbage threshold sweep (mean CER per kind):")
+        lines.append("| page kind | " + " | ".join(str(t) for t in GarbageSweep.SWEEP) + " |")
+        lines.append("|---" * (len(GarbageSweep.SWEEP) + 1) + "|")
+        for name in dict.fromkeys(r["kind"] for r in rows):
+            group = [r for r in rows if r["kind"] == name]
+            cells = [mean([r["sweep"][t] for r in group]) for t in GarbageSweep.SWEEP]
+            lines.append(f"| {name} | " + " | ".join(f"{c:.1%}" for c in cells) + " |")
+        totals = [mean([r["sweep"][t] for r in rows]) for t in GarbageSweep.SWEEP]
+        lines.append("| all | " + " | ".join(f"{c:.2%}" for c in totals) + " |")
     dense = [r["cpu"] for r in rows if r["dense"]]
     if dense:
         lines.append("")
@@ -251,13 +302,17 @@ def main() -> None:
     parser.add_argument("--kinds", default="", help="comma-separated subset of kinds")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--json", type=Path, help="write every page's figures and text here")
+    parser.add_argument(
+        "--sweep-garbage", action="store_true", help="score garbage-control thresholds too"
+    )
     args = parser.parse_args()
     kinds = [k for k in args.kinds.split(",") if k] or list(KINDS)
     unknown = set(kinds) - set(KINDS)
     if unknown:
         parser.error(f"unknown kinds: {', '.join(sorted(unknown))}; known: {', '.join(KINDS)}")
     started = time.perf_counter()
-    rows = run(kinds, 1 if args.quick else args.pages, args.seed)
+    sweep = GarbageSweep() if args.sweep_garbage else None
+    rows = run(kinds, 1 if args.quick else args.pages, args.seed, sweep)
     print(report(rows))
     print(f"\n{len(rows)} pages in {time.perf_counter() - started:.0f} s")
     if args.json:

@@ -44,7 +44,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from . import geometry, tesseract
+from . import geometry, layout, preprocess, tesseract
 from .errors import PdfError
 from .pdf import DEFAULT_MAX_PAGE_PIXELS, PdfSource, check_page, open_pdf, render_page
 from .results import PageResult, Segment
@@ -89,10 +89,13 @@ def process_page(
     dpi: int = 300,
     use_text_layer: bool = True,
     max_page_pixels: int = DEFAULT_MAX_PAGE_PIXELS,
+    language: str | None = None,
 ) -> PageResult:
     """Render and recognise one page. See the module docstring for the pipeline."""
     if not MIN_DPI <= dpi <= MAX_DPI:
         raise ValueError(f"dpi must be between {MIN_DPI} and {MAX_DPI}, not {dpi}")
+    if language is not None and language not in tesseract.LANGUAGES:
+        raise ValueError(f"language must be one of {sorted(tesseract.LANGUAGES)} or None")
     started = time.perf_counter()
     timings: dict[str, float] = {}
     doc = open_pdf(pdf)
@@ -138,24 +141,42 @@ def process_page(
         doc.close()
 
     if layer_ok:
-        return _finish(page_index, gray, text, segments, 0.0, 0, "text_layer", started, timings)
+        layer = _Recognised(gray, 0, 0.0, text, segments, 100.0, _layer_lines(segments), [])
+        return _finish(page_index, layer, "text_layer", [], started, timings)
 
-    best = _orient_and_read(gray, dpi, timings)
-    return _finish(
-        page_index,
-        best.image,
-        best.text,
-        best.segments,
-        best.skew_angle,
-        best.rotation,
-        "ocr",
-        started,
-        timings,
-    )
+    t0 = time.perf_counter()
+    cleaned, _, steps = preprocess.clean(gray, dpi)
+    timings["preprocess"] = time.perf_counter() - t0
+    best = _orient_and_read(gray, cleaned, dpi, language, timings)
+    return _finish(page_index, best, "ocr", steps, started, timings)
 
 
-def _orient_and_read(gray: np.ndarray, dpi: int, timings: dict[str, float]) -> _Recognised:
+def _layer_lines(segments: list[Segment]) -> list[dict]:
+    """Line dicts (as :func:`ocr.engine.tesseract.word_data` makes) for text-layer lines."""
+    return [
+        {
+            "text": s.text,
+            "bbox": list(s.bbox),
+            "confidence": s.confidence,
+            "block": s.block,
+            "direction": "rtl" if layout.text_is_rtl(s.text) else "ltr",
+        }
+        for s in segments
+        if s.kind == "line"
+    ]
+
+
+def _orient_and_read(
+    gray: np.ndarray,
+    cleaned: np.ndarray,
+    dpi: int,
+    language: str | None,
+    timings: dict[str, float],
+) -> _Recognised:
     """Pick the orientation (cheaply for upright pages), deskew and OCR.
+
+    Orientation and skew are measured on ``cleaned`` (the preprocessed page), which is
+    what Tesseract reads; ``gray`` is turned the same way for the page image.
 
     Upright pages cost one OCR pass and no OSD. OSD runs first only when the text lines
     look vertical, and otherwise only after a poor first reading (confidence below
@@ -163,17 +184,17 @@ def _orient_and_read(gray: np.ndarray, dpi: int, timings: dict[str, float]) -> _
     cannot decide, the plausible alternatives, and the most confident reading wins.
     """
     t0 = time.perf_counter()
-    vertical = geometry.lines_look_vertical(gray)
-    osd = tesseract.detect_orientation(gray, dpi) if vertical else None
+    vertical = geometry.lines_look_vertical(cleaned)
+    osd = tesseract.detect_orientation(cleaned, dpi) if vertical else None
     timings["orientation"] = time.perf_counter() - t0
     first = osd if osd is not None else (90 if vertical else 0)
-    best = _recognise(gray, first, dpi, timings)
+    best = _recognise(gray, cleaned, first, dpi, language, timings)
     if best.confidence >= FALLBACK_CONFIDENCE or not best.segments:
         return best  # a confident reading, or nothing to read (blank page)
 
     t0 = time.perf_counter()
     if not vertical:
-        osd = tesseract.detect_orientation(gray, dpi)
+        osd = tesseract.detect_orientation(cleaned, dpi)
     if osd is None:  # OSD unsure or unavailable: try the alternatives blind
         candidates = [r for r in ((90, 270) if vertical else (180,)) if r != first]
         margin = FALLBACK_MARGIN
@@ -181,7 +202,7 @@ def _orient_and_read(gray: np.ndarray, dpi: int, timings: dict[str, float]) -> _
         candidates = [osd] if osd != first else []
         margin = 0.0
     for rotation in candidates:
-        attempt = _recognise(gray, rotation, dpi, {})
+        attempt = _recognise(gray, cleaned, rotation, dpi, language, {})
         if attempt.confidence > best.confidence + margin:
             best = attempt
     timings["orientation_retry"] = time.perf_counter() - t0
@@ -196,44 +217,61 @@ class _Recognised:
     text: str
     segments: list[Segment]
     confidence: float
+    lines: list[dict]
+    words: list[dict]
 
 
-def _recognise(gray: np.ndarray, rotation: int, dpi: int, timings: dict[str, float]) -> _Recognised:
-    """Rotate by ``rotation`` (ccw quarter turns), deskew, OCR."""
+def _recognise(
+    gray: np.ndarray,
+    cleaned: np.ndarray,
+    rotation: int,
+    dpi: int,
+    language: str | None,
+    timings: dict[str, float],
+) -> _Recognised:
+    """Rotate by ``rotation`` (ccw quarter turns), deskew, OCR the cleaned page."""
     t0 = time.perf_counter()
-    image = geometry.rotate_quarter(gray, rotation)
-    image, skew_angle = geometry.deskew(image)
+    same = cleaned is gray
+    cleaned = geometry.rotate_quarter(cleaned, rotation)
+    skew_angle = geometry.detect_skew(cleaned)
+    if abs(skew_angle) < geometry.CORRECTION_THRESHOLD:
+        skew_angle = 0.0
+    else:
+        cleaned = geometry.rotate(cleaned, -skew_angle)
+    if same:
+        image = cleaned
+    else:
+        image = geometry.rotate_quarter(gray, rotation)
+        if skew_angle:
+            image = geometry.rotate(image, -skew_angle)
     timings["deskew"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    text, segments, confidence = tesseract.ocr_image(image, dpi)
+    text, segments, confidence, lines, words = tesseract.ocr_image(cleaned, dpi, language=language)
     timings["ocr"] = time.perf_counter() - t0
-    return _Recognised(image, rotation, skew_angle, text, segments, confidence)
+    return _Recognised(image, rotation, skew_angle, text, segments, confidence, lines, words)
 
 
 def _finish(
     page_index: int,
-    gray: np.ndarray,
-    text: str,
-    segments: list[Segment],
-    skew_angle: float,
-    rotation: int,
+    read: _Recognised,
     path: str,
+    steps: list[str],
     started: float,
     timings: dict[str, float],
 ) -> PageResult:
     t0 = time.perf_counter()
-    image_png = encode_png(gray)
-    thumbnail_png = make_thumbnail(gray)
+    image_png = encode_png(read.image)
+    thumbnail_png = make_thumbnail(read.image)
     timings["encode"] = time.perf_counter() - t0
-    height, width = gray.shape[:2]
+    height, width = read.image.shape[:2]
     return PageResult(
         page_num=page_index + 1,
-        text=text,
-        segments=segments,
-        num_segments=sum(s.kind == "line" for s in segments),
-        language=detect_language(text),
-        skew_angle=skew_angle,
-        rotation=rotation,
+        text=read.text,
+        segments=read.segments,
+        num_segments=sum(s.kind == "line" for s in read.segments),
+        language=detect_language(read.text),
+        skew_angle=read.skew_angle,
+        rotation=read.rotation,
         path=path,  # type: ignore[arg-type]
         elapsed=time.perf_counter() - started,
         width=width,
@@ -241,4 +279,7 @@ def _finish(
         image_png=image_png,
         thumbnail_png=thumbnail_png,
         timings=timings,
+        lines=read.lines,
+        words=read.words,
+        preprocessing=steps,
     )
