@@ -181,7 +181,7 @@ class GarbageSweep:
     :data:`SWEEP`: how :data:`ocr.engine.tesseract.GARBAGE_CONF` was chosen.
     """
 
-    SWEEP = (0, 30, 50, 60, 70, 80, 90, 95)
+    SWEEP = (0, 50, 70, 80, 85, 90, 95)
 
     def __init__(self) -> None:
         from ocr.engine import tesseract

@@ -45,6 +45,7 @@ GREY_PAPER = 225  # paper darker than this: relight
 GREY_INK = 70  # ink lighter than this (10th percentile of ink): stretch
 NOISE_SIGMA = 6.0  # paper noise above this (robust sigma): median filter
 SPECKS_PER_MPX = 15.0  # isolated specks per megapixel above this: erase them
+SPECK_SIDE = 0.5  # components smaller than this many character heights may be specks
 RULE_CHARS = 8  # an ink run this many character heights long is a ruling line
 BORDER_LEVEL = 40  # background this dark is off the page (scanner lid, table edge)
 
@@ -94,8 +95,9 @@ def _components(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
 
 
 def _specks(labels: np.ndarray, stats: np.ndarray, char_height: float) -> np.ndarray:
-    """Labels of specks: small components (under a third of a character high) with no
-    sizeable ink within about a line height, and crumbs of at most 4 pixels anywhere.
+    """Labels of specks: small components (under :data:`SPECK_SIDE` of a character
+    high) with no larger ink within about a line height, and crumbs of at most 4 pixels
+    anywhere.
 
     Dots of Arabic letters, i's dots and periods sit next to their letters, so they stay.
     (Erasing components next to text that are much smaller than the page's typical dot
@@ -105,7 +107,7 @@ def _specks(labels: np.ndarray, stats: np.ndarray, char_height: float) -> np.nda
         return np.zeros(0, np.int64)
     area = stats[:, cv2.CC_STAT_AREA]
     side = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
-    small = side < 0.3 * char_height
+    small = side < SPECK_SIDE * char_height
     small[0] = False
     big = ~small
     big[0] = False

@@ -63,8 +63,10 @@ ARABIC_LINE_SHARE = 0.6  # a line is "Arabic" when this share of its letters is 
 OVERLAP_LOOKAHEAD = 4
 MISSED_PAD = 0.35  # line boxes grow by this share of a line height before looking for misses
 MISSED_MIN_CONF = 60.0  # a re-read region less sure than this is noise
+MISSED_MIN_INK = 0.06  # share of ink in a missed region's box below which it is specks
 MISSED_MAX_REGIONS = 60  # bound the work on pathological pages
-GARBAGE_CONF = 50.0  # noise-like words below this confidence are dropped (measured)
+NOISE_LINE_ALNUM = 0.5
+GARBAGE_CONF = 85.0  # noise-like words below this confidence are dropped (measured)
 
 LOCK = threading.Lock()
 _apis: dict[str, tuple[int, PyTessBaseAPI]] = {}
@@ -396,7 +398,9 @@ def missed_regions(gray: np.ndarray, lines: list[Line]) -> list[BBox]:
     count, _, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(ink, smear), connectivity=8)
     boxes = []
     for x, y, w, h, _ in stats[1:count]:
-        if 0.5 * height <= h <= 2.5 * height and w >= 0.4 * height:
+        text_sized = 0.5 * height <= h <= 2.5 * height and w >= 0.4 * height
+        # Text is dense; a scatter of specks smeared together is not.
+        if text_sized and cv2.countNonZero(ink[y : y + h, x : x + w]) >= MISSED_MIN_INK * w * h:
             boxes.append((int(x), int(y), int(x + w), int(y + h)))
     return boxes
 
@@ -421,23 +425,33 @@ def _read_missed_regions(
             api.Clear()
         _, region_lines = parse_tsv(tsv, (x0, y0))
         for line in region_lines:
-            if _mean_conf(line.words) >= MISSED_MIN_CONF:
-                found.append(Line(block, line.bbox, line.words))
+            # Only words with letters or digits: a region of specks reads as "* + .".
+            words = [w for w in line.words if any(ch.isalnum() for ch in w.text)]
+            if words and _mean_conf(words) >= MISSED_MIN_CONF:
+                found.append(Line(block, _union([w.bbox for w in words]), words))
                 block += 1
     return found
 
 
-def _is_noise_word(word: Word, arabic_line: bool) -> bool:
+def _is_noise_word(word: Word, line_script: str) -> bool:
     """A recognised "word" that is typical noise: no letter or digit at all (specks read
-    as ``. , ' * +``), or Latin letters inside a mostly Arabic line (dots and dust read
-    as ``ll``, ``ee``). Single letters are not noise in themselves ("A", "I", "و")."""
+    as ``. , ' * +``), or a word of the other script inside a line of one script (dots
+    and dust read as ``ll``, ``ee`` in Arabic lines, as ``يه`` or ``٠`` in English
+    ones). Single letters are not noise in themselves ("A", "I", "و")."""
     if not any(ch.isalnum() for ch in word.text):
         return True
-    return arabic_line and _is_latin_word(word.text)
+    arabic, latin = _script(word.text)
+    if line_script == "arabic":
+        return latin > 0 and arabic == 0
+    if line_script == "latin":
+        return arabic > 0 or any("\u0660" <= ch <= "\u0669" for ch in word.text)
+    return False
 
 
 def drop_garbage(lines: list[Line], threshold: float | None = None) -> list[Line]:
-    """Drop noise-like words recognised with confidence below ``threshold``.
+    """Drop noise-like words recognised with confidence below ``threshold``, and whole
+    lines below it that are mostly symbols (under :data:`NOISE_LINE_ALNUM` letters or
+    digits).
 
     The default, :data:`GARBAGE_CONF`, was measured on ``bench/ocr_quality_bench.py``
     (see docs/ocr.md). Lines left without words are dropped.
@@ -446,9 +460,18 @@ def drop_garbage(lines: list[Line], threshold: float | None = None) -> list[Line
     kept = []
     for line in lines:
         arabic, latin = _script(" ".join(w.text for w in line.words))
-        arabic_line = arabic >= ARABIC_LINE_SHARE * max(1, arabic + latin)
+        line_script = "common"
+        if arabic >= ARABIC_LINE_SHARE * (arabic + latin) > 0:
+            line_script = "arabic"
+        elif latin >= ARABIC_LINE_SHARE * (arabic + latin) > 0:
+            line_script = "latin"
+        chars = [ch for w in line.words for ch in w.text]
+        if sum(ch.isalnum() for ch in chars) < NOISE_LINE_ALNUM * len(chars) and (
+            _mean_conf(line.words) < limit
+        ):
+            continue  # a "line" of specks: "* + . 5 * ++ ٠"
         words = [
-            w for w in line.words if w.confidence >= limit or not _is_noise_word(w, arabic_line)
+            w for w in line.words if w.confidence >= limit or not _is_noise_word(w, line_script)
         ]
         if words:
             kept.append(Line(line.block, _union([w.bbox for w in words]), words))
