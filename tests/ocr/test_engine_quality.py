@@ -132,3 +132,11 @@ def test_a_language_can_be_chosen(language: str, arabic: bool) -> None:
 def test_an_unknown_language_is_refused() -> None:
     with pytest.raises(ValueError):
         process_page(pdfgen.image_pdf(_flow(False, 25)[0]), 0, language="fra")
+
+
+@pytest.mark.parametrize(("arabic", "angle"), [(True, 10.0), (False, -10.0), (True, -7.5)])
+def test_skew_up_to_ten_degrees_is_corrected_exactly(arabic: bool, angle: float) -> None:
+    image, truth = _flow(arabic, 41)
+    page = process_page(pdfgen.image_pdf(pdfgen.skew(image, angle)), 0)
+    assert abs(page.skew_angle - angle) <= 0.1, page.skew_angle
+    assert cer(truth, page.text) <= 0.02, page.text
