@@ -7,8 +7,8 @@ Usage::
 A seeded generator (``tests/ocr/scangen.py``) renders page kinds from real fonts (Noto
 Sans, Noto Naskh Arabic, Amiri) as *image-only* PDF pages: clean pages, skewed pages,
 two columns with a header and a page number, ruled tables, mixed Arabic/English lines,
-noisy scans, faxes, phone photos, photocopies, coloured paper, stamps, pages turned by
-90/180 degrees. Each page is read by
+noisy scans, faxes, phone photos, photocopies, coloured paper, stamps, small print
+scanned at 150 dpi, pages turned by 90/180 degrees. Each page is read by
 
 * **portico**: ``ocr.engine.process_page`` (text layer off, so every page is OCR'd);
 * **tesseract**: the same page rendered at the same dpi and given to Tesseract
@@ -89,6 +89,12 @@ def _fax(rng: random.Random) -> Page:
     return Page(image, truth, dpi)
 
 
+def _small_print(rng: random.Random) -> Page:
+    """7 pt Arabic scanned at 150 dpi: characters ~19 px tall once rendered at 300 dpi."""
+    img, truth = scangen.flow_page(scangen.paragraphs(rng, True, 2, 3), font_pt=7)
+    return Page(img.resize((img.width // 2, img.height // 2), Image.Resampling.LANCZOS), truth, 150)
+
+
 def _mixed(rng: random.Random) -> Page:
     arabic, english = scangen.paragraphs(rng, True, 2, 2), scangen.paragraphs(rng, False, 1, 2)
     lines = rng.sample(scangen.MIXED_LINES, 3)
@@ -131,6 +137,7 @@ KINDS: dict[str, tuple[Callable[[random.Random], Page], bool, bool]] = {
     "ara_photo": (_defect(True, scangen.phone_photo), False, False),
     "eng_photocopy": (_defect(False, scangen.photocopy), False, False),
     "ara_tinted": (_tinted, False, False),
+    "ara_small_print": (_small_print, False, False),
     "eng_stamp": (_defect(False, scangen.stamp), False, False),
     "eng_turned_90": (_turned(False, 90), False, False),
     "ara_turned_180": (_turned(True, 180), False, False),

@@ -55,6 +55,7 @@ THUMBNAIL_WIDTH = 200
 MIN_DPI, MAX_DPI = 72, 600
 FALLBACK_CONFIDENCE = 75.0  # mean OCR confidence below which orientation is retried
 FALLBACK_MARGIN = 10.0  # a retry must beat the first read by this much to be used
+SMALL_PRINT_PX = 20  # median character height (pixels) under which a page is read at 2x
 PNG_COMPRESSION = 3  # zlib level; with the RLE strategy higher levels gain nothing
 
 
@@ -145,9 +146,13 @@ def process_page(
         return _finish(page_index, layer, "text_layer", [], started, timings)
 
     t0 = time.perf_counter()
-    cleaned, _, steps = preprocess.clean(gray, dpi)
+    cleaned, stats, steps = preprocess.clean(gray, dpi)
     timings["preprocess"] = time.perf_counter() - t0
-    best = _orient_and_read(gray, cleaned, dpi, language, timings)
+    upscale = 1.0
+    if 0 < stats.char_height < SMALL_PRINT_PX:
+        upscale = 2.0  # small print, or a low render dpi: Tesseract reads it enlarged
+        steps.append("upscale")
+    best = _orient_and_read(gray, cleaned, dpi, language, upscale, timings)
     return _finish(page_index, best, "ocr", steps, started, timings)
 
 
@@ -171,6 +176,7 @@ def _orient_and_read(
     cleaned: np.ndarray,
     dpi: int,
     language: str | None,
+    upscale: float,
     timings: dict[str, float],
 ) -> _Recognised:
     """Pick the orientation (cheaply for upright pages), deskew and OCR.
@@ -188,7 +194,7 @@ def _orient_and_read(
     osd = tesseract.detect_orientation(cleaned, dpi) if vertical else None
     timings["orientation"] = time.perf_counter() - t0
     first = osd if osd is not None else (90 if vertical else 0)
-    best = _recognise(gray, cleaned, first, dpi, language, timings)
+    best = _recognise(gray, cleaned, first, dpi, language, upscale, timings)
     if best.confidence >= FALLBACK_CONFIDENCE or not best.segments:
         return best  # a confident reading, or nothing to read (blank page)
 
@@ -202,7 +208,7 @@ def _orient_and_read(
         candidates = [osd] if osd != first else []
         margin = 0.0
     for rotation in candidates:
-        attempt = _recognise(gray, cleaned, rotation, dpi, language, {})
+        attempt = _recognise(gray, cleaned, rotation, dpi, language, upscale, {})
         if attempt.confidence > best.confidence + margin:
             best = attempt
     timings["orientation_retry"] = time.perf_counter() - t0
@@ -227,6 +233,7 @@ def _recognise(
     rotation: int,
     dpi: int,
     language: str | None,
+    upscale: float,
     timings: dict[str, float],
 ) -> _Recognised:
     """Rotate by ``rotation`` (ccw quarter turns), deskew, OCR the cleaned page."""
@@ -246,7 +253,9 @@ def _recognise(
             image = geometry.rotate(image, -skew_angle)
     timings["deskew"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    text, segments, confidence, lines, words = tesseract.ocr_image(cleaned, dpi, language=language)
+    text, segments, confidence, lines, words = tesseract.ocr_image(
+        cleaned, dpi, language=language, upscale=upscale
+    )
     timings["ocr"] = time.perf_counter() - t0
     return _Recognised(image, rotation, skew_angle, text, segments, confidence, lines, words)
 

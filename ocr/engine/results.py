@@ -74,7 +74,8 @@ class PageResult:
             the final page image (divide by ``width``/``height`` for fractions). Empty
             for text-layer pages.
         preprocessing: the clean-up steps applied before recognition (see
-            :mod:`ocr.engine.preprocess`), e.g. ``["illumination", "contrast"]``.
+            :mod:`ocr.engine.preprocess`), e.g. ``["illumination", "contrast"]``, and
+            ``"upscale"`` when small print was read at twice the size.
     """
 
     page_num: int

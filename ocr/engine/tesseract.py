@@ -336,11 +336,14 @@ def _instance_for(language: str | None) -> str:
 
 
 def ocr_image(
-    gray: np.ndarray, dpi: int, *, language: str | None = None
+    gray: np.ndarray, dpi: int, *, language: str | None = None, upscale: float = 1.0
 ) -> tuple[str, list[Segment], float, list[dict], list[dict]]:
     """OCR ``gray`` with the cached Tesseract instance for ``language``.
 
     ``language``: ``"ara"``, ``"eng"``, ``"ara+eng"`` or None (both, the default).
+    ``upscale`` > 1 reads a bicubically enlarged copy (small print: Tesseract's layout
+    analysis breaks lines of characters under ~20 px into fragments); boxes are
+    returned in ``gray``'s pixels all the same.
     Returns ``(text, segments, mean_confidence, lines, words)``: text in reading order
     (see :mod:`ocr.engine.layout`; logical order for Arabic), lines joined with ``\\n``
     and blocks with a blank line; for each block a ``"block"`` segment followed by its
@@ -352,6 +355,9 @@ def ocr_image(
     returns right-to-left lines cut after the first word, characters in visual order.
     """
     kind = _instance_for(language)
+    if upscale > 1.0:
+        gray = cv2.resize(gray, None, fx=upscale, fy=upscale, interpolation=cv2.INTER_CUBIC)
+        dpi = round(dpi * upscale)
     image = _pil(gray)
     with LOCK:
         api = _get(kind)
@@ -368,10 +374,25 @@ def ocr_image(
         lines += _read_missed_regions(gray, image, lines, language or LANG, dpi)
         if kind == "ocr":
             _repair_latin_runs(image, lines, dpi)
+    if upscale > 1.0:
+        lines = [_scaled(line, 1.0 / upscale) for line in lines]
     blocks = layout.order_blocks(drop_garbage(lines))
     text, segments = build_segments(blocks)
     line_dicts, words = word_data(blocks)
     return text, segments, mean_conf, line_dicts, words
+
+
+def _scaled(line: Line, factor: float) -> Line:
+    def box(b: BBox) -> BBox:
+        return (
+            int(b[0] * factor),
+            int(b[1] * factor),
+            max(int(b[0] * factor) + 1, round(b[2] * factor)),
+            max(int(b[1] * factor) + 1, round(b[3] * factor)),
+        )
+
+    words = [Word(w.text, w.confidence, box(w.bbox)) for w in line.words]
+    return Line(line.block, box(line.bbox), words)
 
 
 def missed_regions(gray: np.ndarray, lines: list[Line]) -> list[BBox]:

@@ -140,3 +140,16 @@ def test_skew_up_to_ten_degrees_is_corrected_exactly(arabic: bool, angle: float)
     page = process_page(pdfgen.image_pdf(pdfgen.skew(image, angle)), 0)
     assert abs(page.skew_angle - angle) <= 0.1, page.skew_angle
     assert cer(truth, page.text) <= 0.02, page.text
+
+
+def test_small_print_scanned_at_low_resolution_is_read_enlarged() -> None:
+    image, truth = scangen.flow_page(
+        scangen.paragraphs(random.Random(41), True, 2, 3), font_pt=7
+    )  # Tesseract breaks these 19 px lines into fragments when read as they are
+    small = image.resize((image.width // 2, image.height // 2))
+    page = process_page(pdfgen.image_pdf(small, dpi=150), 0)
+    assert "upscale" in page.preprocessing
+    assert cer(truth, page.text) <= 0.02, page.text
+    for word in page.words:  # boxes are in the page image's pixels, not the enlarged copy's
+        assert 0 <= word["bbox"][0] < word["bbox"][2] <= page.width
+        assert 0 <= word["bbox"][1] < word["bbox"][3] <= page.height
