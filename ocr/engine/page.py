@@ -62,7 +62,7 @@ FALLBACK_CONFIDENCE = 75.0  # mean OCR confidence below which orientation is ret
 FALLBACK_MARGIN = 10.0  # a retry must beat the first read by this much to be used
 ARABIC_ONLY_BELOW_CONF = 88.0  # clean Arabic pages read at 90-92, hard ones at 79-85
 ARABIC_ONLY_MIN_LETTERS = 50
-ARABIC_ONLY_LATIN_SHARE = 0.01
+ARABIC_ONLY_LATIN_SHARE = 0.05  # Latin junk on a hard Arabic page reached 3.7%
 SMALL_PRINT_PX = 20  # median character height (pixels) under which a page is read at 2x
 PNG_COMPRESSION = 3  # zlib level; with the RLE strategy higher levels gain nothing
 
