@@ -153,3 +153,17 @@ def test_small_print_scanned_at_low_resolution_is_read_enlarged() -> None:
     for word in page.words:  # boxes are in the page image's pixels, not the enlarged copy's
         assert 0 <= word["bbox"][0] < word["bbox"][2] <= page.width
         assert 0 <= word["bbox"][1] < word["bbox"][3] <= page.height
+
+
+def test_only_an_arabic_page_read_unsurely_is_read_again_with_the_arabic_model() -> None:
+    image, _ = _flow(True, 23)
+    clean = process_page(pdfgen.image_pdf(image), 0)
+    assert "arabic_reread" not in clean.timings
+    amiri, truth = scangen.flow_page(
+        scangen.paragraphs(random.Random(2), True, 3, 4),
+        arabic_font="Amiri-Regular.ttf",
+        font_pt=14,
+    )
+    page = process_page(pdfgen.image_pdf(amiri), 0)
+    assert "arabic_reread" in page.timings
+    assert cer(truth, page.text) <= 0.06, page.text
