@@ -7,6 +7,13 @@
   detection when ``osd.traineddata`` is installed, and a third (``ara`` only,
   ``PSM.SINGLE_LINE``) is created on demand to re-read the rare Arabic words that the
   bilingual model misreads as Latin junk (see :func:`_repair_latin_runs`).
+* Created on demand too: ``ocr:ara`` / ``ocr:eng`` (``PSM.AUTO``) for pages read in one
+  language, and ``line:<lang>`` (``PSM.SINGLE_BLOCK``) to re-read regions of ink that no
+  recognised line covers (:func:`missed_regions`).
+
+After recognition, :func:`ocr_image` drops phantom lines, re-reads missed regions,
+repairs Latin junk in Arabic lines, drops garbage (:func:`drop_garbage`) and hands the
+lines to :mod:`ocr.engine.layout` for the reading order.
 
 Tesseract API objects are **not thread-safe**. Every use goes through :data:`LOCK`
 (a module-level ``threading.Lock``), so concurrent threads are serialised rather than
