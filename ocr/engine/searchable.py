@@ -20,6 +20,10 @@ map that maps each code to itself, so any script extracts as written. Words are
 written one text object each, at their box; right-to-left words in visual order, which
 text extraction (pdfium, poppler, Acrobat) turns back into logical order.
 
+Known limit: on a page the engine turned by 180 degrees, pdfium extracts each word
+correctly but the words of a line in reverse order (it orders upside-down text by its
+x position on the page, whatever the content order).
+
 Boxes are in pixels of the engine's final page image, which was turned by ``rotation``
 quarter turns and deskewed by ``skew_angle`` degrees (see
 :class:`~ocr.engine.results.PageResult`); they are mapped back onto the page, so on a
@@ -202,6 +206,10 @@ def _content(layer: TextLayerPage, geometry: tuple[float, float, float, float, i
         bottom = max(float(w["bbox"][3]) for w in words)
         trim = LINE_TRIM * (bottom - top)
         top, bottom = top + trim, bottom - trim
+        if words[0].get("direction") == "rtl" and layer.rotation in (90, 270):
+            # pdfium reads the words of a vertical right-to-left line back in reverse
+            # (measured on Arabic pages turned by 90 and 270 degrees).
+            words = words[::-1]
         out.write(b"BT 3 Tr\n")
         for index, word in enumerate(words):
             out.write(_show_word(layer, geometry, word, top, bottom, index + 1 == len(words)))

@@ -108,3 +108,13 @@ def test_an_empty_layer_leaves_the_document_unchanged_in_content() -> None:
     original, _, _ = _page(False)
     searchable = build_searchable_pdf(original, [TextLayerPage(2480, 3508, [])])
     assert _extract(searchable) == [""]
+
+
+@pytest.mark.parametrize(("arabic", "degrees"), [(True, 90), (False, 270)], ids=["ara", "eng"])
+def test_a_page_scanned_sideways_extracts_in_reading_order(arabic: bool, degrees: int) -> None:
+    image, truth = scangen.flow_page(scangen.paragraphs(random.Random(32), arabic, 1, 3))
+    original = pdfgen.image_pdf(pdfgen.rotate_quarter(image, degrees))
+    result = process_page(original, 0)
+    assert result.rotation == 360 - degrees
+    (text,) = _extract(build_searchable_pdf(original, [text_layer_page(result)]))
+    assert cer(truth, text) <= 0.02, text
