@@ -115,8 +115,7 @@ def _specks(labels: np.ndarray, stats: np.ndarray, char_height: float) -> np.nda
     text = big[labels].astype(np.uint8)
     reach = max(3, int(char_height)) | 1
     near = cv2.dilate(text, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (reach, reach)))
-    touched = np.zeros(len(stats), bool)
-    touched[np.unique(labels[near > 0])] = True
+    touched = np.bincount(labels[near > 0], minlength=len(stats)) > 0  # faster than unique
     return np.flatnonzero(small & (~touched | (area <= 4)))
 
 
