@@ -8,9 +8,16 @@ Public API (re-exported here)::
 
     process_page(pdf: bytes | str | os.PathLike, page_index: int, *, dpi: int = 300,
                  use_text_layer: bool = True,
-                 max_page_pixels: int = DEFAULT_MAX_PAGE_PIXELS) -> PageResult
-        Render + (text layer | orientation, deskew, OCR) one page (0-based index).
-        Raises PdfError for bad input, ValueError for dpi outside 72..600.
+                 max_page_pixels: int = DEFAULT_MAX_PAGE_PIXELS,
+                 language: str | None = None) -> PageResult
+        Render + (text layer | clean-up, orientation, deskew, OCR, reading order) one
+        page (0-based index). ``language``: "ara", "eng", "ara+eng" or None (both).
+        Raises PdfError for bad input, ValueError for dpi outside 72..600 or an unknown
+        language.
+
+    build_searchable_pdf(original: bytes, pages: Sequence[TextLayerPage | None]) -> bytes
+    text_layer_page(result: PageResult) -> TextLayerPage | None
+        The original PDF with an invisible, selectable text layer on each OCR'd page.
 
     cer(reference: str, hypothesis: str) -> float
         Character error rate (see ocr.engine.metrics).
@@ -22,12 +29,15 @@ Public API (re-exported here)::
 
     PdfInfo(page_count, encrypted, has_text_layer, page_sizes_pt, pdf_version)
     PageResult(page_num, text, segments, num_segments, language, skew_angle, rotation,
-               path, elapsed, width, height, image_png, thumbnail_png, timings)
+               path, elapsed, width, height, image_png, thumbnail_png, timings,
+               lines, words, preprocessing)
     Segment(kind, bbox, text, confidence, block)
 
-Modules: pdf (open/validate/render), limits (decompression limits, with
-pdfreader and pdfsyntax: a bounded reader of raw PDF), page (pipeline), geometry (deskew), tesseract (OCR,
-OSD, instance cache), textlayer, text (normalisation, language), metrics, results, errors.
+Modules: pdf (open/validate/render), limits (decompression limits, with pdfreader and
+pdfsyntax: a bounded reader of raw PDF), page (pipeline), preprocess (clean-up chosen per
+page), geometry (deskew), tesseract (OCR, OSD, instance cache, missed regions, garbage
+control), layout (reading order), searchable (text-layer PDFs), textlayer, text
+(normalisation, language), metrics, results, errors.
 
 Concurrency: pdfium and Tesseract are not thread-safe. The module keeps one Tesseract
 instance per process (created lazily, reused, guarded by a lock); run pages in parallel
@@ -42,6 +52,7 @@ from .metrics import cer
 from .page import process_page
 from .pdf import DEFAULT_MAX_PAGE_PIXELS, PdfInfo, inspect_pdf
 from .results import PageResult, Segment
+from .searchable import TextLayerPage, build_searchable_pdf, text_layer_page
 
 __all__ = [
     "DEFAULT_MAX_PAGE_PIXELS",
@@ -50,8 +61,11 @@ __all__ = [
     "PdfError",
     "PdfInfo",
     "Segment",
+    "TextLayerPage",
+    "build_searchable_pdf",
     "cer",
     "engine_problem",
     "inspect_pdf",
     "process_page",
+    "text_layer_page",
 ]

@@ -21,6 +21,7 @@ import numpy as np
 MIN_FOREGROUND = 2000  # pixels at working resolution; fewer means "nothing to align"
 MAX_FOREGROUND_SHARE = 0.35  # a mostly dark page is a photo, not text: leave it
 CORRECTION_THRESHOLD = 0.1  # degrees; smaller skews are not worth a resample
+SEARCH_MARGIN = 1.0  # degrees searched beyond max_angle
 
 
 def _foreground_points(gray: np.ndarray, side: int) -> tuple[np.ndarray, np.ndarray] | None:
@@ -75,13 +76,16 @@ def detect_skew(gray: np.ndarray, *, max_angle: float = 10.0) -> float:
     coarse_pts = _foreground_points(gray, 1100)
     if coarse_pts is None:
         return 0.0
-    angle = _search(coarse_pts, 0.0, max_angle, 0.5)
+    # Search a little past the limit: a page skewed by exactly max_angle refines to
+    # just over it and would otherwise be left skewed (and unreadable).
+    limit = max_angle + SEARCH_MARGIN
+    angle = _search(coarse_pts, 0.0, limit, 0.5)
     fine_pts = _foreground_points(gray, 2200)
     if fine_pts is None:
         return 0.0
     angle = _search(fine_pts, angle, 0.6, 0.1)
     angle = _search(fine_pts, angle, 0.12, 0.02)
-    if abs(angle) > max_angle:
+    if abs(angle) > limit:
         return 0.0
     return round(angle, 3)
 

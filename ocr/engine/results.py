@@ -63,8 +63,19 @@ class PageResult:
             slightly larger than the render, so no content is cut off).
         image_png: the final (rotated, deskewed) grayscale page image, PNG.
         thumbnail_png: the same image ~200 px wide, PNG.
-        timings: seconds per stage (``render``, ``orientation``, ``deskew``, ``ocr``,
-            ``encode``), for diagnostics and benchmarks.
+        timings: seconds per stage (``render``, ``preprocess``, ``orientation``,
+            ``deskew``, ``ocr``, ``encode``), for diagnostics and benchmarks.
+        lines: the line segments as JSON-ready dicts in reading order:
+            ``{"text", "bbox": [x0, y0, x1, y1], "confidence", "block", "direction"}``
+            (``direction`` ``"rtl"`` or ``"ltr"``, from the line's script).
+        words: every recognised word in reading order: ``{"text", "bbox", "confidence",
+            "line", "block", "script", "direction"}``; ``line`` indexes ``lines``,
+            ``script`` is ``"arabic"``, ``"latin"`` or ``"common"``. Boxes are pixels of
+            the final page image (divide by ``width``/``height`` for fractions). Empty
+            for text-layer pages.
+        preprocessing: the clean-up steps applied before recognition (see
+            :mod:`ocr.engine.preprocess`), e.g. ``["illumination", "contrast"]``, and
+            ``"upscale"`` when small print was read at twice the size.
     """
 
     page_num: int
@@ -81,6 +92,9 @@ class PageResult:
     image_png: bytes = field(repr=False)
     thumbnail_png: bytes = field(repr=False)
     timings: dict[str, float] = field(default_factory=dict)
+    lines: list[dict] = field(default_factory=list)
+    words: list[dict] = field(default_factory=list)
+    preprocessing: list[str] = field(default_factory=list)
 
     def to_dict(self, *, include_images: bool = False) -> dict[str, object]:
         """JSON-friendly dict (images omitted unless ``include_images``)."""
@@ -97,6 +111,9 @@ class PageResult:
             "width": self.width,
             "height": self.height,
             "timings": dict(self.timings),
+            "lines": self.lines,
+            "words": self.words,
+            "preprocessing": list(self.preprocessing),
         }
         if include_images:
             data["image_png"] = self.image_png

@@ -7,6 +7,13 @@
   detection when ``osd.traineddata`` is installed, and a third (``ara`` only,
   ``PSM.SINGLE_LINE``) is created on demand to re-read the rare Arabic words that the
   bilingual model misreads as Latin junk (see :func:`_repair_latin_runs`).
+* Created on demand too: ``ocr:ara`` / ``ocr:eng`` (``PSM.AUTO``) for pages read in one
+  language, and ``line:<lang>`` (``PSM.SINGLE_BLOCK``) to re-read regions of ink that no
+  recognised line covers (:func:`missed_regions`).
+
+After recognition, :func:`ocr_image` drops phantom lines, re-reads missed regions,
+repairs Latin junk in Arabic lines, drops garbage (:func:`drop_garbage`) and hands the
+lines to :mod:`ocr.engine.layout` for the reading order.
 
 Tesseract API objects are **not thread-safe**. Every use goes through :data:`LOCK`
 (a module-level ``threading.Lock``), so concurrent threads are serialised rather than
@@ -35,14 +42,17 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image
 from tesserocr import OEM, PSM, PyTessBaseAPI
 
+from . import layout
 from .results import BBox, Segment
 from .text import ARABIC_LETTER_RE, LATIN_LETTER_RE, fix_arabic_punctuation, normalize_text
 
 LANG = "ara+eng"
+LANGUAGES = frozenset({"ara", "eng", LANG})
 TESSDATA_CANDIDATES = (
     "/usr/share/tesseract-ocr/5/tessdata",
     "/usr/share/tesseract-ocr/4.00/tessdata",
@@ -56,8 +66,14 @@ OSD_MIN_CONFIDENCE = 2.0  # Tesseract's orient_conf; lower means "don't know"
 SUSPICIOUS_LATIN_CONF = 85.0  # Latin words in Arabic lines below this get a second look
 ARABIC_REREAD_MIN_CONF = 30.0  # an Arabic re-read this sure beats suspicious Latin
 JUNK_LATIN_CONF = 50.0  # Latin this unsure inside Arabic is junk: any Arabic re-read wins
-ARABIC_LINE_SHARE = 0.6
-OVERLAP_LOOKAHEAD = 4  # a line is "Arabic" when this share of its letters is Arabic
+ARABIC_LINE_SHARE = 0.6  # a line is "Arabic" when this share of its letters is Arabic
+OVERLAP_LOOKAHEAD = 4
+MISSED_PAD = 0.35  # line boxes grow by this share of a line height before looking for misses
+MISSED_MIN_CONF = 60.0  # a re-read region less sure than this is noise
+MISSED_MIN_INK = 0.06  # share of ink in a missed region's box below which it is specks
+MISSED_MAX_REGIONS = 60  # bound the work on pathological pages
+NOISE_LINE_ALNUM = 0.5
+GARBAGE_CONF = 85.0  # noise-like words below this confidence are dropped (measured)
 
 LOCK = threading.Lock()
 _apis: dict[str, tuple[int, PyTessBaseAPI]] = {}
@@ -82,6 +98,10 @@ def _make(kind: str) -> PyTessBaseAPI:
     path = tessdata_dir()
     if kind == "ocr":
         api = PyTessBaseAPI(path=path, lang=LANG, psm=PSM.AUTO, oem=OEM.LSTM_ONLY)
+    elif kind.startswith("ocr:"):  # a single-language page: "ocr:ara", "ocr:eng"
+        api = PyTessBaseAPI(path=path, lang=kind[4:], psm=PSM.AUTO, oem=OEM.LSTM_ONLY)
+    elif kind.startswith("line:"):  # re-reading a region the layout analysis missed
+        api = PyTessBaseAPI(path=path, lang=kind[5:], psm=PSM.SINGLE_BLOCK, oem=OEM.LSTM_ONLY)
     elif kind == "ara":
         api = PyTessBaseAPI(path=path, lang="ara", psm=PSM.SINGLE_LINE, oem=OEM.LSTM_ONLY)
     else:
@@ -94,7 +114,9 @@ def _make(kind: str) -> PyTessBaseAPI:
 
 
 def _get(kind: str) -> PyTessBaseAPI:
-    """Cached instance of ``kind`` ("ocr", "ara", "osd"). Caller must hold :data:`LOCK`."""
+    """Cached instance of ``kind`` ("ocr", "ocr:ara", "ocr:eng", "ara", "osd").
+
+    Caller must hold :data:`LOCK`."""
     pid = os.getpid()
     cached = _apis.get(kind)
     if cached is None or cached[0] != pid:
@@ -312,21 +334,40 @@ def _mean_conf(words: list[Word]) -> float:
     return sum(c * n for c, n in scored) / total if total else 0.0
 
 
-def ocr_image(gray: np.ndarray, dpi: int) -> tuple[str, list[Segment], float]:
-    """OCR ``gray`` with the cached ``ara+eng`` instance.
+def _instance_for(language: str | None) -> str:
+    if language in (None, LANG):
+        return "ocr"
+    if language in LANGUAGES:
+        return f"ocr:{language}"
+    raise ValueError(f"language must be one of {sorted(LANGUAGES)} or None, not {language!r}")
 
-    Returns ``(text, segments, mean_confidence)``: text in Tesseract's reading order
-    (logical order for Arabic), lines joined with ``\\n`` and blocks with a blank line;
-    for each non-empty block a ``"block"`` segment followed by its ``"line"`` segments.
+
+def ocr_image(
+    gray: np.ndarray, dpi: int, *, language: str | None = None, upscale: float = 1.0
+) -> tuple[str, list[Segment], float, list[dict], list[dict]]:
+    """OCR ``gray`` with the cached Tesseract instance for ``language``.
+
+    ``language``: ``"ara"``, ``"eng"``, ``"ara+eng"`` or None (both, the default).
+    ``upscale`` > 1 reads a bicubically enlarged copy (small print: Tesseract's layout
+    analysis breaks lines of characters under ~20 px into fragments); boxes are
+    returned in ``gray``'s pixels all the same.
+    Returns ``(text, segments, mean_confidence, lines, words)``: text in reading order
+    (see :mod:`ocr.engine.layout`; logical order for Arabic), lines joined with ``\\n``
+    and blocks with a blank line; for each block a ``"block"`` segment followed by its
+    ``"line"`` segments; ``lines`` and ``words`` as dicts (see :func:`word_data`).
 
     Blocks, lines and words are read from Tesseract's TSV rendering, which walks the same
     ``ResultIterator`` as ``GetUTF8Text``. tesserocr's ``PyResultIterator.GetUTF8Text``
     is not used: with tesserocr 2.13 it resolves to the left-to-right iterator and
     returns right-to-left lines cut after the first word, characters in visual order.
     """
+    kind = _instance_for(language)
+    if upscale > 1.0:
+        gray = cv2.resize(gray, None, fx=upscale, fy=upscale, interpolation=cv2.INTER_CUBIC)
+        dpi = round(dpi * upscale)
     image = _pil(gray)
     with LOCK:
-        api = _get("ocr")
+        api = _get(kind)
         api.SetVariable("user_defined_dpi", str(dpi))
         api.SetImage(image)
         try:
@@ -335,27 +376,209 @@ def ocr_image(gray: np.ndarray, dpi: int) -> tuple[str, list[Segment], float]:
             tsv = api.GetTSVText(0) or ""
         finally:
             api.Clear()
-        block_boxes, lines = parse_tsv(tsv)
+        _, lines = parse_tsv(tsv)
         lines = drop_overlapping_lines(lines)
-        _repair_latin_runs(image, lines, dpi)
-    text, segments = build_segments(block_boxes, lines)
-    return text, segments, mean_conf
+        lines += _read_missed_regions(gray, image, lines, language or LANG, dpi)
+        if kind == "ocr":
+            _repair_latin_runs(image, lines, dpi)
+    if upscale > 1.0:
+        lines = [_scaled(line, 1.0 / upscale) for line in lines]
+    blocks = layout.order_blocks(drop_garbage(lines))
+    text, segments = build_segments(blocks)
+    line_dicts, words = word_data(blocks)
+    return text, segments, mean_conf, line_dicts, words
 
 
-def build_segments(block_boxes: dict[int, BBox], lines: list[Line]) -> tuple[str, list[Segment]]:
-    """Page text and block/line segments from parsed lines."""
-    grouped: dict[int, list[tuple[BBox, str, float]]] = {}
+def _scaled(line: Line, factor: float) -> Line:
+    def box(b: BBox) -> BBox:
+        return (
+            int(b[0] * factor),
+            int(b[1] * factor),
+            max(int(b[0] * factor) + 1, round(b[2] * factor)),
+            max(int(b[1] * factor) + 1, round(b[3] * factor)),
+        )
+
+    words = [Word(w.text, w.confidence, box(w.bbox)) for w in line.words]
+    return Line(line.block, box(line.bbox), words)
+
+
+def missed_regions(gray: np.ndarray, lines: list[Line]) -> list[BBox]:
+    """Boxes of text-like ink that no recognised line covers.
+
+    Tesseract's layout analysis sometimes skips a whole line of a column, a page number
+    or the cells of a table. Ink outside the (padded) line boxes is smeared along the
+    text direction; blobs about one line high and at least a character wide are
+    returned, larger ones (pictures, rules) and smaller ones (specks) are not.
+    """
+    if not lines:
+        return []
+    height = float(np.median([ln.bbox[3] - ln.bbox[1] for ln in lines]))
+    _, ink = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    pad = max(2, int(MISSED_PAD * height))
     for line in lines:
-        text = fix_arabic_punctuation(" ".join(w.text for w in line.words))
-        grouped.setdefault(line.block, []).append((line.bbox, text, _mean_conf(line.words)))
+        x0, y0, x1, y1 = line.bbox
+        ink[max(0, y0 - pad) : y1 + pad, max(0, x0 - pad) : x1 + pad] = 0
+    if cv2.countNonZero(ink) < 0.05 * height * height:
+        return []
+    smear = cv2.getStructuringElement(
+        cv2.MORPH_RECT, (max(3, int(height)), max(3, int(height / 3)))
+    )
+    count, _, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(ink, smear), connectivity=8)
+    boxes = []
+    for x, y, w, h, _ in stats[1:count]:
+        text_sized = 0.5 * height <= h <= 2.5 * height and w >= 0.4 * height
+        # Text is dense; a scatter of specks smeared together is not.
+        if text_sized and cv2.countNonZero(ink[y : y + h, x : x + w]) >= MISSED_MIN_INK * w * h:
+            boxes.append((int(x), int(y), int(x + w), int(y + h)))
+    return boxes
+
+
+def _read_missed_regions(
+    gray: np.ndarray, image: Image.Image, lines: list[Line], language: str, dpi: int
+) -> list[Line]:
+    """Re-read each :func:`missed_regions` box as a block of its own. Caller holds
+    :data:`LOCK`. Readings below :data:`MISSED_MIN_CONF` are taken for noise."""
+    found: list[Line] = []
+    block = max((ln.block for ln in lines), default=0) + 1
+    api = None
+    for x0, y0, x1, y1 in missed_regions(gray, lines)[:MISSED_MAX_REGIONS]:
+        if api is None:
+            api = _get(f"line:{language}")
+            api.SetVariable("user_defined_dpi", str(dpi))
+        api.SetImage(image.crop((x0, y0, x1, y1)))
+        try:
+            api.Recognize()
+            tsv = api.GetTSVText(0) or ""
+        finally:
+            api.Clear()
+        _, region_lines = parse_tsv(tsv, (x0, y0))
+        for line in region_lines:
+            # Only words with letters or digits: a region of specks reads as "* + .".
+            words = [w for w in line.words if any(ch.isalnum() for ch in w.text)]
+            if words and _mean_conf(words) >= MISSED_MIN_CONF:
+                found.append(Line(block, _union([w.bbox for w in words]), words))
+                block += 1
+    return found
+
+
+def _is_noise_word(word: Word, line_script: str) -> bool:
+    """A recognised "word" that is typical noise: no letter or digit at all (specks read
+    as ``. , ' * +``), or a word of the other script inside a line of one script (dots
+    and dust read as ``ll``, ``ee`` in Arabic lines, as ``يه`` or ``٠`` in English
+    ones). Single letters are not noise in themselves ("A", "I", "و")."""
+    if not any(ch.isalnum() for ch in word.text):
+        return True
+    arabic, latin = _script(word.text)
+    if line_script == "arabic":
+        return latin > 0 and arabic == 0
+    if line_script == "latin":
+        return arabic > 0 or any("\u0660" <= ch <= "\u0669" for ch in word.text)
+    return False
+
+
+def drop_garbage(lines: list[Line], threshold: float | None = None) -> list[Line]:
+    """Drop noise-like words recognised with confidence below ``threshold``, and whole
+    lines below it that are mostly symbols (under :data:`NOISE_LINE_ALNUM` letters or
+    digits).
+
+    The default, :data:`GARBAGE_CONF`, was measured on ``bench/ocr_quality_bench.py``
+    (see docs/ocr.md). Lines left without words are dropped.
+    """
+    limit = GARBAGE_CONF if threshold is None else threshold
+    kept = []
+    for line in lines:
+        arabic, latin = _script(" ".join(w.text for w in line.words))
+        line_script = "common"
+        if arabic >= ARABIC_LINE_SHARE * (arabic + latin) > 0:
+            line_script = "arabic"
+        elif latin >= ARABIC_LINE_SHARE * (arabic + latin) > 0:
+            line_script = "latin"
+        chars = [ch for w in line.words for ch in w.text]
+        if sum(ch.isalnum() for ch in chars) < NOISE_LINE_ALNUM * len(chars) and (
+            _mean_conf(line.words) < limit
+        ):
+            continue  # a "line" of specks: "* + . 5 * ++ ٠"
+        words = [
+            w for w in line.words if w.confidence >= limit or not _is_noise_word(w, line_script)
+        ]
+        if words:
+            kept.append(Line(line.block, _union([w.bbox for w in words]), words))
+    return kept
+
+
+def _union(boxes: list[BBox]) -> BBox:
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
+
+
+def _word_script(text: str) -> str:
+    arabic, latin = _script(text)
+    if arabic > latin:
+        return "arabic"
+    if latin:
+        return "latin"
+    return "common"
+
+
+def build_segments(blocks: list[list[Line]]) -> tuple[str, list[Segment]]:
+    """Page text and block/line segments from lines grouped into ordered blocks."""
     segments: list[Segment] = []
     block_texts: list[str] = []
-    for index, (block, block_lines) in enumerate(grouped.items()):
-        text = "\n".join(t for _, t, _ in block_lines)
+    for index, block in enumerate(blocks):
+        texts = [fix_arabic_punctuation(" ".join(w.text for w in ln.words)) for ln in block]
+        confs = [_mean_conf(ln.words) for ln in block]
+        text = "\n".join(texts)
         block_texts.append(text)
-        weights = [(c, len(t)) for _, t, c in block_lines]
+        weights = [(c, len(t)) for c, t in zip(confs, texts, strict=True)]
         conf = sum(c * n for c, n in weights) / max(1, sum(n for _, n in weights))
-        box = block_boxes.get(block, block_lines[0][0])
-        segments.append(Segment("block", box, text, conf, index))
-        segments.extend(Segment("line", b, t, c, index) for b, t, c in block_lines)
+        segments.append(Segment("block", _union([ln.bbox for ln in block]), text, conf, index))
+        segments.extend(
+            Segment("line", ln.bbox, t, c, index)
+            for ln, t, c in zip(block, texts, confs, strict=True)
+        )
     return "\n\n".join(block_texts), segments
+
+
+def word_data(blocks: list[list[Line]]) -> tuple[list[dict], list[dict]]:
+    """JSON-ready lines and words in reading order.
+
+    A line: ``{"text", "bbox": [x0, y0, x1, y1], "confidence", "block", "direction"}``
+    (``"rtl"`` when its letters are mostly Arabic). A word: ``{"text", "bbox",
+    "confidence", "line", "block", "script", "direction"}`` where ``line`` indexes the
+    lines, ``script`` is ``"arabic"``, ``"latin"`` or ``"common"`` (digits, symbols) and
+    ``direction`` the word's own. Boxes are pixels of the final page image.
+    """
+    lines: list[dict] = []
+    words: list[dict] = []
+    for block_index, block in enumerate(blocks):
+        for line in block:
+            rtl = layout.is_rtl([line])
+            line_index = len(lines)
+            lines.append(
+                {
+                    "text": fix_arabic_punctuation(" ".join(w.text for w in line.words)),
+                    "bbox": list(line.bbox),
+                    "confidence": round(_mean_conf(line.words), 2),
+                    "block": block_index,
+                    "direction": "rtl" if rtl else "ltr",
+                }
+            )
+            for word in line.words:
+                script = _word_script(word.text)
+                direction = {"arabic": "rtl", "latin": "ltr"}.get(script, lines[-1]["direction"])
+                words.append(
+                    {
+                        "text": word.text,
+                        "bbox": list(word.bbox),
+                        "confidence": round(max(0.0, word.confidence), 2),
+                        "line": line_index,
+                        "block": block_index,
+                        "script": script,
+                        "direction": direction,
+                    }
+                )
+    return lines, words

@@ -196,7 +196,8 @@ def image_pdf(
 ) -> bytes:
     """Image-only PDF, one page per image, page size = image size at ``dpi``.
 
-    Images are stored losslessly (FlateDecode, 8-bit gray) unless ``jpeg_quality`` is
+    ``RGB`` images stay in colour (DeviceRGB); any other mode is stored as 8-bit gray.
+    Images are stored losslessly (FlateDecode) unless ``jpeg_quality`` is
     given (DCTDecode, like a scanner's JPEG output). Pillow's own PDF writer is not used
     because it always JPEG-compresses grayscale images.
     """
@@ -205,7 +206,8 @@ def image_pdf(
     objects: list[bytes] = [b"<< /Type /Catalog /Pages 2 0 R >>", b""]
     kids = []
     for image in images:
-        gray = image.convert("L")
+        gray = image.convert("RGB" if image.mode == "RGB" else "L")
+        space = b"/DeviceRGB" if gray.mode == "RGB" else b"/DeviceGray"
         if jpeg_quality is None:
             data, filt = zlib.compress(gray.tobytes(), 6), b"/FlateDecode"
         else:
@@ -222,9 +224,9 @@ def image_pdf(
         )
         objects.append(b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream")
         objects.append(
-            b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray "
+            b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace %s "
             b"/BitsPerComponent 8 /Filter %s /Length %d >>\nstream\n"
-            % (gray.width, gray.height, filt, len(data))
+            % (gray.width, gray.height, space, filt, len(data))
             + data
             + b"\nendstream"
         )
