@@ -29,7 +29,10 @@ MULTIPART_BODY = {
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
-                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "language": {"type": "string", "enum": ["ara", "eng", "ara+eng"]},
+                    },
                     "required": ["file"],
                 }
             }
@@ -68,7 +71,8 @@ def read_upload(request: HttpRequest) -> flows.Upload:
         )
     if upload.size > flows.max_upload_bytes():
         raise flows.too_large(upload.size)
-    return flows.Upload(filename=upload.name or "", data=upload.read())
+    language = request.POST.get("language", "")
+    return flows.Upload(filename=upload.name or "", data=upload.read(), language=language)
 
 
 def upload_for(request: HttpRequest, call: Call) -> dict:
@@ -109,11 +113,32 @@ async def retry(request: HttpRequest, call: Call, token: str) -> HttpResponse:
     return json_response({"token": job.token, "status": "pending", "retry_count": job.retry_count})
 
 
+@router.delete("/ocr/jobs/{token}", summary="Delete an OCR job and its files")
+@v1("ocr", source="ocr")
+async def delete_job(request: HttpRequest, call: Call, token: str) -> HttpResponse:
+    await sync_to_async(flows.delete_ocr_job)(token, call.ctx.owner_id)
+    return json_response({"token": token, "deleted": True})
+
+
+@router.get("/ocr/jobs/{token}/pdf", summary="The document as a searchable PDF")
+@v1("ocr", source="ocr")
+async def searchable(request: HttpRequest, call: Call, token: str) -> HttpResponse:
+    """The original with an invisible, selectable text layer on every OCR'd page."""
+    data = await sync_to_async(flows.searchable_pdf)(token, call.ctx.owner_id)
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{token}-searchable.pdf"'
+    return response
+
+
 @router.get("/ocr/jobs/{token}/{page_num}", summary="Get one page: text, segments, image links")
 @v1("ocr", source="ocr")
-async def page(request: HttpRequest, call: Call, token: str, page_num: int) -> HttpResponse:
+async def page(
+    request: HttpRequest, call: Call, token: str, page_num: int, detail: str = ""
+) -> HttpResponse:
+    """`?detail=words` adds the page's words and lines with boxes (pixels and fractions),
+    confidence, script and direction."""
     payload = await sync_to_async(payloads.page_detail)(
-        token, call.ctx.owner_id, page_num, base_url=site_url(request)
+        token, call.ctx.owner_id, page_num, base_url=site_url(request), detail=detail
     )
     return json_response(payload)
 

@@ -14,6 +14,7 @@ retries it automatically with exponential backoff until ``OCR_RETRY_CAP``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import threading
@@ -24,6 +25,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -116,6 +118,7 @@ def check_model_allowed(allowed_models: frozenset[str] | None) -> None:
 class Upload:
     filename: str
     data: bytes
+    language: str = ""  # ara, eng, ara+eng; empty: automatic
 
 
 def validate_pdf(data: bytes) -> engine.PdfInfo:
@@ -174,6 +177,7 @@ def start_ocr_job(
                 original_name=name,
                 total_pages=info.page_count,
                 dpi=settings.OCR_DPI,
+                language=check_language(upload.language),
                 unit_price_usd=price,
                 created_at=now,
                 expires_at=now + timedelta(hours=settings.OCR_JOB_TTL_HOURS),
@@ -194,6 +198,54 @@ def start_ocr_job(
         raise queue_unavailable() from None
     log.info("OCR job %s queued: %s pages of %s", token, job.total_pages, job.filename)
     return job
+
+
+LANGUAGES = ("ara", "eng", "ara+eng")
+
+
+def check_language(language: str) -> str:
+    language = (language or "").strip()
+    if language and language not in LANGUAGES:
+        raise ApiError(
+            400,
+            f"'language' must be one of {', '.join(LANGUAGES)} (or omitted: automatic).",
+            param="language",
+            code="invalid_parameter",
+        )
+    return language
+
+
+def delete_ocr_job(token: str, owner_id: int) -> None:
+    """Remove a job, its stored original, page images and thumbnails (404 if not yours).
+    A run still in progress stops: its pages find no job, its hold is released."""
+    job = owned_job(token, owner_id)
+    storage.delete_tree(storage.job_folder(job.token))
+    release_hold(job.request_id)
+    job.delete()
+    log.info("OCR job %s deleted by its owner", token)
+
+
+def searchable_pdf(token: str, owner_id: int) -> bytes:
+    """The original with an invisible text layer on every OCR'd page (once the job is
+    finished); made once and kept beside the original."""
+    job = owned_job(token, owner_id)
+    if not job.finished:
+        raise ApiError(
+            409, "The job is still running; ask again when it is done.", code="job_not_finished"
+        )
+    name = storage.searchable_name(job.token)
+    if storage.exists(name):
+        return storage.read_bytes(name)
+    pages = {p.page_num: p for p in OcrPage.objects.filter(job=job, status=OcrPage.Status.DONE)}
+    layers = [
+        engine.TextLayerPage(p.width, p.height, p.words, p.rotation, p.skew_angle)
+        if (p := pages.get(n)) is not None and p.path == "ocr" and p.words
+        else None
+        for n in range(1, job.total_pages + 1)
+    ]
+    data = engine.build_searchable_pdf(storage.read_bytes(job.original_name), layers)
+    storage.save_bytes(name, data)
+    return data
 
 
 def clean_filename(name: str) -> str:
@@ -324,6 +376,7 @@ def process_ocr_page(job_id: int, page_num: int, attempt: int) -> None:
             page_num - 1,
             dpi=job.dpi,
             max_page_pixels=settings.OCR_MAX_PAGE_PIXELS,
+            language=job.language or None,
         )
     except engine.PdfError as exc:
         fail_ocr_page(job_id, page_num, attempt, exc.message, code=exc.code)
@@ -340,6 +393,9 @@ def process_ocr_page(job_id: int, page_num: int, attempt: int) -> None:
             attempt=attempt,
             text=result.text,
             segments=[segment.to_dict() for segment in result.segments],
+            lines=result.lines,
+            words=result.words,
+            preprocessing=result.preprocessing,
             num_segments=result.num_segments,
             language=result.language,
             skew_angle=round(result.skew_angle, 2),
@@ -496,6 +552,8 @@ def retry_ocr_job(token: str, owner_id: int, *, automatic: bool = False) -> OcrJ
     with transaction.atomic():
         job = owned_job(token, owner_id, for_update=True)
         check_retryable(job)
+        with contextlib.suppress(FileNotFoundError):  # a new run, a new searchable PDF
+            default_storage.delete(storage.searchable_name(job.token))
         remaining = job.total_pages - job.pages_done
         job.attempt += 1
         job.retry_count += 1

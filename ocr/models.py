@@ -46,6 +46,9 @@ class OcrJob(models.Model):
     pages_done = models.PositiveIntegerField(default=0)
     pages_failed = models.PositiveIntegerField(default=0, help_text="In the current attempt")
     dpi = models.PositiveSmallIntegerField(default=300)
+    language = models.CharField(
+        max_length=10, blank=True, help_text="ara, eng or ara+eng; empty means automatic"
+    )
     unit_price_usd = money_field(default=Decimal(0))
     attempt = models.PositiveSmallIntegerField(default=0)
     billed_attempt = models.SmallIntegerField(
@@ -107,6 +110,9 @@ class OcrPage(models.Model):
     attempt = models.PositiveSmallIntegerField(default=0, help_text="The run that finished it")
     text = models.TextField(blank=True)
     segments = models.JSONField(default=list, blank=True)
+    lines = models.JSONField(default=list, blank=True)
+    words = models.JSONField(default=list, blank=True, help_text="OCR'd words with boxes")
+    preprocessing = models.JSONField(default=list, blank=True)
     num_segments = models.PositiveIntegerField(default=0)
     language = models.CharField(max_length=10, blank=True)
     skew_angle = models.FloatField(default=0.0)

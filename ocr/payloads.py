@@ -69,8 +69,40 @@ def job_status(token: str, owner_id: int) -> dict:
     return job_payload(owned_job(token, owner_id))
 
 
-def page_detail(token: str, owner_id: int, page_num: int, *, base_url: str = "") -> dict:
-    """One page with expiring links to its thumbnail and full image (null until read)."""
+def word_boxes(page: OcrPage) -> dict:
+    """``?detail=words``: words and lines with boxes in page pixels and as fractions."""
+    width, height = max(page.width, 1), max(page.height, 1)
+
+    def box(item: dict) -> dict:
+        x0, y0, x1, y1 = item["bbox"]
+        return {
+            **item,
+            "bbox": {"x0": x0, "y0": y0, "x1": x1, "y1": y1},
+            "bbox_fraction": {
+                "x0": round(x0 / width, 5),
+                "y0": round(y0 / height, 5),
+                "x1": round(x1 / width, 5),
+                "y1": round(y1 / height, 5),
+            },
+        }
+
+    return {
+        "width": page.width,
+        "height": page.height,
+        "lines": [box(line) for line in page.lines],
+        "words": [box(word) for word in page.words],
+    }
+
+
+def page_detail(
+    token: str, owner_id: int, page_num: int, *, base_url: str = "", detail: str = ""
+) -> dict:
+    """One page with expiring links to its thumbnail and full image (null until read);
+    ``detail="words"`` adds its words and lines with boxes."""
+    if detail not in ("", "words"):
+        raise ApiError(
+            400, "'detail' may only be 'words'.", param="detail", code="invalid_parameter"
+        )
     if page_num < 1:
         raise ApiError(400, "page_num must be >= 1.", param="page_num", code="invalid_parameter")
     job = owned_job(token, owner_id)
@@ -93,6 +125,7 @@ def page_detail(token: str, owner_id: int, page_num: int, *, base_url: str = "")
         else None,
         "segments": page.segments,
         "error": page.error or None,
+        **(word_boxes(page) if detail == "words" else {}),
     }
 
 

@@ -32,6 +32,10 @@ def original_name(token: str) -> str:
     return f"{job_folder(token)}/original.pdf"
 
 
+def searchable_name(token: str) -> str:
+    return f"{job_folder(token)}/searchable.pdf"
+
+
 def page_file_name(token: str, page_num: int, kind: str) -> str:
     return f"{job_folder(token)}/pages/{page_num}/{kind}.png"
 

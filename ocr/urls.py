@@ -8,6 +8,8 @@ urlpatterns = [
     path("ocr/", views.ocr_home, name="ocr"),
     path("ocr/jobs/<str:token>/", views.job_page, name="ocr-job"),
     path("ocr/jobs/<str:token>/retry", views.retry_job, name="ocr-job-retry"),
+    path("ocr/jobs/<str:token>/delete", views.delete_job, name="ocr-job-delete"),
+    path("ocr/jobs/<str:token>/searchable.pdf", views.searchable_pdf, name="ocr-job-pdf"),
     path("ocr/jobs/<str:token>/pages/<int:page_num>/", views.page_view, name="ocr-page"),
     path(
         "ocr/jobs/<str:token>/pages/<int:page_num>/<str:kind>.png",

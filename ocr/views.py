@@ -56,6 +56,7 @@ def ocr_home(request: HttpRequest) -> HttpResponse:
 
 
 def upload(request: HttpRequest) -> OcrJob:
+    """The portal's upload: the same flow as ``POST /v1/ocr/upload``."""
     user = request.user
     flows.check_model_allowed(effective_allowlist([], user.allowed_models or []))
     file = request.FILES.get("file")
@@ -65,7 +66,11 @@ def upload(request: HttpRequest) -> OcrJob:
         raise flows.too_large(file.size)
     return flows.start_ocr_job(
         user.pk,
-        flows.Upload(filename=file.name or "", data=file.read()),
+        flows.Upload(
+            filename=file.name or "",
+            data=file.read(),
+            language=request.POST.get("language", ""),
+        ),
         source=OcrJob.Source.PORTAL,
     )
 
@@ -109,6 +114,36 @@ def job_page(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_POST
 @login_required
+def delete_job(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        flows.delete_ocr_job(token, request.user.pk)
+    except ApiError as exc:
+        if exc.status == HTTPStatus.NOT_FOUND:
+            raise Http404("No such OCR job") from None
+        raise
+    messages.success(request, "Deleted the document, its pages and images.")
+    return redirect("ocr")
+
+
+@require_GET
+@login_required
+def searchable_pdf(request: HttpRequest, token: str) -> HttpResponse:
+    job, gone = owned(request, token)
+    if gone:
+        return gone
+    try:
+        data = flows.searchable_pdf(token, request.user.pk)
+    except ApiError as exc:
+        messages.error(request, exc.message)
+        return redirect("ocr-job", token=token)
+    stem = job.filename.rsplit(".", 1)[0] or "document"
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{stem}-searchable.pdf"'
+    return response
+
+
+@require_POST
+@login_required
 def retry_job(request: HttpRequest, token: str) -> HttpResponse:
     try:
         flows.retry_ocr_job(token, request.user.pk)
@@ -137,6 +172,7 @@ def page_view(request: HttpRequest, token: str, page_num: int) -> HttpResponse:
         "page": page,
         "blocks": blocks,
         "lines": lines,
+        "words": [line_box(word) for word in page.words],
         "previous": page_num - 1 if page_num > 1 else None,
         "next": page_num + 1 if page_num < job.total_pages else None,
     }

@@ -41,11 +41,17 @@
     form.addEventListener("submit", busy);
   }
 
-  const toggle = document.querySelector("[data-ocr-boxes-toggle]");
-  if (toggle) {
+  for (const toggle of document.querySelectorAll("[data-ocr-boxes-toggle]")) {
     const figure = toggle.closest("[data-ocr-figure]");
-    const sync = () => figure.classList.toggle("show-boxes", toggle.checked);
+    const shown = toggle.dataset.ocrBoxesToggle;
+    const sync = () => figure.classList.toggle(shown, toggle.checked);
     toggle.addEventListener("change", sync);
     sync();
+  }
+
+  for (const form of document.querySelectorAll("form[data-confirm]")) {
+    form.addEventListener("submit", (event) => {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
   }
 })();

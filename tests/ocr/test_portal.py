@@ -134,3 +134,26 @@ def test_signed_links_expire_and_refuse_tampering(client, alice, make_job, setti
     assert client.get(reverse("ocr-file", args=["nonsense"])).status_code == 403
     settings.OCR_FILE_URL_SECONDS = -1
     assert client.get(url).status_code == HTTPStatus.GONE
+
+
+def test_the_portal_shows_word_boxes_offers_a_searchable_pdf_and_deletes(
+    web, alice, bob, ocr_model
+):
+    fund(alice)
+    web.post(reverse("ocr"), {"file": pdf_file(), "language": "eng"})
+    job = OcrJob.objects.get(owner=alice)
+    assert job.language == "eng"
+    detail = web.get(reverse("ocr-job", args=[job.token])).content
+    assert b'data-testid="searchable-pdf"' in detail and b'data-testid="delete-job"' in detail
+    page_view = web.get(reverse("ocr-page", args=[job.token, 1])).content
+    assert b'data-testid="word-boxes"' in page_view and b'class="ocr-word-box"' in page_view
+    pdf = web.get(reverse("ocr-job-pdf", args=[job.token]))
+    assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+
+    web.force_login(bob)
+    assert web.post(reverse("ocr-job-delete", args=[job.token])).status_code == HTTPStatus.NOT_FOUND
+    web.force_login(alice)
+    response = web.post(reverse("ocr-job-delete", args=[job.token]))
+    assert response.status_code == HTTPStatus.FOUND and response["Location"] == reverse("ocr")
+    assert not OcrJob.objects.filter(pk=job.pk).exists()
+    assert not storage.exists(storage.original_name(job.token))
