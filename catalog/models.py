@@ -142,6 +142,10 @@ class LatencyRollup(models.Model):
     generation_ms = models.BigIntegerField(
         default=0, help_text="time spent producing output tokens"
     )
+    overhead_count = models.PositiveIntegerField(default=0)
+    overhead_us_sum = models.BigIntegerField(
+        default=0, help_text="Portico's own time (microseconds) around the upstream call"
+    )
 
     class Meta:
         db_table = "gateway_latencyrollup"

@@ -22,6 +22,8 @@ def summarize(rows: list[LatencyRollup], window: str) -> dict:
     ttft_count = sum(r.ttft_count for r in rows)
     output = sum(r.output_tokens for r in rows)
     generation = sum(r.generation_ms for r in rows)
+    overhead_count = sum(r.overhead_count for r in rows)
+    overhead_us = sum(r.overhead_us_sum for r in rows)
     return {
         "window": window,
         "sample_size": requests,
@@ -34,6 +36,9 @@ def summarize(rows: list[LatencyRollup], window: str) -> dict:
         "ttft_p50_ms": latency.percentile(ttft, 0.5),
         "ttft_p95_ms": latency.percentile(ttft, 0.95),
         "tokens_per_second": round(output * 1000 / generation, 1) if generation else None,
+        "gateway_overhead_ms": round(overhead_us / overhead_count / 1000, 3)
+        if overhead_count
+        else None,
         "error_rate": round(errors / requests, 4) if requests else None,
     }
 

@@ -74,6 +74,34 @@ class Call:
     def elapsed_ms(self) -> int:
         return int((time.perf_counter() - self.started) * 1000)
 
+    def upstream_so_far_ms(self, now: float) -> float:
+        """The upstream's share: its whole answer once known, else the time since the call."""
+        if self.upstream_ms:
+            return self.upstream_ms
+        return (now - self.upstream_started) * 1000 if self.upstream_started else 0.0
+
+    def server_timing(self) -> str:
+        """``Server-Timing``: Portico's own time and the upstream's (browsers show both)."""
+        now = time.perf_counter()
+        upstream = self.upstream_so_far_ms(now)
+        gateway = max((now - self.started) * 1000 - upstream, 0.0)
+        if not self.upstream_started:
+            return f"gateway;dur={gateway:.2f}"
+        return f"gateway;dur={gateway:.2f}, upstream;dur={upstream:.2f}"
+
+    def overhead_us(self) -> int | None:
+        """Portico's own time for a request that reached an upstream, in microseconds:
+        before the upstream call, and after its answer for answers read whole."""
+        if not self.upstream_started:
+            return None
+        before = (self.upstream_started - self.started) * 1_000_000
+        after = (
+            (time.perf_counter() - self.upstream_started) * 1_000_000 - self.upstream_ms * 1000
+            if self.upstream_ms
+            else 0.0
+        )
+        return max(int(before + after), 0)
+
 
 # --- Authentication ------------------------------------------------------------------------
 def bearer_token(request: HttpRequest) -> str | None:
@@ -240,6 +268,7 @@ def usage_event(
         latency_ms=call.elapsed_ms(),
         ttft_ms=ttft_ms,
         fallbacks=call.fallbacks,
+        overhead_us=call.overhead_us(),
         created_at=call.started_wall,
     )
 
@@ -263,6 +292,7 @@ async def refuse(call: Call, error: ApiError) -> None:
     """A refusal carries the call's headers and, once a model was named, its usage record."""
     await ensure_rate_headers(call)
     error.headers.update(call.headers)
+    error.headers["Server-Timing"] = call.server_timing()
     if call.ctx is not None and call.requested_model and call.endpoint != "none":
         event = usage_event(
             call, status="error", http_status=error.status, error_code=error.code or ""
@@ -292,6 +322,7 @@ def record_cancelled(call: Call) -> None:
 def with_headers(response: HttpResponse, call: Call) -> HttpResponse:
     for name, value in call.headers.items():
         response[name] = value
+    response["Server-Timing"] = call.server_timing()
     return response
 
 

@@ -72,6 +72,7 @@ async def refuse(scope: Scope, send: Send, status: int, message: str, code: str)
         (b"content-type", content_type),
         (b"content-length", str(len(body)).encode()),
         (b"x-request-id", f"req_{uuid.uuid4().hex}".encode()),
+        (b"server-timing", b"gateway;dur=0"),
         (b"connection", b"close"),
     ]
     await send({"type": "http.response.start", "status": status, "headers": headers})

@@ -349,11 +349,16 @@ LATENCY_FIELDS = (
     "ttft_hist",
     "output_tokens",
     "generation_ms",
+    "overhead_count",
+    "overhead_us_sum",
 )
 
 
 def add_latency(row: LatencyRollup, e: UsageEvent) -> None:
     row.requests += 1
+    if e.overhead_us is not None:
+        row.overhead_count += 1
+        row.overhead_us_sum += e.overhead_us
     if e.status == "error":
         row.errors += 1
         return

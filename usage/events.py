@@ -75,6 +75,7 @@ class UsageEvent:
     latency_ms: int = 0
     ttft_ms: int | None = None
     fallbacks: int = 0
+    overhead_us: int | None = None  # Portico's own time, for requests that reached an upstream
     created_at: float = field(default_factory=time.time)
 
     def __post_init__(self) -> None:
@@ -83,6 +84,7 @@ class UsageEvent:
         for name in INT_FIELDS:
             setattr(self, name, bounded_int(getattr(self, name)))
         self.ttft_ms = None if self.ttft_ms is None else bounded_int(self.ttft_ms)
+        self.overhead_us = None if self.overhead_us is None else bounded_int(self.overhead_us)
         for name in ("deployment_id", "api_key_id"):
             value = getattr(self, name)
             setattr(self, name, None if value is None else min(max(int(value), 0), MAX_BIGINT))

@@ -55,6 +55,7 @@ def test_a_401_carries_a_request_id(server, method, path, body):
         response = call(server, secret, method, path, body)
         assert response.status_code == HTTPStatus.UNAUTHORIZED
         assert response.headers["x-request-id"].startswith("req_")
+        assert response.headers["server-timing"].startswith("gateway;dur=")
 
 
 @pytest.mark.parametrize(("method", "path", "body"), ENDPOINTS, ids=[e[1] for e in ENDPOINTS])
@@ -88,3 +89,27 @@ def test_the_openapi_schema_declares_bearer_auth_and_the_error_format(server):
     assert len(operations) >= 10
     for operation in operations:
         assert {"401", "429"} <= set(operation["responses"]), operation["operationId"]
+
+
+def test_every_answer_carries_server_timing_and_overhead_is_measured(server, make_key):
+    from catalog.models import LatencyRollup
+    from tests.gateway.conftest import drained_records
+
+    secret = make_key()
+    for stream in (False, True):
+        response = call(
+            server,
+            secret,
+            "POST",
+            "/v1/chat/completions",
+            {"model": "fake-llm", "messages": HELLO, "stream": stream},
+        )
+        assert response.status_code == HTTPStatus.OK
+        timing = dict(
+            part.strip().split(";dur=") for part in response.headers["server-timing"].split(",")
+        )
+        assert set(timing) == {"gateway", "upstream"}
+        assert float(timing["gateway"]) >= 0 and float(timing["upstream"]) > 0
+    drained_records()
+    rollup = LatencyRollup.objects.get(model="fake-llm")
+    assert rollup.overhead_count == 2 and rollup.overhead_us_sum > 0
