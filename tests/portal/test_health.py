@@ -18,7 +18,12 @@ def test_healthz_answers_while_the_process_is_up(client):
 def test_readyz_reports_every_part_ok(client):
     response = client.get("/readyz")
     assert response.status_code == HTTPStatus.OK
-    assert response.json()["checks"] == {"database": "ok", "cache": "ok", "broker": "ok"}
+    assert response.json()["checks"] == {
+        "database": "ok",
+        "cache": "ok",
+        "broker": "ok",
+        "ocr": "ok",
+    }
 
 
 def start_server_with(**env: str) -> PorticoServer:
