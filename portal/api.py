@@ -50,6 +50,9 @@ ERROR_STATUSES = {
 }
 
 
+CLEAN_URL_TEXT = "^[^\\x00-\\x1f\\x7f]*$"
+
+
 class PorticoApi(NinjaAPI):
     """The NinjaAPI whose OpenAPI schema tells clients (and schemathesis) the whole truth:
     bearer authentication, and the error format of every refusal."""
