@@ -20,7 +20,7 @@ $(VENV)/.synced: pyproject.toml uv.lock
 
 setup: $(VENV)/.synced ## Create the virtual environment and install dependencies
 
-run: setup ## Migrate, load demo data and start web + worker + beat (Ctrl-C stops all)
+run: setup ## Migrate, demo data; web + worker + beat, restarted if they die (Ctrl-C stops all)
 	@HOST=$(HOST) PORT=$(PORT) bin/run
 
 test: export PORTICO_VAR_DIR ?= $(CURDIR)/var/test
