@@ -20,12 +20,13 @@ $(VENV)/.synced: pyproject.toml uv.lock
 
 setup: $(VENV)/.synced ## Create the virtual environment and install dependencies
 
-run: setup ## Migrate, demo data; web + worker + beat, restarted if they die (Ctrl-C stops all)
+run: setup ## OS packages, migrate, demo data; web + worker + beat, restarted if they die (Ctrl-C stops all)
 	@HOST=$(HOST) PORT=$(PORT) bin/run
 
 test: export PORTICO_VAR_DIR ?= $(CURDIR)/var/test
 test: export CACHE_KEY_PREFIX ?= portico-test
 test: setup ## Run the whole test suite (DATABASE_URL / REDIS_URL honoured)
+	@bin/os-packages --install-if-root
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup ## ruff check + format check
