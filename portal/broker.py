@@ -9,8 +9,10 @@ open-then-write race. This transport and backend fix those:
 
 - a message is written to a temporary file and renamed into the queue folder, so a
   reader sees the whole message or nothing;
-- a consumer claims a message by renaming it into a folder on the same file system,
-  which exactly one consumer can win;
+- a consumer claims a message by renaming it into ``.claimed/`` (same file system), which
+  exactly one consumer can win, and deletes it when the message is acknowledged; messages
+  claimed by a process that has died (a worker killed with SIGKILL) are queued again, so
+  ``acks_late`` tasks are redelivered as with Redis;
 - exchange tables are replaced by rename under a lock file;
 - a file that still cannot be decoded (a disk fault, a file left by the old transport)
   is moved aside to ``corrupt/`` with a warning instead of stopping the worker.
@@ -35,10 +37,28 @@ from queue import Empty
 from celery.backends.filesystem import FilesystemBackend
 from kombu.transport import TRANSPORT_ALIASES, filesystem
 from kombu.utils.encoding import ensure_bytes
+from kombu.utils.objects import cached_property
 
 logger = logging.getLogger(__name__)
 
 TRANSPORT_ALIASES["portico-files"] = "portal.broker:Transport"
+# How often a consumer looks for messages claimed by processes that have died.
+RECOVERY_SECONDS = 10.0
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie (dead, not yet reaped by its parent) holds nothing.
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def write_atomically(path: str | os.PathLike, data: bytes, tmp_dir: str | os.PathLike) -> None:
@@ -81,6 +101,7 @@ class Channel(filesystem.Channel):
     def _get(self, queue):
         wanted = f"{queue}.msg"
         claimed_dir = self._folder(self.data_folder_in, ".claimed")
+        self._recover_orphans(claimed_dir)
         for name in sorted(os.listdir(self.data_folder_in)):
             if name.partition(".")[2] != wanted:
                 continue
@@ -94,13 +115,72 @@ class Channel(filesystem.Channel):
                 with open(claimed, "rb") as f:
                     payload = f.read()
                 message = json.loads(payload)
-            except (OSError, ValueError) as exc:
+                tag = message["properties"]["delivery_tag"]
+            except (OSError, ValueError, KeyError, TypeError) as exc:
                 self._set_aside(claimed, name, exc)
                 continue
-            with suppress(FileNotFoundError):
-                os.unlink(claimed)
+            if queue in self._no_ack_queues:
+                self._settle(claimed)
+            else:
+                # Kept until acked: if this process dies first, the message goes back.
+                self._claimed[tag] = claimed
             return message
         raise Empty()
+
+    # --- acknowledgements: a claimed file lives until its message is settled ------------
+    @cached_property
+    def _claimed(self) -> dict[str, str]:
+        return {}
+
+    @cached_property
+    def _no_ack_queues(self) -> set[str]:
+        return set()
+
+    def _settle(self, path: str | None) -> None:
+        if path:
+            with suppress(FileNotFoundError):
+                os.unlink(path)
+
+    def basic_consume(self, queue, no_ack, *args, **kwargs):
+        if no_ack:
+            self._no_ack_queues.add(queue)
+        return super().basic_consume(queue, no_ack, *args, **kwargs)
+
+    def basic_get(self, queue, no_ack=False, **kwargs):
+        message = super().basic_get(queue, no_ack=no_ack, **kwargs)
+        if message is not None and no_ack:
+            self._settle(self._claimed.pop(message.delivery_tag, None))
+        return message
+
+    def basic_ack(self, delivery_tag, multiple=False):
+        super().basic_ack(delivery_tag, multiple=multiple)
+        self._settle(self._claimed.pop(delivery_tag, None))
+
+    def basic_reject(self, delivery_tag, requeue=False):
+        # With requeue the virtual channel has put a copy back (_restore) already.
+        super().basic_reject(delivery_tag, requeue=requeue)
+        self._settle(self._claimed.pop(delivery_tag, None))
+
+    def _restore(self, message):
+        # Unacked messages at shutdown, or a requeue: the copy is queued, the claim goes.
+        super()._restore(message)
+        self._settle(self._claimed.pop(message.delivery_tag, None))
+
+    def _recover_orphans(self, claimed_dir: str) -> None:
+        """Put back the messages claimed by processes that died before settling them."""
+        now = time.monotonic()
+        if now < getattr(self, "_next_recovery", 0):
+            return
+        self._next_recovery = now + RECOVERY_SECONDS
+        for claim in os.listdir(claimed_dir):
+            pid, _, name = claim.partition("-")
+            if not pid.isdigit() or process_alive(int(pid)):
+                continue
+            with suppress(FileNotFoundError):
+                os.rename(os.path.join(claimed_dir, claim), os.path.join(self.data_folder_in, name))
+                logger.warning(
+                    "Broker message %s was claimed by a process that died; queued again", name
+                )
 
     def _set_aside(self, path: str, name: str, exc: Exception) -> None:
         corrupt = self._folder(os.path.dirname(os.path.normpath(self.data_folder_in)), "corrupt")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
 import pytest
 
-from tests.support.processes import ROOT, CeleryWorker, child_env
+from tests.support.processes import ROOT, CeleryWorker, child_env, wait_for
 
 PRODUCERS, TASKS_EACH = 4, 500
 
@@ -59,3 +60,37 @@ def test_it_delivers_every_task_from_concurrent_producers(embedded_env, tmp_path
         "00000000000000000002_half.celery.msg",
     ]
     assert not [p for p in queue.iterdir() if p.name.endswith(".msg")]
+    assert list((queue / ".claimed").iterdir()) == []  # every message was acknowledged
+
+
+def dead_pid() -> int:
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
+
+
+@pytest.mark.slow
+def test_a_message_claimed_by_a_worker_that_died_is_delivered_again(embedded_env, tmp_path):
+    queue = tmp_path / "celery" / "queue"
+    task_id = subprocess.run(
+        [sys.executable, "-m", "tests.ops.producer", "7", "1", "--no-wait"],
+        cwd=ROOT,
+        env=embedded_env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    # What a worker killed with SIGKILL leaves behind: its claimed, unacknowledged message.
+    (message,) = [p for p in queue.iterdir() if p.name.endswith(".msg")]
+    (queue / ".claimed").mkdir(exist_ok=True)
+    message.rename(queue / ".claimed" / f"{dead_pid()}-{message.name}")
+
+    result = tmp_path / "celery" / "results" / f"celery-task-meta-{task_id}"
+    worker = CeleryWorker(embedded_env, concurrency=1)
+    try:
+        worker.wait_ready()
+        wait_for(result.exists, timeout=60, what="the redelivered task's result")
+        assert worker.saw("claimed by a process that died; queued again")
+    finally:
+        worker.stop()
+    assert json.loads(result.read_text())["result"] == [7, 0]
