@@ -15,7 +15,7 @@ app.autodiscover_tasks()
 
 
 class PeriodicTaskChatter(logging.Filter):
-    """Demote the INFO lines about periodic tasks (sent, received, succeeded) to DEBUG.
+    """Demote the INFO lines about periodic tasks (sent, received, succeeded, expired) to DEBUG.
 
     Beat sends ``drain-usage`` every second; at INFO those lines would bury everything
     else on the console of ``make run``. Failures are logged at ERROR and stay there.
@@ -40,11 +40,11 @@ class PeriodicTaskChatter(logging.Filter):
         args = record.args
         if isinstance(args, dict):  # the worker's "received" and "succeeded" lines
             return args.get("name") in self.periodic_tasks()
-        if isinstance(args, tuple) and len(args) == 2:  # beat's "Sending due task"
-            return args[1] in self.periodic_tasks()
+        if isinstance(args, tuple):  # beat's "Sending due task", "Discarding revoked task"
+            return any(arg in self.periodic_tasks() for arg in args if isinstance(arg, str))
         return False
 
 
 _chatter = PeriodicTaskChatter(app)
-for _name in ("celery.beat", "celery.worker.strategy", "celery.app.trace"):
+for _name in ("celery.beat", "celery.worker.strategy", "celery.worker.request", "celery.app.trace"):
     logging.getLogger(_name).addFilter(_chatter)
