@@ -6,9 +6,11 @@ Runs ``bin/run`` (web server, Celery worker and beat under ``bin/supervise``; SQ
 the embedded file broker, no Redis) in a temporary ``PORTICO_VAR_DIR`` on a free port,
 and loads it for ``--minutes`` with ``--clients`` threads of mixed traffic as the demo
 user: chat completions on the built-in ``portico/test-chat`` model (plain and streamed,
-with a key from ``manage.py createapikey``; the model paced at 400 tokens/s), ``GET /v1/usage``, and the signed-in
-Usage, Dashboard and Keys pages; and, when Tesseract is installed, an OCR upload of a
-generated one-page PDF every ``--ocr-every`` seconds.
+with a key from ``manage.py createapikey``; the model paced at 400 tokens/s),
+``GET /v1/usage``, and the signed-in Usage, Dashboard and Keys pages; and, when
+Tesseract is installed, an OCR upload of a generated one-page PDF every ``--ocr-every``
+seconds. ``--kill-worker-every N`` also kills the worker with SIGKILL every N seconds
+(bin/run must restart it, and no usage may be lost).
 
 Prints requests by kind and status, crashes (``bin/run`` gone, or a child that exited
 on its own; target 0), restarts, the RSS of each process at the start of the load and
@@ -270,9 +272,15 @@ def soak(args: argparse.Namespace, var_dir: Path) -> int:
     for thread in threads:
         thread.start()
     end = started + args.minutes * 60
-    last_report = started
+    last_report = last_kill = started
+    killed: set[int] = set()
     while time.monotonic() < end and run.proc.poll() is None:
         time.sleep(5)
+        if args.kill_worker_every and time.monotonic() - last_kill >= args.kill_worker_every:
+            last_kill = time.monotonic()
+            if (pid := run.current_pid("worker")) and pid not in killed:
+                killed.add(pid)
+                os.kill(pid, signal.SIGKILL)
         for name, size in run.rss().items():
             peak_rss[name] = max(peak_rss.get(name, 0), size)
         if time.monotonic() - last_report >= 60:
@@ -313,9 +321,13 @@ def soak(args: argparse.Namespace, var_dir: Path) -> int:
         os.kill(pid, signal.SIGKILL)
 
     text = run.text()
-    exits = re.findall(
-        r"portico: (.+?) \(pid \d+\) (was killed by \w+|exited with code -?\d+)", text
-    )
+    exits = [
+        (name, how)
+        for name, pid, how in re.findall(
+            r"portico: (.+?) \(pid (\d+)\) (was killed by \w+|exited with code -?\d+)", text
+        )
+        if int(pid) not in killed
+    ]
     total = sum(load.counts.values())
     print(f"duration: {elapsed / 60:.1f} min; {total} requests ({total / elapsed:.1f}/s)")
     for kind, n in sorted(load.counts.items()):
@@ -324,7 +336,10 @@ def soak(args: argparse.Namespace, var_dir: Path) -> int:
     print(f"  bin/run {'stayed up' if survived else 'DIED: ' + str(run.proc.returncode)}")
     for name, how in exits:
         print(f"  {name} {how}")
-    print(f"restarts by bin/run: {text.count('restarting in')}")
+    print(
+        f"restarts by bin/run: {text.count('restarting in')} "
+        f"({len(killed)} of them after this script killed the worker with SIGKILL)"
+    )
     print(
         "log: "
         + ", ".join(
@@ -355,6 +370,9 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=30)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--ocr-every", type=float, default=60, help="seconds between uploads")
+    parser.add_argument(
+        "--kill-worker-every", type=float, default=0, help="SIGKILL the worker this often (s)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
     var_dir = Path(tempfile.mkdtemp(prefix="portico-soak-"))
