@@ -150,9 +150,8 @@ else:
 CELERY_DIR = VAR_DIR / "celery"
 # Without Redis: files under var/celery, written atomically (portal/broker.py).
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL or "portico-files://localhost/"
-CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or REDIS_URL or (
-    f"portal.broker.AtomicFileBackend+file://{CELERY_DIR / 'results'}"
-)
+EMBEDDED_RESULTS = f"portal.broker.AtomicFileBackend+file://{CELERY_DIR / 'results'}"
+CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or REDIS_URL or EMBEDDED_RESULTS
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 if CELERY_BROKER_URL.startswith(("portico-files://", "filesystem://")):
     from portal.broker import folders
