@@ -281,15 +281,17 @@ def soak(args: argparse.Namespace, var_dir: Path) -> int:
             if (pid := run.current_pid("worker")) and pid not in killed:
                 killed.add(pid)
                 os.kill(pid, signal.SIGKILL)
-        for name, size in run.rss().items():
+        sizes = run.rss()
+        for name, size in sizes.items():
             peak_rss[name] = max(peak_rss.get(name, 0), size)
         if time.monotonic() - last_report >= 60:
             last_report = time.monotonic()
             minute = (last_report - started) / 60
             total = sum(load.counts.values())
+            rss = ", ".join(f"{name} {size:.0f}" for name, size in sizes.items())
             print(
                 f"  {minute:4.1f} min: {total} requests, restarts so far: "
-                f"{run.text().count('restarting in')}",
+                f"{run.text().count('restarting in')}; RSS MiB: {rss}",
                 flush=True,
             )
     load.stop.set()
