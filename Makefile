@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: help setup run test lint fmt bench clean
+.PHONY: help setup run test lint fmt bench soak clean
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -20,12 +20,13 @@ $(VENV)/.synced: pyproject.toml uv.lock
 
 setup: $(VENV)/.synced ## Create the virtual environment and install dependencies
 
-run: setup ## Migrate, load demo data and start web + worker + beat (Ctrl-C stops all)
+run: setup ## OS packages, migrate, demo data; web + worker + beat, restarted if they die (Ctrl-C stops all)
 	@HOST=$(HOST) PORT=$(PORT) bin/run
 
 test: export PORTICO_VAR_DIR ?= $(CURDIR)/var/test
 test: export CACHE_KEY_PREFIX ?= portico-test
 test: setup ## Run the whole test suite (DATABASE_URL / REDIS_URL honoured)
+	@bin/os-packages --install-if-root
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup ## ruff check + format check
@@ -36,8 +37,11 @@ fmt: setup ## Format the code
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: setup ## Run the benchmarks (prints figures)
-	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+bench: setup ## Run the benchmarks (prints figures; the soak is `make soak`)
+	@for script in bench/*.py; do [ $$script = bench/soak.py ] && continue; echo "== $$script"; $(PY) $$script || exit 1; done
+
+soak: setup ## Soak make run's embedded default under load (MINUTES=30) and report crashes, RSS, lost usage
+	$(PY) bench/soak.py --minutes $(or $(MINUTES),30)
 
 clean: ## Remove local state (database, uploads, broker files)
 	rm -rf var

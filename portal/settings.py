@@ -152,22 +152,15 @@ else:
 
 # --- Celery ----------------------------------------------------------------------
 CELERY_DIR = VAR_DIR / "celery"
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL or "filesystem://"
-CELERY_RESULT_BACKEND = (
-    env_str("CELERY_RESULT_BACKEND") or REDIS_URL or f"file://{CELERY_DIR / 'results'}"
-)
+# Without Redis: files under var/celery, written atomically (portal/broker.py).
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL or "portico-files://localhost/"
+EMBEDDED_RESULTS = f"portal.broker.AtomicFileBackend+file://{CELERY_DIR / 'results'}"
+CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or REDIS_URL or EMBEDDED_RESULTS
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    for sub in ("queue", "processed", "results", "control"):
-        (CELERY_DIR / sub).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(CELERY_DIR / "queue"),
-        "data_folder_out": str(CELERY_DIR / "queue"),
-        "processed_folder": str(CELERY_DIR / "processed"),
-        "control_folder": str(CELERY_DIR / "control"),
-        "store_processed": False,
-        "polling_interval": 0.1,
-    }
+if CELERY_BROKER_URL.startswith(("portico-files://", "filesystem://")):
+    from portal.broker import folders
+
+    CELERY_BROKER_TRANSPORT_OPTIONS = folders(CELERY_DIR)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
