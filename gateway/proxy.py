@@ -300,7 +300,8 @@ async def relay(call: Call, reply: UpstreamReply, translator=None) -> AsyncItera
 
 def error_chunk(message: str, translator=None) -> bytes:
     if translator is not None:
-        return translator.fail(message, "upstream_stream_broken")
+        # The Responses API's error codes are a closed set: a broken upstream is server_error.
+        return translator.fail(message, "server_error")
     error = {
         "message": message,
         "type": "upstream_error",
