@@ -3,7 +3,7 @@
 Per request: one key-snapshot cache hit, one atomic rate-limit step, one funds
 reservation (priced models), the upstream call on the shared pooled session, and
 one durable usage event. Stream bytes are relayed as they arrive; only the usage
-chunk is decoded.
+chunk is decoded (and a chunk naming a model the stream has not named before).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
 from catalog.snapshots import DeploymentEntry, ModelEntry, get_catalog
 from gateway import routing
+from gateway.adapters import StreamModelRewriter
 from gateway.admission import Call, record, record_in_background, usage_event, with_headers
 from gateway.upstream import RetryableUpstreamError, UpstreamError, UpstreamReply
 from portal.errors import ApiError
@@ -251,12 +252,21 @@ async def relay(call: Call, reply: UpstreamReply, translator=None) -> AsyncItera
     buffer = b""
     recorded = False
     status = "cancelled"
+    # Chunks name the upstream's model; clients see the public id, as in plain answers.
+    # A translator builds its own events with the public id.
+    rewrite = (
+        StreamModelRewriter(call.model.public_id, call.deployment.upstream_model).rewrite
+        if translator is None
+        else None
+    )
     try:
         data = reply.first
         while True:
             events, buffer = split_events(buffer + data)
             out = []
             for event in events:
+                if rewrite is not None:
+                    event = rewrite(event)
                 forwarded = inspect_event(call, state, event)
                 if forwarded is None:
                     continue

@@ -62,3 +62,26 @@ def test_a_cut_responses_stream_fails_with_server_error(server, make_key, fake):
     # Portico's own record keeps the precise reason.
     [record] = drained_records()
     assert record.status == "error" and record.error_code == "upstream_stream_broken"
+
+
+def test_streamed_chunks_name_the_public_model_not_the_upstream_one(client, fake):
+    # "flaky" is served by the fake upstream's "flaky-primary", which names itself in chunks.
+    chunks = list(
+        client.chat.completions.create(
+            model="flaky",
+            messages=HELLO,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
+    assert fake.last_request()["body"]["model"] == "flaky-primary"
+    assert {c.model for c in chunks} == {"flaky"}
+    assert chunks[-1].usage.completion_tokens == 16
+    assert client.chat.completions.create(model="flaky", messages=HELLO).model == "flaky"
+
+
+def test_the_failover_deployment_is_renamed_too(client, fake):
+    fake.configure(per_model={"flaky-primary": {"fail_status": 503, "fail_count": 1}})
+    chunks = list(client.chat.completions.create(model="flaky", messages=HELLO, stream=True))
+    assert fake.last_request()["body"]["model"] == "fake-llm"
+    assert {c.model for c in chunks} == {"flaky"}
