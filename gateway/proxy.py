@@ -100,7 +100,7 @@ async def route(
             503,
             f"No healthy provider is available for '{call.requested_model}' right now. Retry shortly.",
         )
-    reasons = []
+    failures: list[RetryableUpstreamError] = []
     call.upstream_started = time.perf_counter()
     for deployment in order:
         call.deployment = deployment
@@ -108,7 +108,7 @@ async def route(
             reply = await opener(deployment)
         except RetryableUpstreamError as exc:
             routing.record_failure(deployment.id)
-            reasons.append(exc.reason)
+            failures.append(exc)
             call.fallbacks += 1
             continue
         except UpstreamError as exc:
@@ -116,11 +116,27 @@ async def route(
                 exc.status, exc.message, type=exc.type, code=exc.code, param=exc.param
             ) from None
         routing.record_success(deployment.id)
-        call.fallbacks = len(reasons)
+        call.fallbacks = len(failures)
         return reply
-    call.fallbacks = max(len(reasons) - 1, 0)
-    raise ApiError(
-        502, "Every provider for this model failed: " + "; ".join(reasons), code="upstream_failed"
+    call.fallbacks = max(len(failures) - 1, 0)
+    reasons = "; ".join(exc.reason for exc in failures)
+    if all(exc.status == 429 for exc in failures):
+        raise rate_limited(call, failures, reasons)
+    raise ApiError(502, "Every provider for this model failed: " + reasons, code="upstream_failed")
+
+
+def rate_limited(call: Call, failures: list[RetryableUpstreamError], reasons: str) -> ApiError:
+    """Every deployment tried answered 429: a 429 the SDKs back off from (a 502 would fail
+    them), with the soonest ``Retry-After`` a provider gave, or one second."""
+    waits = [exc.retry_after for exc in failures if exc.retry_after is not None]
+    retry_after = min(waits) if waits else 1
+    return ApiError(
+        429,
+        f"'{call.requested_model}' is rate-limited by its providers right now ({reasons}). "
+        f"Retry after {retry_after} s.",
+        type="rate_limit_error",
+        code="upstream_rate_limited",
+        headers={"retry-after": str(retry_after)},
     )
 
 
