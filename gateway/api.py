@@ -167,6 +167,26 @@ async def model_catalog(
     return proxy.json_response({"object": "list", "data": data})
 
 
+# After /models/catalog: URL patterns match in order, and ids may contain "/".
+@router.get("/models/{path:model_id}", summary="One model this key may use")
+@v1("models")
+async def retrieve_model(request: HttpRequest, call: Call, model_id: str) -> HttpResponse:
+    """The official SDKs' ``models.retrieve``: the same object as an entry of ``/models``.
+    Any id chat accepts is found (``provider/model`` too); a model the key may not use is
+    404, as if it did not exist."""
+    resolved = (await get_catalog()).resolve(model_id)
+    model = resolved[0] if resolved and resolved[1] else None
+    if (
+        model is None
+        or model.type not in ("llm", "embedding")
+        or not call.ctx.allows_model(model.public_id)
+    ):
+        raise ApiError(
+            404, f"The model '{model_id}' does not exist.", code="model_not_found", param="model"
+        )
+    return proxy.json_response(model_list_entry(model))
+
+
 @router.get("/usage", summary="Your usage records, newest first", tags=["Usage"])
 @v1("usage")
 async def list_usage(

@@ -95,7 +95,9 @@ async def chat_completion(body: dict, model: str) -> bytes:
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": "".join(tokens)},
+                    # OpenAI's schema requires logprobs and refusal, null when absent.
+                    "message": {"role": "assistant", "content": "".join(tokens), "refusal": None},
+                    "logprobs": None,
                     "finish_reason": finish,
                 }
             ],
@@ -114,7 +116,8 @@ async def chat_completion_stream(body: dict, model: str) -> AsyncIterator[bytes]
     }
 
     def chunk(delta: dict, finish_reason: str | None = None) -> bytes:
-        data = {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}]}
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+        data = {**base, "choices": [choice]}
         return b"data: " + orjson.dumps(data) + b"\n\n"
 
     await asyncio.sleep(settings.LOCAL_MODEL_FIRST_TOKEN_MS / 1000)

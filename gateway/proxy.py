@@ -3,7 +3,7 @@
 Per request: one key-snapshot cache hit, one atomic rate-limit step, one funds
 reservation (priced models), the upstream call on the shared pooled session, and
 one durable usage event. Stream bytes are relayed as they arrive; only the usage
-chunk is decoded.
+chunk is decoded (and a chunk naming a model the stream has not named before).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
 from catalog.snapshots import DeploymentEntry, ModelEntry, get_catalog
 from gateway import routing
+from gateway.adapters import StreamModelRewriter
 from gateway.admission import Call, record, record_in_background, usage_event, with_headers
 from gateway.upstream import RetryableUpstreamError, UpstreamError, UpstreamReply
 from portal.errors import ApiError
@@ -99,7 +100,7 @@ async def route(
             503,
             f"No healthy provider is available for '{call.requested_model}' right now. Retry shortly.",
         )
-    reasons = []
+    failures: list[RetryableUpstreamError] = []
     call.upstream_started = time.perf_counter()
     for deployment in order:
         call.deployment = deployment
@@ -107,7 +108,7 @@ async def route(
             reply = await opener(deployment)
         except RetryableUpstreamError as exc:
             routing.record_failure(deployment.id)
-            reasons.append(exc.reason)
+            failures.append(exc)
             call.fallbacks += 1
             continue
         except UpstreamError as exc:
@@ -115,11 +116,27 @@ async def route(
                 exc.status, exc.message, type=exc.type, code=exc.code, param=exc.param
             ) from None
         routing.record_success(deployment.id)
-        call.fallbacks = len(reasons)
+        call.fallbacks = len(failures)
         return reply
-    call.fallbacks = max(len(reasons) - 1, 0)
-    raise ApiError(
-        502, "Every provider for this model failed: " + "; ".join(reasons), code="upstream_failed"
+    call.fallbacks = max(len(failures) - 1, 0)
+    reasons = "; ".join(exc.reason for exc in failures)
+    if all(exc.status == 429 for exc in failures):
+        raise rate_limited(call, failures, reasons)
+    raise ApiError(502, "Every provider for this model failed: " + reasons, code="upstream_failed")
+
+
+def rate_limited(call: Call, failures: list[RetryableUpstreamError], reasons: str) -> ApiError:
+    """Every deployment tried answered 429: a 429 the SDKs back off from (a 502 would fail
+    them), with the soonest ``Retry-After`` a provider gave, or one second."""
+    waits = [exc.retry_after for exc in failures if exc.retry_after is not None]
+    retry_after = min(waits) if waits else 1
+    return ApiError(
+        429,
+        f"'{call.requested_model}' is rate-limited by its providers right now ({reasons}). "
+        f"Retry after {retry_after} s.",
+        type="rate_limit_error",
+        code="upstream_rate_limited",
+        headers={"retry-after": str(retry_after)},
     )
 
 
@@ -251,12 +268,21 @@ async def relay(call: Call, reply: UpstreamReply, translator=None) -> AsyncItera
     buffer = b""
     recorded = False
     status = "cancelled"
+    # Chunks name the upstream's model; clients see the public id, as in plain answers.
+    # A translator builds its own events with the public id.
+    rewrite = (
+        StreamModelRewriter(call.model.public_id, call.deployment.upstream_model).rewrite
+        if translator is None
+        else None
+    )
     try:
         data = reply.first
         while True:
             events, buffer = split_events(buffer + data)
             out = []
             for event in events:
+                if rewrite is not None:
+                    event = rewrite(event)
                 forwarded = inspect_event(call, state, event)
                 if forwarded is None:
                     continue
@@ -300,7 +326,8 @@ async def relay(call: Call, reply: UpstreamReply, translator=None) -> AsyncItera
 
 def error_chunk(message: str, translator=None) -> bytes:
     if translator is not None:
-        return translator.fail(message, "upstream_stream_broken")
+        # The Responses API's error codes are a closed set: a broken upstream is server_error.
+        return translator.fail(message, "server_error")
     error = {
         "message": message,
         "type": "upstream_error",

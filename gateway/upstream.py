@@ -10,9 +10,12 @@ Failures that another deployment might not have (connection errors, timeouts,
 from __future__ import annotations
 
 import asyncio
+import math
+import time
 import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 
 import aiohttp
 import orjson
@@ -55,12 +58,44 @@ class UpstreamError(Exception):
 
 
 class RetryableUpstreamError(Exception):
-    """Connection error, timeout, 429 or 5xx: worth trying the next deployment."""
+    """Connection error, timeout, 429 or 5xx: worth trying the next deployment.
 
-    def __init__(self, reason: str, *, timeout: bool = False) -> None:
+    ``status`` is the upstream's HTTP status (0 without one); a 429's ``retry_after``
+    is its ``Retry-After`` in whole seconds, when it sent one we can read."""
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        timeout: bool = False,
+        status: int = 0,
+        retry_after: int | None = None,
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.timeout = timeout
+        self.status = status
+        self.retry_after = retry_after
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> int | None:
+    """``Retry-After`` as whole seconds (at least 1): delta-seconds or an HTTP-date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if seconds != seconds or seconds > 86_400:  # NaN, or not a wait worth passing on
+        return None
+    return max(1, math.ceil(seconds))
 
 
 _sessions: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -161,7 +196,13 @@ async def check_status(
     name = deployment.provider.name
     if response.status == 429 or response.status >= 500:
         raise RetryableUpstreamError(
-            f"{name} answered HTTP {response.status}: {error_message(body)}"
+            f"{name} answered HTTP {response.status}: {error_message(body)}",
+            status=response.status,
+            retry_after=(
+                retry_after_seconds(response.headers.get("Retry-After"))
+                if response.status == 429
+                else None
+            ),
         )
     if anthropic:
         status, error = from_anthropic_error(response.status, body)

@@ -3,6 +3,7 @@
 * :mod:`.anthropic` - OpenAI Chat Completions <-> Anthropic Messages API.
 * :mod:`.responses` - OpenAI Responses API on top of Chat Completions.
 * :mod:`.sse` - incremental Server-Sent Events parser.
+* :mod:`.model_id` - the public model id in streamed chat chunks.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from .anthropic import (
     to_anthropic_request,
 )
 from .errors import AdapterError, openai_error
+from .model_id import StreamModelRewriter
 from .responses import (
     ResponsesStreamTranslator,
     chat_to_responses_response,
@@ -26,6 +28,7 @@ __all__ = [
     "AnthropicStreamTranslator",
     "ResponsesStreamTranslator",
     "SSEParser",
+    "StreamModelRewriter",
     "chat_to_responses_response",
     "format_event",
     "from_anthropic_error",

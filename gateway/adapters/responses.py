@@ -317,7 +317,12 @@ class ResponsesStreamTranslator:
         """The still-open items, marked incomplete (for ``response.failed``)."""
         items: list[dict[str, Any]] = []
         if self._text_id is not None:
-            part = {"type": "output_text", "text": "".join(self._text_parts), "annotations": []}
+            part = {
+                "type": "output_text",
+                "text": "".join(self._text_parts),
+                "annotations": [],
+                "logprobs": [],
+            }
             items.append(
                 {
                     "id": self._text_id,

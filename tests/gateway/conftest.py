@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 import httpx
@@ -77,13 +78,15 @@ def catalog(transactional_db, fake):
         "fake-llm", [(primary, "fake-llm", 1)], price_in="1", price_out="2", context_window=8192
     )
     add_model("fake-embed", [(primary, "fake-embed", 1)], type="embedding", price_in="0.1")
-    add_model("flaky", [(primary, "flaky-primary", 1), (backup, "fake-llm", 2)])
+    # A mark only this test's catalog carries: `server` waits until the server sees it.
+    marker = f"test catalog {uuid.uuid4().hex}"
+    add_model("flaky", [(primary, "flaky-primary", 1), (backup, "fake-llm", 2)], description=marker)
     add_model("sleepy", [(slow, "sleepy-primary", 1), (backup, "fake-llm", 2)])
     add_model("broken", [(primary, "broken-a", 1), (backup, "broken-b", 2)])
     add_model("fake-claude", [(claude, "fake-llm", 1)], price_in="3", price_out="15")
     add_model("portico/test-chat", [(local, "test-chat", 1)], price_in="0.5", price_out="1.5")
     add_model("free-llm", [(primary, "fake-llm", 1)])
-    return {"primary": primary, "backup": backup, "local": local}
+    return {"primary": primary, "backup": backup, "local": local, "marker": marker}
 
 
 @pytest.fixture
@@ -101,16 +104,20 @@ def make_key(catalog, funded):
 
 
 @pytest.fixture
-def server(portico_server, make_key):
-    """The running server, once it sees this test's catalog (it reloads within a second)."""
+def server(portico_server, catalog, make_key):
+    """The running server, once it sees this test's catalog (it reloads within a second):
+    not the previous test's, whose deployments (and their failure counts) differ."""
     probe = make_key(name="probe", scopes=["models"])
 
     def sees_catalog() -> bool:
         response = httpx.get(
-            portico_server.url + "/v1/models", headers={"Authorization": f"Bearer {probe}"}
+            portico_server.url + "/v1/models/catalog",
+            params={"search": "flaky"},
+            headers={"Authorization": f"Bearer {probe}"},
         )
         return response.status_code == 200 and any(
-            m["id"] == "flaky" for m in response.json()["data"]
+            m["id"] == "flaky" and m["description"] == catalog["marker"]
+            for m in response.json()["data"]
         )
 
     wait_for(sees_catalog, timeout=10, what="the server to load the test catalog")

@@ -1,0 +1,57 @@
+"""The public model id in streamed chat chunks, without re-encoding them.
+
+Upstreams name their own model in every chunk (``llama-3.3-70b-versatile``, or a dated
+snapshot of the id they were asked for); clients must see the id they asked Portico for,
+as in plain answers. Chunks pass as bytes: ``"model":"<upstream id>"`` is replaced in
+place, and a chunk is decoded only when it names a model the rewriter has not seen yet
+(then that id joins the fast path).
+"""
+
+from __future__ import annotations
+
+import orjson
+
+__all__ = ["StreamModelRewriter"]
+
+_KEY = b'"model"'
+_MAX_NEEDLES = 4  # an upstream naming a new model in every chunk is decoded, not learned
+
+
+class StreamModelRewriter:
+    """``rewrite(event) -> event`` for one stream's SSE events (``data: {...}``)."""
+
+    __slots__ = ("_field", "_needles", "_public")
+
+    def __init__(self, public_id: str, upstream_id: str | None = None) -> None:
+        self._public = public_id
+        self._field = _KEY + b":" + orjson.dumps(public_id)
+        self._needles: list[bytes] = []
+        if upstream_id and upstream_id != public_id:
+            self._needles.append(_KEY + b":" + orjson.dumps(upstream_id))
+
+    def rewrite(self, event: bytes) -> bytes:
+        # Inside JSON strings a quote is escaped, so an unescaped "model" is always a key.
+        if _KEY not in event:
+            return event
+        for needle in self._needles:
+            if needle in event:
+                event = event.replace(needle, self._field)
+        if event.count(_KEY) == event.count(self._field):
+            return event
+        return self._decode_and_rewrite(event)
+
+    def _decode_and_rewrite(self, event: bytes) -> bytes:
+        prefix, sep, data = event.partition(b"data:")
+        if not sep or b"\n" in data.strip():
+            return event  # a multi-line event is not a chat chunk
+        try:
+            payload = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            return event
+        model = payload.get("model") if isinstance(payload, dict) else None
+        if not isinstance(model, str):
+            return event
+        if len(self._needles) < _MAX_NEEDLES:
+            self._needles.append(_KEY + b":" + orjson.dumps(model))
+        payload["model"] = self._public
+        return prefix + b"data: " + orjson.dumps(payload)
