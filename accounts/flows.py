@@ -5,12 +5,13 @@ from __future__ import annotations
 import ipaddress
 import secrets
 from dataclasses import dataclass
+from email.utils import parseaddr
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import ALL_SCOPES, ApiKey
+from accounts.models import ALL_SCOPES, ApiKey, User
 from accounts.snapshots import forget_keys
 from portal.lib.crypto import keyed_hash
 
@@ -127,3 +128,18 @@ def rotate_key(key: ApiKey) -> IssuedKey:
         old.save(update_fields=["hashed_key", "prefix"])
     forget_keys([old_hash])
     return IssuedKey(old, secret)
+
+
+def support_email() -> str:
+    """Where users ask for credit or help: ``SUPPORT_EMAIL``, else the first superuser's
+    address, else the address mail is sent from."""
+    if settings.SUPPORT_EMAIL:
+        return settings.SUPPORT_EMAIL
+    first_admin = (
+        User.objects.filter(is_superuser=True, is_active=True)
+        .exclude(email="")
+        .order_by("pk")
+        .values_list("email", flat=True)
+        .first()
+    )
+    return first_admin or parseaddr(settings.DEFAULT_FROM_EMAIL)[1]

@@ -379,6 +379,24 @@ def grant_demo_credit(*, admin=None, demo=None, stdout=None) -> None:
         stdout.write(f"Granted {format_usd(settings.DEMO_CREDIT_USD)} demo credit to {demo.email}")
 
 
+def grant_signup_credit(user_id: int) -> Posted | None:
+    """A new account's starting credit (``SIGNUP_CREDIT_USD``): once per user, ever.
+
+    Called when the account's e-mail address is verified (or at sign-up when
+    verification is off); the idempotency key makes a second call a no-op.
+    """
+    amount = settings.SIGNUP_CREDIT_USD
+    if amount <= 0:
+        return None
+    return credit(
+        user_id,
+        amount,
+        kind=LedgerEntry.Kind.ADJUSTMENT,
+        idempotency_key=f"signup-credit:{user_id}",
+        description="Sign-up credit",
+    )
+
+
 def wallet_summary(user_id: int) -> dict:
     wallet = ensure_wallet(user_id)
     return {

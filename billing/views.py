@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.flows import support_email
 from billing import checkout
 from billing.flows import BillingError, ensure_wallet, ledger_page, set_low_balance_threshold
 from billing.forms import RedeemForm, ThresholdForm, TopUpForm
@@ -54,6 +55,8 @@ def wallet_context(request: HttpRequest, **forms) -> dict:
             size=PAGE_SIZE,
         ),
         "stripe_enabled": checkout.is_configured(),
+        "empty": wallet.balance_usd <= 0 and not wallet.unpaid_usd,
+        "support_email": support_email(),
         "topup_form": forms.get("topup_form") or TopUpForm(),
         "redeem_form": forms.get("redeem_form") or RedeemForm(),
         "threshold_form": forms.get("threshold_form")
