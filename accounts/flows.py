@@ -56,13 +56,22 @@ def clean_cidrs(ranges: list[str] | None) -> list[str]:
     return cleaned
 
 
-def clean_models(owner, models: list[str] | None) -> list[str]:
-    models = [m.strip() for m in models or [] if m.strip()]
+def clean_models(owner, models: list[str] | None, current: list[str] | None = None) -> list[str]:
+    """A key's model allowlist: new models must be on the owner's allowlist.
+
+    Models the key already names (``current``) that its owner may no longer use, because
+    an admin narrowed the owner's allowlist, are kept as they are and never block a save:
+    they grant nothing (a key only narrows its owner's allowlist), and dropping them
+    could leave the key's list empty, which would widen it to every model of its owner.
+    """
+    models = list(dict.fromkeys(m.strip() for m in models or [] if m.strip()))
     owner_models = owner.allowed_models or []
-    outside = [m for m in models if owner_models and m not in owner_models]
+    kept = set(current or [])
+    outside = [m for m in models if owner_models and m not in owner_models and m not in kept]
     if outside:
         raise KeyError_(
-            f"Your account may not use: {', '.join(outside)}. A key can only narrow your allowlist."
+            f"Not on the account's allowlist: {', '.join(outside)}. "
+            "A key can only narrow its owner's allowlist."
         )
     return models
 
