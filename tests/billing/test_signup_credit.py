@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 from http import HTTPStatus
+from io import StringIO
 
 import pytest
 from allauth.account.models import EmailAddress
 from allauth.account.signals import email_confirmed
 from django.core import mail
+from django.core.management import call_command
 
 from accounts.models import User
 from billing.flows import grant_signup_credit
@@ -107,3 +109,13 @@ def test_a_funded_wallet_shows_no_empty_state(client, settings):
     client.force_login(User.objects.get(email="fay@example.com"))
     page = text_of(client.get("/wallet/"))
     assert "Your wallet is empty" not in page and "Sign-up credit" in page
+
+
+def test_bootstrap_says_what_a_sign_up_gets_and_where_its_mail_goes(settings):
+    settings.SIGNUP_CREDIT_USD = Decimal("1")
+    settings.EMAIL_BACKEND = "portal.mail.LinkLoggingFileBackend"
+    settings.DEMO_CREDIT_USD = Decimal("0")
+    out = StringIO()
+    call_command("bootstrap", stdout=out)
+    assert "New sign-ups get $1.00 once their e-mail is verified" in out.getvalue()
+    assert "logged on a line starting with ✉" in out.getvalue()
