@@ -393,9 +393,9 @@ def grant_signup_credit(user_id: int) -> Posted | None:
     return credit(
         user_id,
         amount,
-        kind=LedgerEntry.Kind.ADJUSTMENT,
+        kind=LedgerEntry.Kind.SIGNUP,
         idempotency_key=f"signup-credit:{user_id}",
-        description="Sign-up credit",
+        description=f"Welcome to {settings.SITE_NAME}",
     )
 
 

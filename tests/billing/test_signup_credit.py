@@ -52,7 +52,10 @@ def test_verifying_the_address_grants_the_sign_up_credit_once(client, settings):
     )
     assert grant_signup_credit(dana.pk).created is False
     entries = LedgerEntry.objects.filter(wallet__user=dana)
-    assert [(e.amount_usd, e.description) for e in entries] == [(Decimal("1.50"), "Sign-up credit")]
+    assert [e.kind for e in entries] == [LedgerEntry.Kind.SIGNUP]
+    assert [(e.amount_usd, e.description) for e in entries] == [
+        (Decimal("1.50"), "Welcome to Portico")
+    ]
     assert wallet_of(dana).balance_usd == Decimal("1.50")
 
 
