@@ -9,7 +9,7 @@ from io import StringIO
 
 import pytest
 from allauth.account.models import EmailAddress
-from allauth.account.signals import email_confirmed
+from allauth.account.signals import email_confirmed, user_signed_up
 from django.core import mail
 from django.core.management import call_command
 
@@ -122,3 +122,24 @@ def test_bootstrap_says_what_a_sign_up_gets_and_where_its_mail_goes(settings):
     call_command("bootstrap", stdout=out)
     assert "New sign-ups get $1.00 once their e-mail is verified" in out.getvalue()
     assert "logged on a line starting with ✉" in out.getvalue()
+
+
+def test_an_unverified_account_is_told_verifying_brings_credit(client, settings):
+    settings.SIGNUP_CREDIT_USD = Decimal("1")
+    settings.ACCOUNT_EMAIL_VERIFICATION = "optional"
+    sign_up(client, "gus@example.com")
+    gus = User.objects.get(email="gus@example.com")
+    assert wallet_of(gus).balance_usd == 0
+
+    page = text_of(client.get("/wallet/"))
+    assert "By verifying your e-mail address" in page and "get $1.00 once" in page
+
+
+def test_an_address_a_social_provider_verified_gets_the_credit_at_sign_up(settings, rf):
+    settings.SIGNUP_CREDIT_USD = Decimal("1")
+    hal = User.objects.create_user(email="hal@example.com", password=PASSWORD)
+    EmailAddress.objects.create(user=hal, email=hal.email, verified=True, primary=True)
+
+    user_signed_up.send(sender=User, request=rf.get("/"), user=hal)
+
+    assert wallet_of(hal).balance_usd == Decimal("1")
