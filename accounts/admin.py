@@ -157,9 +157,9 @@ class ApiKeyForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if "allowed_models" in self.fields:
-            owner = self.instance.owner
+            owner = self.instance.owner if self.instance.owner_id else None
             self.fields["allowed_models"].choices = catalog_choices(
-                self.instance.allowed_models, allowed=owner.allowed_models
+                self.instance.allowed_models, allowed=owner.allowed_models if owner else None
             )
 
     def _flow_check(self, check, *args: Any) -> Any:
