@@ -211,7 +211,12 @@ def model_bars(summary: queries.UsageSummary) -> list[dict]:
 def usage_export(request: HttpRequest) -> StreamingHttpResponse:
     keys = user_keys(request.user)
     _, filters = parse_filters(request, keys)
-    lines = queries.export_lines(request.user.pk, filters, {key.pk: key.prefix for key in keys})
+    lines = queries.export_lines(
+        request.user.pk,
+        filters,
+        {key.pk: key.prefix for key in keys},
+        key_names={key.pk: key.name for key in keys},
+    )
     response = StreamingHttpResponse(
         for_server(request, lines), content_type="text/csv; charset=utf-8"
     )

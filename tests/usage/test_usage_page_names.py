@@ -3,6 +3,8 @@ without a provider; the dashboard links only catalog models too."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from http import HTTPStatus
 
@@ -118,3 +120,19 @@ def test_the_dashboard_links_top_models_only_when_the_catalog_has_them(signed_in
 
     assert 'href="/models/portico/test-chat/"' in page
     assert 'href="/models/no-such-model/"' not in page
+
+
+def test_the_csv_export_names_the_key_after_its_prefix(signed_in, alice, models):
+    key = issue_key(alice, "=nightly batch").key
+    record(alice, api_key_id=key.pk, model="portico/test-chat")
+    record(alice, model="portico/test-chat")
+
+    response = signed_in.get("/usage/export.csv")
+    lines = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+    header = list(lines[0])
+    assert header.index("api_key_name") == header.index("api_key_prefix") + 1
+    assert sorted((line["api_key_prefix"], line["api_key_name"]) for line in lines) == [
+        ("", ""),
+        (key.prefix, "'=nightly batch"),  # a name is user text: never a formula
+    ]
