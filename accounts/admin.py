@@ -157,7 +157,10 @@ class ApiKeyForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if "allowed_models" in self.fields:
-            self.fields["allowed_models"].choices = catalog_choices(self.instance.allowed_models)
+            owner = self.instance.owner if self.instance.owner_id else None
+            self.fields["allowed_models"].choices = catalog_choices(
+                self.instance.allowed_models, allowed=owner.allowed_models if owner else None
+            )
 
     def _flow_check(self, check, *args: Any) -> Any:
         try:
@@ -167,7 +170,10 @@ class ApiKeyForm(forms.ModelForm):
 
     def clean_allowed_models(self) -> list[str]:
         return self._flow_check(
-            clean_models, self.instance.owner, self.cleaned_data["allowed_models"]
+            clean_models,
+            self.instance.owner,
+            self.cleaned_data["allowed_models"],
+            self.instance.allowed_models,
         )
 
     def clean_ip_allowlist(self) -> list[str]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import ipaddress
 import secrets
 from dataclasses import dataclass
+from email.utils import parseaddr
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import ALL_SCOPES, ApiKey
+from accounts.models import ALL_SCOPES, ApiKey, User
 from accounts.snapshots import forget_keys
 from portal.lib.crypto import keyed_hash
 
@@ -55,13 +56,22 @@ def clean_cidrs(ranges: list[str] | None) -> list[str]:
     return cleaned
 
 
-def clean_models(owner, models: list[str] | None) -> list[str]:
-    models = [m.strip() for m in models or [] if m.strip()]
+def clean_models(owner, models: list[str] | None, current: list[str] | None = None) -> list[str]:
+    """A key's model allowlist: new models must be on the owner's allowlist.
+
+    Models the key already names (``current``) that its owner may no longer use, because
+    an admin narrowed the owner's allowlist, are kept as they are and never block a save:
+    they grant nothing (a key only narrows its owner's allowlist), and dropping them
+    could leave the key's list empty, which would widen it to every model of its owner.
+    """
+    models = list(dict.fromkeys(m.strip() for m in models or [] if m.strip()))
     owner_models = owner.allowed_models or []
-    outside = [m for m in models if owner_models and m not in owner_models]
+    kept = set(current or [])
+    outside = [m for m in models if owner_models and m not in owner_models and m not in kept]
     if outside:
         raise KeyError_(
-            f"Your account may not use: {', '.join(outside)}. A key can only narrow your allowlist."
+            f"Not on the account's allowlist: {', '.join(outside)}. "
+            "A key can only narrow its owner's allowlist."
         )
     return models
 
@@ -127,3 +137,18 @@ def rotate_key(key: ApiKey) -> IssuedKey:
         old.save(update_fields=["hashed_key", "prefix"])
     forget_keys([old_hash])
     return IssuedKey(old, secret)
+
+
+def support_email() -> str:
+    """Where users ask for credit or help: ``SUPPORT_EMAIL``, else the first superuser's
+    address, else the address mail is sent from."""
+    if settings.SUPPORT_EMAIL:
+        return settings.SUPPORT_EMAIL
+    first_admin = (
+        User.objects.filter(is_superuser=True, is_active=True)
+        .exclude(email="")
+        .order_by("pk")
+        .values_list("email", flat=True)
+        .first()
+    )
+    return first_admin or parseaddr(settings.DEFAULT_FROM_EMAIL)[1]

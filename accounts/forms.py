@@ -32,6 +32,18 @@ def usable_models(user) -> list[tuple[str, str]]:
     )
 
 
+def unavailable_reason(user, model_id: str) -> str:
+    """Why a model a key names cannot be called by ``user``'s keys."""
+    entry = get_catalog_sync().models.get(model_id)
+    if entry is None:
+        return "not in the catalog"
+    if not entry.deployments:
+        return "no provider"
+    if user.allowed_models and model_id not in user.allowed_models:
+        return "not on your account's allowlist"
+    return "not available"
+
+
 def limit_field(label: str) -> forms.IntegerField:
     return forms.IntegerField(
         label=label,
@@ -114,8 +126,12 @@ class KeyForm(forms.Form):
         kept = [
             m for m in (instance.allowed_models if instance else []) if m not in self.model_types
         ]
+        self.unavailable = {model_id: unavailable_reason(owner, model_id) for model_id in kept}
         choices = [(model_id, model_id) for model_id in self.model_types]
-        choices += [(model_id, f"{model_id} (unavailable)") for model_id in kept]
+        choices += [
+            (model_id, f"{model_id} (unavailable: {reason})")
+            for model_id, reason in self.unavailable.items()
+        ]
         self.fields["models"].choices = choices
         # Without a key limit, requests per minute still stop at the gateway's default.
         self.fields["rpm"].widget.attrs["placeholder"] = f"default {settings.DEFAULT_KEY_RPM}"
@@ -128,13 +144,21 @@ class KeyForm(forms.Form):
         return [f"{value:,} {label}" for label, value in pairs if value]
 
     @property
-    def model_options(self) -> list[tuple[Any, str]]:
-        """(checkbox, model type) pairs for the model picker."""
-        return [(box, self.model_types.get(box.data["value"], "")) for box in self["models"]]
+    def model_options(self) -> list[tuple[Any, str, str]]:
+        """(checkbox, model type, why it is unavailable or "") for the model picker."""
+        return [
+            (
+                box,
+                self.model_types.get(box.data["value"], ""),
+                self.unavailable.get(box.data["value"], ""),
+            )
+            for box in self["models"]
+        ]
 
     def clean_models(self) -> list[str]:
         try:
-            return flows.clean_models(self.owner, self.cleaned_data["models"])
+            current = self.instance.allowed_models if self.instance else None
+            return flows.clean_models(self.owner, self.cleaned_data["models"], current)
         except flows.KeyError_ as exc:
             raise forms.ValidationError(str(exc)) from None
 

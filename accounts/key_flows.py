@@ -43,7 +43,7 @@ def _clean(key: ApiKey, option: str, value: Any) -> Any:
             raise KeyError_("A key needs at least one scope.")
         return clean_scopes(value)
     if option == "models":
-        return clean_models(key.owner, value)
+        return clean_models(key.owner, value, current=key.allowed_models)
     if option == "ip_allowlist":
         return clean_cidrs(value)
     if option in ("rpm", "tpm", "rpd"):

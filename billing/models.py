@@ -46,6 +46,7 @@ class LedgerEntry(models.Model):
         ADJUSTMENT = "adjustment", "Admin adjustment"
         USAGE = "usage", "Usage charge"
         REFUND = "refund", "Refund"
+        SIGNUP = "signup", "Sign-up credit"
 
     wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries")
     kind = models.CharField(max_length=20, choices=Kind.choices)

@@ -1,12 +1,15 @@
-"""Billing listens: a wallet for every new user, settlement for every recorded request."""
+"""Billing listens: a wallet for every new user, sign-up credit once the account's
+address is verified, settlement for every recorded request."""
 
 from __future__ import annotations
 
+from allauth.account.models import EmailAddress
+from allauth.account.signals import email_confirmed, user_signed_up
 from django.conf import settings
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from billing.flows import settle_usage_events
+from billing.flows import grant_signup_credit, settle_usage_events
 from billing.models import Wallet
 from usage.signals import usage_recorded
 
@@ -15,6 +18,22 @@ from usage.signals import usage_recorded
 def create_wallet(sender, instance, created: bool, **kwargs) -> None:
     if created:
         Wallet.objects.get_or_create(user=instance)
+
+
+@receiver(email_confirmed)
+def credit_verified_signup(sender, request, email_address, **kwargs) -> None:
+    grant_signup_credit(email_address.user_id)
+
+
+@receiver(user_signed_up)
+def credit_unverified_signup(sender, request, user, **kwargs) -> None:
+    """Without verification (or with an address a social provider verified) there is no
+    ``email_confirmed`` to wait for: the credit comes with the sign-up."""
+    if (
+        settings.ACCOUNT_EMAIL_VERIFICATION == "none"
+        or EmailAddress.objects.filter(user=user, verified=True).exists()
+    ):
+        grant_signup_credit(user.pk)
 
 
 @receiver(usage_recorded)

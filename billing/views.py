@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import logging
+from decimal import Decimal
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,6 +17,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.flows import support_email
 from billing import checkout
 from billing.flows import BillingError, ensure_wallet, ledger_page, set_low_balance_threshold
 from billing.forms import RedeemForm, ThresholdForm, TopUpForm
@@ -42,6 +45,15 @@ def absolute_url(request: HttpRequest, name: str) -> str:
     return request.build_absolute_uri(reverse(name))
 
 
+def signup_credit_pending(user) -> Decimal | None:
+    """The sign-up credit an account still gets by verifying its address (``optional``
+    verification lets it in before), or None."""
+    amount = settings.SIGNUP_CREDIT_USD
+    if amount <= 0 or EmailAddress.objects.filter(user=user, verified=True).exists():
+        return None
+    return amount
+
+
 def wallet_context(request: HttpRequest, **forms) -> dict:
     wallet = ensure_wallet(request.user.pk)
     threshold = wallet.low_balance_threshold_usd
@@ -54,6 +66,9 @@ def wallet_context(request: HttpRequest, **forms) -> dict:
             size=PAGE_SIZE,
         ),
         "stripe_enabled": checkout.is_configured(),
+        "empty": wallet.balance_usd <= 0 and not wallet.unpaid_usd,
+        "signup_credit_pending": signup_credit_pending(request.user),
+        "support_email": support_email(),
         "topup_form": forms.get("topup_form") or TopUpForm(),
         "redeem_form": forms.get("redeem_form") or RedeemForm(),
         "threshold_form": forms.get("threshold_form")

@@ -8,15 +8,33 @@ from django import forms
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.utils.html import format_html
 
-from catalog.models import Model
+from catalog.models import Deployment, Model
 
 
-def catalog_choices(current: list[str] | None = None) -> list[tuple[str, str]]:
-    """Every catalog model id (disabled ones marked), plus any id already chosen."""
-    rows = Model.objects.order_by("public_id").values_list("public_id", "enabled")
-    choices = [(pid, pid if enabled else f"{pid} (disabled)") for pid, enabled in rows]
-    known = {pid for pid, _ in choices}
-    choices += [(pid, f"{pid} (not in the catalog)") for pid in current or [] if pid not in known]
+def catalog_choices(
+    current: list[str] | None = None, allowed: list[str] | None = None
+) -> list[tuple[str, str]]:
+    """Every catalog model id, marked when it cannot be called (disabled, no provider, or
+    outside ``allowed``, the owner's allowlist, when one is given), plus any id already
+    chosen that the catalog no longer has."""
+    served = set(
+        Deployment.objects.filter(enabled=True, provider__enabled=True).values_list(
+            "model_id", flat=True
+        )
+    )
+    rows = Model.objects.order_by("public_id").values_list("pk", "public_id", "enabled")
+    choices = []
+    for pk, public_id, enabled in rows:
+        marks = []
+        if not enabled:
+            marks.append("disabled")
+        elif pk not in served:
+            marks.append("no provider")
+        if allowed and public_id not in allowed:
+            marks.append("not on the owner's allowlist")
+        choices.append((public_id, f"{public_id} ({', '.join(marks)})" if marks else public_id))
+    known = {public_id for public_id, _ in choices}
+    choices += [(m, f"{m} (not in the catalog)") for m in current or [] if m not in known]
     return choices
 
 

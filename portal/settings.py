@@ -35,6 +35,7 @@ API_KEY_SECRET = env_secret("API_KEY_SECRET", required=False, fallback=SECRET_KE
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SITE_URL = env_str("SITE_URL")  # public base URL, e.g. https://portico.example.com
+SITE_NAME = env_str("SITE_NAME", "Portico")  # how pages and e-mails name this deployment
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -209,7 +210,7 @@ ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
 ACCOUNT_LOGIN_BY_CODE_ENABLED = False
 ACCOUNT_SESSION_REMEMBER = None
-ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Portico] "
+ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 ACCOUNT_RATE_LIMITS = {
     "login": env_str("LOGIN_RATE_LIMIT_IP", "30/m/ip"),
     "login_failed": env_str("LOGIN_FAILED_RATE_LIMIT", "5/5m/key,20/m/ip"),
@@ -223,7 +224,14 @@ SOCIALACCOUNT_ONLY = False
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
 
 # --- E-mail ----------------------------------------------------------------------
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Locally (DEBUG, nothing configured) mail goes to files under var/mail/ and each
+# message's first link is logged on one line, so `make run` shows where to click.
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "portal.mail.LinkLoggingFileBackend"
+    if DEBUG
+    else "django.core.mail.backends.console.EmailBackend",
+)
 EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH") or str(VAR_DIR / "mail")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
@@ -232,6 +240,9 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Portico <noreply@portico.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Who users write to for credit or help; empty: the first superuser's address, else
+# DEFAULT_FROM_EMAIL's (``accounts.flows.support_email``).
+SUPPORT_EMAIL = env_str("SUPPORT_EMAIL")
 
 # --- Static and media files --------------------------------------------------------
 STATIC_URL = "/static/"
@@ -333,6 +344,10 @@ LOGGING = {
 
 # --- Portico ---------------------------------------------------------------------
 DEMO_CREDIT_USD = env_decimal("DEMO_CREDIT_USD", "5.00")
+# Granted once to every new account when its e-mail address is verified (at sign-up
+# when verification is off), so a first call needs no admin. A local run (DEBUG)
+# grants a dollar; production grants nothing unless this is set.
+SIGNUP_CREDIT_USD = env_decimal("SIGNUP_CREDIT_USD", "1.00" if DEBUG else "0")
 READYZ_TIMEOUT_SECONDS = env_int("READYZ_TIMEOUT_SECONDS", 3)
 AUTH_FAILURES_PER_MINUTE = env_int("AUTH_FAILURES_PER_MINUTE", 30)
 DEFAULT_KEY_RPM = env_int("DEFAULT_KEY_RPM", 600)

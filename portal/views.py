@@ -50,6 +50,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "pending_count": pending,
         "spend_chart": summary.spend_chart(),
         "example_model": quickstart_model(request.user, favourites),
+        # Failed calls may name any model: only the catalog's have a page to link to.
+        "catalog_models": set(get_catalog_sync().models),
     }
     return render(request, "portal/dashboard.html", context)
 

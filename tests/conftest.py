@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,10 @@ from tests.support.processes import CeleryWorker, PorticoServer, child_env
 os.environ["REDIS_KEY_PREFIX"] = f"portico-test-{uuid.uuid4().hex[:8]}"
 # Every test talks from 127.0.0.1: only the test of the per-address limit keeps it low.
 os.environ.setdefault("AUTH_FAILURES_PER_MINUTE", "1000000")
+# New accounts start empty unless a test grants sign-up credit itself (a local run's
+# default is a dollar); server and worker processes inherit it.
+os.environ.setdefault("SIGNUP_CREDIT_USD", "0")
+settings.SIGNUP_CREDIT_USD = Decimal(os.environ["SIGNUP_CREDIT_USD"])
 settings.REDIS_KEY_PREFIX = os.environ["REDIS_KEY_PREFIX"]
 settings.USAGE_STREAM = f"{settings.REDIS_KEY_PREFIX}:usage"
 shutil.rmtree(settings.USAGE_SPOOL_DIR, ignore_errors=True)

@@ -177,7 +177,11 @@ def _safe_text(value: str) -> str:
 
 
 def export_lines(
-    user_id: int, filters: UsageFilters, key_prefixes: dict[int, str], rows_per_part: int = 500
+    user_id: int,
+    filters: UsageFilters,
+    key_prefixes: dict[int, str],
+    rows_per_part: int = 500,
+    key_names: dict[int, str] | None = None,
 ) -> Iterator[str]:
     """The CSV of the filtered records, newest first, a few hundred rows per yielded part.
 
@@ -185,8 +189,12 @@ def export_lines(
     PostgreSQL), so memory stays flat however many rows the range holds.
     """
     writer = csv.writer(_Line())
-    yield writer.writerow([header for _, header in EXPORT_COLUMNS])
+    headers = [header for _, header in EXPORT_COLUMNS]
     names = [name for name, _ in EXPORT_COLUMNS]
+    key_at = names.index("api_key_id")
+    if key_names is not None:  # the key's name follows its prefix
+        headers.insert(key_at + 1, "api_key_name")
+    yield writer.writerow(headers)
     rows = (
         records_query(user_id, filters)
         .order_by(*NEWEST_FIRST)
@@ -195,7 +203,6 @@ def export_lines(
     )
     part: list[str] = []
     model_at = names.index("model")
-    key_at = names.index("api_key_id")
     cost_at = names.index("cost_usd")
     created_at = names.index("created_at")
     # In a transaction, PostgreSQL's cursor streams; in autocommit Django declares it WITH
@@ -205,8 +212,11 @@ def export_lines(
             values = list(row)
             values[created_at] = values[created_at].astimezone(UTC).isoformat()
             values[model_at] = _safe_text(values[model_at])
-            values[key_at] = key_prefixes.get(values[key_at], "") if values[key_at] else ""
+            key_id = values[key_at]
+            values[key_at] = key_prefixes.get(key_id, "") if key_id else ""
             values[cost_at] = format_usd(values[cost_at])
+            if key_names is not None:
+                values.insert(key_at + 1, _safe_text(key_names.get(key_id, "")))
             part.append(writer.writerow(values))
             if len(part) >= rows_per_part:
                 yield "".join(part)

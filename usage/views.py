@@ -21,6 +21,7 @@ from catalog.snapshots import get_catalog_sync
 from portal.lib.money import format_usd
 from portal.lib.text import clean_text, strict_int
 from usage import queries
+from usage.errors import explain
 from usage.models import UsageRecord
 from usage.records import pending_records
 
@@ -54,14 +55,18 @@ class UsageFilterForm(forms.Form):
     source = forms.ChoiceField(choices=SOURCE_CHOICES, required=False, label="Source")
     status = forms.ChoiceField(choices=STATUS_CHOICES, required=False, label="Status")
 
-    def __init__(self, data, *, keys: list[ApiKey], models: list[str]) -> None:
+    def __init__(self, data, *, keys: list[ApiKey], models: dict[str, bool]) -> None:
+        """``models``: catalog model id → whether a provider serves it."""
         super().__init__(data, label_suffix="")
+        self.served = models
         self.fields["key"].choices = [("", "Any key")] + [
             (key.pk, f"{key.name} ({key.prefix}…)") for key in keys
         ]
         wanted = data.get("model", "")
         known = sorted({*models, wanted} - {""})
-        self.fields["model"].choices = [("", "Any model")] + [(m, m) for m in known]
+        self.fields["model"].choices = [("", "Any model")] + [
+            (m, model_label(m, models)) for m in known
+        ]
 
     def filters(self, today: date) -> queries.UsageFilters:
         """The filters that validated; a field that did not is ignored (and shown in error)."""
@@ -88,6 +93,12 @@ class UsageFilterForm(forms.Form):
         )
 
 
+def model_label(model_id: str, served: dict[str, bool]) -> str:
+    if model_id not in served:
+        return f"{model_id} (not in the catalog)"
+    return model_id if served[model_id] else f"{model_id} (no provider)"
+
+
 def user_keys(user) -> list[ApiKey]:
     return list(ApiKey.objects.filter(owner=user).order_by("name", "pk"))
 
@@ -95,7 +106,7 @@ def user_keys(user) -> list[ApiKey]:
 def parse_filters(
     request: HttpRequest, keys: list[ApiKey]
 ) -> tuple[UsageFilterForm, queries.UsageFilters]:
-    models = list(get_catalog_sync().models)
+    models = {m.public_id: bool(m.deployments) for m in get_catalog_sync().models.values()}
     form = UsageFilterForm(request.GET, keys=keys, models=models)
     form.is_valid()
     today = timezone.now().astimezone(UTC).date()
@@ -113,13 +124,24 @@ def filter_query(request: HttpRequest) -> str:
     return params.urlencode()
 
 
-def decorate(records: list[UsageRecord], keys: list[ApiKey]) -> list[UsageRecord]:
+def decorate(
+    records: list[UsageRecord], keys: list[ApiKey], catalog: dict[str, bool]
+) -> list[UsageRecord]:
     """Display values for the table, made here once: ``{% url %}`` and ``intcomma`` per
     cell cost more than the page's queries (each asks for the active language)."""
-    prefixes = {key.pk: key.prefix for key in keys}
+    by_id = {key.pk: key for key in keys}
     detail = reverse("usage_detail", args=["REQUEST_ID"])
+    model_page = reverse("model_detail", args=["MODEL_ID"])
     for record in records:
-        record.key_prefix = prefixes.get(record.api_key_id, "")
+        key = by_id.get(record.api_key_id)
+        record.key_name = key.name if key else ""
+        record.key_prefix = key.prefix if key else ""
+        # Only models the catalog has get a link: a failed call may name anything.
+        record.model_url = (
+            model_page.replace("MODEL_ID", quote(record.model, safe="/"))
+            if record.model in catalog
+            else ""
+        )
         record.time_display = record.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
         record.cost_display = format_usd(record.cost_usd)
         record.detail_url = detail.replace("REQUEST_ID", quote(record.request_id, safe=""))
@@ -150,7 +172,7 @@ def usage(request: HttpRequest) -> HttpResponse:
         "form": form,
         "filters": filters,
         "pending_count": len(pending),
-        "records": decorate(pending + records, keys),
+        "records": decorate(pending + records, keys, form.served),
         "next_cursor": next_cursor,
         "after": after,
         "query": filter_query(request),
@@ -189,7 +211,12 @@ def model_bars(summary: queries.UsageSummary) -> list[dict]:
 def usage_export(request: HttpRequest) -> StreamingHttpResponse:
     keys = user_keys(request.user)
     _, filters = parse_filters(request, keys)
-    lines = queries.export_lines(request.user.pk, filters, {key.pk: key.prefix for key in keys})
+    lines = queries.export_lines(
+        request.user.pk,
+        filters,
+        {key.pk: key.prefix for key in keys},
+        key_names={key.pk: key.name for key in keys},
+    )
     response = StreamingHttpResponse(
         for_server(request, lines), content_type="text/csv; charset=utf-8"
     )
@@ -233,4 +260,11 @@ def usage_detail(request: HttpRequest, request_id: str) -> HttpResponse:
     if record is None:
         raise Http404("No such request")
     record.cost_display = format_usd(record.cost_usd)
-    return render(request, "usage/usage_detail.html", {"record": record})
+    context = {
+        "record": record,
+        "error_explanation": explain(record.error_code, record.http_status)
+        if record.status != UsageRecord.Status.OK
+        else "",
+        "model_in_catalog": record.model in get_catalog_sync().models,
+    }
+    return render(request, "usage/usage_detail.html", context)

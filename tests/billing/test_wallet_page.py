@@ -78,7 +78,10 @@ def test_redeeming_with_htmx_swaps_the_form_balance_and_ledger(signed_in, alice)
     assert 'id="redeem-status" hx-swap-oob="innerHTML"' in fragment
     assert 'id="wallet-summary"' in fragment and 'data-testid="balance">$10.00<' in fragment
     assert 'id="wallet-ledger"' in fragment and f"Redemption code {code}" in fragment
-    assert fragment.count('hx-swap-oob="true"') == 2
+    assert fragment.count('hx-swap-oob="true"') == 3
+    # The empty-wallet advice goes away with the first credit.
+    assert '<div id="wallet-empty" hx-swap-oob="true">' in fragment
+    assert "Your wallet is empty" not in fragment
     assert wallet_of(alice).balance_usd == Decimal("10")
 
 

@@ -195,7 +195,7 @@ def test_the_key_admin_refuses_what_the_flow_refuses(admin_client, alice, models
 
     html = response.content.decode()
     assert response.status_code == HTTPStatus.OK
-    assert "A key can only narrow your allowlist" in html
+    assert "A key can only narrow its owner&#x27;s allowlist" in html
     assert "is not an IP address or CIDR range" in html
     key.refresh_from_db()
     assert key.allowed_models == []
@@ -261,3 +261,35 @@ def test_usage_records_filter_and_search(admin_client, usage, alice):
     ):
         html = admin_client.get(f"/admin/usage/usagerecord/?{query}").content.decode()
         assert "req-admin-1" in html, query
+
+
+def test_a_key_whose_owner_was_narrowed_can_still_be_edited_in_the_admin(
+    admin_client, alice, models
+):
+    key = issue_key(alice, "k", scopes=["chat"], models=["other-chat", "third-chat"]).key
+    alice.allowed_models = ["portico/test-chat", "third-chat"]
+    alice.save()
+
+    page = admin_client.get(f"/admin/accounts/apikey/{key.pk}/change/").content.decode()
+    assert "other-chat (not on the owner&#x27;s allowlist)" in page
+    response = admin_client.post(
+        f"/admin/accounts/apikey/{key.pk}/change/", key_form(key, rpm_limit="30")
+    )
+
+    assert response.status_code == HTTPStatus.FOUND, response.content.decode()[:3000]
+    key.refresh_from_db()
+    assert key.rpm_limit == 30
+    # The stale model is kept (it grants nothing); dropping both would widen the key.
+    assert key.allowed_models == ["other-chat", "third-chat"]
+
+
+def test_the_model_picker_marks_models_without_a_provider(admin_client, alice, models):
+    add_model("lonely-chat", [])
+    off = Provider.objects.create(name="off", kind="openai", enabled=False)
+    add_model("orphan-chat", [(off, "x", 1)])
+
+    html = admin_client.get(f"/admin/accounts/user/{alice.pk}/change/").content.decode()
+
+    assert '<option value="lonely-chat">lonely-chat (no provider)</option>' in html
+    assert '<option value="orphan-chat">orphan-chat (no provider)</option>' in html
+    assert '<option value="other-chat">other-chat</option>' in html

@@ -392,3 +392,37 @@ def test_the_openapi_reference_loads_no_asset_from_a_cdn(web):
     assert response.status_code == HTTPStatus.OK
     assert "cdn.jsdelivr.net" not in html
     assert re.search(r'src="/static/ninja/swagger-ui-bundle[^"]*\.js"', html)
+
+
+def test_a_key_whose_owner_was_narrowed_can_still_be_edited(alice_client, alice, models):
+    key = issue_key(alice, "svc", scopes=["chat"], models=["other-chat", "undeployed"]).key
+    alice.allowed_models = ["portico/test-chat"]
+    alice.save()
+
+    form = alice_client.get(f"/keys/{key.pk}/edit/").content.decode()
+    assert "unavailable: not on your account&#x27;s allowlist" in form
+    assert "unavailable: no provider" in form
+    response = alice_client.post(
+        f"/keys/{key.pk}/edit/",
+        {"name": "svc", "scopes": ["chat"], "models": ["other-chat", "undeployed"], "rpm": "5"},
+    )
+
+    assert response.status_code == HTTPStatus.FOUND, response.content.decode()[:2000]
+    key.refresh_from_db()
+    assert key.rpm_limit == 5
+    assert key.allowed_models == ["other-chat", "undeployed"]
+
+
+def test_a_stale_model_can_be_unticked_but_no_new_one_added(alice_client, alice, models):
+    key = issue_key(alice, "svc", scopes=["chat"], models=["other-chat"]).key
+    alice.allowed_models = ["portico/test-chat"]
+    alice.save()
+
+    alice_client.post(
+        f"/keys/{key.pk}/edit/",
+        {"name": "svc", "scopes": ["chat"], "models": ["portico/test-chat"]},
+    )
+    key.refresh_from_db()
+    assert key.allowed_models == ["portico/test-chat"]
+    with pytest.raises(KeyError_, match="Not on the account's allowlist: other-chat"):
+        update_key(key, models=["portico/test-chat", "other-chat"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -10,6 +11,7 @@ from accounts.models import User
 from billing.flows import grant_demo_credit
 from catalog.flows import load_default_catalog
 from portal.lib.env import env_str
+from portal.lib.money import format_usd
 
 ADMIN_EMAIL = "admin@portico.local"
 DEMO_EMAIL = "demo@portico.local"
@@ -29,6 +31,8 @@ class Command(BaseCommand):
         self.stdout.write("Demo logins:")
         self.stdout.write(f"  admin  {ADMIN_EMAIL} / {admin_password}   (Django admin at /admin/)")
         self.stdout.write(f"  user   {DEMO_EMAIL} / {demo_password}")
+        for line in sign_up_notes():
+            self.stdout.write(line)
 
 
 def ensure_user(email: str, password: str, *, staff: bool) -> User:
@@ -42,6 +46,22 @@ def ensure_user(email: str, password: str, *, staff: bool) -> User:
         user=user, email=email, defaults={"verified": True, "primary": True}
     )
     return user
+
+
+def sign_up_notes() -> list[str]:
+    """What a new sign-up gets on this deployment, and where its e-mail goes locally."""
+    notes = []
+    if settings.SIGNUP_CREDIT_USD > 0:
+        notes.append(
+            f"  New sign-ups get {format_usd(settings.SIGNUP_CREDIT_USD)} once their e-mail is "
+            "verified (SIGNUP_CREDIT_USD)."
+        )
+    if settings.EMAIL_BACKEND == "portal.mail.LinkLoggingFileBackend":
+        notes.append(
+            f"  E-mail is saved under {settings.EMAIL_FILE_PATH}; each message's link is "
+            "logged on a line starting with ✉."
+        )
+    return notes
 
 
 def bootstrap_hooks() -> list:
