@@ -81,7 +81,14 @@ def main() -> int:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
-        [str(BIN / "uvicorn"), "portal.asgi:application", "--port", str(port), "--log-level", "warning"],
+        [
+            str(BIN / "uvicorn"),
+            "portal.asgi:application",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
         cwd=ROOT,
         env=env,
     )
@@ -112,7 +119,9 @@ def main() -> int:
             cwd=ROOT,
             env=env,
         )
-        print(f"\nfuzzed for {time.monotonic() - started:.0f} s; schemathesis exit {result.returncode}")
+        print(
+            f"\nfuzzed for {time.monotonic() - started:.0f} s; schemathesis exit {result.returncode}"
+        )
         return result.returncode
     finally:
         server.terminate()

@@ -339,6 +339,7 @@ LOGGING = {
     "loggers": {
         "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         "django.db.backends": {"level": "WARNING"},
+        "pikepdf": {"level": "WARNING"},  # announces its logger bridge on every import
     },
 }
 
