@@ -103,11 +103,22 @@ def collection_info(collection: Collection) -> dict:
     }
 
 
-def create_collection(user, name: str | None = None) -> Collection:
+def _collection_name(name: str | None) -> str:
     name = clean_text(name or "").replace("\n", " ")
     if len(name) > 200:
         raise RetrievalError(400, "name is limited to 200 characters.", "invalid_name", "name")
-    return Collection.objects.create(owner=user, name=name)
+    return name
+
+
+def create_collection(user, name: str | None = None) -> Collection:
+    return Collection.objects.create(owner=user, name=_collection_name(name))
+
+
+def rename_collection(user, collection_id: str, name: str | None) -> Collection:
+    collection = get_collection(user, collection_id)
+    collection.name = _collection_name(name)
+    collection.save(update_fields=["name"])
+    return collection
 
 
 def list_collections(user) -> dict:
@@ -603,4 +614,5 @@ __all__ = [
     "list_documents",
     "query",
     "reindex_document",
+    "rename_collection",
 ]
