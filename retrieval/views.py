@@ -124,6 +124,7 @@ def collection_context(request: HttpRequest, collection: Collection, **extra) ->
         "documents": documents,
         "pending": any(d.status in PENDING for d in documents),
         "ready": sum(d.status == Document.Status.READY for d in documents),
+        "failed": sum(d.status == Document.Status.ERROR for d in documents),
         "max_upload_mb": conf.max_upload_bytes() // 2**20,
         "max_pages": conf.max_pages(),
         "query_price": api.query_price(),
@@ -270,7 +271,16 @@ async def charged_search(request: HttpRequest, call: Call, collection_id: str) -
     answer, price = await api.charged_query(call, collection_id, text, top_k=TOP_K)
     context = await sync_to_async(results_context)(collection_id, text, answer)
     context.update(cost=price, request_id=call.request_id)
-    return await sync_to_async(render)(request, "retrieval/_results.html", context)
+    return await sync_to_async(render_results)(request, collection_id, context)
+
+
+def render_results(request: HttpRequest, collection_id: str, context: dict) -> HttpResponse:
+    """The results fragment for htmx; the whole page, results in place, without script."""
+    if request.htmx:
+        return render(request, "retrieval/_results.html", context)
+    collection = owned_collection(request, collection_id)
+    page = collection_context(request, collection, searched=True, **context)
+    return render(request, "retrieval/collection.html", page)
 
 
 def results_context(collection_id: str, text: str, answer: dict) -> dict:
@@ -333,7 +343,7 @@ async def search(request: HttpRequest, collection_id: str) -> HttpResponse:
             raise Http404("No such collection") from None
         context = {"error": exc.message, "error_code": exc.code, "query": request.POST.get("q")}
         # htmx swaps only 2xx answers by default: the refusal is shown in the results.
-        return await sync_to_async(render)(request, "retrieval/_results.html", context)
+        return await sync_to_async(render_results)(request, collection_id, context)
 
 
 @require_POST
