@@ -117,7 +117,7 @@ def delete_collection(request: HttpRequest, collection_id: str) -> HttpResponse:
     return redirect("retrieval")
 
 
-def collection_context(request: HttpRequest, collection: Collection, **extra) -> dict:
+def collection_context(collection: Collection, **extra) -> dict:
     documents = list(collection.documents.order_by("-created_at", "-id"))
     return {
         "collection": collection,
@@ -144,7 +144,7 @@ def collection_page(request: HttpRequest, collection_id: str) -> HttpResponse:
         uploads = upload(request, collection)
         if uploads and not any(u["ok"] for u in uploads):
             status = uploads[0]["status"]
-    context = collection_context(request, collection, uploads=uploads)
+    context = collection_context(collection, uploads=uploads)
     return render(request, "retrieval/collection.html", context, status=status)
 
 
@@ -187,7 +187,7 @@ def upload(request: HttpRequest, collection: Collection) -> list[dict]:
 def documents(request: HttpRequest, collection_id: str) -> HttpResponse:
     """The documents table alone: what the page polls while any document is pending."""
     collection = owned_collection(request, collection_id)
-    context = collection_context(request, collection)
+    context = collection_context(collection)
     return render(request, "retrieval/collection.html#documents", context)
 
 
@@ -233,10 +233,13 @@ def original(request: HttpRequest, collection_id: str, doc_id: str) -> FileRespo
     document = owned_document(request, collection_id, doc_id)
     if not document.stored_file or not default_storage.exists(document.stored_file):
         raise Http404("This document is gone.")
+    content_type = document.mime_type
+    if content_type.startswith("text/"):  # extraction required UTF-8
+        content_type += "; charset=utf-8"
     return FileResponse(
         default_storage.open(document.stored_file, "rb"),
         filename=document.filename,
-        content_type=document.mime_type,
+        content_type=content_type,
     )
 
 
@@ -279,7 +282,7 @@ def render_results(request: HttpRequest, collection_id: str, context: dict) -> H
     if request.htmx:
         return render(request, "retrieval/_results.html", context)
     collection = owned_collection(request, collection_id)
-    page = collection_context(request, collection, searched=True, **context)
+    page = collection_context(collection, searched=True, **context)
     return render(request, "retrieval/collection.html", page)
 
 

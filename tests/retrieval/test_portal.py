@@ -211,6 +211,7 @@ def test_a_page_shows_its_text_with_the_query_words_marked(signed_in, alice, col
     original = signed_in.get(url("retrieval-original", collection.collection_id, document.doc_id))
     assert b"".join(original.streaming_content).decode() == f"# Harbour\n\n{AR}"
     assert "attachment" not in original.get("Content-Disposition", "")
+    assert original["Content-Type"] == "text/markdown; charset=utf-8"
 
 
 # --- Search ----------------------------------------------------------------------------------
