@@ -12,6 +12,7 @@ NAV = (
     ("usage", "Usage"),
     ("wallet", "Wallet"),
     ("ocr", "OCR"),
+    ("retrieval", "Retrieval"),
     ("playground", "Playground"),
     ("docs", "Docs"),
 )

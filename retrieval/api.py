@@ -217,31 +217,46 @@ def query_price() -> Decimal:
     return price or Decimal(0)
 
 
+async def charged_query(
+    call: Call, collection_id: str, text, *, doc_ids=None, top_k=8
+) -> tuple[dict, Decimal]:
+    """Admit, hold one ``RETRIEVAL_MODEL`` request, search, record the usage event: how
+    every query is charged, from the API and from the portal's Retrieval page alike.
+    Answers the flow's ``{"context", ...}`` and the price charged."""
+    call.requested_model = settings.RETRIEVAL_MODEL
+    await admit(call, 0)
+    if not isinstance(top_k, int) or isinstance(top_k, bool):
+        raise ApiError(
+            400, "'top_k' must be an integer from 1 to 50.", param="top_k", code="invalid_parameter"
+        )
+    if not isinstance(text, str) or not text.strip():
+        raise ApiError(
+            422, "Missing required field 'query'.", param="query", code="missing_required_parameter"
+        )
+    user = owner(call)
+    # Not yours is a 404 before anything is held.
+    await sync_to_async(flows.get_collection)(user, collection_id)
+    price = await sync_to_async(query_price)()
+    await reserve(call, price)
+    answer = await sync_to_async(flows.query)(
+        user, collection_id, text, doc_ids=doc_ids, top_k=top_k
+    )
+    event = usage_event(call, status="ok", http_status=200)
+    event.units, event.cost_usd = 1, price
+    await record(call, event)
+    return answer, price
+
+
 @router.post(BASE + "/{collection_id}/query", openapi_extra=JSON_BODY, summary="Query a collection")
 @v1("alretrieval", endpoint="alretrieval.query", source="alretrieval", admit_now=False)
 async def query(request: HttpRequest, call: Call, collection_id: str) -> HttpResponse:
     """Ranked passages with their pages; charged as one request of `portico/alretrieval`."""
     body = json_object(request, required=True)
-    call.requested_model = settings.RETRIEVAL_MODEL
-    await admit(call, 0)
-    top_k = body.get("top_k", 8)
-    if not isinstance(top_k, int) or isinstance(top_k, bool):
-        raise ApiError(
-            400, "'top_k' must be an integer from 1 to 50.", param="top_k", code="invalid_parameter"
-        )
-    text = body.get("query")
-    if not isinstance(text, str) or not text.strip():
-        raise ApiError(
-            422, "Missing required field 'query'.", param="query", code="missing_required_parameter"
-        )
-    # Not yours is a 404 before anything is held.
-    await sync_to_async(flows.get_collection)(owner(call), collection_id)
-    price = await sync_to_async(query_price)()
-    await reserve(call, price)
-    answer = await sync_to_async(flows.query)(
-        owner(call), collection_id, text, doc_ids=body.get("doc_ids"), top_k=top_k
+    answer, _ = await charged_query(
+        call,
+        collection_id,
+        body.get("query"),
+        doc_ids=body.get("doc_ids"),
+        top_k=body.get("top_k", 8),
     )
-    event = usage_event(call, status="ok", http_status=200)
-    event.units, event.cost_usd = 1, price
-    await record(call, event)
     return json_response(answer)

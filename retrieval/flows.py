@@ -6,8 +6,8 @@ Ingest validates and extracts *before* writing anything: a hostile or broken fil
 400 with nothing stored. Indexing runs in a Celery task queued with ``delay_on_commit``.
 
 PDF: validated with ``ocr.engine.inspect_pdf`` at ingest; the task reads each page
-with ``ocr.engine.process_page`` (text layer where present, OCR otherwise). Not billed
-yet: the OCR page charge is wired with the API.
+with ``ocr.engine.process_page`` (text layer where present, OCR otherwise). Its pages are
+charged like ``/v1/ocr``: held at ingest (``PdfCharge``), settled when read.
 """
 
 from __future__ import annotations
@@ -103,11 +103,22 @@ def collection_info(collection: Collection) -> dict:
     }
 
 
-def create_collection(user, name: str | None = None) -> Collection:
+def _collection_name(name: str | None) -> str:
     name = clean_text(name or "").replace("\n", " ")
     if len(name) > 200:
         raise RetrievalError(400, "name is limited to 200 characters.", "invalid_name", "name")
-    return Collection.objects.create(owner=user, name=name)
+    return name
+
+
+def create_collection(user, name: str | None = None) -> Collection:
+    return Collection.objects.create(owner=user, name=_collection_name(name))
+
+
+def rename_collection(user, collection_id: str, name: str | None) -> Collection:
+    collection = get_collection(user, collection_id)
+    collection.name = _collection_name(name)
+    collection.save(update_fields=["name"])
+    return collection
 
 
 def list_collections(user) -> dict:
@@ -603,4 +614,5 @@ __all__ = [
     "list_documents",
     "query",
     "reindex_document",
+    "rename_collection",
 ]

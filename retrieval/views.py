@@ -1,16 +1,47 @@
-"""The download behind a document's ``file_url`` when files live in local storage: a
-signed link that expires after an hour (object storage presigns its own)."""
+"""The Retrieval pages: collections (create, rename, delete), uploads of several files at
+once, each document's status filling in live (htmx polling while any is pending), a
+document page's text, and a search that is charged exactly like ``POST /v1/alRetrieval/
+collections/{id}/query`` (the same ``retrieval.api.charged_query``), with the passages'
+matched words highlighted and a "Use in playground" hand-off.
+
+Also the download behind a document's ``file_url`` when files live in local storage: a
+signed link that expires after an hour (object storage presigns its own).
+"""
 
 from __future__ import annotations
 
+import uuid
+from http import HTTPStatus
+from urllib.parse import urlencode
+
+from asgiref.sync import sync_to_async
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
 from django.core.signing import BadSignature, TimestampSigner
-from django.http import FileResponse, Http404, HttpRequest
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.snapshots import KeyContext, playground_context
+from gateway.admission import Call, v1
+from portal.errors import ApiError
+from retrieval import api, conf, flows
 from retrieval.api import FILE_LINK_SALT
-from retrieval.models import Document
+from retrieval.models import Collection, Document
+from retrieval.models import Page as PageRow
+from retrieval.text import clean_text, terms, word_spans
 
 LINK_SECONDS = 3600
+TOP_K = 8
+PENDING = (Document.Status.QUEUED, Document.Status.PROCESSING)
+# What the playground page reads once to prefill its system prompt
+# (``playground.views.PREFILL_SESSION_KEY``; this app sits below the playground).
+PLAYGROUND_PREFILL = "playground_prefill"
+MAX_PREFILL_CHARS = 20_000
 
 
 def signed_file(request: HttpRequest, signed: str) -> FileResponse:
@@ -27,3 +58,302 @@ def signed_file(request: HttpRequest, signed: str) -> FileResponse:
         filename=document.filename,
         content_type=document.mime_type,
     )
+
+
+# --- Ownership --------------------------------------------------------------------------
+def owned_collection(request: HttpRequest, collection_id: str) -> Collection:
+    try:
+        return flows.get_collection(request.user, collection_id)
+    except flows.RetrievalError:
+        raise Http404("No such collection") from None
+
+
+def owned_document(request: HttpRequest, collection_id: str, doc_id: str) -> Document:
+    try:
+        return flows.get_document(request.user, collection_id, doc_id)
+    except flows.RetrievalError:
+        raise Http404("No such document") from None
+
+
+# --- Collections ------------------------------------------------------------------------
+@require_GET
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Your collections, and the form that creates one."""
+    collections = Collection.objects.filter(owner=request.user).order_by("-created_at", "-id")
+    return render(request, "retrieval/home.html", {"collections": collections})
+
+
+@require_POST
+@login_required
+def create_collection(request: HttpRequest) -> HttpResponse:
+    try:
+        collection = flows.create_collection(request.user, request.POST.get("name", ""))
+    except flows.RetrievalError as exc:
+        messages.error(request, exc.message)
+        return redirect("retrieval")
+    return redirect("retrieval-collection", collection_id=collection.collection_id)
+
+
+@require_POST
+@login_required
+def rename_collection(request: HttpRequest, collection_id: str) -> HttpResponse:
+    owned_collection(request, collection_id)
+    try:
+        flows.rename_collection(request.user, collection_id, request.POST.get("name", ""))
+    except flows.RetrievalError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Renamed the collection.")
+    return redirect("retrieval-collection", collection_id=collection_id)
+
+
+@require_POST
+@login_required
+def delete_collection(request: HttpRequest, collection_id: str) -> HttpResponse:
+    collection = owned_collection(request, collection_id)
+    flows.delete_collection(request.user, collection_id)
+    messages.success(request, f"Deleted {collection.name or 'the collection'} and its documents.")
+    return redirect("retrieval")
+
+
+def collection_context(collection: Collection, **extra) -> dict:
+    documents = list(collection.documents.order_by("-created_at", "-id"))
+    return {
+        "collection": collection,
+        "documents": documents,
+        "pending": any(d.status in PENDING for d in documents),
+        "ready": sum(d.status == Document.Status.READY for d in documents),
+        "failed": sum(d.status == Document.Status.ERROR for d in documents),
+        "max_upload_mb": conf.max_upload_bytes() // 2**20,
+        "max_pages": conf.max_pages(),
+        "query_price": api.query_price(),
+        "accept": ",".join(sorted(flows.MIME_TYPES)),
+        **extra,
+    }
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def collection_page(request: HttpRequest, collection_id: str) -> HttpResponse:
+    """The collection: its documents, the upload form (which posts here) and search."""
+    collection = owned_collection(request, collection_id)
+    uploads: list[dict] = []
+    status = HTTPStatus.OK
+    if request.method == "POST":
+        uploads = upload(request, collection)
+        if uploads and not any(u["ok"] for u in uploads):
+            status = uploads[0]["status"]
+    context = collection_context(collection, uploads=uploads)
+    return render(request, "retrieval/collection.html", context, status=status)
+
+
+def upload(request: HttpRequest, collection: Collection) -> list[dict]:
+    """Each chosen file through ``flows.ingest_file``, charged like the API for PDFs; a
+    refusal is reported next to its file and does not stop the others."""
+    files = request.FILES.getlist("files")
+    if not files:
+        return [{"name": "", "ok": False, "status": 400, "error": "Choose one or more files."}]
+    results = []
+    for file in files:
+        name = flows.clean_filename(file.name) or "file"
+        charge = flows.PdfCharge(owner_id=request.user.pk, request_id=f"rtv_{uuid.uuid4().hex}")
+        try:
+            if file.size > conf.max_upload_bytes():
+                raise flows.RetrievalError(
+                    413,
+                    f"The file is larger than {conf.max_upload_bytes() // 2**20} MB.",
+                    "request_too_large",
+                    "file",
+                )
+            document = flows.ingest_file(
+                request.user,
+                collection.collection_id,
+                file.name or "",
+                file.content_type,
+                file.read(),
+                charge=charge,
+            )
+        except ApiError as exc:  # RetrievalError, and the 402 of a hold the wallet refuses
+            error = {"status": exc.status, "error": exc.message, "code": exc.code}
+            results.append({"name": name, "ok": False, **error})
+        else:
+            results.append({"name": name, "ok": True, "status": 200, "pages": document.pages})
+    return results
+
+
+@require_GET
+@login_required
+def documents(request: HttpRequest, collection_id: str) -> HttpResponse:
+    """The documents table alone: what the page polls while any document is pending."""
+    collection = owned_collection(request, collection_id)
+    context = collection_context(collection)
+    return render(request, "retrieval/collection.html#documents", context)
+
+
+@require_POST
+@login_required
+def delete_document(request: HttpRequest, collection_id: str, doc_id: str) -> HttpResponse:
+    document = owned_document(request, collection_id, doc_id)
+    flows.delete_document(request.user, collection_id, doc_id)
+    messages.success(request, f"Deleted {document.filename}.")
+    return redirect("retrieval-collection", collection_id=collection_id)
+
+
+@require_GET
+@login_required
+def document_page(request: HttpRequest, collection_id: str, doc_id: str, number: int):
+    """One page's extracted text (what a passage from a non-PDF document links to);
+    ``?q=`` highlights the words matching a query."""
+    document = owned_document(request, collection_id, doc_id)
+    page = PageRow.objects.filter(document=document, number=number).first()
+    if page is None:
+        raise Http404("No such page")
+    wanted = set(terms(request.GET.get("q", "")[: flows.MAX_QUERY_CHARS]))
+    blocks = [
+        {"heading": kind == "h", "html": highlight(text, wanted)}
+        for kind, text in (page.blocks or [("p", page.text)])
+    ]
+    context = {
+        "collection": document.collection,
+        "document": document,
+        "page": page,
+        "blocks": blocks,
+        "query": request.GET.get("q", ""),
+        "previous": number - 1 if number > 1 else None,
+        "next": number + 1 if number < document.pages else None,
+    }
+    return render(request, "retrieval/page.html", context)
+
+
+@require_GET
+@login_required
+def original(request: HttpRequest, collection_id: str, doc_id: str) -> FileResponse:
+    """The stored original for its owner, shown in the browser (``#page=N`` for PDFs)."""
+    document = owned_document(request, collection_id, doc_id)
+    if not document.stored_file or not default_storage.exists(document.stored_file):
+        raise Http404("This document is gone.")
+    content_type = document.mime_type
+    if content_type.startswith("text/"):  # extraction required UTF-8
+        content_type += "; charset=utf-8"
+    return FileResponse(
+        default_storage.open(document.stored_file, "rb"),
+        filename=document.filename,
+        content_type=content_type,
+    )
+
+
+# --- Search -----------------------------------------------------------------------------
+def highlight(text: str, wanted: set[str]) -> SafeString:
+    """``text`` escaped, each word whose analysed terms meet ``wanted`` in ``<mark>``: the
+    analyser is the index's, so أ/ا, ة/ه, diacritics and stems match as they do in search."""
+    out, last = [], 0
+    for start, end, word_terms in word_spans(text):
+        if wanted.intersection(word_terms):
+            out.append(escape(text[last:start]))
+            out.append(format_html("<mark>{}</mark>", text[start:end]))
+            last = end
+    out.append(escape(text[last:]))
+    return mark_safe("".join(out))  # every piece is escaped above
+
+
+async def portal_caller(request: HttpRequest) -> KeyContext:
+    """The page has no key: it queries as the signed-in user (their limits, their wallet)."""
+    return playground_context(await request.auser())
+
+
+@v1(
+    "alretrieval",
+    endpoint="alretrieval.query",
+    source="alretrieval",
+    admit_now=False,
+    context=portal_caller,
+)
+async def charged_search(request: HttpRequest, call: Call, collection_id: str) -> HttpResponse:
+    text = clean_text(request.POST.get("q", ""))
+    answer, price = await api.charged_query(call, collection_id, text, top_k=TOP_K)
+    context = await sync_to_async(results_context)(collection_id, text, answer)
+    context.update(cost=price, request_id=call.request_id)
+    return await sync_to_async(render_results)(request, collection_id, context)
+
+
+def render_results(request: HttpRequest, collection_id: str, context: dict) -> HttpResponse:
+    """The results fragment for htmx; the whole page, results in place, without script."""
+    if request.htmx:
+        return render(request, "retrieval/_results.html", context)
+    collection = owned_collection(request, collection_id)
+    page = collection_context(collection, searched=True, **context)
+    return render(request, "retrieval/collection.html", page)
+
+
+def results_context(collection_id: str, text: str, answer: dict) -> dict:
+    wanted = set(terms(text))
+    ids = {hit["document_id"] for hit in answer["context"]}
+    documents = {
+        d.doc_id: d
+        for d in Document.objects.select_related("collection").filter(
+            collection__collection_id=collection_id, doc_id__in=ids
+        )
+    }
+    passages = []
+    for hit in answer["context"]:
+        document = documents.get(hit["document_id"])
+        if document is None:  # deleted since
+            continue
+        passages.append(
+            {
+                **hit,
+                "filename": document.filename,
+                "html": highlight(hit["snippet"], wanted),
+                "link": page_link(document, hit["page_start"], text),
+            }
+        )
+    return {"query": text, "passages": passages, "prefill": prefill_text(text, passages)}
+
+
+def page_link(document: Document, number: int, query: str) -> str:
+    args = [document.collection.collection_id, document.doc_id]
+    if document.mime_type == flows.MIME_TYPES[".pdf"]:
+        # The OCR'd page image is not kept: the original opens at that page instead.
+        return reverse("retrieval-original", args=args) + f"#page={number}"
+    url = reverse("retrieval-page", args=[*args, number])
+    return url + "?" + urlencode({"q": query[:500]})
+
+
+def prefill_text(query: str, passages: list[dict]) -> str:
+    """The system prompt the playground starts with: the passages as numbered context."""
+    lines = [
+        "Answer the question using only the context below. Cite passages as [n].",
+        f"Question asked of the collection: {query}",
+        "",
+    ]
+    for n, passage in enumerate(passages, start=1):
+        pages = f"p. {passage['page_start']}"
+        if passage["page_end"] != passage["page_start"]:
+            pages = f"pp. {passage['page_start']}–{passage['page_end']}"
+        lines += [f"[{n}] {passage['filename']}, {pages}", passage["snippet"], ""]
+    return "\n".join(lines).strip()[:MAX_PREFILL_CHARS]
+
+
+@require_POST
+@login_required
+async def search(request: HttpRequest, collection_id: str) -> HttpResponse:
+    """The ranked passages (the results partial), charged like an API query."""
+    try:
+        return await charged_search(request, collection_id)
+    except ApiError as exc:  # admission recorded it (free) and put its headers on it
+        if exc.status == HTTPStatus.NOT_FOUND:
+            raise Http404("No such collection") from None
+        context = {"error": exc.message, "error_code": exc.code, "query": request.POST.get("q")}
+        # htmx swaps only 2xx answers by default: the refusal is shown in the results.
+        return await sync_to_async(render_results)(request, collection_id, context)
+
+
+@require_POST
+@login_required
+def use_in_playground(request: HttpRequest) -> HttpResponse:
+    """Hand the passages to the playground, which prefills its system prompt with them."""
+    text = clean_text(request.POST.get("context", ""))[:MAX_PREFILL_CHARS]
+    if text:
+        request.session[PLAYGROUND_PREFILL] = text
+    return redirect("playground")
