@@ -10,6 +10,7 @@ from django.db import DatabaseError
 
 from billing.flows import credit
 from billing.models import Wallet
+from portal.redis import get_redis
 from tests.support.usage import usage_event
 from usage import drain
 from usage.drain import discard_pending_events, drain_usage
@@ -74,8 +75,12 @@ def test_an_event_the_database_refuses_is_parked_and_the_rest_recorded(alice, mo
     assert drain_usage() == 0, "nothing is left pending to fail again"
 
 
-def test_an_unreadable_event_is_parked(alice):
-    write_spool_file(b'{"request_id": "req_x", "user_id": ', "req_x")
+def test_an_unreadable_event_is_parked(alice, settings):
+    broken = b'{"request_id": "req_x", "user_id": '
+    if settings.REDIS_URL:  # where the events wait: the Redis stream, or spool files
+        get_redis().xadd(settings.USAGE_STREAM, {"e": broken})
+    else:
+        write_spool_file(broken, "req_x")
     emit_sync(usage_event(alice))
     assert drain_usage() == 1
     assert DeadUsageEvent.objects.get().error.startswith("not JSON")
