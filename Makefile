@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: help setup run test lint fmt bench soak clean
+.PHONY: help setup run test lint fmt bench soak fuzz clean
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -38,7 +38,10 @@ fmt: setup ## Format the code
 	$(VENV)/bin/ruff format .
 
 bench: setup ## Run the benchmarks (prints figures; the soak is `make soak`)
-	@for script in bench/*.py; do [ $$script = bench/soak.py ] && continue; echo "== $$script"; $(PY) $$script || exit 1; done
+	@for script in bench/*.py; do case $$script in bench/soak.py|bench/fuzz_api.py) continue;; esac; echo "== $$script"; $(PY) $$script || exit 1; done
+
+fuzz: setup ## Fuzz /v1 with schemathesis against its OpenAPI schema (MINUTES=10)
+	$(PY) bench/fuzz_api.py --minutes $(or $(MINUTES),10)
 
 soak: setup ## Soak make run's embedded default under load (MINUTES=30) and report crashes, RSS, lost usage
 	$(PY) bench/soak.py --minutes $(or $(MINUTES),30)
