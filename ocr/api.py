@@ -8,9 +8,7 @@ worker thread.
 from __future__ import annotations
 
 from asgiref.sync import sync_to_async
-from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
-from django.http.multipartparser import MultiPartParserError
 from ninja import Router
 
 from gateway.admission import Call, v1
@@ -20,6 +18,7 @@ from ocr.models import OcrJob
 from portal.errors import ApiError
 from portal.lib.net import site_url
 from portal.lib.text import strict_int
+from portal.lib.uploads import uploaded_file
 
 router = Router(tags=["OCR"])
 
@@ -56,12 +55,7 @@ def read_upload(request: HttpRequest) -> flows.Upload:
     declared = strict_int(request.headers.get("Content-Length") or "0") or 0
     if declared > flows.max_upload_bytes() + ENVELOPE_BYTES:
         raise flows.too_large(declared)
-    try:
-        upload = request.FILES.get("file")
-    except (MultiPartParserError, SuspiciousOperation) as exc:
-        raise ApiError(
-            400, f"The multipart body could not be read ({exc}).", code="invalid_body"
-        ) from None
+    upload = uploaded_file(request)
     if upload is None:
         raise ApiError(
             422,

@@ -13,10 +13,8 @@ from decimal import Decimal
 import orjson
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.core.exceptions import SuspiciousOperation
 from django.core.signing import TimestampSigner
 from django.http import HttpRequest, HttpResponse
-from django.http.multipartparser import MultiPartParserError
 from django.urls import reverse
 from ninja import Router
 
@@ -26,6 +24,7 @@ from gateway.admission import Call, admit, record, reserve, usage_event, v1
 from gateway.proxy import json_response
 from portal.errors import ApiError
 from portal.lib.net import site_url
+from portal.lib.uploads import uploaded_file
 from retrieval import flows
 from retrieval.models import Document
 
@@ -123,12 +122,7 @@ def ingest(request: HttpRequest, call: Call, collection_id: str) -> dict:
     content_type = request.content_type or ""
     user = owner(call)
     if content_type.startswith("multipart/form-data"):
-        try:
-            upload = request.FILES.get("file")
-        except (MultiPartParserError, SuspiciousOperation) as exc:
-            raise ApiError(
-                400, f"The multipart body could not be read ({exc}).", code="invalid_body"
-            ) from None
+        upload = uploaded_file(request)
         if upload is None:
             raise ApiError(
                 400,
