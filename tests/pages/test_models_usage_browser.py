@@ -178,7 +178,7 @@ def test_usage_filters_paging_export_and_detail(page, portico_server, world):
     assert {line["request_id"] for line in lines} == {e.request_id for e in expected}
     assert all(line["api_key_prefix"] == world["key"].prefix for line in lines)
 
-    rows.first.get_by_role("link").click()
+    rows.first.locator('a[title^="Request "]').click()  # the row's time links its request
     page.wait_for_url("**/usage/req_*/")
     assert page.get_by_role("heading", level=1).inner_text().startswith("Request")
     assert page.get_by_text("Upstream model").is_visible()
