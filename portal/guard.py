@@ -14,10 +14,10 @@ Answers under ``/v1`` are in the API's error format; pages get plain text.
 
 from __future__ import annotations
 
+import re
 import tempfile
 import uuid
 from collections.abc import Awaitable, Callable
-from urllib.parse import unquote_to_bytes
 
 import orjson
 from django.conf import settings
@@ -26,7 +26,6 @@ MB = 1024 * 1024
 ENVELOPE_BYTES = 64 * 1024  # multipart boundaries and headers around an upload
 SPOOL_IN_MEMORY = 1 * MB
 API_PREFIXES = ("/v1/", "/api/v1/")
-CONTROL_BYTES = frozenset(range(0x20)) | {0x7F}
 
 Scope = dict
 Receive = Callable[[], Awaitable[dict]]
@@ -49,13 +48,20 @@ def body_limit(path: str) -> int:
     return settings.PAGE_MAX_BODY_MB * MB
 
 
+# A control byte, raw or percent-encoded (%00-%1F, %7F): one search, no decoding.
+CONTROL = re.compile(rb"%(?:[01][0-9A-Fa-f]|7[Ff])|[\x00-\x1f\x7f]")
+
+
 def has_control_characters(scope: Scope) -> bool:
     raw_path = scope.get("raw_path") or scope.get("path", "").encode("utf-8", "surrogatepass")
-    for part in (raw_path, scope.get("query_string", b"")):
-        decoded = unquote_to_bytes(part.replace(b"+", b" "))
-        if any(byte in CONTROL_BYTES for byte in decoded):
-            return True
-    return False
+    return bool(CONTROL.search(raw_path) or CONTROL.search(scope.get("query_string", b"")))
+
+
+def content_length(scope: Scope) -> bytes | None:
+    for name, value in scope.get("headers") or ():
+        if name == b"content-length":
+            return value
+    return None
 
 
 async def refuse(scope: Scope, send: Send, status: int, message: str, code: str) -> None:
@@ -99,8 +105,7 @@ class RequestGuard:
                 "invalid_url",
             )
         limit = body_limit(scope["path"])
-        headers = dict(scope.get("headers") or [])
-        declared = headers.get(b"content-length")
+        declared = content_length(scope)
         if declared is not None:
             if not declared.isdigit() or int(declared) > limit:
                 return await refuse(scope, send, 413, too_large_message(limit), "request_too_large")

@@ -99,7 +99,7 @@ class UsageEvent:
         return self.prompt_tokens + self.completion_tokens
 
     def to_json(self) -> bytes:
-        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        values = {name: getattr(self, name) for name in FIELD_NAMES}
         values["cost_usd"] = str(self.cost_usd)
         return orjson.dumps(values)
 
@@ -112,11 +112,13 @@ class UsageEvent:
             raise ValueError(f"not JSON: {exc}") from None
         if not isinstance(values, dict):
             raise ValueError("not an object")
-        known = {f.name for f in dataclasses.fields(cls)}
         try:
-            return cls(**{k: v for k, v in values.items() if k in known})
+            return cls(**{k: v for k, v in values.items() if k in FIELD_NAMES})
         except (TypeError, ValueError, InvalidOperation) as exc:
             raise ValueError(f"unusable event: {exc}") from None
+
+
+FIELD_NAMES = tuple(f.name for f in dataclasses.fields(UsageEvent))
 
 
 def bounded_int(value: object) -> int:
