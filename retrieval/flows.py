@@ -565,7 +565,7 @@ def query(
     if doc_ids:
         if not isinstance(doc_ids, list) or not all(isinstance(d, str) for d in doc_ids):
             raise RetrievalError(400, "doc_ids must be a list of strings.", "invalid", "doc_ids")
-        wanted = list(dict.fromkeys(doc_ids))
+        wanted = [clean_text(d)[:64] for d in dict.fromkeys(doc_ids)]  # no NUL reaches a query
         found = dict(
             Document.objects.filter(collection=collection, doc_id__in=wanted).values_list(
                 "doc_id", "pk"
@@ -574,7 +574,7 @@ def query(
         missing = [d for d in wanted if d not in found]
         if missing:
             raise RetrievalError(
-                404, f"No such document: {missing[0]}.", "document_not_found", "doc_ids"
+                404, f"No such document: {missing[0]!r}.", "document_not_found", "doc_ids"
             )
         scope_ids, document_pks = wanted, [found[d] for d in wanted]
     else:

@@ -252,3 +252,14 @@ def test_a_pdf_the_wallet_cannot_cover_is_402_and_nothing_is_queued(
     )
     assert response.status_code == HTTPStatus.PAYMENT_REQUIRED
     assert api.get(f"/{cid}/documents").json()["documents"] == []
+
+
+def test_hostile_doc_ids_are_a_404_not_a_server_error(api):
+    cid = api.post().json()["collection_id"]
+    for doc_ids in (["a\u0000b"], ["x" * 10_000], ["²"]):
+        response = api.post(f"/{cid}/query", json={"query": "tea", "doc_ids": doc_ids})
+        assert response.status_code == HTTPStatus.NOT_FOUND, response.text
+    for doc_ids in ("abc", [1], [["nested"]]):
+        response = api.post(f"/{cid}/query", json={"query": "tea", "doc_ids": doc_ids})
+        assert response.status_code == HTTPStatus.BAD_REQUEST, response.text
+        assert response.json()["error"]["param"] == "doc_ids"
