@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -153,6 +154,7 @@ def emit_sync(event: UsageEvent) -> None:
 
 
 _spool_ready: set[str] = set()
+UNSAFE_IN_NAME = re.compile(r"[^0-9A-Za-z_-]")
 
 
 def write_spool_file(payload: bytes, request_id: str) -> None:
@@ -161,7 +163,7 @@ def write_spool_file(payload: bytes, request_id: str) -> None:
     if folder not in _spool_ready:
         os.makedirs(folder, exist_ok=True)
         _spool_ready.add(folder)
-    safe_id = "".join(c if c.isalnum() or c in "_-" else "_" for c in request_id)
+    safe_id = UNSAFE_IN_NAME.sub("_", request_id)
     temporary = f"{folder}/.{safe_id}.tmp"
     try:
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
