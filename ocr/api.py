@@ -13,7 +13,7 @@ from ninja import Router
 
 from gateway.admission import Call, v1
 from gateway.proxy import json_response
-from ocr import flows, payloads
+from ocr import flows, lifecycle, payloads
 from ocr.models import OcrJob
 from portal.errors import ApiError
 from portal.lib.net import site_url
@@ -103,7 +103,7 @@ async def job_status(request: HttpRequest, call: Call, token: str) -> HttpRespon
 @v1("ocr", source="ocr")
 async def retry(request: HttpRequest, call: Call, token: str) -> HttpResponse:
     """Re-runs the unfinished pages from the stored original; no re-upload."""
-    job = await sync_to_async(flows.retry_ocr_job)(token, call.ctx.owner_id)
+    job = await sync_to_async(lifecycle.retry_ocr_job)(token, call.ctx.owner_id)
     return json_response({"token": job.token, "status": "pending", "retry_count": job.retry_count})
 
 

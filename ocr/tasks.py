@@ -6,7 +6,7 @@ from celery import shared_task
 from celery.contrib.django.task import DjangoTask
 from celery.signals import worker_ready
 
-from ocr import flows
+from ocr import flows, lifecycle
 from ocr.engine import PdfError
 
 
@@ -52,9 +52,9 @@ def report_engine_state_on_start(**kwargs) -> None:
 @shared_task(ignore_result=True)
 def sweep_jobs() -> int:
     flows.report_engine_state()
-    return flows.settle_unbilled_jobs() + flows.retry_failed_jobs() + flows.requeue_lost_pages()
+    return flows.settle_unbilled_jobs() + lifecycle.retry_failed_jobs() + flows.requeue_lost_pages()
 
 
 @shared_task(ignore_result=True)
 def expire_jobs() -> int:
-    return flows.expire_ocr_jobs()
+    return lifecycle.expire_ocr_jobs()

@@ -21,7 +21,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.snapshots import effective_allowlist
-from ocr import flows, payloads, storage
+from ocr import flows, lifecycle, payloads, storage
 from ocr.models import OcrJob, OcrPage
 from portal.errors import ApiError, error_response
 from portal.lib.text import strict_int
@@ -146,7 +146,7 @@ def searchable_pdf(request: HttpRequest, token: str) -> HttpResponse:
 @login_required
 def retry_job(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        flows.retry_ocr_job(token, request.user.pk)
+        lifecycle.retry_ocr_job(token, request.user.pk)
     except ApiError as exc:
         if exc.status == HTTPStatus.NOT_FOUND:
             raise Http404("No such OCR job") from None

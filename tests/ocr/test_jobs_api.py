@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone
 
 from billing.models import Hold, Wallet
-from ocr import flows, storage
+from ocr import flows, lifecycle, storage
 from ocr.engine import cer
 from ocr.models import OcrJob
 from tests.ocr import pdfgen
@@ -371,13 +371,13 @@ def test_an_expired_job_is_410_everywhere_and_its_files_are_deleted(
         assert httpx.get(signed).status_code == HTTPStatus.GONE
 
     all_gone()
-    assert flows.expire_ocr_jobs() == 1
+    assert lifecycle.expire_ocr_jobs() == 1
     assert not storage.exists(job.original_name)
     assert not storage.exists(page_png)
     job.refresh_from_db()
     assert job.purged_at is not None and not job.pages.exists()
     all_gone()
-    assert flows.expire_ocr_jobs() == 0
+    assert lifecycle.expire_ocr_jobs() == 0
 
 
 def test_the_queue_position_counts_the_jobs_ahead(alice, alice_api: OcrApi, make_job):
@@ -388,7 +388,7 @@ def test_the_queue_position_counts_the_jobs_ahead(alice, alice_api: OcrApi, make
     assert body["queue_position"] == 3
     assert wallet_of(alice).held_usd == PAGE_PRICE
     OcrJob.objects.update(expires_at=timezone.now())  # expiry gives an open hold back
-    flows.expire_ocr_jobs()
+    lifecycle.expire_ocr_jobs()
     assert wallet_of(alice).held_usd == Decimal(0)
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from billing.models import Hold, Wallet
-from ocr import engine, flows, storage, tasks
+from ocr import engine, flows, lifecycle, storage, tasks
 from ocr.models import OcrJob, OcrPage
 from portal.errors import ApiError
 from tests.ocr.conftest import FUNDS, PAGE_PRICE, fund, mixed_pdf, one_page_pdf
@@ -122,9 +122,9 @@ def test_a_page_failing_every_try_fails_the_job_retryably_and_settles_the_rest(
     # The automatic retry (with backoff) reads page 2 from the stored original.
     monkeypatch.setattr(engine, "process_page", broken.real)
     monkeypatch.setattr(flows, "queue_pages", REAL_QUEUE_PAGES)
-    assert flows.retry_failed_jobs() == 0  # not due yet
+    assert lifecycle.retry_failed_jobs() == 0  # not due yet
     OcrJob.objects.filter(pk=job.pk).update(next_retry_at=timezone.now())
-    assert flows.retry_failed_jobs() == 1
+    assert lifecycle.retry_failed_jobs() == 1
     job.refresh_from_db()
     assert (job.status, job.retry_count, job.attempt, job.pages_done) == ("done", 1, 1, 3)
     drain_usage()
@@ -159,7 +159,7 @@ def test_a_broken_page_fails_for_good_and_cannot_be_retried(funded_alice, monkey
     assert not job.retryable and job.error_code == "render_failed"
     assert job.next_retry_at is None
     with pytest.raises(ApiError) as refused:
-        flows.retry_ocr_job(job.token, funded_alice.pk)
+        lifecycle.retry_ocr_job(job.token, funded_alice.pk)
     assert (refused.value.status, refused.value.code) == (422, "not_retryable")
     drain_usage()
     assert wallet(funded_alice).balance_usd == FUNDS  # nothing read, nothing charged
@@ -177,18 +177,18 @@ def test_the_retry_cap_and_a_missing_original_are_refused(funded_alice, make_job
         retryable=True,
     )
     for attempt in range(3):
-        flows.retry_ocr_job(job.token, funded_alice.pk)
+        lifecycle.retry_ocr_job(job.token, funded_alice.pk)
         job.refresh_from_db()
         assert (job.attempt, job.retry_count, job.status) == (attempt + 1, attempt + 1, "queued")
         OcrJob.objects.filter(pk=job.pk).update(
             status=OcrJob.Status.ERROR, retryable=True, error_code=flows.TRANSIENT
         )
     with pytest.raises(ApiError) as capped:
-        flows.retry_ocr_job(job.token, funded_alice.pk)
+        lifecycle.retry_ocr_job(job.token, funded_alice.pk)
     assert capped.value.status == HTTPStatus.TOO_MANY_REQUESTS
     storage.delete_tree(storage.job_folder(job.token))
     with pytest.raises(ApiError) as copyless:
-        flows.retry_ocr_job(job.token, funded_alice.pk)
+        lifecycle.retry_ocr_job(job.token, funded_alice.pk)
     assert (copyless.value.status, copyless.value.code) == (422, "no_retryable_copy")
 
 
@@ -222,13 +222,13 @@ def test_a_queue_outage_on_retry_is_502_and_leaves_the_job_retryable(
 
     monkeypatch.setattr(tasks.process_page, "delay_on_commit", down)
     with pytest.raises(ApiError) as refused:
-        flows.retry_ocr_job(job.token, funded_alice.pk)
+        lifecycle.retry_ocr_job(job.token, funded_alice.pk)
     assert refused.value.status == HTTPStatus.BAD_GATEWAY
     job.refresh_from_db()
     assert (job.status, job.retryable, job.retry_count) == ("error", True, 0)
     assert wallet(funded_alice).held_usd == 0
     monkeypatch.undo()
-    flows.retry_ocr_job(job.token, funded_alice.pk)  # works once the queue is back
+    lifecycle.retry_ocr_job(job.token, funded_alice.pk)  # works once the queue is back
     job.refresh_from_db()
     assert (job.status, job.retry_count) == ("done", 1)
 
@@ -262,9 +262,9 @@ def test_expiry_deletes_files_and_pages_but_keeps_a_tombstone(funded_alice):
     job = upload(funded_alice, one_page_pdf())
     folder = storage.job_folder(job.token)
     assert storage.default_storage.listdir(folder)[1] == ["original.pdf"]
-    assert flows.expire_ocr_jobs() == 0
+    assert lifecycle.expire_ocr_jobs() == 0
     OcrJob.objects.filter(pk=job.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
-    assert flows.expire_ocr_jobs() == 1
+    assert lifecycle.expire_ocr_jobs() == 1
     job.refresh_from_db()
     assert job.purged_at is not None and job.expired
     assert not OcrPage.objects.filter(job=job).exists()

@@ -18,7 +18,7 @@ from django.test import Client
 from django.utils import timezone
 from PIL import Image
 
-from ocr import flows, payloads, storage
+from ocr import flows, lifecycle, payloads, storage
 from ocr.models import OcrJob
 from tests.ocr.conftest import fund, key_for, mixed_pdf
 
@@ -125,7 +125,7 @@ def test_pages_are_stored_in_the_bucket_and_served_by_presigned_urls(alice, ocr_
 
     # Expiry empties the job's folder in the bucket.
     OcrJob.objects.filter(pk=job.pk).update(expires_at=timezone.now())
-    assert flows.expire_ocr_jobs() == 1
+    assert lifecycle.expire_ocr_jobs() == 1
     assert keys_under(s3_storage, prefix) == set()
     assert web.get(f"/v1/ocr/images/{job.token}").status_code == HTTPStatus.GONE
 
@@ -141,7 +141,7 @@ def test_a_retry_reads_the_original_back_from_the_bucket(alice, ocr_model, s3_st
         retryable=True,
     )
     assert payloads.media_page(job.token, alice.pk, "images", 0, 10)["images"] == []
-    flows.retry_ocr_job(job.token, alice.pk)
+    lifecycle.retry_ocr_job(job.token, alice.pk)
     job.refresh_from_db()
     assert (job.status, job.retry_count, job.pages_done) == ("done", 1, 3)
     assert len(keys_under(s3_storage, f"ocr/{job.token}/pages/")) == 6
