@@ -468,6 +468,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="phases to skip, comma-separated: litellm, granian, profile, count, external",
     )
     parser.add_argument("--quick", action="store_true", help="short cells, 200 streams")
+    parser.add_argument(
+        "--baseline",
+        default="",
+        help="also load Portico as it was at this git revision (same venv, SQLite), "
+        "right after the current tree, and print both",
+    )
     args = parser.parse_args(argv)
     args.concurrency = [int(c) for c in args.concurrency.split(",") if c.strip()]
     args.skip = {s.strip() for s in args.skip.split(",") if s.strip()}
@@ -506,6 +512,14 @@ def main(argv: list[str] | None = None) -> int:
         embedded = servers.PorticoSite.embedded()
         sites.append(embedded)
         run_portico(embedded, fake, args, report, extras=True)
+
+        if args.baseline:
+            tree, remove = servers.baseline_checkout(args.baseline)
+            section(f"Baseline: Portico at {args.baseline} ({tree.name}), same venv, SQLite")
+            baseline = servers.PorticoSite.embedded(root=tree, label=f"at {args.baseline}")
+            baseline.cleanup.append(remove)
+            sites.append(baseline)
+            run_portico(baseline, fake, args, report, extras=False)
 
         if "granian" in args.skip:
             report.note("granian skipped (--skip granian)")

@@ -173,12 +173,14 @@ class Server:
                 self.process.wait()
 
 
-def spawn(name: str, args: list[str], env: dict[str, str], log_dir: Path, port: int) -> Server:
+def spawn(
+    name: str, args: list[str], env: dict[str, str], log_dir: Path, port: int, cwd: Path = ROOT
+) -> Server:
     log_path = log_dir / f"{name}.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             args,
-            cwd=ROOT,
+            cwd=cwd,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -188,10 +190,10 @@ def spawn(name: str, args: list[str], env: dict[str, str], log_dir: Path, port: 
     return Server(name, process, port, log_path)
 
 
-def run_json(args: list[str], env: dict[str, str], timeout: float = 300) -> dict:
+def run_json(args: list[str], env: dict[str, str], timeout: float = 300, cwd: Path = ROOT) -> dict:
     """Run a helper to completion and parse the JSON object on its last stdout line."""
     done = subprocess.run(
-        args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
     )
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(args[:3])} failed:\n{done.stderr[-3000:]}")
@@ -208,13 +210,18 @@ class PorticoSite:
     var_dir: Path
     key: str = ""
     cleanup: list[Callable[[], object]] = field(default_factory=list)
+    root: Path = ROOT  # the checkout that serves: this one, or a baseline revision's
+
+    @property
+    def setup_script(self) -> Path:
+        return self.root / SETUP_SCRIPT.relative_to(ROOT)
 
     @classmethod
-    def embedded(cls) -> PorticoSite:
+    def embedded(cls, root: Path = ROOT, label: str = "SQLite + in-process") -> PorticoSite:
         var_dir = Path(tempfile.mkdtemp(prefix="portico-gateway-bench-"))
         env = base_env(var_dir)
         env.update({"DATABASE_URL": "", "REDIS_URL": ""})
-        site = cls("SQLite + in-process", env, var_dir)
+        site = cls(label, env, var_dir, root=root)
         site.cleanup.append(lambda: shutil.rmtree(var_dir, ignore_errors=True))
         return site
 
@@ -251,17 +258,22 @@ class PorticoSite:
         started = time.perf_counter()
         subprocess.run(
             [PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"],
-            cwd=ROOT,
+            cwd=self.root,
             env=self.env,
             check=True,
             timeout=300,
         )
         migrated = time.perf_counter() - started
-        self.key = run_json([PYTHON, str(SETUP_SCRIPT), "seed", fake_base_url], self.env)["key"]
+        seeded = run_json(
+            [PYTHON, str(self.setup_script), "seed", fake_base_url], self.env, cwd=self.root
+        )
+        self.key = seeded["key"]
         return migrated
 
     def drain(self) -> dict[str, float]:
-        return run_json([PYTHON, str(SETUP_SCRIPT), "drain"], self.env, timeout=600)
+        return run_json(
+            [PYTHON, str(self.setup_script), "drain"], self.env, timeout=600, cwd=self.root
+        )
 
     def start_uvicorn(
         self, log_dir: Path, app: str = "portal.asgi:application", name: str = "portico-uvicorn"
@@ -276,7 +288,7 @@ class PorticoSite:
             *("--loop", "uvloop", "--http", "httptools", "--no-access-log"),
             *("--log-level", "warning", "--workers", "1", "--backlog", "4096"),
         ]
-        server = spawn(name, args, env, log_dir, port)
+        server = spawn(name, args, env, log_dir, port, cwd=self.root)
         server.wait_ready("/healthz", timeout=60)
         return server
 
@@ -493,3 +505,30 @@ def system_busy_seconds() -> float:
     fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
     user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[:8])
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def baseline_checkout(revision: str) -> tuple[Path, Callable[[], object]]:
+    """A detached worktree of ``revision`` under var/bench, and how to remove it."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", f"{revision}^{{commit}}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    tree = BENCH_VAR / f"baseline-{commit}"
+    if tree.exists():
+        subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
+    subprocess.run(
+        ["git", "worktree", "add", "--detach", "--force", str(tree), commit],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    )
+
+    def remove() -> None:
+        subprocess.run(
+            ["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, capture_output=True
+        )
+
+    return tree, remove
