@@ -134,10 +134,12 @@ class LatencyRollup(models.Model):
     requests = models.PositiveIntegerField(default=0)
     errors = models.PositiveIntegerField(default=0)
     latency_ms_sum = models.BigIntegerField(default=0)
-    latency_hist = models.JSONField(default=list)
+    latency_hist = models.JSONField(
+        default=dict, help_text="catalog.latency buckets: {index: count}"
+    )
     ttft_count = models.PositiveIntegerField(default=0)
     ttft_ms_sum = models.BigIntegerField(default=0)
-    ttft_hist = models.JSONField(default=list)
+    ttft_hist = models.JSONField(default=dict, help_text="catalog.latency buckets: {index: count}")
     output_tokens = models.BigIntegerField(default=0)
     generation_ms = models.BigIntegerField(
         default=0, help_text="time spent producing output tokens"

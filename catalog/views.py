@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,6 +18,7 @@ from catalog.snapshots import ModelEntry, get_catalog_sync
 from catalog.stats import hourly_series, model_stats
 from portal.lib.charts import chart_data
 from portal.lib.money import format_usd
+from portal.lib.text import clean_text
 
 UNIT_NAMES = {Model.Type.OCR: "page", Model.Type.RETRIEVAL: "query"}
 TYPE_LABELS = {
@@ -103,12 +104,55 @@ def catalog_rows(user) -> list[ModelRow]:
     ]
 
 
+def last_if_none(value: float | None) -> tuple[bool, float]:
+    """A sort key putting unknown values (no traffic measured, no context given) last."""
+    return (value is None, value or 0.0)
+
+
+def price_key(row: ModelRow) -> tuple:
+    # Token prices and per-page / per-query prices are not comparable: token-priced
+    # models first (input, then output price), then the rest by their unit price.
+    entry = row.entry
+    if row.unit:
+        return (1, entry.unit_price, 0)
+    return (0, entry.input_price_per_1m, entry.output_price_per_1m)
+
+
+def negated(value: float | None) -> float | None:
+    return None if value is None else -value
+
+
+# ``?sort=`` values: the cheapest, largest, fastest first; unknowns always last.
+SORTS: dict[str, tuple[str, Callable[[ModelRow], tuple]]] = {
+    "": ("Name", lambda row: ()),
+    "price": ("Lowest price", price_key),
+    "context": (
+        "Largest context",
+        lambda row: last_if_none(negated(row.entry.context_window)),
+    ),
+    "latency": ("Lowest latency", lambda row: last_if_none(row.stats.get("p50_ms"))),
+    "throughput": (
+        "Most tokens/s",
+        lambda row: last_if_none(negated(row.stats.get("tokens_per_second"))),
+    ),
+}
+# Words people use for a type in a shared link (?type=chat).
+TYPE_ALIASES = {"chat": Model.Type.LLM, "embeddings": Model.Type.EMBEDDING}
+
+
 class ModelFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=200, label="Search")
     type = forms.ChoiceField(required=False, label="Type")
     provider = forms.ChoiceField(required=False, label="Provider")
+    sort = forms.ChoiceField(
+        required=False, label="Sort by", choices=[(k, label) for k, (label, _) in SORTS.items()]
+    )
 
     def __init__(self, data, *, rows: list[ModelRow]) -> None:
+        # Only the fields, cleaned: a NUL or a lone surrogate is never echoed into the form.
+        data = {name: clean_text(data.get(name), 200) for name in self.base_fields if name in data}
+        if data.get("type", "").lower() in TYPE_ALIASES:
+            data["type"] = TYPE_ALIASES[data["type"].lower()]
         super().__init__(data, label_suffix="")
         types = sorted({row.entry.type for row in rows})
         self.fields["type"].choices = [("", "All types")] + [
@@ -123,13 +167,16 @@ class ModelFilterForm(forms.Form):
     def apply(self, rows: list[ModelRow]) -> list[ModelRow]:
         data = getattr(self, "cleaned_data", {})
         text, kind, provider = data.get("q", ""), data.get("type", ""), data.get("provider", "")
-        return [
+        kept = [
             row
             for row in rows
             if (not text or row.matches(text))
             and (not kind or row.entry.type == kind)
             and (not provider or provider in dict(row.providers))
         ]
+        # An invalid field is left out of cleaned_data: it is ignored, never an error page.
+        key = SORTS[data.get("sort") or ""][1]
+        return sorted(kept, key=lambda row: (*key(row), row.id))
 
 
 @login_required

@@ -96,9 +96,12 @@ async def route(
 ) -> UpstreamReply:
     order = routing.attempt_order(deployments)
     if not order:
+        retry_after = routing.seconds_until_healthy(deployments)
         raise ApiError(
             503,
-            f"No healthy provider is available for '{call.requested_model}' right now. Retry shortly.",
+            f"No healthy provider is available for '{call.requested_model}' right now "
+            f"(every one is cooling down after repeated failures). Retry after {retry_after} s.",
+            headers={"retry-after": str(retry_after)},
         )
     failures: list[RetryableUpstreamError] = []
     call.upstream_started = time.perf_counter()

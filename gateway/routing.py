@@ -3,6 +3,7 @@ deployments that keep failing until their cool-down ends (per process)."""
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from dataclasses import dataclass
@@ -39,6 +40,18 @@ def record_failure(deployment_id: int) -> None:
     if health.failures >= settings.DEPLOYMENT_FAILURES_BEFORE_COOLDOWN:
         health.cooldown_until = time.monotonic() + settings.DEPLOYMENT_COOLDOWN_SECONDS
         health.failures = 0
+
+
+def seconds_until_healthy(deployments: tuple[DeploymentEntry, ...]) -> int:
+    """Whole seconds until the first of these deployments' cool-downs ends (at least 1):
+    the ``Retry-After`` of a 503 answered while every one of them cools down."""
+    now = time.monotonic()
+    ends = [
+        health.cooldown_until
+        for d in deployments
+        if (health := _health.get(d.id)) is not None and health.cooldown_until > now
+    ]
+    return max(1, math.ceil(min(ends) - now)) if ends else 1
 
 
 def reset_health() -> None:

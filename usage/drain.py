@@ -392,7 +392,7 @@ def update_latency_rollups(events: list[UsageEvent]) -> None:
         row = rows.get(key)
         if row is None:
             row = LatencyRollup(
-                hour=key[0], model=key[1], provider=key[2], latency_hist=[], ttft_hist=[]
+                hour=key[0], model=key[1], provider=key[2], latency_hist={}, ttft_hist={}
             )
             to_create.append(row)
         else:

@@ -423,8 +423,11 @@
       return false;
     }
     const requestId = response.headers.get("x-request-id");
-    await readStream(message, response, controller);
-    if (message.text) pane.history.push({ role: "assistant", content: message.text });
+    const complete = await readStream(message, response, controller);
+    // A reply cut off by Stop (or a broken stream) stays on screen but leaves the
+    // conversation: the next request and "View code" send what the model was asked,
+    // never a half answer it did not give.
+    if (complete && message.text) pane.history.push({ role: "assistant", content: message.text });
     // The cost follows in the background: the next message need not wait for it.
     if (requestId) fetchUsage(message, requestId);
     return true;
@@ -472,10 +475,16 @@
     }
     message.endAt = performance.now();
     finalRender(message);
-    if (controller.signal.aborted) showNote(message, "Stopped. You are charged only for the tokens generated until then.");
-    else if (finish === "length") showNote(message, "The reply reached the max tokens limit.");
+    if (controller.signal.aborted) {
+      showNote(
+        message,
+        "Stopped. You are charged only for the tokens generated until then. " +
+          "This partial reply is left out of the conversation (and of View code).",
+      );
+    } else if (finish === "length") showNote(message, "The reply reached the max tokens limit.");
     if (streamError) showError(message, 502, streamError);
     showStats(message);
+    return !controller.signal.aborted && !streamError;
   }
 
   async function send() {

@@ -200,3 +200,68 @@ def test_example_code_follows_the_model_type(signed_in, catalog):
 def test_unknown_or_unserved_models_are_not_found(signed_in, catalog, model_id):
     response = signed_in.get(reverse("model_detail", args=[model_id]))
     assert response.status_code == HTTPStatus.NOT_FOUND
+
+
+@pytest.fixture
+def measured(alice, catalog):
+    record_usage_events(
+        [
+            usage("llama-3.3-70b", "groq", 300, user_id=alice.pk),
+            usage("openai/gpt-5-mini", "openai", 500, user_id=alice.pk),
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"sort": "price"}, ["text-embed", "openai/gpt-5-mini", "llama-3.3-70b", "portico/ocr"]),
+        ({"sort": "context"}, ["openai/gpt-5-mini", "llama-3.3-70b", "portico/ocr", "text-embed"]),
+        ({"sort": "latency"}, ["llama-3.3-70b", "openai/gpt-5-mini", "portico/ocr", "text-embed"]),
+        (
+            {"sort": "throughput"},
+            ["llama-3.3-70b", "openai/gpt-5-mini", "portico/ocr", "text-embed"],
+        ),
+        ({"sort": "price", "type": "llm"}, ["openai/gpt-5-mini", "llama-3.3-70b"]),
+        ({"sort": "latency", "type": "chat"}, ["llama-3.3-70b", "openai/gpt-5-mini"]),
+        ({"sort": "context", "type": "embedding"}, ["text-embed"]),
+    ],
+)
+def test_it_sorts_with_unknown_values_last(signed_in, measured, params, expected):
+    response = signed_in.get(reverse("models"), params)
+    assert listed(response) == expected
+
+
+def test_the_sort_survives_htmx_and_the_form_keeps_it(signed_in, measured):
+    response = signed_in.get(
+        reverse("models"), {"sort": "price", "q": "o"}, headers={"HX-Request": "true"}
+    )
+    text = response.content.decode()
+    assert "<html" not in text
+    order = ["text-embed", "openai/gpt-5-mini", "llama-3.3-70b", "portico/ocr"]
+    assert sorted(order, key=lambda model: text.index(f">{model}</a>")) == order
+    page = signed_in.get(reverse("models"), {"sort": "latency"}).content.decode()
+    assert '<option value="latency" selected>' in page
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "sort=cheapest&type=nope&provider=nobody",
+        "sort=%00&type=%00&provider=%00&q=%00",
+        "sort=%F0%9F%98%80&type=%E2%80%AE&q=%F0%9F%98%80",
+        "sort=%FF%FE&type=%C3&q=%ED%A0%80",
+        "sort=price&sort=latency&type=llm&type=embedding",
+        "q=" + "x" * 5000,
+    ],
+)
+def test_invalid_or_hostile_parameters_are_ignored_not_an_error(signed_in, measured, query):
+    response = signed_in.get(reverse("models") + "?" + query)
+    assert response.status_code == HTTPStatus.OK
+    assert "<html" in response.content.decode()
+    assert "\x00" not in response.content.decode()
+
+
+def test_an_invalid_sort_keeps_the_valid_filters(signed_in, measured):
+    response = signed_in.get(reverse("models"), {"sort": "bogus", "type": "embedding"})
+    assert listed(response) == ["text-embed"]

@@ -290,3 +290,31 @@ def test_a_key_spend_cap_refuses_with_402_key_budget_exceeded(client_for, make_k
     assert fake.tally()["requests"] == 0
     # Unpriced models cost nothing, so the cap does not apply to them.
     assert client.chat.completions.create(model="free-llm", messages=HELLO, max_tokens=2000).choices
+
+
+def test_when_every_deployment_cools_down_it_is_503_with_retry_after(
+    client, server, fake, make_key
+):
+    fake.configure(per_model={"broken-a": {"fail_status": 500}, "broken-b": {"fail_status": 500}})
+    for _ in range(3):  # DEPLOYMENT_FAILURES_BEFORE_COOLDOWN failures each: both cool down
+        with pytest.raises(openai.InternalServerError):
+            client.chat.completions.create(model="broken", messages=HELLO)
+    tried = fake.tally()["requests"]
+    secret = make_key(name="after-cooldown")
+
+    response = httpx.post(
+        server.url + "/v1/chat/completions",
+        json={"model": "broken", "messages": HELLO},
+        headers={"Authorization": f"Bearer {secret}"},
+    )
+
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    error = error_of(response)
+    assert (error["type"], error["code"]) == ("service_unavailable", "service_unavailable")
+    retry_after = int(response.headers["retry-after"])
+    assert 1 <= retry_after <= 30  # DEPLOYMENT_COOLDOWN_SECONDS, less the time spent since
+    assert f"Retry after {retry_after} s" in error["message"]
+    assert fake.tally()["requests"] == tried  # no provider was called
+    with pytest.raises(openai.InternalServerError) as caught:
+        client.chat.completions.create(model="broken", messages=HELLO)
+    assert caught.value.status_code == HTTPStatus.SERVICE_UNAVAILABLE

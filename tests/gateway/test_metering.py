@@ -46,7 +46,7 @@ def test_rollups_add_up_per_hour_key_model_and_source(alice):
     totals = {r.source: (r.requests, r.errors) for r in UsageRollup.objects.all()}
     assert totals == {"api_key": (2, 1), "playground": (1, 0)}
     latency = LatencyRollup.objects.get()
-    assert (latency.requests, latency.errors, sum(latency.latency_hist)) == (3, 1, 2)
+    assert (latency.requests, latency.errors, sum(latency.latency_hist.values())) == (3, 1, 2)
 
 
 @pytest.mark.django_db

@@ -43,8 +43,26 @@ def test_a_pdf_uploaded_in_the_portal_fills_in_live_and_shows_its_pages(
     expect(page.get_by_text("No documents yet")).to_be_visible()
     screenshot(page, "ocr")
 
-    # Choosing a file uploads it at once (the drop zone does the same with a dropped file).
+    # One picker: the drop zone; the native input is only there for the keyboard and no-JS.
+    expect(page.get_by_text("Drop a PDF here")).to_be_visible()
+    expect(page.locator("input[type=file][name=file]")).to_have_count(1)
+    assert page.locator("input[type=file][name=file]").bounding_box()["width"] <= 1
+    upload = page.get_by_role("button", name="Upload", exact=True)
+    expect(upload).to_be_disabled()
+    # Choosing a file shows its name and size and uploads nothing until Upload is pressed.
+    page.locator("form[data-ocr-upload]").evaluate(
+        "form => form.addEventListener('submit', () => { window.submitted = true; })"
+    )
     page.locator("input[type=file][name=file]").set_input_files(str(pdf))
+    expect(page.locator("[data-file-name]")).to_have_text(
+        re.compile(r"library-and-fair\.pdf \(\d+ KB\)")
+    )
+    screenshot(page, "ocr-file-chosen")
+    # The name is shown by the same change handler that used to submit the form.
+    assert page.evaluate("() => window.submitted === undefined")
+    assert page.url == ocr_server.url + "/ocr/"
+    expect(page.get_by_text("No documents yet")).to_be_visible()
+    upload.click()
     page.wait_for_url(re.compile(r"/ocr/jobs/[\w-]+/$"))
     expect(page.get_by_role("heading", name="library-and-fair.pdf")).to_be_visible()
     bar = page.get_by_role("progressbar", name="Pages read")
@@ -108,7 +126,7 @@ def test_a_pdf_dropped_on_the_upload_zone_is_uploaded(page, alice, ocr_model, oc
     fund(alice)
     sign_in(page, ocr_server, alice)
     page.goto(ocr_server.url + "/ocr/")
-    page.locator("[data-ocr-drop]").evaluate(
+    page.locator("[data-drop-zone]").evaluate(
         """(zone, b64) => {
           const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
           const data = new DataTransfer();
@@ -119,6 +137,36 @@ def test_a_pdf_dropped_on_the_upload_zone_is_uploaded(page, alice, ocr_model, oc
         }""",
         base64.b64encode(one_page_pdf()).decode(),
     )
+    expect(page.locator("[data-file-name]")).to_contain_text("dropped.pdf")
+    assert page.url == ocr_server.url + "/ocr/"  # dropping uploads nothing by itself
+    page.get_by_role("button", name="Upload", exact=True).click()
     page.wait_for_url(re.compile(r"/ocr/jobs/[\w-]+/$"))
     expect(page.get_by_role("heading", name="dropped.pdf")).to_be_visible()
     expect(page.get_by_role("progressbar", name="Pages read")).to_be_visible()
+
+
+def test_without_javascript_the_native_picker_and_upload_still_work(
+    browser, alice, ocr_model, ocr_server
+):
+    from tests.ocr.conftest import one_page_pdf
+
+    fund(alice)
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 860}, java_script_enabled=False
+    )
+    page = context.new_page()
+    try:
+        sign_in(page, ocr_server, alice)
+        page.goto(ocr_server.url + "/ocr/")
+        expect(page.get_by_text("Drop a PDF here")).to_be_hidden()  # no drop zone to offer
+        picker = page.locator("input[type=file][name=file]")
+        expect(picker).to_be_visible()
+        screenshot(page, "ocr-no-javascript")
+        picker.set_input_files(
+            files=[{"name": "plain.pdf", "mimeType": "application/pdf", "buffer": one_page_pdf()}]
+        )
+        page.get_by_role("button", name="Upload", exact=True).click()
+        page.wait_for_url(re.compile(r"/ocr/jobs/[\w-]+/$"))
+        expect(page.get_by_role("heading", name="plain.pdf")).to_be_visible()
+    finally:
+        context.close()

@@ -206,6 +206,50 @@ def test_stop_cancels_the_upstream_request_and_bills_what_was_produced(
     assert page.get_by_role("button", name="Send").is_enabled()
 
 
+def curl_body(page) -> dict:
+    """The JSON body the "View code" curl command sends, run with a stand-in curl."""
+    page.get_by_role("button", name="View code").click()
+    dialog = page.get_by_role("dialog")
+    curl = dialog.locator("pre").inner_text()
+    stub = 'curl() { while [ $# -gt 0 ]; do [ "$1" = -d ] && printf %s "$2"; shift; done; }\n'
+    sent = subprocess.run(["bash", "-c", stub + curl], capture_output=True, text=True, check=True)
+    dialog.get_by_role("button", name="Close").click()
+    return json.loads(sent.stdout)
+
+
+def test_view_code_after_stop_leaves_out_the_cut_off_reply(
+    page, portico_server, mail_dir, slow_catalog
+):
+    signed_in_and_funded(page, portico_server, mail_dir, "stella@example.com")
+    open_playground(page, portico_server)
+    slow_catalog.configure(completion_tokens=400)
+    send(page, "Tell me a long story")
+    wait_for(
+        lambda: (reply := page.evaluate(LAST_REPLY, 0)) and reply["length"] > 30,
+        what="the reply to start streaming",
+    )
+    page.get_by_role("button", name="Stop").click()
+    wait_for_reply(page)
+    assert page.get_by_text("left out of the conversation").is_visible()
+    story = [{"role": "user", "content": "Tell me a long story"}]
+
+    # The snippet is the request that was stopped, as the upstream received it.
+    assert curl_body(page)["messages"] == story
+    assert slow_catalog.last_request()["body"]["messages"] == story
+
+    # The next turn does not send the half answer either, and a finished reply is kept.
+    slow_catalog.configure(completion_tokens=3)
+    send(page, "Shorter, please")
+    wait_for_reply(page)
+    asked = [*story, {"role": "user", "content": "Shorter, please"}]
+    assert slow_catalog.last_request()["body"]["messages"] == asked
+    assert curl_body(page)["messages"] == [
+        *asked,
+        {"role": "assistant", "content": completion_text(3)},
+    ]
+    screenshot(page, "playground-stopped")
+
+
 def test_arabic_is_shown_right_to_left(page, portico_server, mail_dir, slow_catalog):
     signed_in_and_funded(page, portico_server, mail_dir, "rami@example.com")
     open_playground(page, portico_server, "portico/test-chat")

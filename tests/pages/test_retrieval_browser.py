@@ -59,8 +59,11 @@ def test_a_collection_is_built_searched_and_used_in_the_playground(
     page.wait_for_url(re.compile(r"/retrieval/[0-9a-f]{32}/$"))
     expect(page.get_by_role("heading", name="Harbour notes")).to_be_visible()
 
-    # Choosing files uploads them at once (the drop zone does the same with dropped files).
+    # Choosing files shows them; Upload sends them (the drop zone shares OCR's module).
     page.locator("input[type=file][name=files]").set_input_files([str(notes), str(guide)])
+    expect(page.locator("[data-file-name]")).to_contain_text("notes.txt")
+    expect(page.get_by_role("list", name="Upload results")).to_have_count(0)
+    page.get_by_role("button", name="Upload", exact=True).click()
     results = page.get_by_role("list", name="Upload results")
     expect(results.get_by_text("added")).to_have_count(2)
     table = page.locator("table.rtv-documents")
