@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0005_ledger_kind_signup'),
+        ("billing", "0005_ledger_kind_signup"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='hold',
-            name='kind',
-            field=models.CharField(choices=[('request', 'Request'), ('lease', 'Lease')], default='request', max_length=10),
+            model_name="hold",
+            name="kind",
+            field=models.CharField(
+                choices=[("request", "Request"), ("lease", "Lease")],
+                default="request",
+                max_length=10,
+            ),
         ),
     ]
