@@ -230,6 +230,19 @@ def settle_usage_events(events: list[UsageEvent]) -> None:
     holds = {
         h.request_id: h for h in Hold.objects.select_for_update().filter(request_id__in=request_ids)
     }
+    # Requests admitted against a funds lease (billing.leases): the lease shrinks by what
+    # each one cost, in this transaction, so balance − held stays exact.
+    lease_ids = {e.lease_id for e in events if e.lease_id}
+    leases = (
+        {
+            h.pk: h
+            for h in Hold.objects.select_for_update().filter(
+                pk__in=lease_ids, kind=Hold.Kind.LEASE, status=Hold.Status.OPEN
+            )
+        }
+        if lease_ids
+        else {}
+    )
     now = timezone.now()
     for user_id in sorted(by_user):
         wallet = locked_wallet(user_id)
@@ -241,6 +254,11 @@ def settle_usage_events(events: list[UsageEvent]) -> None:
                 wallet.held_usd -= hold.amount_usd
                 hold.status = Hold.Status.SETTLED if cost else Hold.Status.RELEASED
                 hold.closed_at = now
+            lease = leases.get(event.lease_id) if event.lease_id else None
+            if lease is not None and lease.wallet_id == wallet.pk and cost:
+                taken = min(cost, lease.amount_usd)
+                lease.amount_usd -= taken
+                wallet.held_usd -= taken
             if cost:
                 entries.append(charge_usage(wallet, event, cost))
         LedgerEntry.objects.bulk_create(entries)
@@ -257,6 +275,8 @@ def settle_usage_events(events: list[UsageEvent]) -> None:
     Hold.objects.bulk_update(
         [h for h in holds.values() if h.closed_at == now], ["status", "closed_at"]
     )
+    if leases:
+        Hold.objects.bulk_update(list(leases.values()), ["amount_usd"])
 
 
 def charge_usage(wallet: Wallet, event: UsageEvent, cost: Decimal) -> LedgerEntry:

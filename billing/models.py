@@ -78,7 +78,13 @@ class LedgerEntry(models.Model):
 
 
 class Hold(models.Model):
-    """Funds reserved for one in-flight request: its worst-case cost."""
+    """Funds reserved for one in-flight request (its worst-case cost), or a web process's
+    funds lease (``billing.leases``): part of the balance the process admits requests
+    against in memory, lowered by the drain as it charges each of those requests."""
+
+    class Kind(models.TextChoices):
+        REQUEST = "request"
+        LEASE = "lease"
 
     class Status(models.TextChoices):
         OPEN = "open"
@@ -91,6 +97,7 @@ class Hold(models.Model):
         "accounts.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     request_id = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.REQUEST)
     amount_usd = money_field()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -8,7 +8,8 @@ the same headers on every answer — refusals included: ``x-request-id`` always,
 after a model was named still yields its usage record.
 
 Per request: one key-snapshot cache hit, one atomic rate-limit step and, for priced
-models, one atomic funds reservation (``reserve``).
+models, one atomic funds reservation (``reserve``) — in memory when the process holds a
+funds lease of the wallet (``billing.leases``).
 """
 
 from __future__ import annotations
@@ -25,13 +26,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from accounts.flows import KEY_PREFIX, hash_key
 from accounts.snapshots import KeyContext, get_key_context, is_known_valid
-from billing.flows import reserve_funds
+from billing import leases
 from billing.pricing import price
 from catalog.snapshots import DeploymentEntry, ModelEntry
 from gateway.ratelimit import MINUTE, Rule, get_limiter, rules_for
@@ -214,7 +214,7 @@ async def reserve(call: Call, amount: Decimal) -> None:
         return
     ctx = call.ctx
     budgets = {"daily": ctx.daily_budget, "monthly": ctx.monthly_budget, "total": ctx.total_budget}
-    call.hold = await sync_to_async(reserve_funds)(
+    call.hold = await leases.reserve(
         ctx.owner_id, call.request_id, amount, api_key_id=ctx.key_id or None, budgets=budgets
     )
 
@@ -275,6 +275,7 @@ def usage_event(
 
 async def record(call: Call, event: UsageEvent) -> None:
     """Make the event durable, then settle the token count the rate limiter guessed."""
+    leases.settle_locally(call.hold, event)
     await emit(event)
     used = event.total_tokens
     if call.rules and call.admitted_tokens and used != call.admitted_tokens:
@@ -297,6 +298,7 @@ async def refuse(call: Call, error: ApiError) -> None:
         event = usage_event(
             call, status="error", http_status=error.status, error_code=error.code or ""
         )
+        leases.settle_locally(call.hold, event)
         try:
             await emit(event)
         except Exception:  # the refusal must still reach the client

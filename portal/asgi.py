@@ -106,14 +106,34 @@ class ApiASGIHandler(ASGIHandler):
 
 
 django_application = get_asgi_application()
+# Models import only once get_asgi_application() has set Django up.
+from billing.leases import leases  # noqa: E402
+
 api_application = ApiASGIHandler()
 
 
 async def route(scope, receive, send) -> None:
     if scope["type"] == "http" and scope["path"].startswith(API_PREFIXES):
         await api_application(scope, receive, send)
+    elif scope["type"] == "lifespan":
+        await lifespan(receive, send)
     else:
         await django_application(scope, receive, send)
+
+
+async def lifespan(receive, send) -> None:
+    """Nothing to start; on shutdown (after the last request) this process's unused funds
+    leases go back to their wallets. (uvicorn ends with the signal it caught, so atexit
+    alone would not run.)"""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            with contextlib.suppress(Exception):
+                await sync_to_async(leases.give_all_back)()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
 
 
 # Bounded bodies and clean URLs before any of the above reads a byte (portal.guard).

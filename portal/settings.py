@@ -356,6 +356,9 @@ USAGE_SPOOL_DIR = VAR_DIR / "usage-spool"
 REDIS_KEY_PREFIX = env_str("REDIS_KEY_PREFIX", "portico")
 USAGE_STREAM = f"{REDIS_KEY_PREFIX}:usage"
 HOLD_TTL_SECONDS = env_int("HOLD_TTL_SECONDS", 900)
+# Busy wallets' priced requests are admitted against an in-memory funds lease of the
+# web process (billing.leases) instead of one database hold each; 0 = always per-request.
+FUNDS_LEASES = env_bool("FUNDS_LEASES", default=True)
 DEPLOYMENT_COOLDOWN_SECONDS = env_int("DEPLOYMENT_COOLDOWN_SECONDS", 30)
 DEPLOYMENT_FAILURES_BEFORE_COOLDOWN = env_int("DEPLOYMENT_FAILURES_BEFORE_COOLDOWN", 3)
 UPSTREAM_MAX_CONNECTIONS = env_int("UPSTREAM_MAX_CONNECTIONS", 1000)

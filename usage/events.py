@@ -77,6 +77,7 @@ class UsageEvent:
     ttft_ms: int | None = None
     fallbacks: int = 0
     overhead_us: int | None = None  # Portico's own time, for requests that reached an upstream
+    lease_id: int | None = None  # the funds lease that admitted the request (billing.leases)
     created_at: float = field(default_factory=time.time)
 
     def __post_init__(self) -> None:
@@ -86,7 +87,7 @@ class UsageEvent:
             setattr(self, name, bounded_int(getattr(self, name)))
         self.ttft_ms = None if self.ttft_ms is None else bounded_int(self.ttft_ms)
         self.overhead_us = None if self.overhead_us is None else bounded_int(self.overhead_us)
-        for name in ("deployment_id", "api_key_id"):
+        for name in ("deployment_id", "api_key_id", "lease_id"):
             value = getattr(self, name)
             setattr(self, name, None if value is None else min(max(int(value), 0), MAX_BIGINT))
         self.user_id = int(self.user_id)

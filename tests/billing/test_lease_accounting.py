@@ -1,0 +1,130 @@
+"""A funds lease's bookkeeping, step by step: what the drain, top-ups, give-backs and
+expiry do to the lease row and the wallet (``billing.leases``)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from asgiref.sync import async_to_sync
+from django.utils import timezone
+
+from billing import leases
+from billing.flows import release_expired_holds
+from billing.models import Hold
+from tests.billing.conftest import assert_ledger_invariants, fund, wallet_of
+from tests.support.usage import usage_event
+from usage.drain import record_usage_events
+
+pytestmark = pytest.mark.django_db
+WORST = Decimal("0.01")
+
+
+@pytest.fixture
+def lease(alice):
+    fund(alice, "1")
+    taken = leases.take_lease(alice.pk, WORST, per_second=8)
+    assert taken is not None
+    return taken
+
+
+def test_a_lease_takes_a_share_of_the_free_balance_in_one_hold_row(alice, lease):
+    row = Hold.objects.get(pk=lease.pk)
+    assert row.kind == Hold.Kind.LEASE and row.status == Hold.Status.OPEN
+    assert row.amount_usd == lease.granted == 8 * WORST
+    assert wallet_of(alice).held_usd == row.amount_usd
+    assert row.api_key_id is None
+
+
+def test_a_wallet_below_a_few_worst_cases_gets_no_lease(bob):
+    fund(bob, WORST * (leases.FALLBACK_WORST_CASES - 1))
+    assert leases.take_lease(bob.pk, WORST, per_second=50) is None
+    assert not Hold.objects.exists()
+
+
+def test_one_lease_never_takes_more_than_its_share_of_a_small_wallet(bob):
+    fund(bob, WORST * 6)
+    small = leases.take_lease(bob.pk, WORST, per_second=100)
+    assert small.granted == WORST * 6 * leases.MAX_FREE_SHARE
+
+
+def test_the_drain_lowers_the_lease_by_each_cost_it_debits(alice, lease):
+    ticket = lease.take(WORST)
+    assert ticket is not None and lease.free == lease.granted - WORST
+    event = usage_event(alice, cost_usd=Decimal("0.0034"))
+    leases.settle_locally(ticket, event)
+    assert event.lease_id == lease.pk
+    assert lease.free == lease.granted - Decimal("0.0034")
+
+    record_usage_events([event])
+    record_usage_events([event])  # a second look charges nothing twice
+
+    wallet = wallet_of(alice)
+    row = Hold.objects.get(pk=lease.pk)
+    assert wallet.balance_usd == Decimal("1") - Decimal("0.0034")
+    assert row.amount_usd == lease.granted - Decimal("0.0034") == wallet.held_usd
+    assert_ledger_invariants(alice)
+
+
+def test_a_lease_gives_back_all_but_the_costs_not_yet_drained(alice, lease):
+    drained, pending = (
+        usage_event(alice, cost_usd=Decimal("0.002")),
+        usage_event(alice, cost_usd=Decimal("0.003")),
+    )
+    for event in (drained, pending):
+        leases.settle_locally(lease.take(WORST), event)
+    record_usage_events([drained])
+
+    leases.give_back(lease)
+    assert wallet_of(alice).held_usd == Decimal("0.003")
+    assert lease.take(WORST) is None  # closed: the process takes a new lease or holds
+
+    record_usage_events([pending])
+    wallet = wallet_of(alice)
+    assert (wallet.balance_usd, wallet.held_usd) == (Decimal("0.995"), 0)
+    assert_ledger_invariants(alice)
+
+
+def test_a_top_up_grows_the_lease_from_the_free_balance_only(alice, lease):
+    assert leases.top_up(lease, Decimal("0.05"))
+    assert lease.granted == Decimal("0.13") == Hold.objects.get(pk=lease.pk).amount_usd
+    assert wallet_of(alice).held_usd == Decimal("0.13")
+    # Never more than the wallet's free balance allows.
+    assert leases.top_up(lease, Decimal("100"))
+    wallet = wallet_of(alice)
+    assert wallet.held_usd == Decimal("0.13") + (1 - Decimal("0.13")) / 2 <= wallet.balance_usd
+    assert_ledger_invariants(alice)
+
+
+def test_an_abandoned_lease_expires_and_its_late_events_still_charge_exactly(alice, lease):
+    ticket = lease.take(WORST)
+    event = usage_event(alice, cost_usd=Decimal("0.004"))
+    leases.settle_locally(ticket, event)
+    Hold.objects.filter(pk=lease.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    assert release_expired_holds() == 1
+    assert wallet_of(alice).held_usd == 0
+    assert not leases.renew(lease)  # a process that comes back finds its lease gone
+    record_usage_events([event])
+    assert wallet_of(alice).balance_usd == Decimal("0.996")
+    assert_ledger_invariants(alice)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_leases_off_every_request_gets_its_own_hold(alice, lease, settings):
+    lease.low_water = Decimal(0)
+    leases.leases.by_user[alice.pk] = lease
+    try:
+        settings.FUNDS_LEASES = True
+        on = async_to_sync(leases.reserve)(alice.pk, "req_on", WORST)
+        capped = async_to_sync(leases.reserve)(
+            alice.pk, "req_capped", WORST, budgets={"daily": Decimal(5), "total": None}
+        )
+        settings.FUNDS_LEASES = False
+        off = async_to_sync(leases.reserve)(alice.pk, "req_off", WORST)
+    finally:
+        leases.leases.by_user.pop(alice.pk, None)
+    assert isinstance(on, leases.Ticket) and on.lease is lease
+    assert isinstance(capped, Hold) and capped.request_id == "req_capped"
+    assert isinstance(off, Hold) and off.request_id == "req_off"
