@@ -68,6 +68,8 @@ class Document(models.Model):
         "accounts.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     billed = models.BooleanField(default=False)
+    # The model that embedded its passages (dense retrieval); empty: lexical only.
+    embedding_model = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     indexed_at = models.DateTimeField(null=True, blank=True)
 

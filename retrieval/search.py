@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import connection
@@ -147,20 +148,25 @@ def proximity_rerank(
 
 def fuse_dense(
     collection: Collection,
-    query: str,
     lexical: list[Hit],
+    query_vector: Sequence[float] | None,
+    embedding_model: str,
     *,
     document_pks: list[int] | None,
     limit: int,
 ) -> list[Hit]:
-    """Reciprocal rank fusion of BM25 and cosine rankings (only when dense is on)."""
-    embedder = dense.active_embedder()
-    if embedder is None:
+    """Reciprocal rank fusion of BM25 and cosine rankings (only with a query vector);
+    only passages embedded by the query's model take part in the cosine ranking."""
+    if query_vector is None:
         return lexical[:limit]
-    vectors = Chunk.objects.filter(collection=collection, embedding__isnull=False)
+    vectors = Chunk.objects.filter(
+        collection=collection,
+        embedding__isnull=False,
+        document__embedding_model=embedding_model,
+    )
     if document_pks is not None:
         vectors = vectors.filter(document_id__in=document_pks)
-    ranked = dense.rank(embedder.embed([query])[0], vectors.values_list("id", "embedding"))
+    ranked = dense.rank(query_vector, vectors.values_list("id", "embedding"))
     cosine = dict(ranked)
     by_id = {h.chunk_id: h for h in lexical}
     fused = dense.reciprocal_rank_fusion([[h.chunk_id for h in lexical], [i for i, _ in ranked]])
@@ -206,7 +212,11 @@ def search(
     *,
     document_pks: list[int] | None,
     top_k: int,
+    query_vector: Sequence[float] | None = None,
+    embedding_model: str = "",
 ) -> list[dict]:
+    """The ``top_k`` best passages as the API's ``context`` entries; with ``query_vector``
+    (made by ``embedding_model``) fused with the cosine ranking."""
     sequence = terms(query)
     query_terms = Counter(sequence)
     ranking = bm25(
@@ -220,7 +230,14 @@ def search(
     }
     texts = {i: f"{row['title']}\n{row['text']}" for i, row in rows.items()}
     lexical = proximity_rerank(ranking, sequence, texts)
-    hits = fuse_dense(collection, query, lexical, document_pks=document_pks, limit=top_k)
+    hits = fuse_dense(
+        collection,
+        lexical,
+        query_vector,
+        embedding_model,
+        document_pks=document_pks,
+        limit=top_k,
+    )
     missing = [h.chunk_id for h in hits if h.chunk_id not in rows]  # found by dense only
     if missing:
         rows.update(

@@ -15,11 +15,14 @@ class SynonymEmbedder:
     model = "acme/embed-1"
     topics = (("car", "automobile", "vehicle"), ("tea", "chai"), ("rain", "weather"))
 
-    def embed(self, texts):
+    def embed(self, texts, payer):
         return [
             [float(any(word in text.lower() for word in topic)) for topic in self.topics] + [0.01]
             for text in texts
         ]
+
+    async def aembed(self, texts, payer):
+        return self.embed(texts, payer)
 
 
 @pytest.fixture
