@@ -18,7 +18,7 @@ from django.utils import timezone
 from retrieval import dense
 from retrieval.chunking import ChunkSpec, chunk_pages
 from retrieval.embedding import EmbeddingUnavailable, Payer
-from retrieval.models import Chunk, Collection, Document, Page, Posting
+from retrieval.models import Chunk, Collection, Document, Page, Posting, Term
 from retrieval.text import term_counts
 
 log = logging.getLogger(__name__)
@@ -116,6 +116,12 @@ def index_document(document: Document, prepared: Prepared | None = None) -> int:
             for term, count in tf.items()
         ]
         Posting.objects.bulk_create(postings, batch_size=2000)
+        vocabulary = {term for tf in counts for term in tf}
+        Term.objects.bulk_create(
+            [Term(collection_id=document.collection_id, term=term) for term in vocabulary],
+            batch_size=2000,
+            ignore_conflicts=True,
+        )
         Collection.objects.filter(pk=document.collection_id).update(
             chunk_count=F("chunk_count") + len(chunks),
             total_length=F("total_length") + sum(c.length for c in chunks),

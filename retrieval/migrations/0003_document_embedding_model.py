@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('retrieval', '0002_pdf_billing'),
+        ("retrieval", "0002_pdf_billing"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='document',
-            name='embedding_model',
+            model_name="document",
+            name="embedding_model",
             field=models.CharField(blank=True, max_length=200),
         ),
     ]
