@@ -1,4 +1,4 @@
-"""Retrieval quality and speed on XQuAD (English + Arabic), through ``retrieval.flows``.
+"""Retrieval quality and speed on XQuAD (English + Arabic), through the API.
 
 Usage::
 
@@ -6,18 +6,28 @@ Usage::
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/portico_retrieval_wt \
         .venv/bin/python bench/retrieval_bench.py --pages 100000 --skip-quality
 
-Quality: the 48 XQuAD articles (5 paragraphs each) become documents in several
-formats — JSON pages (a paragraph per page), DOCX (page breaks between paragraphs,
-generated here with python-docx), PPTX (a slide per paragraph, python-pptx), and
-Markdown / plain-text files (one paragraph each). Every question is asked through
-``flows.query`` (top 10); a hit is the right document *and* page. Printed: hit@1,
-hit@5 and MRR@10 for English, Arabic, Arabic typed informally (no diacritics, bare
-alef, ه for ة, ي for ى) and both languages in one mixed collection; next to it, in
-the same run, plain BM25 over the same passages without normalisation or stemming.
+A real Portico server process (uvicorn, the test suite's ``PorticoServer``, the Celery
+task inline in it) serves ``/v1/alRetrieval/...`` on loopback; the benchmark calls it
+with a real API key (scope ``alretrieval``; queries priced and metered as in
+production, from ``catalog.yaml``), as a client would.
 
-Speed: ingest rate of text pages (extraction, storage, chunking, index writes: the
-whole flow, the Celery task inline) and query latency (p50/p95 of ``flows.query``)
-on a synthetic collection of ``--pages`` pages made of XQuAD sentences.
+Quality: the 48 XQuAD articles (5 paragraphs each) become documents in several
+formats, ingested through the API — JSON pages (a paragraph per page), and uploaded
+files: DOCX (page breaks between paragraphs, generated here with python-docx), PPTX (a
+slide per paragraph, python-pptx), and Markdown / plain-text files (one paragraph
+each). Every question is asked through ``POST …/query`` (top 10); a hit is the right
+document *and* page. Printed: hit@1, hit@5 and MRR@10 for English, Arabic, Arabic
+typed informally (no diacritics, bare alef, ه for ة, ي for ى) and both languages in one
+mixed collection; next to it, in the same run, plain BM25 over the same passages
+without normalisation or stemming. Every question is also asked in-process through
+``flows.query`` (the baseline path): the rankings must agree, and the latencies of
+both paths are printed (p50/p95), the difference being the HTTP/admission/metering
+cost.
+
+Speed: ingest rate of text pages through the API (JSON pages: extraction, storage,
+chunking, index writes, the task inline in the server) and query latency (p50/p95,
+API and ``flows.query``) on a synthetic collection of ``--pages`` pages made of XQuAD
+sentences.
 
 Without ``DATABASE_URL`` it runs on a fresh SQLite file in a temporary folder. With a
 PostgreSQL ``DATABASE_URL`` it migrates and uses that database (give it a database of
@@ -81,6 +91,79 @@ def setup_django() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    # The shipped catalog: queries are priced (held and metered) as in production.
+    call_command("load_catalog", str(ROOT / "catalog.yaml"), stdout=io.StringIO())
+
+
+# --- The API client -------------------------------------------------------------------
+class Api:
+    """``/v1/alRetrieval/collections`` through a real server, as a client calls it."""
+
+    def __init__(self, url: str, secret: str) -> None:
+        import httpx
+
+        self.base = url + "/v1/alRetrieval/collections"
+        self.client = httpx.Client(headers={"Authorization": f"Bearer {secret}"}, timeout=300)
+
+    def call(self, method: str, path: str = "", **kwargs) -> dict:
+        response = self.client.request(method, self.base + path, **kwargs)
+        if response.status_code != 200:
+            raise SystemExit(f"{method} {path}: HTTP {response.status_code} {response.text}")
+        return response.json()
+
+    def create(self, name: str) -> str:
+        return self.call("POST", "", json={"name": name})["collection_id"]
+
+    def delete(self, cid: str) -> None:
+        self.call("DELETE", f"/{cid}")
+
+    def ingest_pages(self, cid: str, title: str | None, filename: str, pages: list[str]) -> str:
+        body = {"title": title, "filename": filename, "pages": pages}
+        return self.ready(cid, self.call("POST", f"/{cid}/documents/ingest", json=body)["id"])
+
+    def ingest_file(self, cid: str, filename: str, data: bytes) -> str:
+        files = {"file": (filename, data, "application/octet-stream")}
+        return self.ready(cid, self.call("POST", f"/{cid}/documents/ingest", files=files)["id"])
+
+    def ready(self, cid: str, doc_id: str) -> str:
+        deadline = time.monotonic() + 600
+        while True:
+            status = self.call("GET", f"/{cid}/documents/{doc_id}/status")
+            if status["status"] == "ready":
+                return doc_id
+            if status["status"] == "error" or time.monotonic() > deadline:
+                raise SystemExit(f"document {doc_id}: {status}")
+            time.sleep(0.02)
+
+    def query(self, cid: str, question: str, top_k: int = TOP) -> tuple[list[dict], float]:
+        t0 = time.perf_counter()
+        answer = self.call("POST", f"/{cid}/query", json={"query": question, "top_k": top_k})
+        return answer["context"], (time.perf_counter() - t0) * 1000
+
+
+def start_server(user) -> tuple[object, Api]:
+    """A Portico server process on this database, and an API key for ``user``."""
+    from decimal import Decimal
+
+    from django.conf import settings
+
+    from accounts.flows import issue_key
+    from billing.flows import credit
+    from tests.support.processes import PorticoServer, child_env
+
+    credit(user.pk, Decimal(1000), kind="adjustment", idempotency_key=f"bench:{time.time()}")
+    secret = issue_key(user, "retrieval bench", scopes=["alretrieval"], rpm=10_000_000).secret
+    # DEBUG off, as in production (DEBUG keeps every SQL query in memory); the same
+    # secret key, which key digests depend on.
+    env = child_env(CELERY_TASK_ALWAYS_EAGER="1", DEBUG="0", SECRET_KEY=settings.SECRET_KEY)
+    server = PorticoServer(env)
+    server.wait_ready(timeout=60)
+    return server, Api(server.url, secret)
+
+
+def percentiles(times: list[float]) -> str:
+    times = sorted(times)
+    return f"p50 {statistics.median(times):.1f} ms, p95 {times[int(len(times) * 0.95) - 1]:.1f} ms"
 
 
 # --- Informal Arabic -----------------------------------------------------------------------
@@ -128,12 +211,10 @@ def pptx_bytes(title: str | None, paragraphs: list[str]) -> bytes:
     return out.getvalue()
 
 
-def build_collection(user, articles: list[dict], languages: list[str]) -> tuple[str, dict]:
-    """Ingest the articles; returns the collection id and {(lang, art, par): (doc, page)}."""
-    from retrieval import flows
-
-    collection = flows.create_collection(user, "xquad " + "+".join(languages))
-    cid = collection.collection_id
+def build_collection(api: Api, articles: list[dict], languages: list[str]) -> tuple[str, dict]:
+    """Ingest the articles through the API; returns the collection id and
+    {(lang, art, par): (doc, page)}."""
+    cid = api.create("xquad " + "+".join(languages))
     where: dict[tuple[str, int, int], tuple[str, int]] = {}
     for lang in languages:
         for a, article in enumerate(articles):
@@ -141,16 +222,14 @@ def build_collection(user, articles: list[dict], languages: list[str]) -> tuple[
             paragraphs = [p[lang] for p in article["paragraphs"]]
             kind = a % 4
             if kind == 0:
-                doc = flows.ingest_pages(user, cid, title, f"{a}-{lang}.json", paragraphs)
-                where.update({(lang, a, p): (doc.doc_id, p + 1) for p in range(len(paragraphs))})
+                doc = api.ingest_pages(cid, title, f"{a}-{lang}.json", paragraphs)
+                where.update({(lang, a, p): (doc, p + 1) for p in range(len(paragraphs))})
             elif kind == 1:
-                data = docx_bytes(title, paragraphs)
-                doc = flows.ingest_file(user, cid, f"{a}-{lang}.docx", "", data)
-                where.update({(lang, a, p): (doc.doc_id, p + 1) for p in range(len(paragraphs))})
+                doc = api.ingest_file(cid, f"{a}-{lang}.docx", docx_bytes(title, paragraphs))
+                where.update({(lang, a, p): (doc, p + 1) for p in range(len(paragraphs))})
             elif kind == 2:
-                data = pptx_bytes(title, paragraphs)
-                doc = flows.ingest_file(user, cid, f"{a}-{lang}.pptx", "", data)
-                where.update({(lang, a, p): (doc.doc_id, p + 1) for p in range(len(paragraphs))})
+                doc = api.ingest_file(cid, f"{a}-{lang}.pptx", pptx_bytes(title, paragraphs))
+                where.update({(lang, a, p): (doc, p + 1) for p in range(len(paragraphs))})
             else:
                 for p, paragraph in enumerate(paragraphs):
                     if p % 2:
@@ -158,8 +237,7 @@ def build_collection(user, articles: list[dict], languages: list[str]) -> tuple[
                     else:
                         name = f"{a}-{p}-{lang}.md"
                         body = (f"# {title}\n\n" if title else "") + paragraph
-                    doc = flows.ingest_file(user, cid, name, "", body.encode())
-                    where[(lang, a, p)] = (doc.doc_id, 1)
+                    where[(lang, a, p)] = (api.ingest_file(cid, name, body.encode()), 1)
     return cid, where
 
 
@@ -203,8 +281,19 @@ def metrics(ranks: list[int | None]) -> tuple[float, float, float]:
 DUMP: list[str] = []
 
 
-def evaluate(user, articles, cid, where, lang_queries) -> dict[str, tuple]:
-    """{label: (ours (h1,h5,mrr), plain (h1,h5,mrr), questions)}."""
+def rank_of(context: list[dict], gold_doc: str, gold_page: int) -> int | None:
+    return next(
+        (
+            i
+            for i, c in enumerate(context, 1)
+            if c["document_id"] == gold_doc and c["page_start"] <= gold_page <= c["page_end"]
+        ),
+        None,
+    )
+
+
+def evaluate(api: Api, user, articles, cid, where, lang_queries) -> dict[str, dict]:
+    """Per label: API and flows ranks' metrics, plain BM25's, latencies, disagreements."""
     from retrieval import flows
     from retrieval.models import Chunk, Collection
 
@@ -216,35 +305,30 @@ def evaluate(user, articles, cid, where, lang_queries) -> dict[str, tuple]:
     )
     plain = PlainBM25([(c[0], f"{c[1]}\n{c[2]}") for c in chunks])
     located = {c[0]: (c[3], c[4], c[5]) for c in chunks}
+    names = {d: f"{a2}/{p2}" for (_, a2, p2), (d, _) in where.items()}
     out = {}
     for label, lang, transform in lang_queries:
-        ours, base = [], []
+        ours, base, api_ms, flows_ms, differ = [], [], [], [], 0
         for a, article in enumerate(articles):
             for p, paragraph in enumerate(article["paragraphs"]):
                 gold_doc, gold_page = where[(lang, a, p)]
                 for qa in paragraph["qas"]:
                     question = transform(qa[lang])
-                    answer = flows.query(user, cid, question, top_k=TOP)
-                    names = {d: f"{a2}/{p2}" for (_, a2, p2), (d, _) in where.items()}
+                    context, ms = api.query(cid, question)
+                    api_ms.append(ms)
+                    t0 = time.perf_counter()
+                    direct = flows.query(user, cid, question, top_k=TOP)["context"]
+                    flows_ms.append((time.perf_counter() - t0) * 1000)
+                    differ += direct != context
                     DUMP.append(
                         f"{label}\t{qa['id']}\t"
                         + " ".join(
                             f"{names.get(c['document_id'], '?')}:{c['page_start']}-"
                             f"{c['page_end']}:{c['score']:.4f}"
-                            for c in answer["context"]
+                            for c in context
                         )
                     )
-                    ours.append(
-                        next(
-                            (
-                                i
-                                for i, c in enumerate(answer["context"], 1)
-                                if c["document_id"] == gold_doc
-                                and c["page_start"] <= gold_page <= c["page_end"]
-                            ),
-                            None,
-                        )
-                    )
+                    ours.append(rank_of(context, gold_doc, gold_page))
                     base.append(
                         next(
                             (
@@ -256,13 +340,18 @@ def evaluate(user, articles, cid, where, lang_queries) -> dict[str, tuple]:
                             None,
                         )
                     )
-        out[label] = (metrics(ours), metrics(base), len(ours))
+        out[label] = {
+            "ours": metrics(ours),
+            "plain": metrics(base),
+            "n": len(ours),
+            "api_ms": api_ms,
+            "flows_ms": flows_ms,
+            "differ": differ,
+        }
     return out
 
 
-def quality(user, articles) -> None:
-    from retrieval import flows
-
+def quality(api: Api, user, articles) -> None:
     same = lambda text: text  # noqa: E731
     rows = []
     started = time.perf_counter()
@@ -278,23 +367,30 @@ def quality(user, articles) -> None:
             ],
         ),
     ):
-        cid, where = build_collection(user, articles, languages)
-        for label, (ours, base, n) in evaluate(user, articles, cid, where, queries).items():
-            rows.append((label, n, ours, base))
-        flows.delete_collection(user, cid)
+        cid, where = build_collection(api, articles, languages)
+        rows.extend(evaluate(api, user, articles, cid, where, queries).items())
+        api.delete(cid)
     print(
-        f"\nQuality (XQuAD, top {TOP}; hit = right document and page) "
+        f"\nQuality (XQuAD through the API, top {TOP}; hit = right document and page) "
         f"[{time.perf_counter() - started:.0f} s]"
     )
     print(
         f"{'questions':<26}{'n':>6}  {'hit@1':>6} {'hit@5':>6} {'MRR@10':>7}   "
         f"plain BM25: {'hit@1':>6} {'hit@5':>6} {'MRR@10':>7}"
     )
-    for label, n, ours, base in rows:
+    for label, row in rows:
+        ours, base = row["ours"], row["plain"]
         print(
-            f"{label:<26}{n:>6}  {ours[0]:>6.3f} {ours[1]:>6.3f} {ours[2]:>7.3f}   "
+            f"{label:<26}{row['n']:>6}  {ours[0]:>6.3f} {ours[1]:>6.3f} {ours[2]:>7.3f}   "
             f"            {base[0]:>6.3f} {base[1]:>6.3f} {base[2]:>7.3f}"
         )
+    print("\nQuery latency on these collections (240–480 passages), per question:")
+    print(f"{'questions':<26}{'API (HTTP, key, metering)':<36}{'flows.query in-process':<36}")
+    for label, row in rows:
+        print(f"{label:<26}{percentiles(row['api_ms']):<36}{percentiles(row['flows_ms']):<36}")
+    differ = sum(row["differ"] for _, row in rows)
+    total = sum(row["n"] for _, row in rows)
+    print(f"API and flows.query rankings differ for {differ} of {total} questions")
 
 
 # --- Speed -------------------------------------------------------------------------------
@@ -310,7 +406,7 @@ def synthetic_pages(articles, count: int, rng: random.Random) -> list[str]:
     return [" ".join(rng.sample(sentences, 6)) for _ in range(count)]
 
 
-def speed(user, articles, pages: int, queries: int) -> None:
+def speed(api: Api, user, articles, pages: int, queries: int) -> str:
     from django.db import connection
 
     from retrieval import flows
@@ -323,14 +419,14 @@ def speed(user, articles, pages: int, queries: int) -> None:
         cid, done = kept.collection_id, pages  # built by an earlier run with --keep
         print(f"  reusing the {pages:,}-page collection of an earlier run")
     else:
-        cid, done = flows.create_collection(user, f"synthetic {pages}").collection_id, 0
+        cid, done = api.create(f"synthetic {pages}"), 0
     started = time.perf_counter()
     built = done
     ingest_rates = []
     while done < pages:
         batch = synthetic_pages(articles, min(per_doc, pages - done), rng)
         t0 = time.perf_counter()
-        flows.ingest_pages(user, cid, f"Synthetic {done}", f"s{done}.json", batch)
+        api.ingest_pages(cid, f"Synthetic {done}", f"s{done}.json", batch)
         ingest_rates.append(len(batch) / (time.perf_counter() - t0))
         done += len(batch)
         if done % 10_000 == 0:
@@ -350,32 +446,27 @@ def speed(user, articles, pages: int, queries: int) -> None:
     ]
     rng.shuffle(questions)
     for q in questions[:20]:  # warm caches
+        api.query(cid, q, 8)
         flows.query(user, cid, q)
-    times, cpu = [], []
+    api_ms, flows_ms, cpu = [], [], []
     for q in questions[:queries]:
+        api_ms.append(api.query(cid, q, 8)[1])
         t0, c0 = time.perf_counter(), time.process_time()
         flows.query(user, cid, q)
-        times.append((time.perf_counter() - t0) * 1000)
+        flows_ms.append((time.perf_counter() - t0) * 1000)
         cpu.append((time.process_time() - c0) * 1000)
-    times.sort()
-    cpu.sort()
-    p95 = times[int(len(times) * 0.95) - 1]
     print(
         f"\nSpeed ({connection.vendor}, {pages:,} pages in {math.ceil(pages / per_doc)} documents)"
     )
     if ingest_rates:
         print(
-            f"  ingest, text pages (whole flow, one process): {(pages - built) / elapsed:,.0f} "
-            f"pages/s (median per 100-page document: {statistics.median(ingest_rates):,.0f})"
+            f"  ingest through the API, JSON text pages (the task inline in the server): "
+            f"{(pages - built) / elapsed:,.0f} pages/s "
+            f"(median per 100-page document: {statistics.median(ingest_rates):,.0f})"
         )
-    print(
-        f"  query over the collection, {len(times)} questions: p50 {statistics.median(times):.1f} ms,"
-        f" p95 {p95:.1f} ms, max {times[-1]:.1f} ms"
-    )
-    print(
-        f"  CPU time of this process per query (SQLite's work included; not PostgreSQL's): "
-        f"p50 {statistics.median(cpu):.1f} ms, p95 {cpu[int(len(cpu) * 0.95) - 1]:.1f} ms"
-    )
+    print(f"  query through the API, {len(api_ms)} questions (top 8): {percentiles(api_ms)}")
+    print(f"  the same through flows.query in-process:        {percentiles(flows_ms)}")
+    print(f"  CPU time of the in-process flows.query (SQLite's work included): {percentiles(cpu)}")
     print(f"  load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     return cid
 
@@ -384,18 +475,21 @@ def main() -> int:
     args = parse_args()
     setup_django()
     from accounts.models import User
-    from retrieval import flows
 
     articles = json.loads(DATA.read_text())["articles"]
     user, _ = User.objects.get_or_create(email="retrieval-bench@portico.local")
-    if not args.skip_quality:
-        quality(user, articles)
-        if args.dump_rankings:
-            Path(args.dump_rankings).write_text("\n".join(DUMP) + "\n")
-    if not args.skip_speed:
-        cid = speed(user, articles, args.pages, args.queries)
-        if not args.keep:
-            flows.delete_collection(user, cid)
+    server, api = start_server(user)
+    try:
+        if not args.skip_quality:
+            quality(api, user, articles)
+            if args.dump_rankings:
+                Path(args.dump_rankings).write_text("\n".join(DUMP) + "\n")
+        if not args.skip_speed:
+            cid = speed(api, user, articles, args.pages, args.queries)
+            if not args.keep:
+                api.delete(cid)
+    finally:
+        server.stop()
     return 0
 
 

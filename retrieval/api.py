@@ -3,7 +3,9 @@
 
 A query is charged as one request of the priced catalog entry ``RETRIEVAL_MODEL``
 (``portico/alretrieval``): held before the search, metered with ``source=alretrieval``.
-A PDF's pages are charged like ``/v1/ocr`` (held at ingest, settled when read).
+A PDF's pages are charged like ``/v1/ocr`` (held at ingest, settled when read). With
+dense retrieval on, the query is also embedded here, on the server's event loop, through
+the gateway's embedding path (its own usage event); a failure is a ``note``, never a 5xx.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from gateway.proxy import json_response
 from portal.errors import ApiError
 from portal.lib.net import site_url
 from portal.lib.uploads import uploaded_file
-from retrieval import flows
+from retrieval import dense, embedding, flows
 from retrieval.models import Document
 
 router = Router(tags=["Retrieval"])
@@ -151,7 +153,12 @@ def ingest(request: HttpRequest, call: Call, collection_id: str) -> dict:
     elif content_type in ("application/json", "") or content_type.endswith("+json"):
         body = json_object(request, required=True)
         document = flows.ingest_pages(
-            user, collection_id, body.get("title"), body.get("filename"), body.get("pages")
+            user,
+            collection_id,
+            body.get("title"),
+            body.get("filename"),
+            body.get("pages"),
+            api_key_id=call.ctx.key_id or None,
         )
     else:
         raise ApiError(
@@ -228,12 +235,24 @@ async def charged_query(
             422, "Missing required field 'query'.", param="query", code="missing_required_parameter"
         )
     user = owner(call)
-    # Not yours is a 404 before anything is held.
+    # Not yours is a 404 before anything is held; a bad query a 4xx before it is embedded.
     await sync_to_async(flows.get_collection)(user, collection_id)
+    text, top_k = flows.check_query(text, top_k)
     price = await sync_to_async(query_price)()
-    await reserve(call, price)
+    embedder = dense.active_embedder()
+    dense_on = embedder is not None and await dense.aenabled()
+    # One hold covers the query and, with dense retrieval, its embedding's worst case;
+    # the embedding is its own usage event (charged like /v1/embeddings).
+    extra = await embedding.worst_case(embedder.model, [text]) if dense_on else Decimal(0)
+    await reserve(call, price + extra)
+    vector = flows.QueryVector(None)
+    if dense_on:
+        payer = embedding.Payer(
+            call.ctx.owner_id, call.ctx.key_id or None, f"{call.request_id}_embed"
+        )
+        vector = await flows.aembed_query(text, payer)
     answer = await sync_to_async(flows.query)(
-        user, collection_id, text, doc_ids=doc_ids, top_k=top_k
+        user, collection_id, text, doc_ids=doc_ids, top_k=top_k, query_vector=vector
     )
     event = usage_event(call, status="ok", http_status=200)
     event.units, event.cost_usd = 1, price

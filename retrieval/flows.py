@@ -16,6 +16,7 @@ import contextlib
 import logging
 import posixpath
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -36,9 +37,10 @@ from ocr.flows import PDF_ERROR_STATUS  # the same refusal statuses as /v1/ocr
 from ocr.storage import uses_object_storage
 from portal.errors import ApiError
 from retrieval import conf, dense
+from retrieval.embedding import EmbeddingUnavailable, Payer
 from retrieval.extract import EXTRACTORS, ExtractionError, Page, extract, page_text
 from retrieval.extract import pages_from_strings as _pages_from_strings
-from retrieval.index import index_document, remove_from_index
+from retrieval.index import index_document, prepare_index, remove_from_index
 from retrieval.models import Collection, Document
 from retrieval.models import Page as PageRow
 from retrieval.search import search
@@ -94,12 +96,12 @@ def get_collection(user, collection_id: str) -> Collection:
     return collection
 
 
-def collection_info(collection: Collection) -> dict:
+def collection_info(collection: Collection, *, dense_on: bool | None = None) -> dict:
     return {
         "collection_id": collection.collection_id,
         "name": collection.name,
         "created_at": _timestamp(collection.created_at),
-        "dense_retrieval": dense.enabled(),
+        "dense_retrieval": dense.enabled() if dense_on is None else dense_on,
     }
 
 
@@ -123,7 +125,8 @@ def rename_collection(user, collection_id: str, name: str | None) -> Collection:
 
 def list_collections(user) -> dict:
     collections = Collection.objects.filter(owner=user).order_by("-created_at", "-id")
-    return {"collections": [collection_info(c) for c in collections]}
+    dense_on = dense.enabled()
+    return {"collections": [collection_info(c, dense_on=dense_on) for c in collections]}
 
 
 def delete_collection(user, collection_id: str) -> None:
@@ -282,9 +285,16 @@ def ingest_file(
 
 
 def ingest_pages(
-    user, collection_id: str, title: str | None, filename: str | None, pages: list
+    user,
+    collection_id: str,
+    title: str | None,
+    filename: str | None,
+    pages: list,
+    *,
+    api_key_id: int | None = None,
 ) -> Document:
-    """JSON ingest: pre-extracted pages (each a string) become the document's pages."""
+    """JSON ingest: pre-extracted pages (each a string) become the document's pages.
+    ``api_key_id``: the key the document's embedding (dense retrieval) is metered to."""
     collection = get_collection(user, collection_id)
     if not isinstance(pages, list) or not all(isinstance(p, str) for p in pages):
         raise RetrievalError(422, "pages must be a list of strings.", "invalid_pages", "pages")
@@ -310,7 +320,15 @@ def ingest_pages(
     payload = orjson.dumps({"title": title, "filename": filename, "pages": pages_text(extracted)})
     title = title or posixpath.splitext(filename)[0][:500]  # passages need some title
     return _create_document(
-        collection, filename, title, "application/json", payload, ".json", extracted, len(pages)
+        collection,
+        filename,
+        title,
+        "application/json",
+        payload,
+        ".json",
+        extracted,
+        len(pages),
+        api_key_id=api_key_id,
     )
 
 
@@ -391,11 +409,12 @@ def process_document(document_pk: int) -> None:
     try:
         if document.mime_type == MIME_TYPES[".pdf"] and not document.page_set.exists():
             _read_pdf(document)
+        prepared = prepare_index(document)  # embedding (an upstream call) holds no lock
         with transaction.atomic():
             # Serialise with delete_document: no postings for a document that is gone.
             if not Document.objects.select_for_update().filter(pk=document_pk).exists():
                 return
-            index_document(document)
+            index_document(document, prepared)
     except (ExtractionError, engine.PdfError) as exc:
         _fail(document_pk, str(exc.message if hasattr(exc, "message") else exc))
     except Exception:
@@ -495,9 +514,11 @@ def stored_file_url(document: Document) -> str | None:
 def list_documents(user, collection_id: str, *, file_url=stored_file_url) -> dict:
     collection = get_collection(user, collection_id)
     documents = collection.documents.order_by("-created_at", "-id")
+    dense_on = dense.enabled()
+    model = dense.configured_model()
     return {
         "collection_id": collection.collection_id,
-        "dense_retrieval": dense.enabled(),
+        "dense_retrieval": dense_on,
         "documents": [
             {
                 "doc_id": d.doc_id,
@@ -506,6 +527,10 @@ def list_documents(user, collection_id: str, *, file_url=stored_file_url) -> dic
                 "status": _public_status(d.status),
                 "mime_type": d.mime_type,
                 "pages": d.pages,
+                # Its passages carry vectors of the configured model (else: lexical only).
+                "dense_retrieval": dense_on
+                and bool(d.embedding_model)
+                and d.embedding_model == model,
                 "file_url": file_url(d),
                 "created_at": _timestamp(d.created_at),
             }
@@ -539,14 +564,17 @@ def reindex_document(user, collection_id: str, doc_id: str) -> Document:
 
 
 # --- Query ------------------------------------------------------------------------------
-def query(
-    user,
-    collection_id: str,
-    query: str | None,
-    doc_ids: list[str] | None = None,
-    top_k: int | None = DEFAULT_TOP_K,
-) -> dict:
-    """The passages that best answer ``query``: the API's ``{"context", ...}`` answer."""
+@dataclass(frozen=True)
+class QueryVector:
+    """The query's embedding, made by the caller (the API embeds on its event loop), or
+    ``None`` with the reason dense ranking is skipped for this query."""
+
+    vector: Sequence[float] | None
+    note: str = ""
+
+
+def check_query(query: str | None, top_k: int | None) -> tuple[str, int]:
+    """The cleaned query and ``top_k``, or the refusal (before anything is charged)."""
     if query is None or (isinstance(query, str) and not query.strip()):
         raise RetrievalError(422, "query is required.", "missing_query", "query")
     if not isinstance(query, str):
@@ -560,8 +588,57 @@ def query(
         raise RetrievalError(
             400, f"top_k must be an integer from 1 to {MAX_TOP_K}.", "invalid_top_k", "top_k"
         )
+    return clean_text(query), top_k
+
+
+DENSE_FAILED_NOTE = (
+    "Dense retrieval was unavailable for this query (the embedding model did not "
+    "answer); the passages are ranked lexically."
+)
+
+
+def embed_query(text: str, payer: Payer) -> QueryVector:
+    """The query's vector through the gateway (metered to ``payer``); on failure, none
+    and why: the query is then ranked lexically."""
+    embedder = dense.active_embedder()
+    if embedder is None:
+        return QueryVector(None)
+    try:
+        return QueryVector(embedder.embed([text], payer)[0])
+    except EmbeddingUnavailable as exc:
+        log.warning("Query ranked lexically only: embedding failed: %s", exc.reason)
+        return QueryVector(None, DENSE_FAILED_NOTE)
+
+
+async def aembed_query(text: str, payer: Payer) -> QueryVector:
+    """``embed_query`` on the server's event loop (its pooled upstream session)."""
+    embedder = dense.active_embedder()
+    if embedder is None:
+        return QueryVector(None)
+    try:
+        return QueryVector((await embedder.aembed([text], payer))[0])
+    except EmbeddingUnavailable as exc:
+        log.warning("Query ranked lexically only: embedding failed: %s", exc.reason)
+        return QueryVector(None, DENSE_FAILED_NOTE)
+
+
+def query(
+    user,
+    collection_id: str,
+    query: str | None,
+    doc_ids: list[str] | None = None,
+    top_k: int | None = DEFAULT_TOP_K,
+    *,
+    query_vector: QueryVector | None = None,
+) -> dict:
+    """The passages that best answer ``query``: the API's ``{"context", ...}`` answer,
+    plus ``dense_retrieval`` (whether a cosine ranking was fused in) and, when dense
+    retrieval is on but failed for this query, a ``note``.
+
+    With dense retrieval on and no ``query_vector``, the query is embedded here and
+    charged to ``user``."""
+    query, top_k = check_query(query, top_k)
     collection = get_collection(user, collection_id)
-    query = clean_text(query)
     if doc_ids:
         if not isinstance(doc_ids, list) or not all(isinstance(d, str) for d in doc_ids):
             raise RetrievalError(400, "doc_ids must be a list of strings.", "invalid", "doc_ids")
@@ -584,8 +661,26 @@ def query(
             .values_list("doc_id", flat=True)
         )
         document_pks = None  # postings exist only for ready documents
-    context = search(collection, query, document_pks=document_pks, top_k=top_k)
-    return {"context": context, "effective_scope_doc_ids": scope_ids}
+    model = dense.configured_model()
+    if query_vector is None and model and dense.enabled():
+        query_vector = embed_query(query, Payer(user.pk))
+    vector = query_vector.vector if query_vector else None
+    context = search(
+        collection,
+        query,
+        document_pks=document_pks,
+        top_k=top_k,
+        query_vector=vector,
+        embedding_model=model or "",
+    )
+    answer = {
+        "context": context,
+        "effective_scope_doc_ids": scope_ids,
+        "dense_retrieval": vector is not None,
+    }
+    if query_vector is not None and query_vector.note:
+        answer["note"] = query_vector.note
+    return answer
 
 
 def collection_stats(collection: Collection) -> dict:

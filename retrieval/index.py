@@ -8,14 +8,27 @@ transaction too, so its postings are visible exactly when it is ready.
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass, field
+
 from django.db import transaction
 from django.db.models import Count, F, Sum
 from django.utils import timezone
 
 from retrieval import dense
-from retrieval.chunking import chunk_pages
-from retrieval.models import Chunk, Collection, Document, Page, Posting
+from retrieval.chunking import ChunkSpec, chunk_pages
+from retrieval.embedding import EmbeddingUnavailable, Payer
+from retrieval.models import Chunk, Collection, Document, Page, Posting, Term
 from retrieval.text import term_counts
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Prepared:
+    specs: list[ChunkSpec]
+    vectors: list = field(default_factory=list)
+    embedding_model: str = ""
 
 
 def remove_from_index(document: Document) -> None:
@@ -30,17 +43,42 @@ def remove_from_index(document: Document) -> None:
         )
 
 
-def index_document(document: Document) -> int:
-    """Chunk the stored pages, write passages and postings; returns the passage count."""
+def embed_text(spec: ChunkSpec) -> str:
+    return f"{spec.title}\n{spec.text}"
+
+
+def prepare_index(document: Document) -> Prepared:
+    """The document's passages and, when dense retrieval is on, their vectors."""
     pages = [
         [tuple(block) for block in blocks]
         for blocks in Page.objects.filter(document=document)
         .order_by("number")
         .values_list("blocks", flat=True)
     ]
-    specs = chunk_pages(pages, default_title=document.title)
+    prepared = Prepared(chunk_pages(pages, default_title=document.title))
     embedder = dense.active_embedder()
-    vectors = embedder.embed([f"{s.title}\n{s.text}" for s in specs]) if embedder and specs else []
+    if embedder is None or not prepared.specs or not dense.enabled():
+        return prepared
+    payer = Payer(document.collection.owner_id, document.api_key_id)
+    try:
+        prepared.vectors = embedder.embed([embed_text(s) for s in prepared.specs], payer)
+    except EmbeddingUnavailable as exc:
+        log.warning(
+            "Document %s is indexed without vectors (lexical search only): %s",
+            document.doc_id,
+            exc.reason,
+        )
+        return prepared
+    prepared.embedding_model = embedder.model
+    return prepared
+
+
+def index_document(document: Document, prepared: Prepared | None = None) -> int:
+    """Write the passages and postings (``prepare_index``'s, or made now); returns the
+    passage count."""
+    if prepared is None:
+        prepared = prepare_index(document)
+    specs, vectors = prepared.specs, prepared.vectors
     with transaction.atomic():
         remove_from_index(document)
         chunks = []
@@ -78,11 +116,20 @@ def index_document(document: Document) -> int:
             for term, count in tf.items()
         ]
         Posting.objects.bulk_create(postings, batch_size=2000)
+        vocabulary = {term for tf in counts for term in tf}
+        Term.objects.bulk_create(
+            [Term(collection_id=document.collection_id, term=term) for term in vocabulary],
+            batch_size=2000,
+            ignore_conflicts=True,
+        )
         Collection.objects.filter(pk=document.collection_id).update(
             chunk_count=F("chunk_count") + len(chunks),
             total_length=F("total_length") + sum(c.length for c in chunks),
         )
         Document.objects.filter(pk=document.pk).update(
-            status=Document.Status.READY, error="", indexed_at=timezone.now()
+            status=Document.Status.READY,
+            error="",
+            indexed_at=timezone.now(),
+            embedding_model=prepared.embedding_model,
         )
     return len(chunks)

@@ -68,6 +68,8 @@ class Document(models.Model):
         "accounts.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     billed = models.BooleanField(default=False)
+    # The model that embedded its passages (dense retrieval); empty: lexical only.
+    embedding_model = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     indexed_at = models.DateTimeField(null=True, blank=True)
 
@@ -137,8 +139,26 @@ class Posting(models.Model):
         return f"{self.term} x{self.tf}"
 
 
+class Term(models.Model):
+    """The collection's vocabulary: every index term once (for spelling-tolerant lookup of
+    query words the collection lacks). Added at indexing; a term whose last document is
+    deleted stays (harmless: its document frequency is counted from the postings)."""
+
+    collection_id = models.BigIntegerField()
+    term = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["collection_id", "term"], name="retrieval_term_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.term
+
+
 @receiver(pre_delete, sender=Collection)
 def _drop_collection_postings(sender, instance: Collection, **kwargs) -> None:
     # Postings carry plain ids (no foreign key, so deleting a passage costs no cascade
     # lookup); a collection deleted by cascade (its owner deleted) takes them along here.
     Posting.objects.filter(collection_id=instance.pk).delete()
+    Term.objects.filter(collection_id=instance.pk).delete()

@@ -13,6 +13,14 @@ pair): the share of the best score any passage could reach for this query (each 
 saturation ``tf·(k1+1)/(tf+K)`` is below k1+1), so it lies in [0, 1) and means the same
 thing from one query to the next.
 
+A query word the collection does not contain (a typo, "Ghandi", or a form the stemmer
+leaves apart from the text's, "septicemia" / "septicemic") is looked up in the
+collection's vocabulary (``Term``): the closest terms that start with the same letter,
+within 1 edit (5-letter terms) or 2 edits (longer ones; edits: insert, delete, replace,
+swap two neighbours), stand in for it with ``FUZZY_WEIGHT`` of their weight. The absent
+word still counts in the best possible score, and a passage found that way is not a
+direct hit.
+
 ``is_direct_hit``: the passage contains every content word of the query (after the same
 normalisation and stemming as the index: stop words are not content words), so an
 exact phrase hit is always a direct hit.
@@ -23,12 +31,13 @@ from __future__ import annotations
 import itertools
 import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import connection
 
 from retrieval import dense
-from retrieval.models import Chunk, Collection, Posting
+from retrieval.models import Chunk, Collection, Posting, Term
 from retrieval.text import terms, word_spans
 
 K1 = 1.2
@@ -36,6 +45,9 @@ B = 0.75
 SNIPPET_WORDS = 60
 RERANK_DEPTH = 30  # BM25's best passages that the proximity bonus may reorder
 PROXIMITY_WEIGHT = 0.25
+FUZZY_MIN_LENGTH = 5  # shorter words are too easily another word
+FUZZY_WEIGHT = 0.8
+FUZZY_MAX_CANDIDATES = 3
 POSTINGS = Posting._meta.db_table
 
 
@@ -61,6 +73,57 @@ def _document_frequencies(collection_id: int, terms: list[str]) -> dict[str, int
         return dict(cursor.fetchall())
 
 
+def max_edits(term: str) -> int:
+    if len(term) < FUZZY_MIN_LENGTH or term.isdigit():
+        return 0
+    return 1 if len(term) == FUZZY_MIN_LENGTH else 2
+
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Optimal string alignment distance (insert, delete, replace, swap neighbours),
+    or ``limit + 1`` as soon as it must exceed ``limit``."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    before, previous = [], list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            value = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                value = min(value, before[j - 2] + 1)
+            current[j] = value
+        if min(current) > limit:
+            return limit + 1
+        before, previous = previous, current
+    return previous[-1]
+
+
+def spelling_relatives(collection_id: int, absent: list[str]) -> dict[str, list[str]]:
+    """For each absent query term, the closest vocabulary terms (see the module doc)."""
+    out: dict[str, list[str]] = {}
+    for term in absent:
+        limit = max_edits(term)
+        if not limit:
+            continue
+        vocabulary = Term.objects.filter(collection_id=collection_id)
+        if connection.vendor == "sqlite":  # binary order: an index range
+            vocabulary = vocabulary.filter(term__gte=term[0], term__lt=chr(ord(term[0]) + 1))
+        else:  # a linguistic collation may not order by code point: LIKE 'x%' is exact
+            vocabulary = vocabulary.filter(term__startswith=term[0])
+        vocabulary = vocabulary.values_list("term", flat=True)
+        scored = []
+        for candidate in vocabulary.iterator(chunk_size=5000):
+            if abs(len(candidate) - len(term)) <= limit and candidate != term:
+                distance = edit_distance(term, candidate, limit)
+                if distance <= limit:
+                    scored.append((distance, candidate))
+        if scored:
+            best = min(d for d, _ in scored)
+            out[term] = sorted(c for d, c in scored if d == best)[:FUZZY_MAX_CANDIDATES]
+    return out
+
+
 @dataclass
 class Ranking:
     hits: list[Hit]
@@ -84,6 +147,16 @@ def bm25(
     dfs = _document_frequencies(collection.pk, terms)
     weights = {t: query_terms[t] * idf(n, dfs.get(t, 0)) for t in terms}
     best_possible = sum(weights.values()) * (K1 + 1)
+    relatives = spelling_relatives(collection.pk, [t for t in terms if not dfs.get(t)])
+    stand_ins = sorted({c for found in relatives.values() for c in found} - set(terms))
+    if stand_ins:
+        dfs.update(_document_frequencies(collection.pk, stand_ins))
+        for absent, found in relatives.items():
+            for candidate in found:
+                if candidate in stand_ins and dfs.get(candidate):
+                    weight = query_terms[absent] * idf(n, dfs[candidate]) * FUZZY_WEIGHT
+                    weights[candidate] = max(weights.get(candidate, 0.0), weight)
+        terms = sorted(set(terms) | {c for c in stand_ins if c in weights})
     present = [t for t in terms if dfs.get(t)]
     if not present:
         return Ranking([], weights, best_possible)
@@ -147,20 +220,25 @@ def proximity_rerank(
 
 def fuse_dense(
     collection: Collection,
-    query: str,
     lexical: list[Hit],
+    query_vector: Sequence[float] | None,
+    embedding_model: str,
     *,
     document_pks: list[int] | None,
     limit: int,
 ) -> list[Hit]:
-    """Reciprocal rank fusion of BM25 and cosine rankings (only when dense is on)."""
-    embedder = dense.active_embedder()
-    if embedder is None:
+    """Reciprocal rank fusion of BM25 and cosine rankings (only with a query vector);
+    only passages embedded by the query's model take part in the cosine ranking."""
+    if query_vector is None:
         return lexical[:limit]
-    vectors = Chunk.objects.filter(collection=collection, embedding__isnull=False)
+    vectors = Chunk.objects.filter(
+        collection=collection,
+        embedding__isnull=False,
+        document__embedding_model=embedding_model,
+    )
     if document_pks is not None:
         vectors = vectors.filter(document_id__in=document_pks)
-    ranked = dense.rank(embedder.embed([query])[0], vectors.values_list("id", "embedding"))
+    ranked = dense.rank(query_vector, vectors.values_list("id", "embedding"))
     cosine = dict(ranked)
     by_id = {h.chunk_id: h for h in lexical}
     fused = dense.reciprocal_rank_fusion([[h.chunk_id for h in lexical], [i for i, _ in ranked]])
@@ -206,7 +284,11 @@ def search(
     *,
     document_pks: list[int] | None,
     top_k: int,
+    query_vector: Sequence[float] | None = None,
+    embedding_model: str = "",
 ) -> list[dict]:
+    """The ``top_k`` best passages as the API's ``context`` entries; with ``query_vector``
+    (made by ``embedding_model``) fused with the cosine ranking."""
     sequence = terms(query)
     query_terms = Counter(sequence)
     ranking = bm25(
@@ -220,7 +302,14 @@ def search(
     }
     texts = {i: f"{row['title']}\n{row['text']}" for i, row in rows.items()}
     lexical = proximity_rerank(ranking, sequence, texts)
-    hits = fuse_dense(collection, query, lexical, document_pks=document_pks, limit=top_k)
+    hits = fuse_dense(
+        collection,
+        lexical,
+        query_vector,
+        embedding_model,
+        document_pks=document_pks,
+        limit=top_k,
+    )
     missing = [h.chunk_id for h in hits if h.chunk_id not in rows]  # found by dense only
     if missing:
         rows.update(

@@ -15,11 +15,14 @@ class SynonymEmbedder:
     model = "acme/embed-1"
     topics = (("car", "automobile", "vehicle"), ("tea", "chai"), ("rain", "weather"))
 
-    def embed(self, texts):
+    def embed(self, texts, payer):
         return [
             [float(any(word in text.lower() for word in topic)) for topic in self.topics] + [0.01]
             for text in texts
         ]
+
+    async def aembed(self, texts, payer):
+        return self.embed(texts, payer)
 
 
 @pytest.fixture
@@ -50,3 +53,40 @@ def test_dense_hits_are_fused_in_when_on(alice, embedder):
     first = answer["context"][0]
     assert (first["page_start"], first["is_direct_hit"]) == (1, False)
     assert 0 < first["score"] <= 1
+
+
+def test_an_upstream_answer_is_read_as_base64_or_floats_in_input_order():
+    import base64
+
+    import numpy as np
+
+    from retrieval.embedding import decode
+
+    packed = base64.b64encode(np.array([0.5, 1.5], dtype="<f4").tobytes()).decode()
+    payload = {"data": [{"index": 1, "embedding": [3.0, 4.0]}, {"index": 0, "embedding": packed}]}
+    first, second = decode(payload, 2)
+    assert first.tolist() == [0.5, 1.5] and second.tolist() == [3.0, 4.0]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"data": [{"index": 0, "embedding": [1.0]}]},  # one vector for two texts
+        {"data": [{"index": 0, "embedding": [1.0]}, {"index": 0, "embedding": [2.0]}]},
+        {"data": [{"index": 0, "embedding": [1.0]}, {"index": 1, "embedding": [1.0, 2.0]}]},
+        {"data": [{"index": 0, "embedding": [float("nan")]}, {"index": 1, "embedding": [1.0]}]},
+        {"data": [{"index": 0, "embedding": "not base64!"}, {"index": 1, "embedding": [1.0]}]},
+        {"data": "nope"},
+    ],
+)
+def test_an_unusable_upstream_answer_is_refused_not_stored(payload):
+    from retrieval.embedding import EmbeddingUnavailable, decode
+
+    with pytest.raises(EmbeddingUnavailable):
+        decode(payload, 2)
+
+
+def test_vectors_of_another_size_are_left_out_of_the_cosine_ranking():
+    blob = dense.encode([1.0, 0.0])
+    other = dense.encode([1.0, 0.0, 0.0])
+    assert dense.rank([1.0, 0.0], [(1, other), (2, blob), (3, None)]) == [(2, 1.0)]

@@ -192,7 +192,8 @@ def test_the_right_page_ranks_first(alice, collection, atlas, question, page):
 
 def test_answers_have_the_contract_shape_and_comparable_scores(alice, collection, atlas):
     answer = flows.query(alice, collection.collection_id, "longest river Africa", top_k=2)
-    assert set(answer) == {"context", "effective_scope_doc_ids"}
+    assert set(answer) == {"context", "effective_scope_doc_ids", "dense_retrieval"}
+    assert answer["dense_retrieval"] is False
     best = answer["context"][0]
     assert set(best) == {
         "title",

@@ -44,7 +44,7 @@ def test_a_pdf_with_a_text_layer_is_read_page_by_page(alice):
 def test_a_failure_while_indexing_leaves_the_document_in_error(alice, monkeypatch):
     from retrieval import index
 
-    def broken(document):
+    def broken(document, prepared=None):
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(flows, "index_document", broken)

@@ -1,0 +1,172 @@
+# ruff: noqa: F811 - the gateway tests' fixtures are imported to be used here
+"""Dense retrieval end to end: a real server with ``RETRIEVAL_EMBEDDING_MODEL`` naming a
+catalog embedding model served by the fake upstream on loopback.
+
+The fake's vectors are hashes of the exact input (no meaning), so these tests check the
+wiring, fusion, metering and failure handling, not semantic quality: a passage made only
+of stop words has no index terms and can only be found by its vector, when the query is
+its exact text."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from http import HTTPStatus
+
+import httpx
+import numpy as np
+import pytest
+
+from billing.models import Wallet
+from retrieval.models import Chunk, Document
+from tests.gateway.conftest import add_model, catalog, fake, funded, make_key, upstream  # noqa: F401 - fixtures
+from tests.retrieval.test_api import QUERY_PRICE, Api, priced  # noqa: F401 - fixtures
+from tests.support.processes import PorticoServer, child_env, wait_for
+from usage.drain import drain_usage
+from usage.models import UsageRecord
+
+pytestmark = pytest.mark.django_db(transaction=True)
+EMBED_PRICE_PER_1M = Decimal("0.1")  # fake-embed in the gateway tests' catalog
+STOP_TITLE = "About this"
+STOP_TEXT = "It is what it was, and they were there."  # only stop words: no index terms
+
+
+@pytest.fixture(scope="module")
+def dense_process(django_db_setup):
+    env = child_env(
+        CELERY_TASK_ALWAYS_EAGER="1",
+        RETRIEVAL_EMBEDDING_MODEL="fake-embed",
+        # A failing upstream in one test must not leave the deployment cooling down.
+        DEPLOYMENT_FAILURES_BEFORE_COOLDOWN="1000",
+    )
+    server = PorticoServer(env)
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def api(dense_process, catalog, make_key, priced, settings) -> Api:
+    settings.RETRIEVAL_EMBEDDING_MODEL = "fake-embed"
+    probe = make_key(name="probe", scopes=["models"])
+
+    def sees_catalog() -> bool:
+        response = httpx.get(
+            dense_process.url + "/v1/models/catalog",
+            params={"search": "flaky"},
+            headers={"Authorization": f"Bearer {probe}"},
+        )
+        return response.status_code == 200 and any(
+            m["id"] == "flaky" and m["description"] == catalog["marker"]
+            for m in response.json()["data"]
+        )
+
+    wait_for(sees_catalog, timeout=10, what="the server to load the test catalog")
+    return Api(dense_process, make_key(scopes=["alretrieval"]))
+
+
+def ingest_pages(api: Api, cid: str, title: str, pages: list[str]) -> str:
+    response = api.post(f"/{cid}/documents/ingest", json={"title": title, "pages": pages})
+    assert response.status_code == HTTPStatus.OK, response.text
+    doc_id = response.json()["id"]
+    api.wait_ready(cid, doc_id)
+    return doc_id
+
+
+def records(**filters) -> list[UsageRecord]:
+    drain_usage()
+    return list(UsageRecord.objects.filter(source="alretrieval", **filters).order_by("pk"))
+
+
+def test_passages_and_queries_are_embedded_fused_and_charged(api, fake, funded):
+    cid = api.post(json={"name": "dense"}).json()["collection_id"]
+    listed = api.get().json()["collections"]
+    assert listed[0]["dense_retrieval"] is True
+    pages = [f"Page {n} tells of harbour number {n} and its ships." for n in range(70)]
+    pages.append(STOP_TEXT)
+    ingest_pages(api, cid, "Harbours", pages)
+    stop_doc = ingest_pages(api, cid, STOP_TITLE, [STOP_TEXT])
+
+    # Batched through the gateway's path: 71 passages in two upstream calls, one more
+    # for the second document; float32 vectors of the model's size on every passage.
+    calls = [r for r in fake.requests() if r["path"] == "/v1/embeddings"]
+    assert [len(r["body"]["input"]) for r in calls] == [64, 7, 1]
+    assert all(r["body"]["model"] == "fake-embed" for r in calls)
+    vectors = list(Chunk.objects.filter(collection__collection_id=cid).values_list("embedding"))
+    assert len(vectors) == 72 and all(len(bytes(v)) == 256 * 4 for (v,) in vectors)
+    norms = [np.linalg.norm(np.frombuffer(bytes(v), dtype=np.float32)) for (v,) in vectors]
+    assert norms == pytest.approx([1.0] * 72, rel=1e-5)
+    assert set(Document.objects.values_list("embedding_model", flat=True)) == {"fake-embed"}
+    documents = api.get(f"/{cid}/documents").json()["documents"]
+    assert [d["dense_retrieval"] for d in documents] == [True, True]
+
+    # Only stop words: BM25 finds nothing, the query's vector finds the passage itself.
+    answer = api.post(f"/{cid}/query", json={"query": f"{STOP_TITLE}\n{STOP_TEXT}"})
+    assert answer.status_code == HTTPStatus.OK, answer.text
+    body = answer.json()
+    assert body["dense_retrieval"] is True and "note" not in body
+    assert body["context"][0]["document_id"] == stop_doc
+    assert body["context"][0]["score"] == pytest.approx(1.0, abs=1e-4)
+    assert body["context"][0]["is_direct_hit"] is False
+    # (The fake's vectors are noise: what fusion does to a lexical query's order is
+    # only worth measuring with a real model.)
+    harbour = api.post(f"/{cid}/query", json={"query": "harbour number 42", "top_k": 3}).json()
+    assert harbour["dense_retrieval"] is True and len(harbour["context"]) == 3
+
+    # Metered: one embedding event per document and per query, priced like /v1/embeddings.
+    def all_recorded():
+        found = records()
+        return found if len(found) == 6 else None
+
+    found = wait_for(all_recorded, timeout=20, what="6 usage records")
+    embeds = [r for r in found if r.endpoint == "alretrieval.embed"]
+    assert len(embeds) == 4 and {r.model for r in embeds} == {"fake-embed"}
+    assert all(r.status == "ok" and r.prompt_tokens > 0 for r in embeds)
+    for record in embeds:
+        assert record.cost_usd == record.prompt_tokens * EMBED_PRICE_PER_1M / 1_000_000
+    assert all(r.api_key_id is not None for r in found)  # charged to the caller's key
+    upstream_tokens = sum(
+        -(-len(text) // 4) for r in calls for text in r["body"]["input"]
+    )  # the fake's count
+    ingest_tokens = sum(r.prompt_tokens for r in embeds[:2])
+    assert ingest_tokens == upstream_tokens
+    queries = [r for r in found if r.endpoint == "alretrieval.query"]
+    assert [r.cost_usd for r in queries] == [QUERY_PRICE, QUERY_PRICE]
+    wallet = Wallet.objects.get(user=funded)
+    spent = sum(r.cost_usd for r in found)
+    assert wallet.balance_usd == Decimal(10) - spent and wallet.held_usd == 0
+
+
+def test_a_failing_embedding_upstream_degrades_to_lexical_never_a_5xx(api, fake):
+    cid = api.post().json()["collection_id"]
+    fake.configure(per_model={"fake-embed": {"fail_status": 503}})
+    doc_id = ingest_pages(api, cid, "Tea", ["Green tea grows on hills.", STOP_TEXT])
+    document = Document.objects.get(doc_id=doc_id)
+    assert document.status == Document.Status.READY and document.embedding_model == ""
+    assert not Chunk.objects.filter(document=document, embedding__isnull=False).exists()
+    listed = api.get(f"/{cid}/documents").json()["documents"]
+    assert listed[0]["dense_retrieval"] is False
+
+    answer = api.post(f"/{cid}/query", json={"query": "green tea"})
+    assert answer.status_code == HTTPStatus.OK, answer.text
+    body = answer.json()
+    assert body["dense_retrieval"] is False
+    assert "lexically" in body["note"]
+    assert body["context"][0]["page_start"] == 1
+
+    def recorded():
+        found = records()
+        return found if len(found) == 3 else None
+
+    found = wait_for(recorded, timeout=20, what="3 usage records")
+    failed = [r for r in found if r.endpoint == "alretrieval.embed"]
+    assert [(r.status, r.cost_usd) for r in failed] == [("error", 0), ("error", 0)]
+    assert [r.status for r in found if r.endpoint == "alretrieval.query"] == ["ok"]
+
+    # The upstream is back: a re-ingest embeds, and queries fuse again.
+    fake.reset()
+    doc_id = ingest_pages(api, cid, "Coffee", ["Coffee grows in Yemen."])
+    assert Document.objects.get(doc_id=doc_id).embedding_model == "fake-embed"
+    again = api.post(f"/{cid}/query", json={"query": "coffee"}).json()
+    assert again["dense_retrieval"] is True and "note" not in again
