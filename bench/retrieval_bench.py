@@ -20,13 +20,13 @@ document *and* page. Printed: hit@1, hit@5 and MRR@10 for English, Arabic, Arabi
 typed informally (no diacritics, bare alef, ه for ة, ي for ى) and both languages in one
 mixed collection; next to it, in the same run, plain BM25 over the same passages
 without normalisation or stemming. Every question is also asked in-process through
-``flows.query`` (the baseline path): the rankings must agree, and the latencies of
+``querying.query`` (the baseline path): the rankings must agree, and the latencies of
 both paths are printed (p50/p95), the difference being the HTTP/admission/metering
 cost.
 
 Speed: ingest rate of text pages through the API (JSON pages: extraction, storage,
 chunking, index writes, the task inline in the server) and query latency (p50/p95,
-API and ``flows.query``) on a synthetic collection of ``--pages`` pages made of XQuAD
+API and ``querying.query``) on a synthetic collection of ``--pages`` pages made of XQuAD
 sentences.
 
 Without ``DATABASE_URL`` it runs on a fresh SQLite file in a temporary folder. With a
@@ -294,7 +294,7 @@ def rank_of(context: list[dict], gold_doc: str, gold_page: int) -> int | None:
 
 def evaluate(api: Api, user, articles, cid, where, lang_queries) -> dict[str, dict]:
     """Per label: API and flows ranks' metrics, plain BM25's, latencies, disagreements."""
-    from retrieval import flows
+    from retrieval import querying
     from retrieval.models import Chunk, Collection
 
     collection = Collection.objects.get(collection_id=cid)
@@ -317,7 +317,7 @@ def evaluate(api: Api, user, articles, cid, where, lang_queries) -> dict[str, di
                     context, ms = api.query(cid, question)
                     api_ms.append(ms)
                     t0 = time.perf_counter()
-                    direct = flows.query(user, cid, question, top_k=TOP)["context"]
+                    direct = querying.query(user, cid, question, top_k=TOP)["context"]
                     flows_ms.append((time.perf_counter() - t0) * 1000)
                     differ += direct != context
                     DUMP.append(
@@ -385,12 +385,12 @@ def quality(api: Api, user, articles) -> None:
             f"            {base[0]:>6.3f} {base[1]:>6.3f} {base[2]:>7.3f}"
         )
     print("\nQuery latency on these collections (240–480 passages), per question:")
-    print(f"{'questions':<26}{'API (HTTP, key, metering)':<36}{'flows.query in-process':<36}")
+    print(f"{'questions':<26}{'API (HTTP, key, metering)':<36}{'querying.query in-process':<36}")
     for label, row in rows:
         print(f"{label:<26}{percentiles(row['api_ms']):<36}{percentiles(row['flows_ms']):<36}")
     differ = sum(row["differ"] for _, row in rows)
     total = sum(row["n"] for _, row in rows)
-    print(f"API and flows.query rankings differ for {differ} of {total} questions")
+    print(f"API and querying.query rankings differ for {differ} of {total} questions")
 
 
 # --- Speed -------------------------------------------------------------------------------
@@ -409,7 +409,7 @@ def synthetic_pages(articles, count: int, rng: random.Random) -> list[str]:
 def speed(api: Api, user, articles, pages: int, queries: int) -> str:
     from django.db import connection
 
-    from retrieval import flows
+    from retrieval import querying
     from retrieval.models import Collection
 
     rng = random.Random(7)
@@ -447,12 +447,12 @@ def speed(api: Api, user, articles, pages: int, queries: int) -> str:
     rng.shuffle(questions)
     for q in questions[:20]:  # warm caches
         api.query(cid, q, 8)
-        flows.query(user, cid, q)
+        querying.query(user, cid, q)
     api_ms, flows_ms, cpu = [], [], []
     for q in questions[:queries]:
         api_ms.append(api.query(cid, q, 8)[1])
         t0, c0 = time.perf_counter(), time.process_time()
-        flows.query(user, cid, q)
+        querying.query(user, cid, q)
         flows_ms.append((time.perf_counter() - t0) * 1000)
         cpu.append((time.process_time() - c0) * 1000)
     print(
@@ -465,8 +465,10 @@ def speed(api: Api, user, articles, pages: int, queries: int) -> str:
             f"(median per 100-page document: {statistics.median(ingest_rates):,.0f})"
         )
     print(f"  query through the API, {len(api_ms)} questions (top 8): {percentiles(api_ms)}")
-    print(f"  the same through flows.query in-process:        {percentiles(flows_ms)}")
-    print(f"  CPU time of the in-process flows.query (SQLite's work included): {percentiles(cpu)}")
+    print(f"  the same through querying.query in-process:        {percentiles(flows_ms)}")
+    print(
+        f"  CPU time of the in-process querying.query (SQLite's work included): {percentiles(cpu)}"
+    )
     print(f"  load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     return cid
 

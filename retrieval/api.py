@@ -27,7 +27,7 @@ from gateway.proxy import json_response
 from portal.errors import ApiError
 from portal.lib.net import site_url
 from portal.lib.uploads import uploaded_file
-from retrieval import dense, embedding, flows
+from retrieval import dense, embedding, flows, querying
 from retrieval.models import Document
 
 router = Router(tags=["Retrieval"])
@@ -237,7 +237,7 @@ async def charged_query(
     user = owner(call)
     # Not yours is a 404 before anything is held; a bad query a 4xx before it is embedded.
     await sync_to_async(flows.get_collection)(user, collection_id)
-    text, top_k = flows.check_query(text, top_k)
+    text, top_k = querying.check_query(text, top_k)
     price = await sync_to_async(query_price)()
     embedder = dense.active_embedder()
     dense_on = embedder is not None and await dense.aenabled()
@@ -245,13 +245,13 @@ async def charged_query(
     # the embedding is its own usage event (charged like /v1/embeddings).
     extra = await embedding.worst_case(embedder.model, [text]) if dense_on else Decimal(0)
     await reserve(call, price + extra)
-    vector = flows.QueryVector(None)
+    vector = querying.QueryVector(None)
     if dense_on:
         payer = embedding.Payer(
             call.ctx.owner_id, call.ctx.key_id or None, f"{call.request_id}_embed"
         )
-        vector = await flows.aembed_query(text, payer)
-    answer = await sync_to_async(flows.query)(
+        vector = await querying.aembed_query(text, payer)
+    answer = await sync_to_async(querying.query)(
         user, collection_id, text, doc_ids=doc_ids, top_k=top_k, query_vector=vector
     )
     event = usage_event(call, status="ok", http_status=200)

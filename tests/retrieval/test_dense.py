@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval import dense, flows
+from retrieval import dense, flows, querying
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -49,7 +49,7 @@ def test_dense_hits_are_fused_in_when_on(alice, embedder):
     cid = collection.collection_id
     assert flows.list_collections(alice)["collections"][0]["dense_retrieval"] is True
     flows.ingest_pages(alice, cid, "Notes", None, ["My car broke down.", "Chai with milk."])
-    answer = flows.query(alice, cid, "automobile repair")
+    answer = querying.query(alice, cid, "automobile repair")
     first = answer["context"][0]
     assert (first["page_start"], first["is_direct_hit"]) == (1, False)
     assert 0 < first["score"] <= 1

@@ -6,7 +6,7 @@ from http import HTTPStatus
 import pytest
 from django.core.files.storage import default_storage
 
-from retrieval import flows
+from retrieval import flows, querying
 from retrieval.flows import RetrievalError
 from retrieval.models import Chunk, Collection, Document, Page, Posting
 from tests.retrieval.conftest import make_docx, make_pptx
@@ -50,7 +50,7 @@ def test_alice_cannot_see_or_touch_bobs_collection(alice, bob):
     theirs = flows.create_collection(bob)
     doc = ingest_text(bob, theirs, "b.txt", "bob's secret plans")
     cid = theirs.collection_id
-    refused(HTTPStatus.NOT_FOUND, flows.query, alice, cid, "secret")
+    refused(HTTPStatus.NOT_FOUND, querying.query, alice, cid, "secret")
     refused(HTTPStatus.NOT_FOUND, flows.list_documents, alice, cid)
     refused(HTTPStatus.NOT_FOUND, flows.document_status, alice, cid, doc.doc_id)
     refused(HTTPStatus.NOT_FOUND, flows.delete_document, alice, cid, doc.doc_id)
@@ -60,8 +60,8 @@ def test_alice_cannot_see_or_touch_bobs_collection(alice, bob):
     assert flows.list_collections(alice) == {"collections": []}
     # Nor can she name bob's document inside her own collection.
     mine = flows.create_collection(alice)
-    refused(HTTPStatus.NOT_FOUND, flows.query, alice, mine.collection_id, "x", [doc.doc_id])
-    assert flows.query(bob, cid, "secret")["context"]
+    refused(HTTPStatus.NOT_FOUND, querying.query, alice, mine.collection_id, "x", [doc.doc_id])
+    assert querying.query(bob, cid, "secret")["context"]
 
 
 # --- Ingest -----------------------------------------------------------------------------
@@ -95,7 +95,7 @@ def test_ingest_json_pages_keeps_page_numbers(alice, collection):
         (2, ""),
         (3, "Mountains"),
     ]
-    hit = flows.query(alice, collection.collection_id, "mountains")["context"][0]
+    hit = querying.query(alice, collection.collection_id, "mountains")["context"][0]
     assert (hit["page_start"], hit["page_end"], hit["title"]) == (3, 3, "Atlas")
 
 
@@ -149,14 +149,14 @@ def test_pptx_slides_are_pages_and_their_titles_are_sections(alice, collection):
     )
     doc = flows.ingest_file(alice, collection.collection_id, "deck.pptx", "", data)
     assert doc.pages == 2
-    hit = flows.query(alice, collection.collection_id, "flooding")["context"][0]
+    hit = querying.query(alice, collection.collection_id, "flooding")["context"][0]
     assert (hit["title"], hit["page_start"], hit["is_direct_hit"]) == ("Risks", 2, True)
 
 
 def test_markdown_headings_title_the_passages(alice, collection):
     text = "# Guide\n\nInstall the tool.\n\n## Troubleshooting\n\nRestart the daemon."
     flows.ingest_file(alice, collection.collection_id, "g.md", "text/markdown", text.encode())
-    hit = flows.query(alice, collection.collection_id, "daemon restart")["context"][0]
+    hit = querying.query(alice, collection.collection_id, "daemon restart")["context"][0]
     assert hit["title"] == "Troubleshooting"
 
 
@@ -185,13 +185,13 @@ def atlas(alice, collection):
     ],
 )
 def test_the_right_page_ranks_first(alice, collection, atlas, question, page):
-    answer = flows.query(alice, collection.collection_id, question)
+    answer = querying.query(alice, collection.collection_id, question)
     assert answer["context"][0]["page_start"] == page
     assert answer["effective_scope_doc_ids"] == [atlas.doc_id]
 
 
 def test_answers_have_the_contract_shape_and_comparable_scores(alice, collection, atlas):
-    answer = flows.query(alice, collection.collection_id, "longest river Africa", top_k=2)
+    answer = querying.query(alice, collection.collection_id, "longest river Africa", top_k=2)
     assert set(answer) == {"context", "effective_scope_doc_ids", "dense_retrieval"}
     assert answer["dense_retrieval"] is False
     best = answer["context"][0]
@@ -208,7 +208,7 @@ def test_answers_have_the_contract_shape_and_comparable_scores(alice, collection
     assert best["is_direct_hit"] is True
     assert 0 < best["score"] < 1
     assert "Nile" in best["snippet"]
-    partial = flows.query(alice, collection.collection_id, "longest glacier Antarctica")
+    partial = querying.query(alice, collection.collection_id, "longest glacier Antarctica")
     assert partial["context"][0]["is_direct_hit"] is False
     assert partial["context"][0]["score"] < best["score"]
 
@@ -218,7 +218,7 @@ def test_long_passages_are_trimmed_around_the_match(alice, collection):
     flows.ingest_pages(
         alice, collection.collection_id, "t", None, [f"{filler} zebra crossing {filler}"]
     )
-    snippet = flows.query(alice, collection.collection_id, "zebra")["context"][0]["snippet"]
+    snippet = querying.query(alice, collection.collection_id, "zebra")["context"][0]["snippet"]
     assert "zebra" in snippet
     assert snippet.startswith("…") and snippet.endswith("…")
     assert len(snippet.split()) <= 70
@@ -226,21 +226,21 @@ def test_long_passages_are_trimmed_around_the_match(alice, collection):
 
 def test_query_validation(alice, collection, atlas):
     cid = collection.collection_id
-    refused(422, flows.query, alice, cid, None)
-    refused(422, flows.query, alice, cid, "   ")
-    refused(400, flows.query, alice, cid, "x", top_k=51)
-    refused(400, flows.query, alice, cid, "x", top_k=0)
-    refused(404, flows.query, alice, cid, "x", ["nope"])
-    assert len(flows.query(alice, cid, "the of and")["context"]) == 0  # only stop words
+    refused(422, querying.query, alice, cid, None)
+    refused(422, querying.query, alice, cid, "   ")
+    refused(400, querying.query, alice, cid, "x", top_k=51)
+    refused(400, querying.query, alice, cid, "x", top_k=0)
+    refused(404, querying.query, alice, cid, "x", ["nope"])
+    assert len(querying.query(alice, cid, "the of and")["context"]) == 0  # only stop words
 
 
 def test_doc_ids_scope_the_search(alice, collection, atlas):
     other = ingest_text(alice, collection, "nile.txt", "The Nile delta is fertile farmland.")
     cid = collection.collection_id
-    scoped = flows.query(alice, cid, "Nile", [other.doc_id])
+    scoped = querying.query(alice, cid, "Nile", [other.doc_id])
     assert scoped["effective_scope_doc_ids"] == [other.doc_id]
     assert {c["document_id"] for c in scoped["context"]} == {other.doc_id}
-    everything = flows.query(alice, cid, "Nile")
+    everything = querying.query(alice, cid, "Nile")
     assert set(everything["effective_scope_doc_ids"]) == {atlas.doc_id, other.doc_id}
     assert {c["document_id"] for c in everything["context"]} == {atlas.doc_id, other.doc_id}
 
@@ -258,7 +258,7 @@ def test_delete_document_removes_everything_incrementally(alice, collection, atl
     assert not Posting.objects.filter(document_id=atlas.pk).exists()
     assert not Page.objects.filter(document_id=atlas.pk).exists()
     assert not default_storage.exists(atlas.stored_file)
-    answer = flows.query(alice, cid, "Nile")
+    answer = querying.query(alice, cid, "Nile")
     assert [c["document_id"] for c in answer["context"]] == [other.doc_id]
     assert answer["effective_scope_doc_ids"] == [other.doc_id]
     refused(404, flows.document_status, alice, cid, atlas.doc_id)
@@ -306,13 +306,13 @@ def test_query_words_side_by_side_rank_above_scattered_ones(alice, collection):
         # Same terms, same lengths: plain BM25 ties them (and would list page 1 first).
         ["Energy plan costly, green.", "Green energy plan costly."],
     )
-    answer = flows.query(alice, cid, "green energy")
+    answer = querying.query(alice, cid, "green energy")
     assert [c["page_start"] for c in answer["context"]] == [2, 1]
     assert answer["context"][0]["score"] > answer["context"][1]["score"]
 
 
 def test_untitled_json_pages_take_their_title_from_the_filename(alice, collection):
     flows.ingest_pages(alice, collection.collection_id, None, "minutes-2024.json", ["Budget"])
-    assert flows.query(alice, collection.collection_id, "budget")["context"][0]["title"] == (
+    assert querying.query(alice, collection.collection_id, "budget")["context"][0]["title"] == (
         "minutes-2024"
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval import flows
+from retrieval import flows, querying
 from retrieval.models import Document
 from tests.retrieval.conftest import make_docx
 from tests.support.processes import wait_for
@@ -21,7 +21,7 @@ def test_a_real_worker_indexes_an_ingested_document(alice, celery_worker):
         timeout=30,
         what="the worker to index the document",
     )
-    hit = flows.query(alice, cid, "harbour budget")["context"][0]
+    hit = querying.query(alice, cid, "harbour budget")["context"][0]
     assert (hit["document_id"], hit["title"], hit["page_start"]) == (doc.doc_id, "Minutes", 1)
 
 
@@ -36,7 +36,7 @@ def test_a_pdf_with_a_text_layer_is_read_page_by_page(alice):
     assert doc.pages == 1
     status = flows.document_status(alice, cid, doc.doc_id)
     assert status["status"] == "ready", status
-    hit = flows.query(alice, cid, "lighthouse ships")["context"][0]
+    hit = querying.query(alice, cid, "lighthouse ships")["context"][0]
     assert (hit["page_start"], hit["is_direct_hit"]) == (1, True)
 
 

@@ -1,0 +1,142 @@
+"""Questions asked of a collection: the query checked, embedded when dense retrieval is
+on (through the gateway, metered to the caller), ranked, and scoped to its documents."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from retrieval import dense
+from retrieval.embedding import EmbeddingUnavailable, Payer
+from retrieval.flows import (
+    DEFAULT_TOP_K,
+    MAX_QUERY_CHARS,
+    MAX_TOP_K,
+    RetrievalError,
+    get_collection,
+)
+from retrieval.models import Document
+from retrieval.search import search
+from retrieval.text import clean_text
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class QueryVector:
+    """The query's embedding, made by the caller (the API embeds on its event loop), or
+    ``None`` with the reason dense ranking is skipped for this query."""
+
+    vector: Sequence[float] | None
+    note: str = ""
+
+
+def check_query(query: str | None, top_k: int | None) -> tuple[str, int]:
+    """The cleaned query and ``top_k``, or the refusal (before anything is charged)."""
+    if query is None or (isinstance(query, str) and not query.strip()):
+        raise RetrievalError(422, "query is required.", "missing_query", "query")
+    if not isinstance(query, str):
+        raise RetrievalError(400, "query must be a string.", "invalid_query", "query")
+    if len(query) > MAX_QUERY_CHARS:
+        raise RetrievalError(
+            400, f"query is limited to {MAX_QUERY_CHARS} characters.", "query_too_long", "query"
+        )
+    top_k = DEFAULT_TOP_K if top_k is None else top_k
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= MAX_TOP_K:
+        raise RetrievalError(
+            400, f"top_k must be an integer from 1 to {MAX_TOP_K}.", "invalid_top_k", "top_k"
+        )
+    return clean_text(query), top_k
+
+
+DENSE_FAILED_NOTE = (
+    "Dense retrieval was unavailable for this query (the embedding model did not "
+    "answer); the passages are ranked lexically."
+)
+
+
+def embed_query(text: str, payer: Payer) -> QueryVector:
+    """The query's vector through the gateway (metered to ``payer``); on failure, none
+    and why: the query is then ranked lexically."""
+    embedder = dense.active_embedder()
+    if embedder is None:
+        return QueryVector(None)
+    try:
+        return QueryVector(embedder.embed([text], payer)[0])
+    except EmbeddingUnavailable as exc:
+        log.warning("Query ranked lexically only: embedding failed: %s", exc.reason)
+        return QueryVector(None, DENSE_FAILED_NOTE)
+
+
+async def aembed_query(text: str, payer: Payer) -> QueryVector:
+    """``embed_query`` on the server's event loop (its pooled upstream session)."""
+    embedder = dense.active_embedder()
+    if embedder is None:
+        return QueryVector(None)
+    try:
+        return QueryVector((await embedder.aembed([text], payer))[0])
+    except EmbeddingUnavailable as exc:
+        log.warning("Query ranked lexically only: embedding failed: %s", exc.reason)
+        return QueryVector(None, DENSE_FAILED_NOTE)
+
+
+def query(
+    user,
+    collection_id: str,
+    query: str | None,
+    doc_ids: list[str] | None = None,
+    top_k: int | None = DEFAULT_TOP_K,
+    *,
+    query_vector: QueryVector | None = None,
+) -> dict:
+    """The passages that best answer ``query``: the API's ``{"context", ...}`` answer,
+    plus ``dense_retrieval`` (whether a cosine ranking was fused in) and, when dense
+    retrieval is on but failed for this query, a ``note``.
+
+    With dense retrieval on and no ``query_vector``, the query is embedded here and
+    charged to ``user``."""
+    query, top_k = check_query(query, top_k)
+    collection = get_collection(user, collection_id)
+    if doc_ids:
+        if not isinstance(doc_ids, list) or not all(isinstance(d, str) for d in doc_ids):
+            raise RetrievalError(400, "doc_ids must be a list of strings.", "invalid", "doc_ids")
+        wanted = [clean_text(d)[:64] for d in dict.fromkeys(doc_ids)]  # no NUL reaches a query
+        found = dict(
+            Document.objects.filter(collection=collection, doc_id__in=wanted).values_list(
+                "doc_id", "pk"
+            )
+        )
+        missing = [d for d in wanted if d not in found]
+        if missing:
+            raise RetrievalError(
+                404, f"No such document: {missing[0]!r}.", "document_not_found", "doc_ids"
+            )
+        scope_ids, document_pks = wanted, [found[d] for d in wanted]
+    else:
+        scope_ids = list(
+            collection.documents.filter(status=Document.Status.READY)
+            .order_by("created_at", "id")
+            .values_list("doc_id", flat=True)
+        )
+        document_pks = None  # postings exist only for ready documents
+    model = dense.configured_model()
+    if query_vector is None and model and dense.enabled():
+        query_vector = embed_query(query, Payer(user.pk))
+    vector = query_vector.vector if query_vector else None
+    context = search(
+        collection,
+        query,
+        document_pks=document_pks,
+        top_k=top_k,
+        query_vector=vector,
+        embedding_model=model or "",
+    )
+    answer = {
+        "context": context,
+        "effective_scope_doc_ids": scope_ids,
+        "dense_retrieval": vector is not None,
+    }
+    if query_vector is not None and query_vector.note:
+        answer["note"] = query_vector.note
+    return answer
