@@ -41,6 +41,16 @@ def record_failure(deployment_id: int) -> None:
         health.failures = 0
 
 
+def cooldowns(now: float | None = None) -> dict[int, float]:
+    """Deployments cooling down in this process: ``{deployment_id: seconds left}``."""
+    now = now or time.monotonic()
+    return {
+        deployment_id: health.cooldown_until - now
+        for deployment_id, health in _health.items()
+        if health.cooldown_until > now
+    }
+
+
 def reset_health() -> None:
     _health.clear()
 
