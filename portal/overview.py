@@ -375,9 +375,9 @@ def overview(now: datetime | None = None) -> dict:
         "error_rate_24h": error_rate(flow.last_24h),
         "error_rate_30d": error_rate(flow.last_30d),
         "top_tables": [
-            ("Users", top["users"], "top-users"),
-            ("Keys", top["keys"], "top-keys"),
-            ("Models", top["models"], "top-models"),
+            ("Users", top["users"], "top-users", "No requests in the last 30 days."),
+            ("Keys", top["keys"], "top-keys", "No requests through API keys in the last 30 days."),
+            ("Models", top["models"], "top-models", "No requests in the last 30 days."),
         ],
         "providers": provider_health(now),
         "failures": recent_failures(),

@@ -101,7 +101,7 @@ def test_staff_see_spend_requests_errors_and_the_top_spenders(staff_client, alic
     assert len(context["charts"]["requests_daily"]["labels"]) == 30
     assert sum(context["charts"]["requests_daily"]["series"][1]["values"]) == 1
 
-    tables = {testid: rows for _, rows, testid in context["top_tables"]}
+    tables = {testid: rows for _, rows, testid, _ in context["top_tables"]}
     assert [row.label for row in tables["top-users"]] == ["alice@example.com", "bob@example.com"]
     assert [row.label for row in tables["top-models"]] == ["big-model", "small-model"]
     assert tables["top-users"][0].totals.cost == Decimal("1.5")
@@ -124,7 +124,7 @@ def test_top_keys_name_the_key_and_its_owner(staff_client, alice):
     key = issue_key(alice, "production app").key
     record(alice, api_key_id=key.pk, cost_usd=Decimal("2"))
     response = staff_client.get(OVERVIEW)
-    rows = {testid: rows for _, rows, testid in response.context["top_tables"]}["top-keys"]
+    rows = {testid: rows for _, rows, testid, _ in response.context["top_tables"]}["top-keys"]
     assert [(row.label, row.totals.cost) for row in rows] == [("production app", Decimal(2))]
     assert f"{key.prefix}… · alice@example.com" == rows[0].detail
 
