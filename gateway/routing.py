@@ -54,6 +54,16 @@ def seconds_until_healthy(deployments: tuple[DeploymentEntry, ...]) -> int:
     return max(1, math.ceil(min(ends) - now)) if ends else 1
 
 
+def cooldowns(now: float | None = None) -> dict[int, float]:
+    """Deployments cooling down in this process: ``{deployment_id: seconds left}``."""
+    now = now or time.monotonic()
+    return {
+        deployment_id: health.cooldown_until - now
+        for deployment_id, health in _health.items()
+        if health.cooldown_until > now
+    }
+
+
 def reset_health() -> None:
     _health.clear()
 

@@ -5,7 +5,7 @@ from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.urls import include, path, re_path
 
-from portal import views
+from portal import admin_views, views
 from portal.api import api
 from portal.errors import error_response
 
@@ -28,6 +28,8 @@ urlpatterns = [
     path("readyz", views.readyz, name="readyz"),
     path("v1/", api.urls),
     re_path(r"^v1(?:/(?P<rest>.*))?$", api_not_found),
+    # Before the admin's own URLs, which would answer /admin/overview/ with a 404.
+    path("admin/overview/", admin_views.admin_overview, name="admin_overview"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("", views.dashboard, name="dashboard"),
