@@ -8,7 +8,9 @@ response that carries one is marked ``no-store``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import messages
@@ -24,10 +26,43 @@ from django_htmx.http import retarget
 from accounts.flows import IssuedKey, KeyError_, issue_key, revoke_key, rotate_key
 from accounts.forms import KeyForm
 from accounts.key_flows import update_key
+from accounts.key_spend import KeySpend, key_spend
 from accounts.models import ApiKey
-from portal.lib.money import format_usd
+from portal.lib.money import format_usd, plain
 
 FALLBACK_MODEL = "portico/test-chat"
+
+
+@dataclass(frozen=True)
+class SpendLine:
+    """One period's spend on a key card, against the key's cap for it when set."""
+
+    label: str
+    spent: Decimal
+    cap: Decimal | None
+
+    @property
+    def spent_display(self) -> str:
+        return format_usd(self.spent)
+
+    @property
+    def cap_display(self) -> str:
+        return format_usd(self.cap)
+
+    @property
+    def meter(self) -> dict[str, str] | None:
+        """``<meter>`` attributes (plain decimals) when a cap is set: no inline style needed."""
+        if not self.cap:
+            return None
+        return {
+            "max": plain(self.cap),
+            "value": plain(min(self.spent, self.cap)),
+            "high": plain(self.cap * Decimal("0.8")),
+        }
+
+    @property
+    def reached(self) -> bool:
+        return self.cap is not None and self.spent >= self.cap
 
 
 @dataclass(frozen=True)
@@ -35,6 +70,19 @@ class KeyRow:
     """What the page shows about one key, formatted."""
 
     key: ApiKey
+    spend: KeySpend | None = None
+
+    @property
+    def spending(self) -> list[SpendLine]:
+        """Today / this month / total, each against its cap: what the gateway enforces."""
+        if self.spend is None:
+            return []
+        key, spend = self.key, self.spend
+        return [
+            SpendLine("today", spend.today, key.daily_budget_usd),
+            SpendLine("this month", spend.month, key.monthly_budget_usd),
+            SpendLine("total", spend.total, key.total_budget_usd),
+        ]
 
     @property
     def limits(self) -> list[tuple[str, int]]:
@@ -86,6 +134,17 @@ def example_model(key: ApiKey, form: KeyForm) -> str:
     return (chat or candidates or [FALLBACK_MODEL])[0]
 
 
+def key_rows(keys: Iterable[ApiKey]) -> list[KeyRow]:
+    """Rows for ``keys`` with their spend, fetched in one query for all of them."""
+    keys = list(keys)
+    spend = key_spend(key.pk for key in keys)
+    return [KeyRow(key, None if spend is None else spend[key.pk]) for key in keys]
+
+
+def key_row(key: ApiKey) -> KeyRow:
+    return key_rows([key])[0]
+
+
 def own_keys(request: HttpRequest) -> QuerySet[ApiKey]:
     return ApiKey.objects.filter(owner=request.user)
 
@@ -105,7 +164,7 @@ def focus_first_error(form: KeyForm) -> None:
 
 def render_keys(request: HttpRequest, form: KeyForm, shown: Shown | None = None) -> HttpResponse:
     keys = own_keys(request).order_by(F("revoked_at").asc(nulls_first=True), "-created_at")
-    rows = [KeyRow(key) for key in keys]
+    rows = key_rows(keys)
     context = {
         "live_rows": [row for row in rows if not row.key.is_revoked],
         "revoked_rows": [row for row in rows if row.key.is_revoked],
@@ -143,7 +202,7 @@ def key_card(request: HttpRequest, pk: int) -> HttpResponse:
     key = own_key(request, pk)
     if not request.htmx:
         return redirect(f"{reverse('keys')}#key-{key.pk}")
-    return render(request, "accounts/_key_card.html", {"row": KeyRow(key)})
+    return render(request, "accounts/_key_card.html", {"row": key_row(key)})
 
 
 @never_cache
@@ -163,7 +222,7 @@ def key_edit(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error(None, str(exc))
         else:
             if request.htmx:
-                context = {"row": KeyRow(key), "note": "Saved.", "focus": True}
+                context = {"row": key_row(key), "note": "Saved.", "focus": True}
                 return render(request, "accounts/_key_card.html", context)
             messages.success(request, f"Saved the changes to “{key.name}”.")
             return redirect(f"{reverse('keys')}#key-{key.pk}")
@@ -183,7 +242,7 @@ def key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         revoke_key(key)
         if request.htmx:
-            context = {"row": KeyRow(key), "note": "Revoked.", "focus": True}
+            context = {"row": key_row(key), "note": "Revoked.", "focus": True}
             return render(request, "accounts/_key_card.html", context)
         messages.success(request, f"Revoked “{key.name}”. It no longer works.")
         return redirect("keys")
@@ -211,7 +270,7 @@ def key_rotate(request: HttpRequest, pk: int) -> HttpResponse:
 def refuse(request: HttpRequest, key: ApiKey, reason: str) -> HttpResponse:
     """A step that no longer applies (the key was revoked meanwhile): say so where asked."""
     if request.htmx:
-        context = {"row": KeyRow(key), "note": reason, "note_is_error": True, "focus": True}
+        context = {"row": key_row(key), "note": reason, "note_is_error": True, "focus": True}
         # The rotate form targets the whole page body; the answer belongs in the card.
         return retarget(render(request, "accounts/_key_card.html", context), f"#key-{key.pk}")
     messages.error(request, reason)

@@ -377,7 +377,7 @@ def test_the_docs_are_a_quick_start(web, models):
     for scope in ALL_SCOPES:
         assert f"<code>{scope}</code>" in html
     for status in (400, 401, 402, 403, 404, 409, 410, 413, 415, 422, 429, 500, 502, 503):
-        assert f'<td class="num">{status}</td>' in html
+        assert f'<td class="num" data-label="Status">{status}</td>' in html
     for text in ("x-ratelimit-remaining", "Retry-After", "stream=True", "embeddings.create"):
         assert text in html
     assert 'model="portico/test-chat"' in html
