@@ -13,6 +13,7 @@ from django.conf import settings
 
 from portal.celery import app as celery_app
 from tests.support.processes import CeleryWorker, PorticoServer, child_env
+from tests.support.screenshots import artifacts_dir
 
 # Redis keys (usage stream, rate-limit counters) of this run only; children inherit it.
 os.environ["REDIS_KEY_PREFIX"] = f"portico-test-{uuid.uuid4().hex[:8]}"
@@ -142,7 +143,6 @@ def celery_worker(_celery_worker_process, transactional_db):
 
 
 # --- Browser -----------------------------------------------------------------------
-ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -184,8 +184,7 @@ def page(browser, request):
 
 
 def screenshot(page, name: str) -> Path:
-    """Save a screenshot for reviewers under test-artifacts/ (git-ignored)."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
+    """Save a screenshot for reviewers beside the others (``tests.support.screenshots``)."""
+    path = artifacts_dir() / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
