@@ -227,7 +227,8 @@ def drop_overlapping_lines(lines: list[Line]) -> list[Line]:
     With row-noise rejection off (see module doc) Tesseract occasionally builds a second
     "line" from the dots and marks of an Arabic row, overlapping the real line and
     repeating some of its words. Two lines of a block covering the same area (>= 50%
-    overlap both vertically and horizontally) are one visual row: the less confident
+    overlap both vertically and horizontally, vertically for their boxes and for the
+    rows their words share, :func:`_core_rows`) are one visual row: the less confident
     one (then the shorter one) is dropped. Phantoms follow their line in reading order,
     so only the next :data:`OVERLAP_LOOKAHEAD` lines are compared.
     """
@@ -243,10 +244,22 @@ def drop_overlapping_lines(lines: list[Line]) -> list[Line]:
                 continue
             if (
                 _overlap(a.bbox[1], a.bbox[3], b.bbox[1], b.bbox[3]) >= 0.5
+                and _overlap(*_core_rows(a), *_core_rows(b)) >= 0.5
                 and _overlap(a.bbox[0], a.bbox[2], b.bbox[0], b.bbox[2]) >= 0.5
             ):
                 dropped.add(j if score(a) >= score(b) else i)
     return [line for k, line in enumerate(lines) if k not in dropped]
+
+
+def _core_rows(line: Line) -> tuple[int, int]:
+    """The rows a line's words share: the median top and median bottom of its words.
+
+    A speck read as a "word" (or glued to one) stretches the line's box by half a line
+    or more; the medians ignore it.
+    """
+    tops = sorted(w.bbox[1] for w in line.words)
+    bottoms = sorted(w.bbox[3] for w in line.words)
+    return tops[len(tops) // 2], bottoms[len(bottoms) // 2]
 
 
 def _script(text: str) -> tuple[int, int]:
