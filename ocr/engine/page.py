@@ -107,6 +107,40 @@ def process_page(
         raise ValueError(f"language must be one of {sorted(tesseract.LANGUAGES)} or None")
     started = time.perf_counter()
     timings: dict[str, float] = {}
+    gray, layer = _render(pdf, page_index, dpi, use_text_layer, max_page_pixels, timings)
+    if layer is not None:
+        text, segments = layer
+        read = _Recognised(gray, 0, 0.0, text, segments, 100.0, _layer_lines(segments), [])
+        return _finish(page_index, read, "text_layer", [], started, timings)
+
+    t0 = time.perf_counter()
+    cleaned, stats, steps = preprocess.clean(gray, dpi)
+    timings["preprocess"] = time.perf_counter() - t0
+    upscale = 1.0
+    if 0 < stats.char_height < SMALL_PRINT_PX:
+        upscale = 2.0  # small print, or a low render dpi: Tesseract reads it enlarged
+        steps.append("upscale")
+    best = _orient_and_read(gray, cleaned, dpi, language, upscale, timings)
+    if language is None and _unsure_arabic_only(best):
+        # The bilingual model misreads hard Arabic (noise, photos, Amiri) more often than
+        # the Arabic one: on the bench's Arabic kinds read below this confidence, the
+        # Arabic model cut CER (photo 5.1% -> 2.6%, Amiri 5.0% -> 3.6%) and never raised it.
+        t0 = time.perf_counter()
+        best = _recognise(gray, cleaned, best.rotation, dpi, "ara", upscale, {})
+        timings["arabic_reread"] = time.perf_counter() - t0
+    return _finish(page_index, best, "ocr", steps, started, timings)
+
+
+def _render(
+    pdf: PdfSource,
+    page_index: int,
+    dpi: int,
+    use_text_layer: bool,
+    max_page_pixels: int,
+    timings: dict[str, float],
+) -> tuple[np.ndarray, tuple[str, list[Segment]] | None]:
+    """The page rendered grey, and its text layer's text and segments when that layer is
+    good enough to use instead of OCR (else ``None``)."""
     doc = open_pdf(pdf)
     try:
         count = len(doc)
@@ -128,20 +162,7 @@ def process_page(
             gray, bitmap = render_page(page, dpi)
             timings["render"] = time.perf_counter() - t0
             try:
-                layer_ok = False
-                if use_text_layer:
-                    try:
-                        layer_ok = text_layer_is_good(extract_text(page))
-                    except Exception:
-                        layer_ok = False
-                if layer_ok:
-                    t0 = time.perf_counter()
-                    try:
-                        text, segments = text_layer_segments(page, bitmap)
-                    except Exception:  # odd text geometry: OCR the page instead
-                        text, segments = "", []
-                    layer_ok = bool(segments)
-                    timings["text_layer"] = time.perf_counter() - t0
+                return gray, _usable_text_layer(page, bitmap, timings) if use_text_layer else None
             finally:
                 bitmap.close()
         finally:
@@ -149,26 +170,21 @@ def process_page(
     finally:
         doc.close()
 
-    if layer_ok:
-        layer = _Recognised(gray, 0, 0.0, text, segments, 100.0, _layer_lines(segments), [])
-        return _finish(page_index, layer, "text_layer", [], started, timings)
 
+def _usable_text_layer(page, bitmap, timings: dict[str, float]) -> tuple[str, list] | None:
+    try:
+        if not text_layer_is_good(extract_text(page)):
+            return None
+    except Exception:
+        return None
     t0 = time.perf_counter()
-    cleaned, stats, steps = preprocess.clean(gray, dpi)
-    timings["preprocess"] = time.perf_counter() - t0
-    upscale = 1.0
-    if 0 < stats.char_height < SMALL_PRINT_PX:
-        upscale = 2.0  # small print, or a low render dpi: Tesseract reads it enlarged
-        steps.append("upscale")
-    best = _orient_and_read(gray, cleaned, dpi, language, upscale, timings)
-    if language is None and _unsure_arabic_only(best):
-        # The bilingual model misreads hard Arabic (noise, photos, Amiri) more often than
-        # the Arabic one: on the bench's Arabic kinds read below this confidence, the
-        # Arabic model cut CER (photo 5.1% -> 2.6%, Amiri 5.0% -> 3.6%) and never raised it.
-        t0 = time.perf_counter()
-        best = _recognise(gray, cleaned, best.rotation, dpi, "ara", upscale, {})
-        timings["arabic_reread"] = time.perf_counter() - t0
-    return _finish(page_index, best, "ocr", steps, started, timings)
+    try:
+        text, segments = text_layer_segments(page, bitmap)
+    except Exception:  # odd text geometry: OCR the page instead
+        return None
+    finally:
+        timings["text_layer"] = time.perf_counter() - t0
+    return (text, segments) if segments else None
 
 
 def _unsure_arabic_only(read: _Recognised) -> bool:
