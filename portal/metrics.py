@@ -11,7 +11,8 @@ Who may scrape (docs/metrics.md):
   pass for a local one. Anything else is a 403.
 
 The answer is never cached (``Cache-Control: no-store``) and, being outside ``/v1``,
-never counts against a key's rate limits. Counters and histograms come from the files
+never counts against a key's rate limits. Like ``/v1`` it is served by the lean ASGI
+handler (``portal.asgi``): no session, CSRF or page middleware on each scrape. Counters and histograms come from the files
 of ``PROMETHEUS_MULTIPROC_DIR`` (``portal.lib.metrics``); the gauges below are counted
 in the database when scraped, on a worker thread so the API's thread never waits.
 """
@@ -167,11 +168,10 @@ def exposition() -> bytes:
 async def metrics_view(request: HttpRequest) -> HttpResponse:
     if not settings.METRICS_ENABLED:
         return error_response(HTTPStatus.NOT_FOUND, "Metrics are turned off (METRICS_ENABLED=0).")
-    refused = refusal(request)
-    if refused is not None:
-        refused["Cache-Control"] = "no-store"
-        return refused
-    body = await sync_to_async(exposition, thread_sensitive=False)()
-    response = HttpResponse(body, content_type=CONTENT_TYPE_LATEST)
+    response = refusal(request)
+    if response is None:
+        body = await sync_to_async(exposition, thread_sensitive=False)()
+        response = HttpResponse(body, content_type=CONTENT_TYPE_LATEST)
     response["Cache-Control"] = "no-store"
+    response["X-Content-Type-Options"] = "nosniff"
     return response

@@ -11,7 +11,7 @@ from http import HTTPStatus
 import httpx
 import openai
 import pytest
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -238,8 +238,8 @@ def test_without_a_token_a_proxied_request_is_refused(server):
     assert relayed.json()["error"]["code"] == "metrics_not_allowed"
     forwarded = httpx.get(server.url + "/metrics", headers={"Forwarded": "for=203.0.113.9"})
     assert forwarded.status_code == HTTPStatus.FORBIDDEN
-    posted = httpx.post(server.url + "/metrics")  # CSRF refuses it before the view's 405
-    assert posted.status_code in (HTTPStatus.FORBIDDEN, HTTPStatus.METHOD_NOT_ALLOWED)
+    posted = httpx.post(server.url + "/metrics")
+    assert posted.status_code == HTTPStatus.METHOD_NOT_ALLOWED
     assert "portico_" not in posted.text
 
 
@@ -265,3 +265,10 @@ def test_without_a_token_a_proxied_request_is_refused(server):
 def test_without_a_token_only_internal_peers_may_scrape(address, allowed):
     request = RequestFactory().get("/metrics", REMOTE_ADDR=address)
     assert internal_peer(request) is allowed
+
+
+def test_metrics_can_be_turned_off(settings):
+    settings.METRICS_ENABLED = False
+    response = Client().get("/metrics", REMOTE_ADDR="127.0.0.1")
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert "METRICS_ENABLED" in response.json()["error"]["message"]
