@@ -34,6 +34,7 @@ Targets are printed next to the figures, never asserted. The figures land in
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import os
 import subprocess
@@ -356,6 +357,54 @@ def count_per_request(site: servers.PorticoSite, fake: Fake, report: Report, req
     drain(site, report, "per-request counting")
 
 
+class MetricsScraper:
+    """``GET /metrics`` every ``interval`` seconds while load runs, as a Prometheus would."""
+
+    def __init__(self, port: int, interval: float) -> None:
+        self.port, self.interval = port, interval
+        self.stop_event = threading.Event()
+        self.seconds: list[float] = []
+        self.failures: list[str] = []
+        self.size = 0
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self) -> None:
+        while not self.stop_event.wait(self.interval):
+            started = time.perf_counter()
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+                connection.request("GET", "/metrics")
+                response = connection.getresponse()
+                body = response.read()
+                connection.close()
+            except (OSError, http.client.HTTPException) as exc:
+                self.failures.append(type(exc).__name__)
+                continue
+            if response.status != 200:
+                self.failures.append(f"HTTP {response.status}")
+                continue
+            self.seconds.append(time.perf_counter() - started)
+            self.size = len(body)
+
+    def __enter__(self) -> MetricsScraper:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop_event.set()
+        self.thread.join()
+
+    def summary(self) -> str:
+        if not self.seconds:
+            return f"/metrics: no successful scrape ({', '.join(self.failures[:3]) or 'none ran'})"
+        ordered = sorted(self.seconds)
+        return (
+            f"/metrics scraped every {self.interval:g} s during the runs: {len(ordered)} scrapes, "
+            f"{len(self.failures)} failed, p50 {ordered[len(ordered) // 2] * 1000:.1f} ms, "
+            f"max {ordered[-1] * 1000:.1f} ms, {self.size / 1024:.0f} KiB"
+        )
+
+
 def run_portico(
     site: servers.PorticoSite, fake: Fake, args: argparse.Namespace, report: Report, *, extras: bool
 ) -> None:
@@ -368,10 +417,14 @@ def run_portico(
         free, priced = portico_endpoints(server, site, "portico" + suffix, fake.process.pid)
         report.idle_rss_mib[free.name] = servers.rss_mib(server.pid)
         print(f"  idle RSS after start: {report.idle_rss_mib[free.name]:.0f} MiB", flush=True)
-        report.cells += matrix(free, args)
-        drain(site, report, f"{free.name} unpriced")
-        report.cells += matrix(priced, args)
-        drain(site, report, f"{free.name} priced")
+        scraper = MetricsScraper(server.port, args.scrape_metrics)
+        with scraper if args.scrape_metrics else contextlib.nullcontext():
+            report.cells += matrix(free, args)
+            drain(site, report, f"{free.name} unpriced")
+            report.cells += matrix(priced, args)
+            drain(site, report, f"{free.name} priced")
+        if args.scrape_metrics:
+            report.note(scraper.summary() + suffix)
         if not extras:
             return
         if "profile" in args.skip:
@@ -473,6 +526,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="",
         help="also load Portico as it was at this git revision (same venv, SQLite), "
         "right after the current tree, and print both",
+    )
+    parser.add_argument(
+        "--scrape-metrics",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="scrape Portico's /metrics this often during its runs (0: never); "
+        "METRICS_ENABLED=0 in the environment runs Portico without metrics",
     )
     args = parser.parse_args(argv)
     args.concurrency = [int(c) for c in args.concurrency.split(",") if c.strip()]

@@ -34,6 +34,7 @@ from accounts.snapshots import KeyContext, get_key_context, is_known_valid
 from billing import leases
 from billing.pricing import price
 from catalog.snapshots import DeploymentEntry, ModelEntry
+from gateway.metrics import observe_answer, observe_refusal
 from gateway.ratelimit import MINUTE, Rule, get_limiter, rules_for
 from portal.errors import ApiError
 from portal.lib.net import client_ip
@@ -277,6 +278,7 @@ async def record(call: Call, event: UsageEvent) -> None:
     """Make the event durable, then settle the token count the rate limiter guessed."""
     leases.settle_locally(call.hold, event)
     await emit(event)
+    observe_answer(call, event.http_status, event.overhead_us, event.ttft_ms)
     used = event.total_tokens
     if call.rules and call.admitted_tokens and used != call.admitted_tokens:
         await get_limiter().adjust(call.rules, used - call.admitted_tokens, at=call.started_wall)
@@ -294,6 +296,7 @@ async def refuse(call: Call, error: ApiError) -> None:
     await ensure_rate_headers(call)
     error.headers.update(call.headers)
     error.headers["Server-Timing"] = call.server_timing()
+    observe_refusal(call, error)
     if call.ctx is not None and call.requested_model and call.endpoint != "none":
         event = usage_event(
             call, status="error", http_status=error.status, error_code=error.code or ""

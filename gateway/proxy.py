@@ -21,6 +21,7 @@ from catalog.snapshots import DeploymentEntry, ModelEntry, get_catalog
 from gateway import routing
 from gateway.adapters import StreamModelRewriter
 from gateway.admission import Call, record, record_in_background, usage_event, with_headers
+from gateway.metrics import observe_upstream_error
 from gateway.upstream import RetryableUpstreamError, UpstreamError, UpstreamReply
 from portal.errors import ApiError
 from usage.events import UsageEvent
@@ -113,8 +114,10 @@ async def route(
             routing.record_failure(deployment.id)
             failures.append(exc)
             call.fallbacks += 1
+            observe_upstream_error(call, deployment, exc, failover=deployment is not order[-1])
             continue
         except UpstreamError as exc:
+            observe_upstream_error(call, deployment, exc, failover=False)
             raise ApiError(
                 exc.status, exc.message, type=exc.type, code=exc.code, param=exc.param
             ) from None

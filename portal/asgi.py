@@ -1,7 +1,7 @@
 """ASGI entry point: ``uvicorn portal.asgi:application``.
 
-Requests under ``/v1`` (and ``/api/v1``) go to a lean Django handler; everything else
-(pages, admin, static files) goes through Django's full stack.
+Requests under ``/v1`` (and ``/api/v1``) and ``/metrics`` go to a lean Django handler;
+everything else (pages, admin, static files) goes through Django's full stack.
 
 The lean handler keeps Django's URL routing, views, exception handling, streaming and
 client-disconnect handling, and drops what the API does not need but pays for on every
@@ -36,6 +36,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 API_MIDDLEWARE = ["portal.middleware.ApiSurfaceMiddleware"]
 API_PREFIXES = ("/v1/", "/api/v1/")
+# Scraped every few seconds; needs no session, CSRF or page middleware either.
+LEAN_PATHS = {"/metrics"}
 CONNECTION_CHECK_SECONDS = 1.0
 
 
@@ -113,7 +115,9 @@ api_application = ApiASGIHandler()
 
 
 async def route(scope, receive, send) -> None:
-    if scope["type"] == "http" and scope["path"].startswith(API_PREFIXES):
+    if scope["type"] == "http" and (
+        scope["path"].startswith(API_PREFIXES) or scope["path"] in LEAN_PATHS
+    ):
         await api_application(scope, receive, send)
     elif scope["type"] == "lifespan":
         await lifespan(receive, send)

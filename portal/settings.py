@@ -8,6 +8,7 @@ production parts. The README's configuration table lists every variable.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from portal.lib.env import (
@@ -364,6 +365,19 @@ DEPLOYMENT_FAILURES_BEFORE_COOLDOWN = env_int("DEPLOYMENT_FAILURES_BEFORE_COOLDO
 UPSTREAM_MAX_CONNECTIONS = env_int("UPSTREAM_MAX_CONNECTIONS", 1000)
 LOCAL_MODEL_TOKENS_PER_SECOND = env_int("LOCAL_MODEL_TOKENS_PER_SECOND", 40)
 LOCAL_MODEL_FIRST_TOKEN_MS = env_int("LOCAL_MODEL_FIRST_TOKEN_MS", 250)
+
+# --- Metrics (/metrics, docs/metrics.md) -------------------------------------------
+METRICS_ENABLED = env_bool("METRICS_ENABLED", default=True)
+# Bearer token a scraper sends. Without one, /metrics answers only loopback and
+# private-network peers that came through no proxy (portal.metrics.allowed).
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+# Where web and worker processes keep their numbers for one scrape to add up;
+# bin/supervise empties it on start. prometheus_client reads the variable on import,
+# so it is set here, before any app module imports the library.
+PROMETHEUS_MULTIPROC_DIR = Path(env_str("PROMETHEUS_MULTIPROC_DIR") or VAR_DIR / "metrics")
+if METRICS_ENABLED:
+    PROMETHEUS_MULTIPROC_DIR.mkdir(parents=True, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(PROMETHEUS_MULTIPROC_DIR)
 
 # --- Billing ---------------------------------------------------------------------
 # Card top-ups through Stripe Checkout appear only when both keys are set; the wallet

@@ -8,6 +8,7 @@ from django.urls import include, path, re_path
 from portal import admin_views, views
 from portal.api import api
 from portal.errors import error_response
+from portal.metrics import metrics_view
 
 
 def favicon(request):
@@ -26,6 +27,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", favicon),
     path("readyz", views.readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
     path("v1/", api.urls),
     re_path(r"^v1(?:/(?P<rest>.*))?$", api_not_found),
     # Before the admin's own URLs, which would answer /admin/overview/ with a 404.

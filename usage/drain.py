@@ -29,6 +29,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from accounts.models import ApiKey, User
 from catalog.latency import add_to_histogram
 from catalog.models import LatencyRollup
+from portal.lib import metrics
 from portal.redis import get_redis
 from usage.events import UsageEvent
 from usage.models import DeadUsageEvent, UsageRecord, UsageRollup
@@ -148,6 +149,18 @@ def pending_events(user_id: int) -> list[UsageEvent]:
     return sorted(found, key=lambda e: e.created_at, reverse=True)
 
 
+def pending_count() -> int:
+    """How many events wait to be drained (``/metrics``): a spool folder's files or the
+    stream's length, without reading them."""
+    if settings.REDIS_URL:
+        return int(get_redis().xlen(settings.USAGE_STREAM))
+    try:
+        with os.scandir(settings.USAGE_SPOOL_DIR) as entries:
+            return sum(1 for entry in entries if entry.name.endswith(".json"))
+    except FileNotFoundError:
+        return 0
+
+
 def discard_pending_events() -> None:
     """Forget every event not yet drained (tests start from a clean slate)."""
     if settings.REDIS_URL:
@@ -173,6 +186,9 @@ def drain_usage(batch: int = 2000, max_batches: int = 50) -> int:
                 park(raw, str(exc))
         recorded += record_batch(events)
         source.ack([token for token, _ in claimed])
+        now = time.time()
+        metrics.observe_drain_batch(len(claimed), [now - e.created_at for e in events])
+    metrics.observe_drain_run(recorded, time.time())
     return recorded
 
 
@@ -199,6 +215,7 @@ def record_batch(events: list[UsageEvent]) -> int:
 def park(raw: bytes, error: str, request_id: str = "") -> None:
     """Keep an event the database refused, with why, for an operator to look at."""
     log.error("Usage event %s parked: %s", request_id or "(unreadable)", error)
+    metrics.observe_parked()
     text = raw.decode("utf-8", "backslashreplace").replace("\x00", "\\x00")
     try:
         DeadUsageEvent.objects.create(
