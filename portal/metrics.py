@@ -108,8 +108,21 @@ class ScrapeTimeCollector:
         )
         yield GaugeMetricFamily(
             "portico_holds_open_usd",
-            "US dollars held for requests in flight.",
+            "US dollars held for requests in flight (funds leases included).",
             value=float(totals["amount"] or 0),
+        )
+        leases = Hold.objects.filter(status=Hold.Status.OPEN, kind=Hold.Kind.LEASE).aggregate(
+            count=Count("pk"), amount=Sum("amount_usd")
+        )
+        yield GaugeMetricFamily(
+            "portico_funds_leases_open",
+            "Funds leases web processes hold (part of portico_holds_open).",
+            value=leases["count"],
+        )
+        yield GaugeMetricFamily(
+            "portico_funds_leases_open_usd",
+            "US dollars under funds leases (part of portico_holds_open_usd).",
+            value=float(leases["amount"] or 0),
         )
 
     def ocr(self) -> Iterator[GaugeMetricFamily]:

@@ -125,6 +125,13 @@ def test_scrape_time_gauges_read_holds_queues_and_pending_usage(server, client, 
         amount_usd=Decimal("0.25"),
         expires_at=timezone.now() + timedelta(minutes=5),
     )
+    Hold.objects.create(
+        wallet=wallet,
+        request_id="lease_metrics",
+        kind=Hold.Kind.LEASE,
+        amount_usd=Decimal("0.50"),
+        expires_at=timezone.now() + timedelta(minutes=5),
+    )
     collection = Collection.objects.create(owner=funded, name="metrics")
     Document.objects.create(collection=collection, filename="a.txt", mime_type="text/plain")
     Document.objects.create(
@@ -134,7 +141,9 @@ def test_scrape_time_gauges_read_holds_queues_and_pending_usage(server, client, 
     client.chat.completions.create(model="fake-llm", messages=HELLO, max_tokens=5)
     samples = scrape(server.url)
     assert value(samples, "portico_holds_open") >= 1
-    assert value(samples, "portico_holds_open_usd") >= 0.25
+    assert value(samples, "portico_holds_open_usd") >= 0.75
+    assert value(samples, "portico_funds_leases_open") == 1
+    assert value(samples, "portico_funds_leases_open_usd") == 0.5
     assert value(samples, "portico_retrieval_documents", status="queued") == 1
     assert value(samples, "portico_retrieval_documents", status="processing") == 1
     assert value(samples, "portico_ocr_jobs", status="queued") == 0
