@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 import openai
 import pytest
+from playwright.sync_api import expect
 
 from accounts.models import ApiKey, User
 from billing.flows import credit
@@ -108,8 +109,9 @@ def test_a_key_is_edited_rotated_and_revoked_in_place(page, portico_server, mail
     editor.get_by_role("checkbox", name="portico/other-chat llm", exact=True).check()
     editor.get_by_role("button", name="Save changes").click()
     card = page.locator(f"#key-{key.pk}")
-    card.get_by_text("Saved.").wait_for()
-    card.get_by_text("30 RPM").wait_for()  # visible once htmx has settled the new card
+    # expect() names the card's text when it fails (a run once timed out here, unexplained).
+    expect(card).to_contain_text("Saved.", timeout=30_000)
+    expect(card).to_contain_text("30 RPM", timeout=30_000)  # once htmx has settled the new card
     # Focus moves to the card's name once htmx settles the swap.
     page.wait_for_function("id => document.activeElement?.id === id", arg=f"key-{key.pk}-name")
     key.refresh_from_db()
