@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 
 from asgiref.sync import sync_to_async
@@ -31,6 +32,8 @@ from django.db import close_old_connections
 from django.urls import set_script_prefix
 
 from portal.guard import RequestGuard
+
+log = logging.getLogger(__name__)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
@@ -134,8 +137,10 @@ async def lifespan(receive, send) -> None:
         if message["type"] == "lifespan.startup":
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
-            with contextlib.suppress(Exception):
+            try:
                 await sync_to_async(leases.give_all_back)()
+            except Exception:  # shutdown goes on; an unreturned lease expires with its TTL
+                log.exception("could not give back this process's funds leases")
             await send({"type": "lifespan.shutdown.complete"})
             return
 
