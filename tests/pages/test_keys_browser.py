@@ -105,6 +105,9 @@ def test_a_key_is_edited_rotated_and_revoked_in_place(page, portico_server, mail
     # Edit: the form replaces the card, saving brings the card back with the new limit.
     page.get_by_role("link", name="Edit ci").click()
     editor = page.locator(f"#key-{key.pk} form")
+    # htmx focuses the form's [autofocus] Name field after it settles; typing before
+    # that lands mid-fill in Name (CI once saved "30ci" with the old limit).
+    expect(editor.get_by_label("Name")).to_be_focused(timeout=30_000)
     editor.get_by_label("Requests per minute").fill("30")
     editor.get_by_role("checkbox", name="portico/other-chat llm", exact=True).check()
     editor.get_by_role("button", name="Save changes").click()
