@@ -34,65 +34,15 @@ from portal.redis import get_redis
 from usage.events import UsageEvent
 from usage.models import DeadUsageEvent, UsageRecord, UsageRollup
 from usage.signals import usage_recorded
+from usage.spool import Claimed, SpoolSource
 
 log = logging.getLogger(__name__)
 
 GROUP = "drainers"
 CLAIM_IDLE_MS = 30_000
-Claimed = tuple[object, bytes]
 
 
 # --- Sources of events to drain -------------------------------------------------------------
-class SpoolSource:
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-
-    def claim(self, limit: int) -> list[Claimed]:
-        if not self.folder.exists():
-            return []
-        claimed: list[Claimed] = []
-        mine = f".claimed-{os.getpid()}-"
-        now = time.time()
-        for path in sorted(self.folder.iterdir()):
-            if len(claimed) >= limit:
-                break
-            name = path.name
-            if name.startswith(".claimed-"):
-                # A drainer that died mid-batch: take its files back after a minute.
-                try:
-                    if now - path.stat().st_mtime < 60:
-                        continue
-                except FileNotFoundError:
-                    continue
-                name = name.split("-", 3)[-1]
-            elif not name.endswith(".json"):
-                continue
-            target = self.folder / f"{mine}{name}"
-            try:
-                os.rename(path, target)
-                os.utime(target)
-                claimed.append((target, target.read_bytes()))
-            except FileNotFoundError:
-                continue  # another drainer took it
-        return claimed
-
-    def ack(self, tokens: list[object]) -> None:
-        for path in tokens:
-            Path(path).unlink(missing_ok=True)
-
-    def pending(self) -> list[bytes]:
-        """Events not yet drained, left in place (read-your-writes for pages)."""
-        found = []
-        if self.folder.exists():
-            for path in sorted(self.folder.iterdir()):
-                if path.name.endswith(".json"):
-                    try:
-                        found.append(path.read_bytes())
-                    except FileNotFoundError:
-                        continue
-        return found
-
-
 class RedisStreamSource:
     def __init__(self, client, stream: str) -> None:
         self.client = client
@@ -129,6 +79,9 @@ class RedisStreamSource:
     def pending(self, limit: int = 5000) -> list[bytes]:
         return [f.get(b"e", b"") for _, f in self.client.xrange(self.stream, count=limit) if f]
 
+    def release(self) -> None:
+        pass
+
 
 def event_source() -> SpoolSource | RedisStreamSource:
     if settings.REDIS_URL:
@@ -150,15 +103,11 @@ def pending_events(user_id: int) -> list[UsageEvent]:
 
 
 def pending_count() -> int:
-    """How many events wait to be drained (``/metrics``): a spool folder's files or the
-    stream's length, without reading them."""
+    """How many events wait to be drained (``/metrics``): the stream's length, or the
+    spool's undrained lines."""
     if settings.REDIS_URL:
         return int(get_redis().xlen(settings.USAGE_STREAM))
-    try:
-        with os.scandir(settings.USAGE_SPOOL_DIR) as entries:
-            return sum(1 for entry in entries if entry.name.endswith(".json"))
-    except FileNotFoundError:
-        return 0
+    return SpoolSource(Path(settings.USAGE_SPOOL_DIR)).pending_count()
 
 
 def discard_pending_events() -> None:
@@ -174,20 +123,23 @@ def drain_usage(batch: int = 2000, max_batches: int = 50) -> int:
     """Move pending usage events into the database; returns how many were recorded."""
     source = event_source()
     recorded = 0
-    for _ in range(max_batches):
-        claimed = source.claim(batch)
-        if not claimed:
-            break
-        events: list[UsageEvent] = []
-        for _token, raw in claimed:
-            try:
-                events.append(UsageEvent.from_json(raw))
-            except ValueError as exc:
-                park(raw, str(exc))
-        recorded += record_batch(events)
-        source.ack([token for token, _ in claimed])
-        now = time.time()
-        metrics.observe_drain_batch(len(claimed), [now - e.created_at for e in events])
+    try:
+        for _ in range(max_batches):
+            claimed = source.claim(batch)
+            if not claimed:
+                break
+            events: list[UsageEvent] = []
+            for _token, raw in claimed:
+                try:
+                    events.append(UsageEvent.from_json(raw))
+                except ValueError as exc:
+                    park(raw, str(exc))
+            recorded += record_batch(events)
+            source.ack([token for token, _ in claimed])
+            now = time.time()
+            metrics.observe_drain_batch(len(claimed), [now - e.created_at for e in events])
+    finally:
+        source.release()
     metrics.observe_drain_run(recorded, time.time())
     return recorded
 

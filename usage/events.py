@@ -2,9 +2,9 @@
 
 ``UsageEvent`` is the only schema of usage: the gateway, OCR, the playground and
 retrieval build one when a request ends and ``emit`` it. A web process writes it to a
-Redis stream (with ``REDIS_URL``) or to its own small file in a spool folder (the
-embedded default; written with one atomic rename, so a process killed right after
-answering loses nothing). The worker drains them (``usage.drain``).
+Redis stream (with ``REDIS_URL``) or as one line appended to its own segment file in a
+spool folder (the embedded default, ``usage.spool``), so a process killed right after
+answering loses nothing. The worker drains them (``usage.drain``).
 
 Events are sanitised where they are made (``__post_init__``): text without NUL or
 other characters a database refuses, lengths and numbers within their columns. One
@@ -14,8 +14,6 @@ hostile request can therefore never make a batch fail to insert.
 from __future__ import annotations
 
 import dataclasses
-import os
-import re
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -26,6 +24,7 @@ from django.conf import settings
 from portal.lib.money import DIGITS, PLACES
 from portal.lib.text import clean_text
 from portal.redis import get_async_redis, get_redis
+from usage import spool
 
 MAX_INT = 2_147_483_647  # PositiveIntegerField's ceiling on every database
 MAX_BIGINT = 2**63 - 1
@@ -143,7 +142,7 @@ async def emit(event: UsageEvent) -> None:
     if settings.REDIS_URL:
         await get_async_redis().xadd(settings.USAGE_STREAM, {"e": payload})
     else:
-        write_spool_file(payload, event.request_id)
+        spool.append(str(settings.USAGE_SPOOL_DIR), payload)
 
 
 def emit_sync(event: UsageEvent) -> None:
@@ -151,28 +150,4 @@ def emit_sync(event: UsageEvent) -> None:
     if settings.REDIS_URL:
         get_redis().xadd(settings.USAGE_STREAM, {"e": payload})
     else:
-        write_spool_file(payload, event.request_id)
-
-
-_spool_ready: set[str] = set()
-UNSAFE_IN_NAME = re.compile(r"[^0-9A-Za-z_-]")
-
-
-def write_spool_file(payload: bytes, request_id: str) -> None:
-    """One small file per event, made visible by an atomic rename (no partial reads)."""
-    folder = str(settings.USAGE_SPOOL_DIR)
-    if folder not in _spool_ready:
-        os.makedirs(folder, exist_ok=True)
-        _spool_ready.add(folder)
-    safe_id = UNSAFE_IN_NAME.sub("_", request_id)
-    temporary = f"{folder}/.{safe_id}.tmp"
-    try:
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    except FileNotFoundError:  # the folder was removed since (tests, cleanup)
-        _spool_ready.discard(folder)
-        return write_spool_file(payload, request_id)
-    try:
-        os.write(fd, payload)
-    finally:
-        os.close(fd)
-    os.rename(temporary, f"{folder}/{time.time_ns():020d}-{safe_id}.json")
+        spool.append(str(settings.USAGE_SPOOL_DIR), payload)

@@ -45,13 +45,14 @@ async def measure(operation: Callable[[], Awaitable[object]], iterations: int) -
 
 async def run() -> dict[str, dict[str, float]]:
     from asgiref.sync import ThreadSensitiveContext, sync_to_async
+    from django.conf import settings
 
     from accounts.flows import hash_key
     from accounts.models import ApiKey, User
     from accounts.snapshots import load_key_context
     from billing.flows import reserve_funds
     from catalog.snapshots import load_catalog_snapshot
-    from usage import drain, events
+    from usage import drain, events, spool
 
     hop = sync_to_async(noop)
     user_id = await sync_to_async(lambda: User.objects.values_list("pk", flat=True).first())()
@@ -65,6 +66,7 @@ async def run() -> dict[str, dict[str, float]]:
         prompt_tokens=20,
         completion_tokens=16,
     )
+    spool_dir = str(settings.USAGE_SPOOL_DIR)
 
     async def django_request_threads() -> None:
         # What Django's ASGIHandler adds per request: a thread-sensitive context (a new
@@ -78,7 +80,7 @@ async def run() -> dict[str, dict[str, float]]:
         await hop()
 
     async def spool_write() -> None:
-        events.write_spool_file(event.to_json(), "req_" + uuid.uuid4().hex)
+        spool.append(spool_dir, event.to_json())
 
     async def key_reload() -> None:
         await sync_to_async(load_key_context)(hashed)
@@ -99,7 +101,7 @@ async def run() -> dict[str, dict[str, float]]:
     operations: dict[str, tuple[Callable[[], Awaitable[object]], int]] = {
         "Django per-request thread context + 2 hops": (django_request_threads, 300),
         "one sync_to_async hop (shared thread)": (shared_thread_hop, 1000),
-        "usage event spool file write": (spool_write, 500),
+        "usage event spool append": (spool_write, 500),
         "key snapshot reload (ORM, SQLite)": (key_reload, 300),
         "catalog snapshot reload (ORM, SQLite)": (catalog_reload, 200),
         "funds reservation (reserve_funds)": (funds_reservation, 200),

@@ -12,9 +12,9 @@ from billing.flows import credit
 from billing.models import Wallet
 from portal.redis import get_redis
 from tests.support.usage import usage_event
-from usage import drain
+from usage import drain, spool
 from usage.drain import discard_pending_events, drain_usage
-from usage.events import UsageEvent, emit_sync, write_spool_file
+from usage.events import UsageEvent, emit_sync
 from usage.models import DeadUsageEvent, UsageRecord
 
 pytestmark = pytest.mark.django_db
@@ -77,10 +77,10 @@ def test_an_event_the_database_refuses_is_parked_and_the_rest_recorded(alice, mo
 
 def test_an_unreadable_event_is_parked(alice, settings):
     broken = b'{"request_id": "req_x", "user_id": '
-    if settings.REDIS_URL:  # where the events wait: the Redis stream, or spool files
+    if settings.REDIS_URL:  # where the events wait: the Redis stream, or the spool
         get_redis().xadd(settings.USAGE_STREAM, {"e": broken})
     else:
-        write_spool_file(broken, "req_x")
+        spool.append(str(settings.USAGE_SPOOL_DIR), broken)
     emit_sync(usage_event(alice))
     assert drain_usage() == 1
     assert DeadUsageEvent.objects.get().error.startswith("not JSON")
