@@ -28,7 +28,7 @@ the gateway's admission does), next to baselines taken in the same run:
 Between reserve and finish each admission awaits ``asyncio.sleep(0)`` once (so at c=16
 up to 16 reservations are outstanding at a time); the ``empty await`` baseline is that
 alone. Each measurement is ``--seconds`` long after a short warm-up. ``--runs`` repeats
-the whole set (each run a fresh database) and prints the median of each figure.
+the whole set (a fresh SQLite database each run) and prints the median of each figure.
 
 Then a correctness check of ``RedisFunds``: two OS processes each start 50 concurrent
 reservations against a wallet whose balance covers exactly 10 worst cases; exactly 10
@@ -180,14 +180,15 @@ async def measure(admit, concurrency: int, seconds: float) -> dict:
 
     warm_until = time.perf_counter() + min(0.2, seconds / 4)
     await asyncio.gather(*(worker(warm_until, False) for _ in range(concurrency)))
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(worker(started + seconds, True) for _ in range(concurrency)))
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     times.sort()
     return {
         "p50": times[len(times) // 2] / 1000,
         "p99": times[min(len(times) - 1, int(len(times) * 0.99))] / 1000,
         "ops": len(times) / elapsed,
+        "cpu": cpu / len(times) * 1e6,  # this process's CPU per admission, all threads
     }
 
 
@@ -508,7 +509,10 @@ def median_rows(runs: list[dict]) -> dict:
     merged: dict = {}
     for name in runs[0]:
         merged[name] = {
-            c: {k: statistics.median(r[name][c][k] for r in runs) for k in ("p50", "p99", "ops")}
+            c: {
+                k: statistics.median(r[name][c][k] for r in runs)
+                for k in ("p50", "p99", "ops", "cpu")
+            }
             for c in runs[0][name]
         }
     return merged
@@ -518,15 +522,16 @@ def print_table(rows: dict, runs: int, others: list[float]) -> None:
     spread = f"{min(others):.2f}-{max(others):.2f}" if others else "?"
     print(
         f"\nMedian of {runs} run(s); other processes kept {spread} cores busy during the runs "
-        f"({os.cpu_count()} cores). Per admission, microseconds p50 / p99, and admissions/s:\n"
+        f"({os.cpu_count()} cores). Per admission: microseconds p50 / p99, admissions/s, and "
+        "the bench process's CPU microseconds (Redis's own CPU not included):\n"
     )
-    print("| row | c=1 p50 / p99 µs | c=1 ops/s | c=16 p50 / p99 µs | c=16 ops/s |")
-    print("|---|---|---|---|---|")
+    print("| row | c=1 p50 / p99 µs | c=1 ops/s | c=16 p50 / p99 µs | c=16 ops/s | CPU µs (c=16) |")
+    print("|---|---|---|---|---|---|")
     for name, by_c in rows.items():
         one, many = by_c["1"], by_c["16"]
         print(
             f"| {name} | {one['p50']:.1f} / {one['p99']:.1f} | {one['ops']:,.0f} "
-            f"| {many['p50']:.1f} / {many['p99']:.1f} | {many['ops']:,.0f} |"
+            f"| {many['p50']:.1f} / {many['p99']:.1f} | {many['ops']:,.0f} | {many['cpu']:.1f} |"
         )
 
 
