@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 
@@ -135,6 +136,12 @@ async def lifespan(receive, send) -> None:
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
+            # Everything loaded so far (Django, apps, URL and template caches) lives as
+            # long as the process: out of the collector's full passes, which otherwise
+            # scan it all and pause every request in flight (the c=16 p99 was ~100 ms).
+            gc.collect()
+            gc.freeze()
+            gc.set_threshold(50_000, 20, 20)
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             try:
