@@ -568,7 +568,7 @@ def main(argv: list[str] | None = None) -> int:
         report.cells += matrix(direct, args)
 
         section(
-            "Portico (SQLite, in-process limiter and caches, usage spool files), 1 uvicorn worker"
+            "Portico (SQLite, in-process limiter and caches, usage spool segments), 1 uvicorn worker"
         )
         embedded = servers.PorticoSite.embedded()
         sites.append(embedded)

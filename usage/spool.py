@@ -28,7 +28,6 @@ Event files of the earlier layout (one ``*.json`` per event) are still drained.
 
 from __future__ import annotations
 
-import collections
 import fcntl
 import os
 import re
@@ -43,6 +42,7 @@ SEALED_AFTER = ROTATE_SECONDS + 300  # and as long without a write: margin for s
 SUFFIX = ".seg"
 LOCK_NAME = ".drain.lock"
 LOCK_WAIT_SECONDS = 30.0
+PENDING_READ_BYTES = 4 << 20
 CLAIMED_FILE_TTL = 60  # a drainer that died holding event files: taken back after this
 
 Claimed = tuple[object, bytes]
@@ -145,25 +145,47 @@ class SpoolSource:
 
     # Reading in place.
     def pending(self, limit: int = 5000) -> list[bytes]:
-        """Events not drained yet, left in place (read-your-writes for pages); the newest
-        ``limit`` of them."""
-        found: collections.deque[bytes] = collections.deque(maxlen=limit)
+        """Events not drained yet, left in place (read-your-writes for pages): the newest
+        ``limit`` of them, from at most ``PENDING_READ_BYTES`` of the newest segments (a
+        worker down for hours must not make every page read its backlog)."""
+        found: list[bytes] = []
+        budget = PENDING_READ_BYTES
+        for segment in reversed(self._segments()):
+            if budget <= 0 or len(found) >= limit:
+                break
+            try:
+                with open(segment, "rb") as f:
+                    size = os.fstat(f.fileno()).st_size
+                    start = read_offset(segment)
+                    begin = max(start, size - budget)
+                    f.seek(begin)
+                    data = f.read(size - begin)
+            except FileNotFoundError:
+                continue
+            budget -= len(data)
+            if begin > start:  # started mid-line: the first (partial) line is not ours
+                data = data[data.find(b"\n") + 1 :] if b"\n" in data else b""
+            found[:0] = data.split(b"\n")[:-1]  # complete lines only
         if self.folder.exists():
-            for segment in self._segments():
-                found.extend(raw for _, raw in self._read(segment, None))
             for path in self._event_files():
                 try:
                     found.append(path.read_bytes())
                 except FileNotFoundError:
                     continue
-        return list(found)
+        return found[-limit:]
 
     def pending_count(self) -> int:
-        """How many events wait, counting lines (``/metrics``)."""
-        if not self.folder.exists():
-            return 0
-        count = sum(len(self._read(segment, None)) for segment in self._segments())
-        return count + len(self._event_files())
+        """How many events wait (``/metrics``): undrained lines, counted in chunks."""
+        count = 0
+        for segment in self._segments():
+            try:
+                with open(segment, "rb") as f:
+                    f.seek(read_offset(segment))
+                    while chunk := f.read(1 << 20):
+                        count += chunk.count(b"\n")
+            except FileNotFoundError:
+                continue
+        return count + (len(self._event_files()) if self.folder.exists() else 0)
 
     def _segments(self) -> list[Path]:
         try:

@@ -111,7 +111,7 @@ async def run() -> dict[str, dict[str, float]]:
     results = {}
     for name, (operation, iterations) in operations.items():
         results[name] = await measure(operation, iterations)
-    drain.discard_pending_events()  # the spool files written above are not real usage
+    drain.discard_pending_events()  # the spool lines written above are not real usage
     return results
 
 

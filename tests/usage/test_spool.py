@@ -73,13 +73,10 @@ def test_two_processes_appending_while_a_drain_runs_lose_and_repeat_nothing(alic
                 os._exit(0)
         children.append(pid)
     recorded = 0
-    while any(os.waitpid(pid, os.WNOHANG) == (0, 0) for pid in children):
+    running = set(children)
+    while running:  # drain while they write
         recorded += drain_usage(batch=50)
-    for pid in children:
-        try:
-            os.waitpid(pid, 0)
-        except ChildProcessError:
-            pass
+        running = {pid for pid in running if os.waitpid(pid, os.WNOHANG) == (0, 0)}
     recorded += drain_usage(batch=50)
     assert recorded == 400
     assert len(segments(spool_dir)) == 2
@@ -182,3 +179,14 @@ def test_a_second_drainer_waits_for_the_first(alice, spool_dir, monkeypatch):
     assert spool.SpoolSource(spool_dir).claim(10) == [], "one drainer at a time"
     holder.release()
     assert drain_usage() == 1
+
+
+def test_pages_read_only_the_newest_of_a_large_backlog(alice, spool_dir, monkeypatch):
+    events = [usage_event(alice, created_at=time.time() + i) for i in range(50)]
+    for event in events:
+        emit_sync(event)
+    line = len(events[0].to_json()) + 1
+    monkeypatch.setattr(spool, "PENDING_READ_BYTES", line * 10 + line // 2)
+    newest = [e.request_id for e in pending_events(alice.pk)]
+    assert newest == [e.request_id for e in reversed(events[-10:])]
+    assert pending_count() == 50, "the gauge still counts every waiting event"
