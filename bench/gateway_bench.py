@@ -236,7 +236,8 @@ def profile_run(
         if event["event"] == "measure_start":
             recording["p"] = profiling.start_recording(py_spy, endpoint.pid, args.duration, output)
 
-    cell = closed_loop(endpoint, mode, 16, args.warmup, args.duration, on_event)
+    concurrency = args.profile_concurrency
+    cell = closed_loop(endpoint, mode, concurrency, args.warmup, args.duration, on_event)
     print(f"  under py-spy: {progress_line(cell)}", flush=True)
     if "p" not in recording:
         report.note(f"profile ({mode}): the load never reached its measured window")
@@ -247,9 +248,11 @@ def profile_run(
         return
     text = profile.report()
     path = servers.BENCH_VAR / f"gateway-profile-{mode}.txt"
-    path.write_text(f"Portico, {mode} chat completions, c=16, one uvicorn worker\n\n{text}\n")
+    path.write_text(
+        f"Portico, {mode} chat completions, c={concurrency}, one uvicorn worker\n\n{text}\n"
+    )
     report.profiles[mode] = str(path.relative_to(ROOT))
-    print(f"  hotspots ({mode}, c=16), in full in {path.relative_to(ROOT)}:")
+    print(f"  hotspots ({mode}, c={concurrency}), in full in {path.relative_to(ROOT)}:")
     brief = profile.report(top=12, components=8)
     print("\n".join("    " + line for line in brief.splitlines()))
 
@@ -430,7 +433,7 @@ def run_portico(
         if "profile" in args.skip:
             report.note("profiles skipped (--skip profile)")
         else:
-            section("Profiles of Portico at c=16 (py-spy, sampling from outside)")
+            section(f"Profiles of Portico at c={args.profile_concurrency} (py-spy, from outside)")
             py_spy, how = servers.ensure_py_spy()
             if py_spy is None:
                 report.note(f"profiles skipped: py-spy not available ({how})")
@@ -519,6 +522,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--skip",
         default="",
         help="phases to skip, comma-separated: litellm, granian, profile, count, external",
+    )
+    parser.add_argument(
+        "--profile-concurrency",
+        type=int,
+        default=16,
+        help="closed-loop concurrency of the py-spy profile runs",
     )
     parser.add_argument("--quick", action="store_true", help="short cells, 200 streams")
     parser.add_argument(
