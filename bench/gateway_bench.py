@@ -229,7 +229,8 @@ def drain(site: servers.PorticoSite, report: Report, after: str) -> None:
 def profile_run(
     endpoint: Endpoint, mode: str, args: argparse.Namespace, py_spy: Path, report: Report
 ) -> None:
-    output = servers.BENCH_VAR / f"gateway-profile-{mode}.raw"
+    kind = f"{mode}-priced" if endpoint.name.endswith("priced") else mode
+    output = servers.BENCH_VAR / f"gateway-profile-{kind}.raw"
     recording: dict[str, subprocess.Popen[bytes]] = {}
 
     def on_event(event: dict[str, Any], process: subprocess.Popen[bytes]) -> None:
@@ -247,7 +248,7 @@ def profile_run(
         report.note(f"profile ({mode}) skipped: {profile}")
         return
     text = profile.report()
-    path = servers.BENCH_VAR / f"gateway-profile-{mode}.txt"
+    path = servers.BENCH_VAR / f"gateway-profile-{kind}.txt"
     path.write_text(
         f"Portico, {mode} chat completions, c={concurrency}, one uvicorn worker\n\n{text}\n"
     )
@@ -439,7 +440,7 @@ def run_portico(
                 report.note(f"profiles skipped: py-spy not available ({how})")
             else:
                 for mode in ("plain", "stream"):
-                    profile_run(free, mode, args, py_spy, report)
+                    profile_run(priced if args.profile_priced else free, mode, args, py_spy, report)
                 drain(site, report, "profiles")
         if args.streams:
             section(f"{args.streams:,} concurrent open streams through Portico")
@@ -528,6 +529,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         default=16,
         help="closed-loop concurrency of the py-spy profile runs",
+    )
+    parser.add_argument(
+        "--profile-priced", action="store_true", help="profile the priced model, not the free one"
     )
     parser.add_argument("--quick", action="store_true", help="short cells, 200 streams")
     parser.add_argument(
