@@ -14,7 +14,14 @@ import orjson
 __all__ = ["StreamModelRewriter"]
 
 _KEY = b'"model"'
-_MAX_NEEDLES = 4  # an upstream naming a new model in every chunk is decoded, not learned
+_MAX_NEEDLES = 8  # an upstream naming a new model in every chunk is decoded, not learned
+
+
+def needles(model: str) -> tuple[bytes, bytes]:
+    """``"model":"id"`` as compact JSON writes it and as Python's ``json.dumps`` does
+    (``"model": "id"``), so spaced upstreams stay on the byte path too."""
+    value = orjson.dumps(model)
+    return _KEY + b":" + value, _KEY + b": " + value
 
 
 class StreamModelRewriter:
@@ -27,7 +34,7 @@ class StreamModelRewriter:
         self._field = _KEY + b":" + orjson.dumps(public_id)
         self._needles: list[bytes] = []
         if upstream_id and upstream_id != public_id:
-            self._needles.append(_KEY + b":" + orjson.dumps(upstream_id))
+            self._needles.extend(needles(upstream_id))
 
     def rewrite(self, event: bytes) -> bytes:
         # Inside JSON strings a quote is escaped, so an unescaped "model" is always a key.
@@ -52,6 +59,6 @@ class StreamModelRewriter:
         if not isinstance(model, str):
             return event
         if len(self._needles) < _MAX_NEEDLES:
-            self._needles.append(_KEY + b":" + orjson.dumps(model))
+            self._needles.extend(n for n in needles(model) if n not in self._needles)
         payload["model"] = self._public
         return prefix + b"data: " + orjson.dumps(payload)

@@ -64,3 +64,17 @@ def test_spaced_json_and_event_lines_are_handled():
 def test_ids_that_need_json_escaping_are_encoded():
     rewriter = StreamModelRewriter('we"ird/model', "upstream")
     assert model_of(rewriter.rewrite(chunk("upstream"))) == 'we"ird/model'
+
+
+def test_a_spaced_upstream_is_decoded_once_then_replaced_as_bytes(monkeypatch):
+    rewriter = StreamModelRewriter("public", "upstream-2024")
+    spaced = b'data: {"model": "upstream-2025", "choices": []}'
+    assert orjson.loads(rewriter.rewrite(spaced).removeprefix(b"data: "))["model"] == "public"
+    decoded = []
+    monkeypatch.setattr(
+        StreamModelRewriter, "_decode_and_rewrite", lambda self, e: decoded.append(e) or e
+    )
+    for event in (spaced, b'data: {"model": "upstream-2024", "choices": []}'):
+        out = rewriter.rewrite(event)
+        assert orjson.loads(out.removeprefix(b"data: ")) == {"model": "public", "choices": []}
+    assert decoded == []
