@@ -213,11 +213,17 @@ class StreamState:
     error: str = ""
 
 
-def split_events(buffer: bytes) -> tuple[list[bytes], bytes]:
+def split_events(buffer: bytes, rewrite=None) -> tuple[list[bytes], bytes]:
+    """Complete SSE events and the incomplete rest; ``rewrite`` (bytes -> bytes) is
+    applied once to all the complete events together, not event by event."""
     if b"\r" in buffer:
         buffer = buffer.replace(b"\r\n", b"\n")
     parts = buffer.split(b"\n\n")
-    return parts[:-1], parts[-1]
+    if rewrite is None or len(parts) == 1:
+        return parts[:-1], parts[-1]
+    rest = parts[-1]
+    complete = buffer[: len(buffer) - len(rest) - 2]
+    return rewrite(complete).split(b"\n\n"), rest
 
 
 def inspect_event(call: Call, state: StreamState, event: bytes) -> bytes | None:
@@ -277,18 +283,16 @@ async def relay(call: Call, reply: UpstreamReply, translator=None) -> AsyncItera
     # Chunks name the upstream's model; clients see the public id, as in plain answers.
     # A translator builds its own events with the public id.
     rewrite = (
-        StreamModelRewriter(call.model.public_id, call.deployment.upstream_model).rewrite
+        StreamModelRewriter(call.model.public_id, call.deployment.upstream_model).rewrite_block
         if translator is None
         else None
     )
     try:
         data = reply.first
         while True:
-            events, buffer = split_events(buffer + data)
+            events, buffer = split_events(buffer + data, rewrite)
             out = []
             for event in events:
-                if rewrite is not None:
-                    event = rewrite(event)
                 forwarded = inspect_event(call, state, event)
                 if forwarded is None:
                     continue

@@ -47,6 +47,18 @@ class StreamModelRewriter:
             return event
         return self._decode_and_rewrite(event)
 
+    def rewrite_block(self, block: bytes) -> bytes:
+        """Several complete events joined by blank lines, as read from the upstream: one
+        byte pass over the block, event by event only if it names an id not seen yet."""
+        if _KEY not in block:
+            return block
+        for needle in self._needles:
+            if needle in block:
+                block = block.replace(needle, self._field)
+        if block.count(_KEY) == block.count(self._field):
+            return block
+        return b"\n\n".join(self.rewrite(event) for event in block.split(b"\n\n"))
+
     def _decode_and_rewrite(self, event: bytes) -> bytes:
         prefix, sep, data = event.partition(b"data:")
         if not sep or b"\n" in data.strip():

@@ -78,3 +78,12 @@ def test_a_spaced_upstream_is_decoded_once_then_replaced_as_bytes(monkeypatch):
         out = rewriter.rewrite(event)
         assert orjson.loads(out.removeprefix(b"data: ")) == {"model": "public", "choices": []}
     assert decoded == []
+
+
+def test_a_block_of_events_is_rewritten_at_once_and_each_new_id_still_caught():
+    rewriter = StreamModelRewriter("public", "upstream")
+    events = [chunk("upstream", "a"), chunk("upstream-2025", "b"), b"data: [DONE]"]
+    out = rewriter.rewrite_block(b"\n\n".join(events)).split(b"\n\n")
+    assert [model_of(e) for e in out[:2]] == ["public", "public"]
+    assert out[2] == b"data: [DONE]"
+    assert orjson.loads(out[1].removeprefix(b"data: "))["choices"][0]["delta"]["content"] == "b"
