@@ -31,6 +31,7 @@ from catalog.latency import add_to_histogram
 from catalog.models import LatencyRollup
 from portal.lib import metrics
 from portal.redis import get_redis
+from usage import spool
 from usage.events import UsageEvent
 from usage.models import DeadUsageEvent, UsageRecord, UsageRollup
 from usage.signals import usage_recorded
@@ -83,10 +84,11 @@ class RedisStreamSource:
         pass
 
 
-def event_source() -> SpoolSource | RedisStreamSource:
+def event_source(*, wait: bool = True) -> SpoolSource | RedisStreamSource:
     if settings.REDIS_URL:
         return RedisStreamSource(get_redis(), settings.USAGE_STREAM)
-    return SpoolSource(Path(settings.USAGE_SPOOL_DIR))
+    lock_wait = spool.LOCK_WAIT_SECONDS if wait else 0.0
+    return SpoolSource(Path(settings.USAGE_SPOOL_DIR), lock_wait=lock_wait)
 
 
 def pending_events(user_id: int) -> list[UsageEvent]:
@@ -119,9 +121,13 @@ def discard_pending_events() -> None:
 
 
 # --- Draining ---------------------------------------------------------------------------------
-def drain_usage(batch: int = 2000, max_batches: int = 50) -> int:
-    """Move pending usage events into the database; returns how many were recorded."""
-    source = event_source()
+def drain_usage(batch: int = 2000, max_batches: int = 50, *, wait: bool = True) -> int:
+    """Move pending usage events into the database; returns how many were recorded.
+
+    Spool drainers take turns: by default a call waits for one at work, so what was
+    emitted before the call is recorded when it returns; ``wait=False`` (the periodic
+    task) returns at once instead, leaving it to the drainer at work."""
+    source = event_source(wait=wait)
     recorded = 0
     try:
         for _ in range(max_batches):

@@ -109,8 +109,9 @@ def append(folder: str, payload: bytes) -> None:
 class SpoolSource:
     """Claims events for ``usage.drain``; holds the drain lock until ``release``."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, lock_wait: float = LOCK_WAIT_SECONDS) -> None:
         self.folder = folder
+        self.lock_wait = lock_wait  # 0: another drainer at work means there is nothing to do
         self.lock_fd = -1
 
     # The drain's interface: claim, ack, release.
@@ -229,16 +230,16 @@ class SpoolSource:
                 offset_path(segment).unlink(missing_ok=True)
 
     def _lock(self) -> bool:
-        """Take the drain lock (waiting up to ``LOCK_WAIT_SECONDS`` for another drainer)."""
+        """Take the drain lock (waiting up to ``lock_wait`` seconds for another drainer)."""
         if self.lock_fd >= 0:
             return True
         fd = os.open(self.folder / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        deadline = time.monotonic() + self.lock_wait
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                if time.monotonic() > deadline:
+                if time.monotonic() >= deadline:
                     os.close(fd)
                     return False
                 time.sleep(0.02)

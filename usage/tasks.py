@@ -10,7 +10,9 @@ DRAIN_REQUEST_KEY = "usage:drain-requested"
 
 @shared_task(ignore_result=True)
 def drain_usage() -> int:
-    return drain_usage_flow()
+    # Beat runs this every second: with another drain at work, this one has nothing to do
+    # (waiting would hold a worker process that OCR pages could use).
+    return drain_usage_flow(wait=False)
 
 
 def request_drain() -> None:

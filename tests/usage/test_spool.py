@@ -95,7 +95,7 @@ def test_a_writer_killed_mid_line_loses_only_that_line_which_is_parked_once_seal
         "data = sys.stdin.buffer.read()\n"
         "for line in data.split(b'\\n'):\n"
         f"    spool.append({str(spool_dir)!r}, line)\n"
-        "os.write(spool.writer.fd, b'{\"request_id\": \"req_torn\", \"user')\n"
+        'os.write(spool.writer.fd, b\'{"request_id": "req_torn", "user\')\n'
         "os.kill(os.getpid(), 9)\n"
     )
     child = subprocess.run([sys.executable, "-c", script], input=payload, cwd=ROOT, check=False)
@@ -171,12 +171,14 @@ def test_event_files_of_the_earlier_layout_are_still_drained(alice, spool_dir):
     assert not list(spool_dir.glob("*.json"))
 
 
-def test_a_second_drainer_waits_for_the_first(alice, spool_dir, monkeypatch):
+def test_a_second_drainer_waits_for_the_first_or_leaves_it_the_work(alice, spool_dir):
     emit_sync(usage_event(alice))
     holder = spool.SpoolSource(spool_dir)
     assert holder.claim(10)
-    monkeypatch.setattr(spool, "LOCK_WAIT_SECONDS", 0.1)
-    assert spool.SpoolSource(spool_dir).claim(10) == [], "one drainer at a time"
+    assert spool.SpoolSource(spool_dir, lock_wait=0.1).claim(10) == [], "one at a time"
+    started = time.monotonic()
+    assert drain_usage(wait=False) == 0, "the periodic task leaves it to the one at work"
+    assert time.monotonic() - started < 10, "not the 30 s a waiting drainer allows"
     holder.release()
     assert drain_usage() == 1
 
