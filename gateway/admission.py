@@ -18,7 +18,6 @@ import asyncio
 import functools
 import inspect
 import logging
-import os
 import re
 import time
 import typing
@@ -37,6 +36,7 @@ from catalog.snapshots import DeploymentEntry, ModelEntry
 from gateway.metrics import observe_answer, observe_refusal
 from gateway.ratelimit import MINUTE, Rule, get_limiter, rules_for
 from portal.errors import ApiError
+from portal.lib.ids import new_request_id
 from portal.lib.net import client_ip
 from usage.events import UsageEvent, emit
 
@@ -51,7 +51,7 @@ class Call:
     ctx: KeyContext | None = None
     endpoint: str = "none"
     source: str = "api_key"
-    request_id: str = field(default_factory=lambda: "req_" + os.urandom(16).hex())
+    request_id: str = field(default_factory=new_request_id)
     started: float = field(default_factory=time.perf_counter)
     started_wall: float = field(default_factory=time.time)
     headers: dict[str, str] = field(default_factory=dict)

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import re
 import tempfile
-import uuid
 from collections.abc import Awaitable, Callable
 
 import orjson
 from django.conf import settings
+
+from portal.lib.ids import new_request_id
 
 MB = 1024 * 1024
 ENVELOPE_BYTES = 64 * 1024  # multipart boundaries and headers around an upload
@@ -77,7 +78,7 @@ async def refuse(scope: Scope, send: Send, status: int, message: str, code: str)
     headers = [
         (b"content-type", content_type),
         (b"content-length", str(len(body)).encode()),
-        (b"x-request-id", f"req_{uuid.uuid4().hex}".encode()),
+        (b"x-request-id", new_request_id().encode()),
         (b"server-timing", b"gateway;dur=0"),
         (b"connection", b"close"),
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
@@ -10,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from whitenoise.middleware import WhiteNoiseMiddleware
 
 from portal.errors import error_response, status_phrase
+from portal.lib.ids import new_request_id
 
 API_PREFIX = "/v1/"
 ALIAS_PREFIX = "/api/v1/"
@@ -34,14 +36,16 @@ class ApiSurfaceMiddleware:
     def __call__(self, request: HttpRequest):
         if self.is_async:
             return self._acall(request)
+        started = time.perf_counter()
         is_api = rewrite_alias(request)
         response = self.get_response(request)
-        return as_api_error(response) if is_api else response
+        return with_api_headers(as_api_error(response), started) if is_api else response
 
     async def _acall(self, request: HttpRequest):
+        started = time.perf_counter()
         is_api = rewrite_alias(request)
         response = await self.get_response(request)
-        return as_api_error(response) if is_api else response
+        return with_api_headers(as_api_error(response), started) if is_api else response
 
 
 def rewrite_alias(request: HttpRequest) -> bool:
@@ -50,6 +54,16 @@ def rewrite_alias(request: HttpRequest) -> bool:
         request.path_info = path[len("/api") :]
         return True
     return path.startswith(API_PREFIX) or path == API_PREFIX.rstrip("/")
+
+
+def with_api_headers(response: HttpResponse, started: float) -> HttpResponse:
+    """Answers the API's handlers never saw (an unknown route, a wrong method) get the
+    ``x-request-id`` and ``Server-Timing`` every /v1 answer carries."""
+    if "x-request-id" not in response:
+        response["x-request-id"] = new_request_id()
+    if "Server-Timing" not in response:
+        response["Server-Timing"] = f"gateway;dur={(time.perf_counter() - started) * 1000:.2f}"
+    return response
 
 
 def as_api_error(response: HttpResponse) -> HttpResponse:

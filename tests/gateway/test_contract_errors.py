@@ -163,6 +163,9 @@ def test_unknown_routes_and_wrong_methods_answer_in_the_error_format(server, mak
         wrong = httpx.get(server.url + prefix + "/chat/completions", headers=headers)
         assert wrong.status_code == HTTPStatus.METHOD_NOT_ALLOWED
         assert error_of(wrong)["code"] == "method_not_allowed"
+        for answer in (missing, wrong):  # like every /v1 answer
+            assert answer.headers["x-request-id"].startswith("req_")
+            assert answer.headers["server-timing"].startswith("gateway;dur=")
 
 
 def test_the_api_v1_alias_serves_the_same_api(server, make_key):

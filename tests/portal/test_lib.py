@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from portal.lib.crypto import decrypt, encrypt, keyed_hash
 from portal.lib.env import ConfigError, env_bool, env_int, env_list, env_secret, parse_database_url
+from portal.lib.ids import new_request_id
 from portal.lib.tokens import estimate_input_tokens, estimate_messages_tokens, estimate_text_tokens
 
 
@@ -52,3 +55,9 @@ def test_token_estimates_work_offline_for_english_and_arabic():
     messages = [{"role": "user", "content": [{"type": "text", "text": "hi there"}]}]
     assert estimate_messages_tokens(messages) == 3 + 4 + 2
     assert estimate_input_tokens(["abcd", [1, 2, 3]]) == 1 + 3
+
+
+def test_request_ids_look_like_openais_and_do_not_repeat():
+    ids = {new_request_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    assert all(re.fullmatch(r"req_[0-9a-f]{32}", i) for i in ids)
