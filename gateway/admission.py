@@ -281,12 +281,29 @@ async def record(call: Call, event: UsageEvent) -> None:
     observe_answer(call, event.http_status, event.overhead_us, event.ttft_ms)
     used = event.total_tokens
     if call.rules and call.admitted_tokens and used != call.admitted_tokens:
-        await get_limiter().adjust(call.rules, used - call.admitted_tokens, at=call.started_wall)
+        # The token estimate admitted becomes the real count. With Redis that is a round
+        # trip the answer need not wait for: the next request of the key sees it anyway.
+        delta = used - call.admitted_tokens
+        adjusting = get_limiter().adjust(call.rules, delta, at=call.started_wall)
+        if settings.REDIS_URL:
+            in_background(adjusting, f"token count of {call.request_id}")
+        else:
+            await adjusting
 
 
 def record_in_background(call: Call, event: UsageEvent) -> None:
     """For a request the client abandoned: finish recording even though the view was cancelled."""
-    task = asyncio.ensure_future(record(call, event))
+    in_background(record(call, event), f"usage of {call.request_id}")
+
+
+def in_background(work: Awaitable[None], what: str) -> None:
+    async def logged() -> None:
+        try:
+            await work
+        except Exception:
+            log.exception("could not record the %s", what)
+
+    task = asyncio.ensure_future(logged())
     _background.add(task)
     task.add_done_callback(_background.discard)
 

@@ -211,6 +211,21 @@ def test_a_token_limit_refuses_a_request_that_could_exceed_it(client_for, make_k
     assert client.chat.completions.create(model="fake-llm", messages=HELLO, max_tokens=10).choices
 
 
+def test_a_token_limit_counts_the_tokens_really_used_not_the_admitted_guess(client_for, make_key):
+    client = client_for(make_key(tpm=100_000))
+    client.chat.completions.create(model="fake-llm", messages=HELLO, max_tokens=20_000)
+
+    def remaining_tokens() -> int:
+        raw = client.chat.completions.with_raw_response.create(
+            model="fake-llm", messages=HELLO, max_tokens=10
+        )
+        return int(raw.http_response.headers["x-ratelimit-remaining-tokens"])
+
+    # Admitted as 20,000+ tokens, it used a few dozen: the counter is set right (with
+    # Redis after the answer, so wait for it).
+    wait_for(lambda: remaining_tokens() > 99_000, timeout=10, what="the token count")
+
+
 def test_it_fails_over_when_the_first_deployment_answers_500(client, fake):
     fake.configure(per_model={"flaky-primary": {"fail_status": 500, "fail_count": 1}})
     reply = client.chat.completions.create(model="flaky", messages=HELLO)
