@@ -37,27 +37,27 @@ class StreamModelRewriter:
             self._needles.extend(needles(upstream_id))
 
     def rewrite(self, event: bytes) -> bytes:
-        # Inside JSON strings a quote is escaped, so an unescaped "model" is always a key.
-        if _KEY not in event:
-            return event
-        for needle in self._needles:
-            if needle in event:
-                event = event.replace(needle, self._field)
-        if event.count(_KEY) == event.count(self._field):
-            return event
-        return self._decode_and_rewrite(event)
+        event, done = self._replace_known(event)
+        return event if done else self._decode_and_rewrite(event)
 
     def rewrite_block(self, block: bytes) -> bytes:
         """Several complete events joined by blank lines, as read from the upstream: one
         byte pass over the block, event by event only if it names an id not seen yet."""
-        if _KEY not in block:
-            return block
-        for needle in self._needles:
-            if needle in block:
-                block = block.replace(needle, self._field)
-        if block.count(_KEY) == block.count(self._field):
+        block, done = self._replace_known(block)
+        if done:
             return block
         return b"\n\n".join(self.rewrite(event) for event in block.split(b"\n\n"))
+
+    def _replace_known(self, data: bytes) -> tuple[bytes, bool]:
+        """``data`` with the ids seen so far replaced as bytes, and whether every model
+        key in it now names the public id."""
+        # Inside JSON strings a quote is escaped, so an unescaped "model" is always a key.
+        if _KEY not in data:
+            return data, True
+        for needle in self._needles:
+            if needle in data:
+                data = data.replace(needle, self._field)
+        return data, data.count(_KEY) == data.count(self._field)
 
     def _decode_and_rewrite(self, event: bytes) -> bytes:
         prefix, sep, data = event.partition(b"data:")
