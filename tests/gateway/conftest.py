@@ -107,11 +107,16 @@ def make_key(catalog, funded):
 def server(portico_server, catalog, make_key):
     """The running server, once it sees this test's catalog (it reloads within a second):
     not the previous test's, whose deployments (and their failure counts) differ."""
+    wait_for_test_catalog(portico_server.url, catalog, make_key)
+    return portico_server
+
+
+def wait_for_test_catalog(url: str, catalog: dict, make_key) -> None:
     probe = make_key(name="probe", scopes=["models"])
 
     def sees_catalog() -> bool:
         response = httpx.get(
-            portico_server.url + "/v1/models/catalog",
+            url + "/v1/models/catalog",
             params={"search": "flaky"},
             headers={"Authorization": f"Bearer {probe}"},
         )
@@ -121,7 +126,6 @@ def server(portico_server, catalog, make_key):
         )
 
     wait_for(sees_catalog, timeout=10, what="the server to load the test catalog")
-    return portico_server
 
 
 @pytest.fixture

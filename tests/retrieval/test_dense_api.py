@@ -12,13 +12,20 @@ from __future__ import annotations
 from decimal import Decimal
 from http import HTTPStatus
 
-import httpx
 import numpy as np
 import pytest
 
 from billing.models import Wallet
 from retrieval.models import Chunk, Document
-from tests.gateway.conftest import add_model, catalog, fake, funded, make_key, upstream  # noqa: F401 - fixtures
+from tests.gateway.conftest import (  # noqa: F401 - fixtures
+    add_model,
+    catalog,
+    fake,
+    funded,
+    make_key,
+    upstream,
+    wait_for_test_catalog,
+)
 from tests.retrieval.test_api import QUERY_PRICE, Api, priced  # noqa: F401 - fixtures
 from tests.support.processes import PorticoServer, child_env, wait_for
 from usage.drain import drain_usage
@@ -49,20 +56,7 @@ def dense_process(django_db_setup):
 @pytest.fixture
 def api(dense_process, catalog, make_key, priced, settings) -> Api:
     settings.RETRIEVAL_EMBEDDING_MODEL = "fake-embed"
-    probe = make_key(name="probe", scopes=["models"])
-
-    def sees_catalog() -> bool:
-        response = httpx.get(
-            dense_process.url + "/v1/models/catalog",
-            params={"search": "flaky"},
-            headers={"Authorization": f"Bearer {probe}"},
-        )
-        return response.status_code == 200 and any(
-            m["id"] == "flaky" and m["description"] == catalog["marker"]
-            for m in response.json()["data"]
-        )
-
-    wait_for(sees_catalog, timeout=10, what="the server to load the test catalog")
+    wait_for_test_catalog(dense_process.url, catalog, make_key)
     return Api(dense_process, make_key(scopes=["alretrieval"]))
 
 
