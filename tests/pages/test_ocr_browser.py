@@ -10,24 +10,12 @@ from playwright.sync_api import expect
 
 from tests.conftest import screenshot
 from tests.ocr.conftest import fund, make_job, mixed_pdf, ocr_model, ocr_server
+from tests.support.browser import sign_in_as
 
 # The OCR fixtures live with the OCR tests; these pages use them too.
 __all__ = ["make_job", "ocr_model", "ocr_server"]
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page, server, user) -> None:
-    """A session made here, handed to the browser (the server hashes passwords its own way)."""
-    from django.conf import settings
-    from django.test import Client
-
-    client = Client()
-    client.force_login(user)
-    session = client.cookies[settings.SESSION_COOKIE_NAME].value
-    page.context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": server.url}]
-    )
 
 
 def test_a_pdf_uploaded_in_the_portal_fills_in_live_and_shows_its_pages(
@@ -36,7 +24,7 @@ def test_a_pdf_uploaded_in_the_portal_fills_in_live_and_shows_its_pages(
     fund(alice)
     pdf = tmp_path / "library-and-fair.pdf"
     pdf.write_bytes(mixed_pdf())
-    sign_in(page, ocr_server, alice)
+    sign_in_as(page, ocr_server, alice)
 
     page.goto(ocr_server.url + "/ocr/")
     expect(page.get_by_role("heading", name="OCR", exact=True)).to_be_visible()
@@ -105,7 +93,7 @@ def test_the_ocr_pages_fit_a_phone_and_say_when_a_job_expired(page, alice, ocr_s
 
     job = make_job(alice, expires_at=timezone.now() - timedelta(minutes=1))
     page.set_viewport_size({"width": 390, "height": 844})
-    sign_in(page, ocr_server, alice)
+    sign_in_as(page, ocr_server, alice)
     page.goto(ocr_server.url + "/ocr/")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the OCR page scrolls sideways on a phone ({width}px)"
@@ -124,7 +112,7 @@ def test_a_pdf_dropped_on_the_upload_zone_is_uploaded(page, alice, ocr_model, oc
     from tests.ocr.conftest import one_page_pdf
 
     fund(alice)
-    sign_in(page, ocr_server, alice)
+    sign_in_as(page, ocr_server, alice)
     page.goto(ocr_server.url + "/ocr/")
     page.locator("[data-drop-zone]").evaluate(
         """(zone, b64) => {
@@ -156,7 +144,7 @@ def test_without_javascript_the_native_picker_and_upload_still_work(
     )
     page = context.new_page()
     try:
-        sign_in(page, ocr_server, alice)
+        sign_in_as(page, ocr_server, alice)
         page.goto(ocr_server.url + "/ocr/")
         expect(page.get_by_text("Drop a PDF here")).to_be_hidden()  # no drop zone to offer
         picker = page.locator("input[type=file][name=file]")

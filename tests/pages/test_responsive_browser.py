@@ -14,8 +14,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from django.utils import timezone
 
 from accounts.flows import issue_key
@@ -25,6 +23,7 @@ from ocr.models import OcrJob
 from retrieval.models import Collection, Document
 from tests.conftest import make_user
 from tests.gateway.test_usage_page import event
+from tests.support.browser import sign_in_as
 from tests.support.screenshots import save_screenshot
 from usage.drain import discard_pending_events, record_usage_events
 
@@ -106,16 +105,6 @@ def shop(transactional_db):
     return {"user": erin, "keys": (laptop, ci), "collection": collection}
 
 
-def sign_in(page, server, user) -> None:
-    """A session made here, handed to the browser (the server hashes passwords its own way)."""
-    client = Client()
-    client.force_login(user)
-    session = client.cookies[settings.SESSION_COOKIE_NAME].value
-    page.context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": server.url}]
-    )
-
-
 def pages_with_tables(shop) -> dict[str, str]:
     return {
         "dashboard": "/",
@@ -156,7 +145,7 @@ MEASURE_TABLES = """() => {
 @pytest.mark.parametrize("width", [*WIDTHS, 820])
 def test_no_table_is_wider_than_its_column(page, portico_server, shop, width):
     page.set_viewport_size({"width": width, "height": 900})
-    sign_in(page, portico_server, shop["user"])
+    sign_in_as(page, portico_server, shop["user"])
     problems, tables = [], 0
     for name, path in pages_with_tables(shop).items():
         page.goto(portico_server.url + path)
@@ -192,7 +181,7 @@ def test_no_table_is_wider_than_its_column(page, portico_server, shop, width):
 
 def test_phones_get_stacked_rows_with_cost_and_status_labelled(page, portico_server, shop):
     page.set_viewport_size({"width": 390, "height": 844})
-    sign_in(page, portico_server, shop["user"])
+    sign_in_as(page, portico_server, shop["user"])
     page.goto(portico_server.url + "/usage/")
 
     row = page.locator("table.usage-table tbody tr").first
@@ -249,7 +238,7 @@ PROBES = """() => {
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_every_button_reads_at_4_5_to_1(page, portico_server, shop, scheme):
     page.emulate_media(color_scheme=scheme)
-    sign_in(page, portico_server, shop["user"])
+    sign_in_as(page, portico_server, shop["user"])
     low, counted = [], 0
     for path in ("/", "/keys/", "/wallet/", "/usage/", "/playground/", "/models/"):
         page.goto(portico_server.url + path)
@@ -284,7 +273,7 @@ OVERLAP = """(block) => {
 @pytest.mark.parametrize("path", ["/", f"/models/{LONG_MODEL}/"])
 def test_the_copy_button_never_covers_the_code(page, portico_server, shop, width, path):
     page.set_viewport_size({"width": width, "height": 900})
-    sign_in(page, portico_server, shop["user"])
+    sign_in_as(page, portico_server, shop["user"])
     page.goto(portico_server.url + path)
 
     blocks = page.locator("details[open] .code-block")
@@ -305,7 +294,7 @@ def test_key_cards_show_their_spend_in_the_page_and_after_an_edit(
     page, portico_server, shop, width
 ):
     page.set_viewport_size({"width": width, "height": 900})
-    sign_in(page, portico_server, shop["user"])
+    sign_in_as(page, portico_server, shop["user"])
     laptop = shop["keys"][0]
     page.goto(portico_server.url + "/keys/")
 

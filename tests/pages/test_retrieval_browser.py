@@ -14,6 +14,7 @@ from billing.flows import credit
 from catalog.models import Model
 from tests.conftest import screenshot
 from tests.ocr.conftest import ocr_server
+from tests.support.browser import sign_in_as
 from usage.drain import discard_pending_events
 
 # The OCR tests' server queues tasks to the broker (the worker fixture runs them).
@@ -22,19 +23,6 @@ __all__ = ["ocr_server"]
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 AR = "تقع مدينة الإسكندرية على ساحل البحر الأبيض المتوسط وتشتهر بمكتبتها القديمة."
 EN = "The lighthouse of Alexandria guided ships into the harbour for centuries."
-
-
-def sign_in(page, server, user) -> None:
-    """A session made here, handed to the browser (the server hashes passwords its own way)."""
-    from django.conf import settings
-    from django.test import Client
-
-    client = Client()
-    client.force_login(user)
-    session = client.cookies[settings.SESSION_COOKIE_NAME].value
-    page.context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": server.url}]
-    )
 
 
 def test_a_collection_is_built_searched_and_used_in_the_playground(
@@ -49,7 +37,7 @@ def test_a_collection_is_built_searched_and_used_in_the_playground(
     notes.write_text(EN, encoding="utf-8")
     guide = tmp_path / "guide.md"
     guide.write_text(f"# Harbour\n\n{AR}\n", encoding="utf-8")
-    sign_in(page, ocr_server, alice)
+    sign_in_as(page, ocr_server, alice)
 
     page.goto(ocr_server.url + "/retrieval/")
     expect(page.get_by_role("heading", name="Retrieval", exact=True)).to_be_visible()

@@ -39,3 +39,16 @@ def sign_up_and_sign_in(page, server, mail_dir: Path, email: str, password: str)
     page.locator("input[name=password]").fill(password)
     page.get_by_role("button", name="Sign In").click()
     page.wait_for_url(server.url + "/")
+
+
+def sign_in_as(page, server, user) -> None:
+    """A session made here, handed to the browser (the server hashes passwords its own way)."""
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    page.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": server.url}]
+    )
