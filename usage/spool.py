@@ -57,7 +57,6 @@ class SegmentWriter:
         self.fd = -1
         self.folder = ""
         self.opened = 0.0
-        self.size = 0
 
     def append(self, folder: str, line: bytes) -> None:
         with self.lock:
@@ -66,15 +65,13 @@ class SegmentWriter:
             view = memoryview(line)
             while view:  # a regular file takes it whole unless the disk is full
                 view = view[os.write(self.fd, view) :]
-            self.size += len(line)
 
     def _usable(self, folder: str) -> bool:
-        return (
-            folder == self.folder
-            and time.monotonic() - self.opened < ROTATE_SECONDS
-            and self.size < ROTATE_BYTES
-            and os.fstat(self.fd).st_nlink > 0  # not deleted (tests discard the folder)
-        )
+        if folder != self.folder or time.monotonic() - self.opened >= ROTATE_SECONDS:
+            return False
+        status = os.fstat(self.fd)
+        # Not deleted (tests discard the folder) and not full.
+        return status.st_nlink > 0 and status.st_size < ROTATE_BYTES
 
     def _open(self, folder: str) -> None:
         self.close()
@@ -83,7 +80,7 @@ class SegmentWriter:
         name = f"{time.time_ns():020d}-{host}-{os.getpid()}{SUFFIX}"
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
         self.fd = os.open(os.path.join(folder, name), flags, 0o644)
-        self.folder, self.opened, self.size = folder, time.monotonic(), 0
+        self.folder, self.opened = folder, time.monotonic()
 
     def close(self) -> None:
         if self.fd >= 0:
