@@ -192,3 +192,13 @@ def test_pages_read_only_the_newest_of_a_large_backlog(alice, spool_dir, monkeyp
     newest = [e.request_id for e in pending_events(alice.pk)]
     assert newest == [e.request_id for e in reversed(events[-10:])]
     assert pending_count() == 50, "the gauge still counts every waiting event"
+
+
+def test_line_breaks_inside_an_event_stay_inside_its_line(alice, spool_dir):
+    odd = usage_event(alice, model="a\nb\r\nc\u2028d", error_code="x\n\ny")
+    emit_sync(odd)
+    emit_sync(usage_event(alice))
+    [segment] = segments(spool_dir)
+    assert segment.read_bytes().count(b"\n") == 2, "one line per event"
+    assert drain_usage() == 2
+    assert UsageRecord.objects.get(request_id=odd.request_id).model == odd.model
