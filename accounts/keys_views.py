@@ -9,7 +9,7 @@ response that carries one is marked ``no-store``.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
@@ -66,6 +66,23 @@ class SpendLine:
 
 
 @dataclass(frozen=True)
+class EffectiveLimit:
+    """One limit a key is held to, where it comes from, and what it overrides."""
+
+    label: str
+    value: int
+    source: str  # "this key", "your account" or "default"
+    beyond: str = ""  # the key's own, looser limit when the account's is tighter
+
+
+@dataclass(frozen=True)
+class EffectiveModels:
+    models: list[str] | None  # None: every model
+    source: str
+    outside: list[str] = field(default_factory=list)  # the key's, but not the account's
+
+
+@dataclass(frozen=True)
 class KeyRow:
     """What the page shows about one key, formatted."""
 
@@ -85,14 +102,43 @@ class KeyRow:
         ]
 
     @property
-    def limits(self) -> list[tuple[str, int]]:
-        key = self.key
-        # Requests per minute always have a ceiling: the gateway's default when unset.
-        rpm = (
-            ("RPM", key.rpm_limit) if key.rpm_limit else ("RPM (default)", settings.DEFAULT_KEY_RPM)
+    def limits(self) -> list[EffectiveLimit]:
+        """What the gateway enforces for this key: for each kind, the tighter of the key's
+        limit and its account's (both count every request), and where it comes from.
+        Requests per minute always have a ceiling: the gateway's default when unset."""
+        key, owner = self.key, self.key.owner
+        kinds = (
+            ("RPM", key.rpm_limit, owner.rpm_limit, settings.DEFAULT_KEY_RPM),
+            ("TPM", key.tpm_limit, owner.tpm_limit, None),
+            ("RPD", key.rpd_limit, owner.rpd_limit, None),
         )
-        pairs = (rpm, ("TPM", key.tpm_limit), ("RPD", key.rpd_limit))
-        return [(label, value) for label, value in pairs if value is not None]
+        out = []
+        for label, own, account, default in kinds:
+            if account is not None and (own or default) is not None and account < (own or default):
+                beyond = f"this key: {own:,}" if own else ""
+                out.append(EffectiveLimit(label, account, "your account", beyond))
+            elif own is not None:
+                out.append(EffectiveLimit(label, own, "this key"))
+            elif account is not None:
+                out.append(EffectiveLimit(label, account, "your account"))
+            elif default is not None:
+                out.append(EffectiveLimit(label, default, "default"))
+        return out
+
+    @property
+    def models(self) -> EffectiveModels:
+        """The models this key may use: its own list within its account's (the gateway
+        admits a model only when both allow it), and where the list comes from."""
+        own, account = self.key.allowed_models or [], self.key.owner.allowed_models or []
+        if own and account:
+            allowed = [m for m in own if m in account]
+            outside = [m for m in own if m not in account]
+            return EffectiveModels(allowed, "this key, within your account's", outside)
+        if own:
+            return EffectiveModels(list(own), "this key")
+        if account:
+            return EffectiveModels(list(account), "your account")
+        return EffectiveModels(None, "")
 
     @property
     def caps(self) -> list[tuple[str, str]]:
@@ -146,7 +192,7 @@ def key_row(key: ApiKey) -> KeyRow:
 
 
 def own_keys(request: HttpRequest) -> QuerySet[ApiKey]:
-    return ApiKey.objects.filter(owner=request.user)
+    return ApiKey.objects.filter(owner=request.user).select_related("owner")
 
 
 def own_key(request: HttpRequest, pk: int) -> ApiKey:

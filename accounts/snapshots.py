@@ -16,7 +16,7 @@ from decimal import Decimal
 from asgiref.sync import sync_to_async
 from django.core.cache import cache
 
-from accounts.models import ApiKey
+from accounts.models import ApiKey, User
 from catalog.snapshots import LOCAL_TTL, shared_cache_enabled
 from portal.lib.singleflight import SingleFlight
 
@@ -31,7 +31,7 @@ class KeyContext:
     name: str
     prefix: str
     scopes: frozenset[str]
-    allowed_models: frozenset[str] | None  # None: every model
+    allowed_models: frozenset[str] | None  # None: every model (the account's ∩ the key's)
     key_rpm: int | None
     key_tpm: int | None
     key_rpd: int | None
@@ -45,14 +45,37 @@ class KeyContext:
     daily_budget: Decimal | None = None
     monthly_budget: Decimal | None = None
     total_budget: Decimal | None = None
+    # The two allowlists ``allowed_models`` is made of, so a refusal can name whose it is.
+    owner_models: frozenset[str] | None = None
+    key_models: frozenset[str] | None = None
+    # Without a key: the signed-in user's page that calls ("playground" or "portal").
+    session: str = ""
 
     @property
     def subject(self) -> str:
-        """Whose per-key counters apply: the key's, or the user's playground's."""
-        return f"key:{self.key_id}" if self.key_id else f"playground:{self.owner_id}"
+        """Whose per-key counters apply: the key's, or the user's playground's / portal's."""
+        return f"key:{self.key_id}" if self.key_id else f"{self.session}:{self.owner_id}"
+
+    @property
+    def budgets(self) -> dict[str, Decimal | None]:
+        """The key's spending caps, as funds reservations take them."""
+        return {
+            "daily": self.daily_budget,
+            "monthly": self.monthly_budget,
+            "total": self.total_budget,
+        }
 
     def allows_model(self, public_id: str) -> bool:
         return self.allowed_models is None or public_id in self.allowed_models
+
+    def refuses_model(self, public_id: str) -> str | None:
+        """Whose allowlist keeps ``public_id`` out, the account's first: ``"account"``,
+        ``"key"``, or ``None`` when the model may be used."""
+        if self.allows_model(public_id):
+            return None
+        if self.owner_models is not None and public_id not in self.owner_models:
+            return "account"
+        return "key"
 
     def allows_ip(self, address: str | None) -> bool:
         if not self.ip_networks:
@@ -64,6 +87,11 @@ class KeyContext:
         except ValueError:
             return False
         return any(ip in network for network in self.ip_networks)
+
+
+def allowlist(models: list[str] | None) -> frozenset[str] | None:
+    """An allowlist as stored (a list; empty means no restriction) as the snapshot keeps it."""
+    return frozenset(models) if models else None
 
 
 def effective_allowlist(key_models: list[str], owner_models: list[str]) -> frozenset[str] | None:
@@ -105,22 +133,27 @@ def key_context_from(api_key) -> KeyContext:
         daily_budget=api_key.daily_budget_usd,
         monthly_budget=api_key.monthly_budget_usd,
         total_budget=api_key.total_budget_usd,
+        owner_models=allowlist(owner.allowed_models),
+        key_models=allowlist(api_key.allowed_models),
     )
 
 
-def playground_context(user) -> KeyContext:
-    """The playground calls the gateway as its user, with the user's own allowlist and limits.
+SESSION_NAMES = {"playground": "Playground", "portal": "Portal"}
 
-    It has no key: per-key limits apply to a per-user "playground" subject instead,
-    and its usage records carry ``source="playground"``.
+
+def session_context(user, session: str = "playground") -> KeyContext:
+    """A signed-in user's page calling as the user, with the user's allowlist and limits.
+
+    There is no key: per-key limits apply to a per-user subject of the page instead
+    (``playground:3``, ``portal:3``), and the account's own limits as for any key.
     """
     return KeyContext(
         key_id=0,
         owner_id=user.pk,
-        name="Playground",
+        name=SESSION_NAMES[session],
         prefix="",
         scopes=frozenset({"chat", "models"}),
-        allowed_models=effective_allowlist([], user.allowed_models or []),
+        allowed_models=allowlist(user.allowed_models),
         key_rpm=None,
         key_tpm=None,
         key_rpd=None,
@@ -128,7 +161,26 @@ def playground_context(user) -> KeyContext:
         owner_tpm=user.tpm_limit,
         owner_rpd=user.rpd_limit,
         owner_active=user.is_active,
+        owner_models=allowlist(user.allowed_models),
+        session=session,
     )
+
+
+def playground_context(user) -> KeyContext:
+    """The playground calls the gateway as its user (usage records say ``playground``)."""
+    return session_context(user, "playground")
+
+
+def payer_context(owner_id: int, api_key_id: int | None) -> KeyContext | None:
+    """The current allowlists and limits of whoever pays for work done later on their
+    behalf (a worker embedding an ingested document's passages): the key's when it still
+    exists, else the account's. ``None`` when the account is gone."""
+    if api_key_id:
+        api_key = ApiKey.objects.select_related("owner").filter(pk=api_key_id).first()
+        if api_key is not None and api_key.owner_id == owner_id:
+            return key_context_from(api_key)
+    user = User.objects.filter(pk=owner_id).first()
+    return session_context(user, "portal") if user is not None else None
 
 
 _MISSING = object()
@@ -136,7 +188,8 @@ _local_keys: dict[str, tuple[float, KeyContext | None]] = {}
 
 
 def _shared_key(hashed: str) -> str:
-    return f"apikey:{hashed}"
+    # Versioned by the snapshot's shape: a process never reads another release's pickle.
+    return f"apikey:v2:{hashed}"
 
 
 def load_key_context(hashed: str) -> KeyContext | None:

@@ -25,14 +25,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from accounts.flows import KEY_PREFIX, hash_key
-from accounts.snapshots import KeyContext, get_key_context, is_known_valid
+from accounts.snapshots import KeyContext, get_key_context, is_known_valid, session_context
 from billing import leases
 from billing.pricing import price
-from catalog.snapshots import DeploymentEntry, ModelEntry
+from catalog.snapshots import DeploymentEntry, ModelEntry, get_catalog
 from gateway.metrics import observe_answer, observe_refusal
 from gateway.ratelimit import MINUTE, Rule, get_limiter, rules_for
 from portal.errors import ApiError
@@ -68,6 +69,10 @@ class Call:
     upstream_started: float = 0.0
     upstream_ms: float = 0.0
     hold: object | None = None
+    rate_checked: bool = False
+    # The models admission let this call use (``admit_model``); a use case that spends
+    # money on a model checks it is here (``require_admitted``).
+    admitted_models: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.headers["x-request-id"] = self.request_id
@@ -198,12 +203,82 @@ class AuthFailures:
 auth_failures = AuthFailures()
 
 
+# --- Models: who may use which ---------------------------------------------------------------
+def check_model_access(ctx: KeyContext, public_id: str, *, param: str | None = "model") -> None:
+    """403 naming whose allowlist keeps ``public_id`` out: the account's, then the key's."""
+    whose = ctx.refuses_model(public_id)
+    if whose is None:
+        return
+    if whose == "account":
+        message = (
+            f"Your account may not use the model '{public_id}'. "
+            "An administrator chooses the models your account may use."
+        )
+    else:
+        message = (
+            f"This API key may not use the model '{public_id}'. "
+            "Its models can be changed on the Keys page."
+        )
+    raise ApiError(403, message, code="model_not_allowed", param=param)
+
+
+async def admit_model(
+    call: Call, public_id: str, *, tokens: int = 0, param: str | None = None
+) -> ModelEntry | None:
+    """Admit ``call`` to use ``public_id``: the account's and then the key's allowlist, then
+    (once per call) the one rate-limit step, where the account's and the key's limits
+    count together. Answers the model's catalog entry (``None`` when the catalog does not
+    list it: an allowlist still applies to it by name)."""
+    if not call.requested_model:
+        call.requested_model = public_id
+    check_model_access(call.ctx, public_id, param=param)
+    if not call.rate_checked:
+        await admit(call, tokens)
+    call.admitted_models.add(public_id)
+    return (await get_catalog()).models.get(public_id)
+
+
+def admit_model_sync(call: Call, public_id: str) -> None:
+    """``admit_model`` from a view's worker thread (a model the request turns out to use
+    once its body is read: a PDF ingested for retrieval is read by OCR)."""
+    async_to_sync(admit_model)(call, public_id)
+
+
+def require_admitted(call: Call, public_id: str) -> None:
+    """For use cases that spend money on a model: admission must have let this call use
+    it. A failure here is a bug in Portico (a path that skipped admission), never the
+    caller's mistake."""
+    if public_id not in call.admitted_models:
+        raise RuntimeError(f"{public_id!r} used by request {call.request_id} without admission")
+
+
+def admit_page(request: HttpRequest, *models: str, source: str, endpoint: str = "none") -> Call:
+    """A portal action that spends money or uses a model, admitted exactly like ``/v1``:
+    the signed-in user's allowlist and limits (its own per-page counter instead of a key's)
+    for each of ``models``. Synchronous views call this; a refusal is an ``ApiError`` the
+    page shows."""
+    call = Call(endpoint=endpoint, source=source)
+    call.ctx = session_context(request.user, "portal")
+
+    async def admitted() -> None:
+        try:
+            for model in models:
+                await admit_model(call, model)
+        except ApiError as error:
+            await refuse(call, error)
+            raise
+
+    async_to_sync(admitted)()
+    return call
+
+
 # --- Rate limits and funds -------------------------------------------------------------------
 async def admit(call: Call, tokens: int) -> None:
     """The one atomic rate-limit step; 429 with ``Retry-After`` when a limit is reached."""
     call.rules = rules_for(call.ctx)
     decision = await get_limiter().admit(call.rules, tokens)
     call.headers.update(decision.headers)
+    call.rate_checked = True
     if not decision.allowed:
         raise ApiError(429, decision.message, code=decision.code)
     call.admitted_tokens = tokens
@@ -214,9 +289,8 @@ async def reserve(call: Call, amount: Decimal) -> None:
     if amount <= 0:
         return
     ctx = call.ctx
-    budgets = {"daily": ctx.daily_budget, "monthly": ctx.monthly_budget, "total": ctx.total_budget}
     call.hold = await leases.reserve(
-        ctx.owner_id, call.request_id, amount, api_key_id=ctx.key_id or None, budgets=budgets
+        ctx.owner_id, call.request_id, amount, api_key_id=ctx.key_id or None, budgets=ctx.budgets
     )
 
 
@@ -359,6 +433,17 @@ def with_headers(response: HttpResponse, call: Call) -> HttpResponse:
 View = Callable[..., Awaitable[HttpResponse]]
 
 
+@dataclass(frozen=True)
+class Admission:
+    """How a view is admitted (kept on the view as ``view.admission``)."""
+
+    scope: str
+    endpoint: str
+    source: str
+    admit_now: bool
+    model: Callable[[], str] | None
+
+
 def v1(
     scope: str,
     *,
@@ -366,11 +451,15 @@ def v1(
     source: str = "api_key",
     admit_now: bool = True,
     context: Callable[[HttpRequest], Awaitable[KeyContext]] | None = None,
+    model: Callable[[], str] | None = None,
 ) -> Callable[[View], View]:
     """Admit every request to the wrapped ``view(request, call, ...)`` the same way.
 
-    ``admit_now=False``: the view calls ``admit(call, tokens)`` itself once it knows the
-    token count. ``context``: how to find the caller without a key (the playground).
+    ``admit_now=False``: the view calls ``admit(call, tokens)`` (or ``admit_model``) itself
+    once it knows the token count or the model. ``context``: how to find the caller
+    without a key (the playground, the portal's pages). ``model``: the model every
+    request of the route uses (the setting is read per request), admitted before the
+    view runs: the account's allowlist, the key's, then the rate-limit step.
     """
 
     def decorate(view: View) -> View:
@@ -382,7 +471,9 @@ def v1(
                     call.ctx = await context(request)
                 else:
                     await authenticate(request, scope, call)
-                if admit_now:
+                if model is not None:
+                    await admit_model(call, model())
+                elif admit_now:
                     await admit(call, 0)
                 response = await view(request, call, *args, **kwargs)
             except ApiError as error:
@@ -394,6 +485,8 @@ def v1(
             return with_headers(response, call)
 
         admitted.__signature__ = signature_without_call(view)
+        # What tests/architecture reads to prove every route is admitted.
+        admitted.admission = Admission(scope, endpoint, source, admit_now, model)
         return admitted
 
     return decorate

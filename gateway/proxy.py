@@ -20,7 +20,14 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from catalog.snapshots import DeploymentEntry, ModelEntry, get_catalog
 from gateway import routing
 from gateway.adapters import StreamModelRewriter
-from gateway.admission import Call, record, record_in_background, usage_event, with_headers
+from gateway.admission import (
+    Call,
+    check_model_access,
+    record,
+    record_in_background,
+    usage_event,
+    with_headers,
+)
 from gateway.metrics import observe_upstream_error
 from gateway.upstream import RetryableUpstreamError, UpstreamError, UpstreamReply
 from portal.errors import ApiError
@@ -72,13 +79,7 @@ async def resolve_model(call: Call, requested: str, model_type: str) -> tuple[Mo
             param="model",
         )
     model, deployments = resolved
-    if not call.ctx.allows_model(model.public_id):
-        raise ApiError(
-            403,
-            f"This API key may not use the model '{model.public_id}'.",
-            code="model_not_allowed",
-            param="model",
-        )
+    check_model_access(call.ctx, model.public_id)
     if model.type != model_type:
         raise ApiError(
             400,

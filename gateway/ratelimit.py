@@ -49,7 +49,7 @@ class Decision:
             "tpm": "tokens per minute",
             "rpd": "requests per day",
         }[rule.kind]
-        whose = {"key": "this API key", "playground": "the playground"}.get(
+        whose = {"key": "this API key", "playground": "the playground", "portal": "the portal"}.get(
             rule.subject.split(":")[0], "your account"
         )
         return (

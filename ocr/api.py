@@ -8,6 +8,7 @@ worker thread.
 from __future__ import annotations
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
@@ -70,24 +71,16 @@ def read_upload(request: HttpRequest) -> flows.Upload:
 
 
 def upload_for(request: HttpRequest, call: Call) -> dict:
-    ctx = call.ctx
-    flows.check_model_allowed(ctx.allowed_models)
-    job = flows.start_ocr_job(
-        ctx.owner_id,
-        read_upload(request),
-        api_key_id=ctx.key_id or None,
-        source=OcrJob.Source.API,
-        budgets={
-            "daily": ctx.daily_budget,
-            "monthly": ctx.monthly_budget,
-            "total": ctx.total_budget,
-        },
-    )
+    job = flows.start_ocr_job(call, read_upload(request), source=OcrJob.Source.API)
     return payloads.upload_payload(job)
 
 
+def ocr_model() -> str:
+    return settings.OCR_PAGE_MODEL
+
+
 @router.post("/ocr/upload", openapi_extra=MULTIPART_BODY, summary="Upload a PDF for OCR")
-@v1("ocr", source="ocr")
+@v1("ocr", source="ocr", model=ocr_model)
 async def upload(request: HttpRequest, call: Call) -> HttpResponse:
     """Validates the PDF, holds `pages × page price`, queues one task per page."""
     return json_response(await sync_to_async(upload_for)(request, call))
@@ -100,7 +93,7 @@ async def job_status(request: HttpRequest, call: Call, token: str) -> HttpRespon
 
 
 @router.post("/ocr/jobs/{token}/retry", summary="Retry a failed OCR job")
-@v1("ocr", source="ocr")
+@v1("ocr", source="ocr", model=ocr_model)
 async def retry(request: HttpRequest, call: Call, token: str) -> HttpResponse:
     """Re-runs the unfinished pages from the stored original; no re-upload."""
     job = await sync_to_async(lifecycle.retry_ocr_job)(token, call.ctx.owner_id)

@@ -31,6 +31,7 @@ from django.utils import timezone
 from billing.flows import BillingError, release_hold, reserve_funds
 from billing.models import Hold
 from catalog.models import Model
+from gateway.admission import Call, require_admitted
 from ocr import engine, storage
 from ocr.models import OcrJob, OcrPage
 from portal.errors import ApiError
@@ -102,15 +103,6 @@ def page_price() -> Decimal:
     return price if price is not None else Decimal(0)
 
 
-def check_model_allowed(allowed_models: frozenset[str] | None) -> None:
-    if allowed_models is not None and settings.OCR_PAGE_MODEL not in allowed_models:
-        raise ApiError(
-            403,
-            f"This API key may not use the model '{settings.OCR_PAGE_MODEL}'.",
-            code="model_not_allowed",
-        )
-
-
 # --- Upload --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Upload:
@@ -147,15 +139,14 @@ def too_large(size: int) -> ApiError:
     )
 
 
-def start_ocr_job(
-    owner_id: int,
-    upload: Upload,
-    *,
-    api_key_id: int | None = None,
-    source: str = OcrJob.Source.API,
-    budgets: dict[str, Decimal | None] | None = None,
-) -> OcrJob:
-    """Validate, store the original, hold the funds, create the job and queue its pages."""
+def start_ocr_job(call: Call, upload: Upload, *, source: str = OcrJob.Source.API) -> OcrJob:
+    """Validate, store the original, hold the funds, create the job and queue its pages.
+
+    ``call`` is the upload's admission (``gateway.admission``): it must have admitted
+    ``OCR_PAGE_MODEL`` for its caller, whose wallet and key caps pay."""
+    require_admitted(call, settings.OCR_PAGE_MODEL)
+    owner_id, api_key_id = call.ctx.owner_id, call.ctx.key_id or None
+    budgets = call.ctx.budgets
     check_engine_available()
     info = validate_pdf(upload.data)
     price = page_price()

@@ -20,7 +20,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.snapshots import effective_allowlist
+from gateway.admission import admit_page
 from ocr import flows, lifecycle, payloads, storage
 from ocr.models import OcrJob, OcrPage
 from portal.errors import ApiError, error_response
@@ -56,16 +56,15 @@ def ocr_home(request: HttpRequest) -> HttpResponse:
 
 
 def upload(request: HttpRequest) -> OcrJob:
-    """The portal's upload: the same flow as ``POST /v1/ocr/upload``."""
-    user = request.user
-    flows.check_model_allowed(effective_allowlist([], user.allowed_models or []))
+    """The portal's upload: admitted and run like ``POST /v1/ocr/upload``, as the user."""
+    call = admit_page(request, settings.OCR_PAGE_MODEL, source="ocr")
     file = request.FILES.get("file")
     if file is None:
         raise ApiError(422, "Choose a PDF file to upload.", param="file")
     if file.size > flows.max_upload_bytes():
         raise flows.too_large(file.size)
     return flows.start_ocr_job(
-        user.pk,
+        call,
         flows.Upload(
             filename=file.name or "",
             data=file.read(),
@@ -146,6 +145,8 @@ def searchable_pdf(request: HttpRequest, token: str) -> HttpResponse:
 @login_required
 def retry_job(request: HttpRequest, token: str) -> HttpResponse:
     try:
+        owned(request, token)  # not yours is a 404 before anything is admitted
+        admit_page(request, settings.OCR_PAGE_MODEL, source="ocr")
         lifecycle.retry_ocr_job(token, request.user.pk)
     except ApiError as exc:
         if exc.status == HTTPStatus.NOT_FOUND:

@@ -1,8 +1,11 @@
 """``/v1/alRetrieval``: collections, document ingest, status, listing, query (scope
 ``alretrieval``), admitted like every ``/v1`` endpoint (``gateway.admission.v1``).
 
-A query is charged as one request of the priced catalog entry ``RETRIEVAL_MODEL``
-(``portico/alretrieval``): held before the search, metered with ``source=alretrieval``.
+Creating a collection, ingesting and querying use the catalog entry ``RETRIEVAL_MODEL``
+(``portico/alretrieval``): admitted like any model (the account's allowlist, the key's,
+the rate limits); a PDF's ingest also uses ``OCR_PAGE_MODEL``. A query is charged as one
+request of ``RETRIEVAL_MODEL`` — held before the search, metered with
+``source=alretrieval``, free when it finds nothing.
 A PDF's pages are charged like ``/v1/ocr`` (held at ingest, settled when read). With
 dense retrieval on, the query is also embedded here, on the server's event loop, through
 the gateway's embedding path (its own usage event); a failure is a ``note``, never a 5xx.
@@ -22,7 +25,16 @@ from ninja import Router
 
 from accounts.models import User
 from catalog.models import Model
-from gateway.admission import Call, admit, record, reserve, usage_event, v1
+from gateway.admission import (
+    Call,
+    admit_model,
+    admit_model_sync,
+    record,
+    require_admitted,
+    reserve,
+    usage_event,
+    v1,
+)
 from gateway.proxy import json_response
 from portal.errors import ApiError
 from portal.lib.net import site_url
@@ -95,8 +107,12 @@ def file_link(request: HttpRequest):
 
 
 # --- Collections ----------------------------------------------------------------------------
+def retrieval_model() -> str:
+    return settings.RETRIEVAL_MODEL
+
+
 @router.post(BASE, openapi_extra=JSON_BODY, summary="Create a collection")
-@v1("alretrieval", source="alretrieval")
+@v1("alretrieval", source="alretrieval", model=retrieval_model)
 async def create_collection(request: HttpRequest, call: Call) -> HttpResponse:
     body = json_object(request, required=False)
     name = body.get("name")
@@ -132,16 +148,10 @@ def ingest(request: HttpRequest, call: Call, collection_id: str) -> dict:
                 param="file",
                 code="empty_file",
             )
-        charge = flows.PdfCharge(
-            owner_id=call.ctx.owner_id,
-            request_id=call.request_id,
-            api_key_id=call.ctx.key_id or None,
-            budgets={
-                "daily": call.ctx.daily_budget,
-                "monthly": call.ctx.monthly_budget,
-                "total": call.ctx.total_budget,
-            },
-        )
+        charge = None
+        if flows.is_pdf(upload.name or ""):  # read by OCR: the OCR model is used too
+            admit_model_sync(call, settings.OCR_PAGE_MODEL)
+            charge = pdf_charge(call)
         document = flows.ingest_file(
             user,
             collection_id,
@@ -169,12 +179,23 @@ def ingest(request: HttpRequest, call: Call, collection_id: str) -> dict:
     return flows.ingest_answer(document)
 
 
+def pdf_charge(call: Call) -> flows.PdfCharge:
+    """Who pays for a PDF's OCR pages: the caller admitted to use the OCR model."""
+    require_admitted(call, settings.OCR_PAGE_MODEL)
+    return flows.PdfCharge(
+        owner_id=call.ctx.owner_id,
+        request_id=call.request_id,
+        api_key_id=call.ctx.key_id or None,
+        budgets=call.ctx.budgets,
+    )
+
+
 @router.post(
     BASE + "/{collection_id}/documents/ingest",
     openapi_extra=INGEST_BODY,
     summary="Ingest a document",
 )
-@v1("alretrieval", source="alretrieval")
+@v1("alretrieval", source="alretrieval", model=retrieval_model)
 async def ingest_document(request: HttpRequest, call: Call, collection_id: str) -> HttpResponse:
     """PDF (OCR; charged per page), DOCX, PPTX, TXT or MD as `file`, or JSON pages."""
     return json_response(await sync_to_async(ingest)(request, call, collection_id))
@@ -223,9 +244,9 @@ async def charged_query(
 ) -> tuple[dict, Decimal]:
     """Admit, hold one ``RETRIEVAL_MODEL`` request, search, record the usage event: how
     every query is charged, from the API and from the portal's Retrieval page alike.
-    Answers the flow's ``{"context", ...}`` and the price charged."""
-    call.requested_model = settings.RETRIEVAL_MODEL
-    await admit(call, 0)
+    Answers the flow's ``{"context", ...}`` and the price charged: nothing when the
+    search found no passage."""
+    await admit_model(call, settings.RETRIEVAL_MODEL)
     if not isinstance(top_k, int) or isinstance(top_k, bool):
         raise ApiError(
             400, "'top_k' must be an integer from 1 to 50.", param="top_k", code="invalid_parameter"
@@ -241,12 +262,16 @@ async def charged_query(
     price = await sync_to_async(query_price)()
     embedder = dense.active_embedder()
     dense_on = embedder is not None and await dense.aenabled()
+    vector = querying.QueryVector(None)
+    if dense_on and call.ctx.refuses_model(embedder.model):
+        # The caller may search but not use the embedding model: lexical ranking only.
+        dense_on, vector = False, querying.QueryVector(None, querying.DENSE_REFUSED_NOTE)
     # One hold covers the query and, with dense retrieval, its embedding's worst case;
     # the embedding is its own usage event (charged like /v1/embeddings).
     extra = await embedding.worst_case(embedder.model, [text]) if dense_on else Decimal(0)
     await reserve(call, price + extra)
-    vector = querying.QueryVector(None)
     if dense_on:
+        call.admitted_models.add(embedder.model)
         payer = embedding.Payer(
             call.ctx.owner_id, call.ctx.key_id or None, f"{call.request_id}_embed"
         )
@@ -254,10 +279,12 @@ async def charged_query(
     answer = await sync_to_async(querying.query)(
         user, collection_id, text, doc_ids=doc_ids, top_k=top_k, query_vector=vector
     )
+    # A search that found nothing is free (it is still recorded, at $0).
+    charged = price if answer["context"] else Decimal(0)
     event = usage_event(call, status="ok", http_status=200)
-    event.units, event.cost_usd = 1, price
+    event.units, event.cost_usd = 1, charged
     await record(call, event)
-    return answer, price
+    return answer, charged
 
 
 @router.post(BASE + "/{collection_id}/query", openapi_extra=JSON_BODY, summary="Query a collection")

@@ -145,6 +145,11 @@ def _extension(filename: str) -> str:
     return posixpath.splitext(filename.lower())[1]
 
 
+def is_pdf(filename: str) -> bool:
+    """Whether an upload of this name is read as a PDF (by OCR, which must be admitted)."""
+    return _extension(clean_filename(filename)) == ".pdf"
+
+
 def clean_filename(filename: str | None) -> str:
     name = clean_text(filename or "").replace("\n", " ")
     name = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
@@ -235,7 +240,9 @@ def ingest_file(
     title = _title_from(pages, filename)
     with transaction.atomic():  # a refused hold queues nothing; a failed save holds nothing
         billing = {}
-        if extension == ".pdf" and charge is not None:
+        if extension == ".pdf":
+            if charge is None:  # a bug: every PDF is read by OCR, which someone pays for
+                raise ValueError("a PDF is ingested only with a PdfCharge from its admission")
             ocr_flows.check_engine_available()
             price, _ = hold_pdf_pages(charge, page_count)
             billing = {

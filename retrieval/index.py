@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Count, F, Sum
 from django.utils import timezone
 
+from accounts.snapshots import payer_context
 from retrieval import dense
 from retrieval.chunking import ChunkSpec, chunk_pages
 from retrieval.embedding import EmbeddingUnavailable, Payer
@@ -59,7 +60,14 @@ def prepare_index(document: Document) -> Prepared:
     embedder = dense.active_embedder()
     if embedder is None or not prepared.specs or not dense.enabled():
         return prepared
-    payer = Payer(document.collection.owner_id, document.api_key_id)
+    owner_id = document.collection.owner_id
+    payer_ctx = payer_context(owner_id, document.api_key_id)
+    if payer_ctx is None or payer_ctx.refuses_model(embedder.model):
+        # Admitted now, when the money is spent: the account (or key) may not use the
+        # embedding model, so the document is found lexically only.
+        log.info("Document %s is indexed without vectors: %s", document.doc_id, "not allowed")
+        return prepared
+    payer = Payer(owner_id, document.api_key_id)
     try:
         prepared.vectors = embedder.embed([embed_text(s) for s in prepared.specs], payer)
     except EmbeddingUnavailable as exc:

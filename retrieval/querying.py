@@ -56,6 +56,12 @@ DENSE_FAILED_NOTE = (
 )
 
 
+DENSE_REFUSED_NOTE = (
+    "Dense retrieval is not available to you (your account or key may not use the "
+    "embedding model); the passages are ranked lexically."
+)
+
+
 def embed_query(text: str, payer: Payer) -> QueryVector:
     """The query's vector through the gateway (metered to ``payer``); on failure, none
     and why: the query is then ranked lexically."""
@@ -94,8 +100,8 @@ def query(
     plus ``dense_retrieval`` (whether a cosine ranking was fused in) and, when dense
     retrieval is on but failed for this query, a ``note``.
 
-    With dense retrieval on and no ``query_vector``, the query is embedded here and
-    charged to ``user``."""
+    Dense ranking needs ``query_vector``: the caller embeds the query once admission let
+    it use the embedding model (``retrieval.api.charged_query``)."""
     query, top_k = check_query(query, top_k)
     collection = get_collection(user, collection_id)
     if doc_ids:
@@ -121,8 +127,6 @@ def query(
         )
         document_pks = None  # postings exist only for ready documents
     model = dense.configured_model()
-    if query_vector is None and model and dense.enabled():
-        query_vector = embed_query(query, Payer(user.pk))
     vector = query_vector.vector if query_vector else None
     context = search(
         collection,

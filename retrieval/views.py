@@ -10,11 +10,11 @@ signed link that expires after an hour (object storage presigns its own).
 
 from __future__ import annotations
 
-import uuid
 from http import HTTPStatus
 from urllib.parse import urlencode
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
@@ -26,8 +26,8 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.snapshots import KeyContext, playground_context
-from gateway.admission import Call, v1
+from accounts.snapshots import KeyContext, session_context
+from gateway.admission import Call, admit_page, v1
 from portal.errors import ApiError
 from retrieval import api, conf, flows
 from retrieval.api import FILE_LINK_SALT
@@ -88,8 +88,9 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def create_collection(request: HttpRequest) -> HttpResponse:
     try:
+        admit_page(request, settings.RETRIEVAL_MODEL, source="alretrieval")
         collection = flows.create_collection(request.user, request.POST.get("name", ""))
-    except flows.RetrievalError as exc:
+    except ApiError as exc:  # RetrievalError, and a refusal of admission
         messages.error(request, exc.message)
         return redirect("retrieval")
     return redirect("retrieval-collection", collection_id=collection.collection_id)
@@ -149,16 +150,21 @@ def collection_page(request: HttpRequest, collection_id: str) -> HttpResponse:
 
 
 def upload(request: HttpRequest, collection: Collection) -> list[dict]:
-    """Each chosen file through ``flows.ingest_file``, charged like the API for PDFs; a
-    refusal is reported next to its file and does not stop the others."""
+    """Each chosen file admitted and ingested like ``POST …/documents/ingest`` (a PDF's
+    OCR pages charged alike); a refusal is reported next to its file and does not stop
+    the others."""
     files = request.FILES.getlist("files")
     if not files:
         return [{"name": "", "ok": False, "status": 400, "error": "Choose one or more files."}]
     results = []
     for file in files:
         name = flows.clean_filename(file.name) or "file"
-        charge = flows.PdfCharge(owner_id=request.user.pk, request_id=f"rtv_{uuid.uuid4().hex}")
         try:
+            models = [settings.RETRIEVAL_MODEL]
+            if flows.is_pdf(file.name or ""):
+                models.append(settings.OCR_PAGE_MODEL)
+            call = admit_page(request, *models, source="alretrieval")
+            charge = api.pdf_charge(call) if len(models) > 1 else None
             if file.size > conf.max_upload_bytes():
                 raise flows.RetrievalError(
                     413,
@@ -258,8 +264,9 @@ def highlight(text: str, wanted: set[str]) -> SafeString:
 
 
 async def portal_caller(request: HttpRequest) -> KeyContext:
-    """The page has no key: it queries as the signed-in user (their limits, their wallet)."""
-    return playground_context(await request.auser())
+    """The page has no key: it queries as the signed-in user (their allowlist, limits and
+    wallet)."""
+    return session_context(await request.auser(), "portal")
 
 
 @v1(

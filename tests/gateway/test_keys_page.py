@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as html_module
 import re
 import time
 from datetime import timedelta
@@ -72,7 +73,7 @@ def test_the_page_lists_my_keys_and_not_others(alice_client, alice, bob):
     assert response.status_code == HTTPStatus.OK
     assert "alice-prod" in html
     assert "bob-secret-project" not in html
-    assert "60 RPM" in html
+    assert '60&nbsp;RPM <span class="muted key-source">(this key)' in html
     assert "$5.00 per day" in html
     assert "never" in html  # last used
     assert not SECRET.search(html), "a list must never contain a secret"
@@ -239,7 +240,7 @@ def test_an_htmx_edit_swaps_the_form_and_then_the_updated_card(alice_client, ali
         f"/keys/{key.pk}/edit/", {"name": "svc", "scopes": ["chat"], "rpm": "30"}, **HTMX
     ).content.decode()
     assert card.lstrip().startswith("<article")
-    assert "30 RPM" in card
+    assert "30&nbsp;RPM" in card
     assert "Saved." in card
 
 
@@ -426,3 +427,37 @@ def test_a_stale_model_can_be_unticked_but_no_new_one_added(alice_client, alice,
     assert key.allowed_models == ["portico/test-chat"]
     with pytest.raises(KeyError_, match="Not on the account's allowlist: other-chat"):
         update_key(key, models=["portico/test-chat", "other-chat"])
+
+
+def card_text(client, key) -> str:
+    """The key card's text as a reader sees it (tags and spacing flattened)."""
+    html = client.get(f"/keys/{key.pk}/", **HTMX).content.decode()
+    text = html_module.unescape(re.sub(r"<[^>]+>", " ", html))
+    return re.sub(r"\s+", " ", text)
+
+
+def test_a_card_shows_the_accounts_tighter_limits_and_models(alice_client, alice, models):
+    """An admin held the account to test-chat at 5 a minute: the card of a key with no
+    limits of its own says so, and where each limit comes from."""
+    alice.allowed_models = ["portico/test-chat"]
+    alice.rpm_limit = 5
+    alice.save()
+    loose = issue_key(alice, "loose").key
+    text = card_text(alice_client, loose)
+    assert "Models portico/test-chat (your account)" in text
+    assert "5 RPM (your account)" in text
+    assert "600 RPM" not in text and "Models all" not in text
+
+    narrow = issue_key(alice, "narrow", rpm=30, tpm=1000).key
+    narrow.allowed_models = ["portico/test-chat", "portico/test-embedding"]
+    narrow.save()  # models the account lost since the key was made stay visible
+    text = card_text(alice_client, narrow)
+    assert "5 RPM (your account; this key: 30)" in text
+    assert "1,000 TPM (this key)" in text
+    assert "portico/test-chat (this key, within your account's)" in text
+    assert "portico/test-embedding not allowed for your account" in text
+
+    alice.allowed_models, alice.rpm_limit = [], None
+    alice.save()
+    text = card_text(alice_client, loose)
+    assert "Models all" in text and "600 RPM (default)" in text

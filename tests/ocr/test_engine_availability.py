@@ -6,6 +6,7 @@ from __future__ import annotations
 from http import HTTPStatus
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 
 from billing.models import Wallet
@@ -14,6 +15,7 @@ from ocr.engine import tesseract
 from ocr.models import OcrJob
 from portal.errors import ApiError
 from tests.ocr.conftest import fund, one_page_pdf
+from tests.support.admission import admitted_call
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +50,9 @@ def test_readyz_reports_ocr_without_failing(client, no_arabic_data):
 def test_an_upload_is_503_and_holds_nothing(alice, ocr_model, no_arabic_data):
     fund(alice)
     with pytest.raises(ApiError) as refused:
-        flows.start_ocr_job(alice.pk, flows.Upload("doc.pdf", one_page_pdf()))
+        flows.start_ocr_job(
+            admitted_call(alice, settings.OCR_PAGE_MODEL), flows.Upload("doc.pdf", one_page_pdf())
+        )
     assert (refused.value.status, refused.value.code) == (503, "ocr_unavailable")
     assert "ara.traineddata" in refused.value.message
     assert not OcrJob.objects.exists()
@@ -67,7 +71,9 @@ def test_a_page_failing_for_want_of_the_engine_says_a_retry_cannot_help(
 ):
     fund(alice)
     monkeypatch.setattr(tasks.process_page, "delay_on_commit", lambda *a, **k: None)
-    job = flows.start_ocr_job(alice.pk, flows.Upload("doc.pdf", one_page_pdf()))
+    job = flows.start_ocr_job(
+        admitted_call(alice, settings.OCR_PAGE_MODEL), flows.Upload("doc.pdf", one_page_pdf())
+    )
     monkeypatch.setattr(flows.engine, "engine_problem", lambda: "no ara.traineddata in /x")
     tasks.PageTask().on_failure(RuntimeError("boom"), "id", (job.pk, 1, job.attempt), {}, None)
     page = job.pages.get()

@@ -7,6 +7,7 @@ from decimal import Decimal
 from http import HTTPStatus
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
@@ -15,6 +16,7 @@ from ocr import engine, flows, lifecycle, storage, tasks
 from ocr.models import OcrJob, OcrPage
 from portal.errors import ApiError
 from tests.ocr.conftest import FUNDS, PAGE_PRICE, fund, mixed_pdf, one_page_pdf
+from tests.support.admission import admitted_call
 from usage.drain import discard_pending_events, drain_usage
 from usage.models import UsageRecord
 
@@ -43,7 +45,8 @@ def funded_alice(alice, ocr_model):
 
 
 def upload(user, data: bytes = b"", **options) -> OcrJob:
-    return flows.start_ocr_job(user.pk, flows.Upload("doc.pdf", data or mixed_pdf()), **options)
+    call = admitted_call(user, settings.OCR_PAGE_MODEL)
+    return flows.start_ocr_job(call, flows.Upload("doc.pdf", data or mixed_pdf()), **options)
 
 
 def wallet(user) -> Wallet:
@@ -250,12 +253,11 @@ def test_without_an_enabled_ocr_model_ocr_is_free(alice, transactional_db):
     assert (record.units, record.cost_usd) == (1, Decimal(0))
 
 
-def test_a_key_whose_allowlist_lacks_the_ocr_model_is_refused():
-    with pytest.raises(ApiError) as refused:
-        flows.check_model_allowed(frozenset({"fake-llm"}))
-    assert refused.value.status == HTTPStatus.FORBIDDEN
-    flows.check_model_allowed(None)
-    flows.check_model_allowed(frozenset({"portico/ocr"}))
+def test_an_ocr_job_cannot_start_without_admission(funded_alice):
+    unadmitted = admitted_call(funded_alice)  # admitted for no model at all
+    with pytest.raises(RuntimeError, match="without admission"):
+        flows.start_ocr_job(unadmitted, flows.Upload("doc.pdf", one_page_pdf()))
+    assert not OcrJob.objects.exists()
 
 
 def test_expiry_deletes_files_and_pages_but_keeps_a_tombstone(funded_alice):

@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 import httpx
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 from PIL import Image
@@ -21,6 +22,7 @@ from PIL import Image
 from ocr import flows, lifecycle, payloads, storage
 from ocr.models import OcrJob
 from tests.ocr.conftest import fund, key_for, mixed_pdf
+from tests.support.admission import admitted_call
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -91,7 +93,9 @@ def assert_presigned(url: str) -> None:
 
 def test_pages_are_stored_in_the_bucket_and_served_by_presigned_urls(alice, ocr_model, s3_storage):
     fund(alice)
-    job = flows.start_ocr_job(alice.pk, flows.Upload("mixed.pdf", mixed_pdf()))
+    job = flows.start_ocr_job(
+        admitted_call(alice, settings.OCR_PAGE_MODEL), flows.Upload("mixed.pdf", mixed_pdf())
+    )
     job.refresh_from_db()
     assert job.status == OcrJob.Status.DONE, job.error
     prefix = f"ocr/{job.token}/"

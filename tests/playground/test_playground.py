@@ -153,7 +153,10 @@ def test_a_model_outside_the_allowlist_is_refused(funded_alice):
         signed_in(funded_alice), {"model": "other-chat", "messages": HELLO}
     )
     assert status == HTTPStatus.FORBIDDEN
-    assert json.loads(content)["error"]["code"] == "model_not_allowed"
+    error = json.loads(content)["error"]
+    assert error["code"] == "model_not_allowed"
+    # No key is involved: the refusal names the account's allowlist.
+    assert error["message"].startswith("Your account may not use the model 'other-chat'")
 
 
 def test_an_empty_wallet_gets_402_and_no_upstream_call(bob, catalog):

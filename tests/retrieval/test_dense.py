@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from retrieval import dense, flows, querying
+from retrieval.embedding import Payer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -49,7 +50,8 @@ def test_dense_hits_are_fused_in_when_on(alice, embedder):
     cid = collection.collection_id
     assert flows.list_collections(alice)["collections"][0]["dense_retrieval"] is True
     flows.ingest_pages(alice, cid, "Notes", None, ["My car broke down.", "Chai with milk."])
-    answer = querying.query(alice, cid, "automobile repair")
+    vector = querying.embed_query("automobile repair", Payer(alice.pk))
+    answer = querying.query(alice, cid, "automobile repair", query_vector=vector)
     first = answer["context"][0]
     assert (first["page_start"], first["is_direct_hit"]) == (1, False)
     assert 0 < first["score"] <= 1

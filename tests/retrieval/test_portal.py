@@ -155,7 +155,7 @@ def test_a_pdf_is_held_like_the_api_and_402_when_the_wallet_cannot_cover_it(
     pdf.seek(0)
     assert upload(signed_in, collection, pdf).status_code == HTTPStatus.OK
     document = Document.objects.get()
-    assert document.billing_request_id.startswith("rtv_")
+    assert document.billing_request_id.startswith("req_")  # the upload's admission
     assert document.api_key_id is None
     assert document.status == Document.Status.READY and document.billed
     drain_usage()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 
-from retrieval import flows, querying
+from retrieval import api, flows, querying
 from retrieval.models import Document
 from tests.retrieval.conftest import make_docx
+from tests.support.admission import admitted_call
 from tests.support.processes import wait_for
 
 
@@ -32,7 +34,10 @@ def test_a_pdf_with_a_text_layer_is_read_page_by_page(alice):
     collection = flows.create_collection(alice)
     cid = collection.collection_id
     data = text_layer_pdf("Quarterly report: the lighthouse keeper counted seventeen ships.")
-    doc = flows.ingest_file(alice, cid, "report.pdf", "application/pdf", data)
+    call = admitted_call(alice, settings.RETRIEVAL_MODEL, settings.OCR_PAGE_MODEL)
+    doc = flows.ingest_file(
+        alice, cid, "report.pdf", "application/pdf", data, charge=api.pdf_charge(call)
+    )
     assert doc.pages == 1
     status = flows.document_status(alice, cid, doc.doc_id)
     assert status["status"] == "ready", status
