@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from kombu import Queue
+
 from portal.lib.env import (
     env_bool,
     env_decimal,
@@ -171,6 +173,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_EXPIRES = 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Usage is drained from a queue of its own, so it never waits behind OCR pages or other
+# long tasks: every worker consumes it (with the default queue), and `make run` adds a
+# worker that consumes only it (bin/supervise; production: `celery worker -Q usage`).
+USAGE_QUEUE = env_str("USAGE_QUEUE", "usage")
+CELERY_TASK_QUEUES = [Queue("celery"), Queue(USAGE_QUEUE)]
+CELERY_TASK_ROUTES: dict = {"usage.tasks.drain_usage": {"queue": USAGE_QUEUE}}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "clear-expired-sessions": {"task": "accounts.tasks.clear_expired_sessions", "schedule": 3600.0},
@@ -429,7 +437,7 @@ OCR_FILE_URL_SECONDS = env_int("OCR_FILE_URL_SECONDS", 3600)
 # run a worker with ``-Q <name>`` for it. Empty: the default queue.
 OCR_QUEUE = env_str("OCR_QUEUE")
 if OCR_QUEUE:
-    CELERY_TASK_ROUTES = {"ocr.tasks.process_page": {"queue": OCR_QUEUE}}
+    CELERY_TASK_ROUTES["ocr.tasks.process_page"] = {"queue": OCR_QUEUE}
 # Automatic retries of failed jobs, and usage events a crash kept from being emitted.
 CELERY_BEAT_SCHEDULE["ocr-sweep-jobs"] = {
     "task": "ocr.tasks.sweep_jobs",

@@ -43,6 +43,14 @@ def alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
+PROCESSES = ("web server", "worker", "usage worker", "beat")
+
+
+def ready_lines(run: ChildProcess) -> int:
+    """How many times a Celery worker said it was ready (the worker and the usage worker)."""
+    return sum(" ready." in line for line in list(run.lines))
+
+
 def started(run: ChildProcess, name: str) -> list[int]:
     return [
         int(m[1])
@@ -94,13 +102,13 @@ def portico_run(django_db_blocker, tmp_path_factory):
     run.url = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: run.saw("Portico is running at"), timeout=180, what="bin/run to start")
-        wait_for(lambda: run.saw(" ready."), timeout=60, what="the worker")
+        wait_for(lambda: ready_lines(run) == 2, timeout=60, what="both workers")
         yield run
     except AssertionError as exc:
         raise AssertionError(f"{exc}\n{run.output()}") from None
     finally:
         run.stop()
-        for pid in started(run, "web server") + started(run, "worker") + started(run, "beat"):
+        for pid in [pid for name in PROCESSES for pid in started(run, name)]:
             for member in group_members(pid):
                 os.kill(member, signal.SIGKILL)
 
@@ -118,7 +126,7 @@ def test_a_worker_killed_with_sigkill_is_restarted_while_the_web_server_serves(p
             what="the worker to be restarted",
         )
         wait_for(
-            lambda: sum(" ready." in line for line in list(portico_run.lines)) == 2,
+            lambda: ready_lines(portico_run) == 3,
             timeout=90,
             what="the new worker to be ready",
         )
@@ -137,9 +145,11 @@ def test_a_worker_killed_with_sigkill_is_restarted_while_the_web_server_serves(p
 
 def test_sigterm_stops_every_process_within_ten_seconds(portico_run):
     pids = {portico_run.proc.pid}
-    for name in ("web server", "worker", "beat"):
+    for name in PROCESSES:
         pids |= group_members(started(portico_run, name)[-1])
-    assert len(pids) >= 5  # bin/run, the web server, the worker and its pool, beat
+    assert (
+        len(pids) >= 6
+    )  # bin/run, the web server, the worker and its pool, the usage worker, beat
 
     began = time.monotonic()
     portico_run.proc.send_signal(signal.SIGTERM)

@@ -144,7 +144,9 @@ class PorticoServer(ChildProcess):
 
 
 class CeleryWorker(ChildProcess):
-    def __init__(self, env: dict[str, str], *, concurrency: int = 1) -> None:
+    def __init__(
+        self, env: dict[str, str], *, concurrency: int = 1, extra: tuple[str, ...] = ()
+    ) -> None:
         args = [
             str(VENV_BIN / "celery"),
             "-A",
@@ -156,6 +158,7 @@ class CeleryWorker(ChildProcess):
             "--without-mingle",
             "--without-heartbeat",
             f"--hostname=test-{os.getpid()}-{free_port()}@%h",
+            *extra,
         ]
         super().__init__(args, env, "celery worker")
 
