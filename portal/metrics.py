@@ -6,9 +6,10 @@ Who may scrape (docs/metrics.md):
   from any address; anything else is a 401.
 * ``METRICS_TOKEN`` unset: only a direct peer (the TCP peer address, never a header)
   on loopback (127.0.0.0/8, ::1) or a private network (10/8, 172.16/12, 192.168/16,
-  fc00::/7), and only without ``X-Forwarded-For`` / ``Forwarded`` / ``X-Real-IP``: a
-  request a reverse proxy relays comes from the proxy's address and would otherwise
-  pass for a local one. Anything else is a 403.
+  fc00::/7), and only without any header a proxy adds (``X-Forwarded-*``,
+  ``Forwarded``, ``Via``, ``X-Real-IP``, CDNs' client-IP headers such as
+  ``CF-Connecting-IP`` or ``True-Client-IP``): a request a reverse proxy relays comes from
+  the proxy's address and would otherwise pass for a local one. Anything else is a 403.
 
 The answer is never cached (``Cache-Control: no-store``) and, being outside ``/v1``,
 never counts against a key's rate limits. Like ``/v1`` it is served by the lean ASGI
@@ -49,7 +50,31 @@ from retrieval.models import Document
 from usage.drain import pending_count
 
 log = logging.getLogger(__name__)
-FORWARDING_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP")
+# Headers that proxies, load balancers and CDNs add to what they relay: a request carrying
+# any of them came through one, whatever its TCP peer address says.
+FORWARDING_HEADERS = frozenset(
+    {
+        "HTTP_FORWARDED",
+        "HTTP_VIA",
+        "HTTP_X_REAL_IP",
+        "HTTP_TRUE_CLIENT_IP",
+        "HTTP_CLIENT_IP",
+        "HTTP_X_CLIENT_IP",
+        "HTTP_X_CLUSTER_CLIENT_IP",
+        "HTTP_X_PROXYUSER_IP",
+        "HTTP_CF_CONNECTING_IP",
+        "HTTP_FASTLY_CLIENT_IP",
+        "HTTP_X_AZURE_CLIENTIP",
+        "HTTP_X_APPENGINE_USER_IP",
+    }
+)
+FORWARDING_PREFIXES = ("HTTP_X_FORWARDED_", "HTTP_X_ORIGINAL_FORWARDED")
+
+
+def relayed(meta: dict) -> bool:
+    """Whether a request carries any header a proxy adds (``X-Forwarded-*``, ``Forwarded``,
+    ``Via``, the client-IP headers of CDNs and load balancers)."""
+    return any(name in FORWARDING_HEADERS or name.startswith(FORWARDING_PREFIXES) for name in meta)
 
 
 def refusal(request: HttpRequest) -> HttpResponse | None:
@@ -77,7 +102,7 @@ def refusal(request: HttpRequest) -> HttpResponse | None:
 
 
 def internal_peer(request: HttpRequest) -> bool:
-    if any(header in request.META for header in FORWARDING_HEADERS):
+    if relayed(request.META):
         return False
     try:
         address = ipaddress.ip_address(request.META.get("REMOTE_ADDR") or "")

@@ -241,12 +241,31 @@ def test_a_token_with_a_nul_byte_is_refused(token_servers):
         assert b"portico_requests" not in answer
 
 
-def test_without_a_token_a_proxied_request_is_refused(server):
-    relayed = httpx.get(server.url + "/metrics", headers={"X-Forwarded-For": "203.0.113.9"})
-    assert relayed.status_code == HTTPStatus.FORBIDDEN
+PROXY_HEADERS = [
+    ("X-Forwarded-For", "203.0.113.9"),
+    ("Forwarded", "for=203.0.113.9"),
+    ("X-Real-IP", "203.0.113.9"),
+    ("Via", "1.1 proxy.example"),
+    ("X-Forwarded-Host", "portico.example"),
+    ("X-Forwarded-Proto", "https"),
+    ("CF-Connecting-IP", "203.0.113.9"),
+    ("True-Client-IP", "203.0.113.9"),
+    ("X-Client-IP", "203.0.113.9"),
+    ("X-Cluster-Client-IP", "203.0.113.9"),
+    ("Fastly-Client-IP", "203.0.113.9"),
+]
+
+
+@pytest.mark.parametrize(("header", "value"), PROXY_HEADERS)
+def test_without_a_token_any_proxy_header_means_not_a_local_scraper(server, header, value):
+    relayed = httpx.get(server.url + "/metrics", headers={header: value})
+    assert relayed.status_code == HTTPStatus.FORBIDDEN, header
     assert relayed.json()["error"]["code"] == "metrics_not_allowed"
-    forwarded = httpx.get(server.url + "/metrics", headers={"Forwarded": "for=203.0.113.9"})
-    assert forwarded.status_code == HTTPStatus.FORBIDDEN
+
+
+def test_without_a_token_a_proxied_request_is_refused(server):
+    plain = httpx.get(server.url + "/metrics")
+    assert plain.status_code == HTTPStatus.OK  # the same loopback scraper, no proxy header
     posted = httpx.post(server.url + "/metrics")
     assert posted.status_code == HTTPStatus.METHOD_NOT_ALLOWED
     assert "portico_" not in posted.text
