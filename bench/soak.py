@@ -126,7 +126,7 @@ class Run:
     def rss(self) -> dict[str, float]:
         """RSS of each process: bin/run (the supervisor), web server, worker, its pool, beat."""
         sizes = {"supervisor": rss_mib(self.proc.pid)}
-        for name in ("web server", "worker", "beat"):
+        for name in PROCESSES:
             pid = self.current_pid(name)
             if pid is None:
                 continue
@@ -134,6 +134,47 @@ class Run:
             if name == "worker":
                 sizes["worker pool"] = sum(rss_mib(p) for p in group_members(pid) if p != pid)
         return sizes
+
+
+PROCESSES = ("web server", "worker", "usage worker", "beat")
+# Past the first few minutes (imports, caches, pools filling), a process whose RSS still
+# climbs faster than this in the second half of the run is reported as growing.
+GROWTH_MIB_PER_MIN = 0.25
+
+
+def slope(points: list[tuple[float, float]]) -> float:
+    """Least-squares MiB per minute through ``(minute, MiB)`` points (0 for fewer than 2)."""
+    if len(points) < 2:
+        return 0.0
+    n = len(points)
+    mean_x = sum(x for x, _ in points) / n
+    mean_y = sum(y for _, y in points) / n
+    spread = sum((x - mean_x) ** 2 for x, _ in points)
+    if not spread:
+        return 0.0
+    return sum((x - mean_x) * (y - mean_y) for x, y in points) / spread
+
+
+def growth_verdicts(series: dict[str, list[tuple[float, float]]]) -> list[str]:
+    """Per process: MiB/min over each half of the run, and whether it levels off."""
+    lines = []
+    for name, points in series.items():
+        if len(points) < 4:
+            lines.append(f"  {name:12s} too few samples for a verdict")
+            continue
+        half = points[-1][0] / 2
+        first = slope([p for p in points if p[0] <= half])
+        second = slope([p for p in points if p[0] >= half])
+        verdict = (
+            "levels off"
+            if second <= GROWTH_MIB_PER_MIN
+            else f"STILL GROWING ({second * 60:.0f} MiB/hour)"
+        )
+        lines.append(
+            f"  {name:12s} first half {first:+.2f} MiB/min, second half {second:+.2f} "
+            f"MiB/min: {verdict}"
+        )
+    return lines
 
 
 # --- Load ----------------------------------------------------------------------------
@@ -269,6 +310,7 @@ def soak(args: argparse.Namespace, var_dir: Path) -> int:
     started = time.monotonic()
     first_rss = run.rss()
     peak_rss = dict(first_rss)
+    series: dict[str, list[tuple[float, float]]] = {n: [(0.0, v)] for n, v in first_rss.items()}
     for thread in threads:
         thread.start()
     end = started + args.minutes * 60
@@ -282,8 +324,11 @@ def soak(args: argparse.Namespace, var_dir: Path) -> int:
                 killed.add(pid)
                 os.kill(pid, signal.SIGKILL)
         sizes = run.rss()
+        minute = (time.monotonic() - started) / 60
         for name, size in sizes.items():
             peak_rss[name] = max(peak_rss.get(name, 0), size)
+            if name in series and len(series[name]) < minute * 2 + 1:  # two samples a minute
+                series[name].append((minute, size))
         if time.monotonic() - last_report >= 60:
             last_report = time.monotonic()
             minute = (last_report - started) / 60
@@ -311,7 +356,7 @@ def soak(args: argparse.Namespace, var_dir: Path) -> int:
     ocr_jobs = load.ocr_jobs() if survived else Counter()
     began = time.monotonic()
     pids = [run.proc.pid]
-    for name in ("web server", "worker", "beat"):
+    for name in PROCESSES:
         if (pid := run.current_pid(name)) is not None:
             pids += group_members(pid)
     run.proc.send_signal(signal.SIGTERM)
@@ -356,6 +401,12 @@ def soak(args: argparse.Namespace, var_dir: Path) -> int:
             f"  {name:12s} {start:7.1f} -> {finish:7.1f} ({finish - start:+.1f}), "
             f"peak {peak_rss.get(name, 0):.1f}"
         )
+    print(
+        "RSS growth per process (least squares over each half of the run; with "
+        "--kill-worker-every the worker's samples span its restarts):"
+    )
+    print("\n".join(growth_verdicts(series)))
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     lost = load.chat_ok - records
     print(
         f"usage: {load.chat_ok} chat completions answered 200, {records} usage records "
