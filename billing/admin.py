@@ -19,7 +19,7 @@ from billing.forms import AdjustForm, RedemptionBatchForm, WalletForm
 from billing.models import Hold, LedgerEntry, RedemptionBatch, RedemptionCode, Wallet
 from billing.redemption import create_redemption_batch
 from portal.lib.admin import ReadOnlyAdmin, money_column
-from portal.lib.money import format_usd
+from portal.lib.money import exact_usd, format_usd, plain, usd_html
 
 
 @admin.register(Wallet)
@@ -64,15 +64,15 @@ class WalletAdmin(admin.ModelAdmin):
 
     @admin.display(description="balance (USD)", ordering="balance_usd")
     def balance(self, wallet: Wallet) -> str:
-        return format_usd(wallet.balance_usd)
+        return usd_html(wallet.balance_usd)
 
     @admin.display(description="held (USD)", ordering="held_usd")
     def held(self, wallet: Wallet) -> str:
-        return format_usd(wallet.held_usd)
+        return usd_html(wallet.held_usd)
 
     @admin.display(description="available (USD)")
     def available(self, wallet: Wallet) -> str:
-        return format_usd(wallet.available_usd)
+        return usd_html(wallet.available_usd)
 
     @admin.display(description="adjust")
     def adjust(self, wallet: Wallet) -> str:
@@ -116,14 +116,14 @@ class WalletAdmin(admin.ModelAdmin):
                 form.add_error("amount", exc.message)
             else:
                 if posted.created:
-                    self.log_change(request, wallet, f"Adjusted by {format_usd(amount)}: {reason}")
-                    done = f"{'Credited' if amount > 0 else 'Deducted'} {format_usd(abs(amount))}"
+                    self.log_change(request, wallet, f"Adjusted by {exact_usd(amount)}: {reason}")
+                    done = f"{'Credited' if amount > 0 else 'Deducted'} {exact_usd(abs(amount))}"
                 else:
                     done = "This adjustment was already recorded"
                 self.message_user(
                     request,
                     f"{done}; the balance of {wallet.user} is "
-                    f"{format_usd(posted.entry.balance_after_usd)}.",
+                    f"{exact_usd(posted.entry.balance_after_usd)}.",
                     messages.SUCCESS,
                 )
                 return redirect("admin:billing_wallet_change", wallet.pk)
@@ -163,7 +163,7 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
 
 @admin.register(Hold)
 class HoldAdmin(ReadOnlyAdmin):
-    amount_usd_display = money_column("amount_usd", "amount (USD)")
+    amount_usd_display = money_column("amount_usd", "amount (USD)", cost=True)
     list_display = (
         "request_id",
         "user",
@@ -283,7 +283,7 @@ class RedemptionBatchAdmin(admin.ModelAdmin):
                 [
                     batch.pk,
                     code.code,
-                    format_usd(batch.amount_usd),
+                    plain(batch.amount_usd),
                     batch.expires_at.isoformat() if batch.expires_at else "",
                     csv_cell(batch.note),
                     csv_cell(code.redeemed_by.email if code.redeemed_by else ""),

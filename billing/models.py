@@ -135,7 +135,7 @@ class RedemptionBatch(models.Model):
         verbose_name_plural = "redemption batches"
 
     def __str__(self) -> str:
-        label = f"Batch {self.pk}: {self.count} × {self.amount_usd} USD"
+        label = f"Batch {self.pk}: {self.count} × {format_usd(self.amount_usd)}"
         return f"{label} ({self.note})" if self.note else label
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from decimal import Decimal
 from http import HTTPStatus
 
 from asgiref.sync import sync_to_async
@@ -13,7 +14,7 @@ from catalog.snapshots import get_catalog_sync
 from catalog.views import quickstart_model
 from ocr.flows import engine_unavailable_reason
 from portal.health import run_checks
-from portal.lib.money import format_usd
+from portal.lib.money import usd_html
 from usage.drain import pending_events
 from usage.queries import dashboard_summary
 from usage.tasks import request_drain
@@ -45,7 +46,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     favourites = [model for model, _ in summary.top_models]
     wallet = wallet_summary(request.user.pk)
     context = {
-        "wallet": {**wallet, **{k: format_usd(v) for k, v in wallet.items() if k.endswith("_usd")}},
+        "wallet": {**wallet, **{k: usd_html(v) for k, v in wallet.items() if k.endswith("_usd")}},
+        "held": bool(Decimal(wallet["held_usd"])),
         "summary": summary,
         "pending_count": pending,
         "spend_chart": summary.spend_chart(),

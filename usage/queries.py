@@ -26,7 +26,7 @@ from django.db.models.functions import TruncDay
 from django.utils import timezone
 
 from portal.lib.charts import chart_data
-from portal.lib.money import format_usd
+from portal.lib.money import plain, usd_html
 from usage.models import UsageRecord, UsageRollup
 
 PAGE_SIZE = 50
@@ -214,7 +214,7 @@ def export_lines(
             values[model_at] = _safe_text(values[model_at])
             key_id = values[key_at]
             values[key_at] = key_prefixes.get(key_id, "") if key_id else ""
-            values[cost_at] = format_usd(values[cost_at])
+            values[cost_at] = plain(values[cost_at])  # a number a spreadsheet sums
             if key_names is not None:
                 values.insert(key_at + 1, _safe_text(key_names.get(key_id, "")))
             part.append(writer.writerow(values))
@@ -274,7 +274,7 @@ class Totals:
 
     @property
     def cost_display(self) -> str:
-        return format_usd(self.cost)
+        return usd_html(self.cost)
 
 
 @dataclass

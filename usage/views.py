@@ -18,7 +18,7 @@ from django.utils.cache import patch_vary_headers
 
 from accounts.models import ApiKey
 from catalog.snapshots import get_catalog_sync
-from portal.lib.money import format_usd
+from portal.lib.money import cost_html, usd_html
 from portal.lib.text import clean_text, strict_int
 from usage import queries
 from usage.errors import explain
@@ -143,7 +143,7 @@ def decorate(
             else ""
         )
         record.time_display = record.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
-        record.cost_display = format_usd(record.cost_usd)
+        record.cost_display = cost_html(record.cost_usd)
         record.detail_url = detail.replace("REQUEST_ID", quote(record.request_id, safe=""))
         record.prompt_display = f"{record.prompt_tokens:,}"
         record.completion_display = f"{record.completion_tokens:,}"
@@ -200,7 +200,7 @@ def model_bars(summary: queries.UsageSummary) -> list[dict]:
         {
             "model": model,
             "totals": totals,
-            "cost": format_usd(totals.cost),
+            "cost": usd_html(totals.cost),
             "percent": round(totals.cost * 100 / top, 1) if top else 0,
         }
         for model, totals in summary.by_model
@@ -259,7 +259,7 @@ def usage_detail(request: HttpRequest, request_id: str) -> HttpResponse:
         )
     if record is None:
         raise Http404("No such request")
-    record.cost_display = format_usd(record.cost_usd)
+    record.cost_display = cost_html(record.cost_usd)
     context = {
         "record": record,
         "error_explanation": explain(record.error_code, record.http_status)

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import User
 from billing.flows import BillingError, admin_adjust, wallet_summary
-from portal.lib.money import format_usd
+from portal.lib.money import exact_usd
 
 
 def positive_amount(raw: str) -> Decimal:
@@ -55,7 +55,7 @@ class Command(BaseCommand):
         verb = "Credited" if signed > 0 else "Debited"
         self.stdout.write(
             self.style.SUCCESS(
-                f"{verb} {format_usd(amount)} {'to' if signed > 0 else 'from'} {user.email} "
+                f"{verb} {exact_usd(amount)} {'to' if signed > 0 else 'from'} {user.email} "
                 f"(ledger entry {posted.entry.pk})."
             )
         )
