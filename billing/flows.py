@@ -59,6 +59,7 @@ def post_entry(
     actor=None,
     request_id: str = "",
     allow_negative: bool = True,
+    staff_note: str = "",
 ) -> Posted:
     """Append one ledger entry and move the cached balance with it; idempotent by key."""
     with transaction.atomic():
@@ -80,6 +81,7 @@ def post_entry(
             balance_after_usd=wallet.balance_usd,
             idempotency_key=idempotency_key,
             description=description[:300],
+            staff_note=staff_note[:300],
             actor=actor,
             request_id=request_id,
         )
@@ -107,9 +109,17 @@ def credit(
 
 
 def admin_adjust(
-    user_id: int, amount: Decimal, *, reason: str, actor, idempotency_key: str | None = None
+    user_id: int,
+    amount: Decimal,
+    *,
+    reason: str,
+    actor,
+    idempotency_key: str | None = None,
+    note: str = "",
 ) -> Posted:
-    """An admin's recharge (positive) or deduction (negative); a deduction may not exceed what is available."""
+    """An admin's recharge (positive) or deduction (negative); a deduction may not exceed
+    what is available. ``reason`` is the staff-only note (required); ``note`` is what the
+    owner reads in their ledger (optional)."""
     if not reason.strip():
         raise BillingError("A reason is required for every adjustment.", "reason_required")
     if amount == 0:
@@ -123,7 +133,8 @@ def admin_adjust(
         amount,
         LedgerEntry.Kind.ADJUSTMENT,
         key,
-        description=reason.strip(),
+        description=note.strip(),
+        staff_note=reason.strip(),
         actor=actor,
         allow_negative=False,
     )
@@ -453,6 +464,10 @@ class UsageDay:
     @property
     def description(self) -> str:
         return f"Usage on {self.day:%Y-%m-%d} — {self.requests:,} request{pluralize(self.requests)}"
+
+    @property
+    def detail(self) -> str:  # as ``LedgerEntry.detail``: what the ledger page shows
+        return self.description
 
     def get_kind_display(self) -> str:
         return LedgerEntry.Kind.USAGE.label

@@ -386,6 +386,9 @@ STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
 STRIPE_API_BASE = env_str("STRIPE_API_BASE", "https://api.stripe.com")
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = env_int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300)
+# An admin's adjustment larger than this (either way) asks for a second, explicit
+# confirmation in the admin before it is posted.
+ADJUSTMENT_CONFIRM_ABOVE_USD = env_decimal("ADJUSTMENT_CONFIRM_ABOVE_USD", "1000")
 TOPUP_MIN_USD = env_decimal("TOPUP_MIN_USD", "5")
 TOPUP_MAX_USD = env_decimal("TOPUP_MAX_USD", "500")
 # Wrong redemption codes allowed per user and per IP address in an hour.

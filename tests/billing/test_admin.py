@@ -58,9 +58,10 @@ def test_an_admin_credit_records_the_reason_and_the_admin(admin_client, alice, s
         response.content.decode()
     )
     entry = LedgerEntry.objects.get(kind=LedgerEntry.Kind.ADJUSTMENT)
-    assert (entry.amount_usd, entry.description, entry.actor) == (
+    assert (entry.amount_usd, entry.staff_note, entry.description, entry.actor) == (
         Decimal("15"),
         "Welcome credit",
+        "",  # the reason is for staff: the owner's ledger reads "Admin adjustment"
         staff_user,
     )
     assert LogEntry.objects.get().change_message == "Adjusted by $15.00: Welcome credit"
@@ -152,7 +153,9 @@ def test_an_admin_creates_a_batch_and_its_codes_are_generated(admin_client, staf
         follow=True,
     )
 
-    assert "Generated 5 codes worth $20.00 each." in response.content.decode()
+    assert "Generated 5 codes worth $20.00 each; they are listed below." in (
+        response.content.decode()
+    )
     batch = RedemptionBatch.objects.get()
     assert (batch.count, batch.amount_usd, batch.created_by) == (5, Decimal("20"), staff_user)
     assert batch.codes.count() == 5
