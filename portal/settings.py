@@ -27,6 +27,10 @@ VAR_DIR = Path(env_str("PORTICO_VAR_DIR") or BASE_DIR / "var")
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("DEBUG", default=True)
+# With DEBUG on, pages still answer errors with Portico's own 404/403/400/500 pages
+# (make run is DEBUG); a developer who wants Django's technical pages (URL patterns,
+# tracebacks) sets DEBUG_ERROR_PAGES=1.
+DEBUG_ERROR_PAGES = env_bool("DEBUG_ERROR_PAGES", default=False)
 SECRET_KEY = env_secret(
     "SECRET_KEY", required=not DEBUG, fallback="dev-only-insecure-key-change-me-0123456789abcdef"
 )
@@ -89,12 +93,17 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Portico's error pages while DEBUG is on too (DEBUG_ERROR_PAGES=1: Django's). After
+    # the user is known (the page's header) and before allauth, whose exceptions
+    # (ImmediateHttpResponse) are answers, not errors.
+    "portal.error_pages.ErrorPagesMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
+CSRF_FAILURE_VIEW = "portal.error_pages.csrf_failure"
 ASGI_APPLICATION = "portal.asgi.application"
 WSGI_APPLICATION = None
 
@@ -334,10 +343,20 @@ LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "bare": {"format": "%(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "bare": {"class": "logging.StreamHandler", "formatter": "bare"},
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # The local mail backend's "✉ subject — to address: link" lines start with ✉ in
+        # make run's output, from the web server and from the worker (whose own format
+        # would put "[time: WARNING/ForkPoolWorker-2]" in front): a handler of their own.
+        "portal.mail": {"handlers": ["bare"], "level": "INFO", "propagate": False},
         "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         "django.db.backends": {"level": "WARNING"},
         "pikepdf": {"level": "WARNING"},  # announces its logger bridge on every import

@@ -36,6 +36,30 @@ async def readyz(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"status": "ok", "checks": checks})
 
 
+# What each readiness check means to a person reading the status page.
+STATUS_PARTS = {
+    "database": "Database",
+    "cache": "Cache and rate limits",
+    "broker": "Background jobs (mail, OCR, usage recording)",
+    "ocr": "OCR engine",
+}
+
+
+async def status(request: HttpRequest) -> HttpResponse:
+    """The footer's "status": /readyz's checks as a page people read (machines keep
+    /healthz and /readyz). Parts are named, failures are not detailed: it is public."""
+    checks = await sync_to_async(run_checks, thread_sensitive=False)()
+    ocr_problem = await sync_to_async(engine_unavailable_reason, thread_sensitive=False)()
+    checks["ocr"] = "unavailable" if ocr_problem else "ok"
+    parts = [(STATUS_PARTS.get(name, name), result == "ok") for name, result in checks.items()]
+    # OCR is optional (/readyz reports it without failing): only the others make Portico down.
+    working = all(result == "ok" for name, result in checks.items() if name != "ocr")
+    context = {"parts": parts, "working": working}
+    page = await sync_to_async(render)(request, "portal/status.html", context)
+    page.status_code = HTTPStatus.OK if working else HTTPStatus.SERVICE_UNAVAILABLE
+    return page
+
+
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     # Requests that finished in the last second wait for the worker: hurry it, and say so.
