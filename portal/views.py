@@ -66,7 +66,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     pending = len(pending_events(request.user.pk))
     if pending:
         request_drain()
-    summary = dashboard_summary(request.user.pk)
+    catalog = set(get_catalog_sync().models)
+    summary = dashboard_summary(request.user.pk, catalog=catalog)
     favourites = [model for model, _ in summary.top_models]
     wallet = wallet_summary(request.user.pk)
     context = {
@@ -77,7 +78,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "spend_chart": summary.spend_chart(),
         "example_model": quickstart_model(request.user, favourites),
         # Failed calls may name any model: only the catalog's have a page to link to.
-        "catalog_models": set(get_catalog_sync().models),
+        "catalog_models": catalog,
     }
     return render(request, "portal/dashboard.html", context)
 

@@ -62,10 +62,15 @@ class UsageFilterForm(forms.Form):
         self.fields["key"].choices = [("", "Any key")] + [
             (key.pk, f"{key.name} ({key.prefix}…)") for key in keys
         ]
-        wanted = data.get("model", "")
-        known = sorted({*models, wanted} - {""})
+        self.list_models(())
+
+    def list_models(self, used) -> None:
+        """The model choices: what the Models page lists (served models), the models of
+        the period's Spend by model (``used``), and the one asked for."""
+        served = {m for m, has_provider in self.served.items() if has_provider}
+        known = sorted({*served, *used, self.data.get("model", "")} - {""})
         self.fields["model"].choices = [("", "Any model")] + [
-            (m, model_label(m, models)) for m in known
+            (m, model_label(m, self.served)) for m in known
         ]
 
     def filters(self, today: date) -> queries.UsageFilters:
@@ -180,7 +185,8 @@ def usage(request: HttpRequest) -> HttpResponse:
     if request.htmx and after is not None and not request.htmx.history_restore_request:
         response = render(request, "usage/usage.html#usage-rows", context)
     else:
-        summary = queries.usage_summary(request.user.pk, filters)
+        summary = queries.usage_summary(request.user.pk, filters, catalog=form.served)
+        form.list_models(model for model, _ in summary.by_model)
         context.update(
             summary=summary,
             spend_chart=summary.spend_chart(filters.hourly),
