@@ -25,7 +25,7 @@ from accounts.key_flows import EDITABLE, update_key
 from accounts.models import ApiKey, Scope, User
 from catalog.fields import ModelAllowlistField, catalog_choices
 from portal.lib.admin import AuditedChangesMixin, LinesField
-from portal.lib.money import format_usd
+from portal.lib.money import usd_html
 
 
 class UserChangeForm(BaseUserChangeForm):
@@ -84,7 +84,7 @@ class UserAdmin(AuditedChangesMixin, BaseUserAdmin):
     @admin.display(description="wallet (USD)", ordering="wallet__balance_usd")
     def wallet_balance(self, user: User) -> str:
         try:
-            return format_usd(user.wallet.balance_usd)
+            return usd_html(user.wallet.balance_usd)
         except ObjectDoesNotExist:
             return "—"
 

@@ -28,7 +28,7 @@ from accounts.forms import KeyForm
 from accounts.key_flows import update_key
 from accounts.key_spend import KeySpend, key_spend
 from accounts.models import ApiKey
-from portal.lib.money import format_usd, plain
+from portal.lib.money import plain, usd_html
 
 FALLBACK_MODEL = "portico/test-chat"
 
@@ -43,11 +43,11 @@ class SpendLine:
 
     @property
     def spent_display(self) -> str:
-        return format_usd(self.spent)
+        return usd_html(self.spent)
 
     @property
     def cap_display(self) -> str:
-        return format_usd(self.cap)
+        return usd_html(self.cap)
 
     @property
     def meter(self) -> dict[str, str] | None:
@@ -148,7 +148,7 @@ class KeyRow:
             ("per month", key.monthly_budget_usd),
             ("total", key.total_budget_usd),
         )
-        return [(label, format_usd(value)) for label, value in pairs if value is not None]
+        return [(label, usd_html(value)) for label, value in pairs if value is not None]
 
     @property
     def badge(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
@@ -19,7 +20,7 @@ from billing.forms import AdjustForm, RedemptionBatchForm, WalletForm
 from billing.models import Hold, LedgerEntry, RedemptionBatch, RedemptionCode, Wallet
 from billing.redemption import create_redemption_batch
 from portal.lib.admin import ReadOnlyAdmin, money_column
-from portal.lib.money import format_usd
+from portal.lib.money import exact_usd, format_usd, plain, usd_html
 
 
 @admin.register(Wallet)
@@ -64,15 +65,15 @@ class WalletAdmin(admin.ModelAdmin):
 
     @admin.display(description="balance (USD)", ordering="balance_usd")
     def balance(self, wallet: Wallet) -> str:
-        return format_usd(wallet.balance_usd)
+        return usd_html(wallet.balance_usd)
 
     @admin.display(description="held (USD)", ordering="held_usd")
     def held(self, wallet: Wallet) -> str:
-        return format_usd(wallet.held_usd)
+        return usd_html(wallet.held_usd)
 
     @admin.display(description="available (USD)")
     def available(self, wallet: Wallet) -> str:
-        return format_usd(wallet.available_usd)
+        return usd_html(wallet.available_usd)
 
     @admin.display(description="adjust")
     def adjust(self, wallet: Wallet) -> str:
@@ -97,36 +98,51 @@ class WalletAdmin(admin.ModelAdmin):
         return [adjust, *super().get_urls()]
 
     def adjust_view(self, request: HttpRequest, wallet_id: int) -> HttpResponse:
-        """A credit or deduction with a required reason, recorded with the acting admin."""
+        """A credit or deduction with a required staff note, recorded with the acting admin;
+        a large one asks to be confirmed first (``ADJUSTMENT_CONFIRM_ABOVE_USD``)."""
         wallet = get_object_or_404(Wallet.objects.select_related("user"), pk=wallet_id)
         if not self.has_change_permission(request, wallet):
             raise PermissionDenied
-        form = AdjustForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            amount, reason = form.cleaned_data["amount"], form.cleaned_data["reason"]
-            try:
-                posted = admin_adjust(
-                    wallet.user_id,
-                    amount,
-                    reason=reason,
-                    actor=request.user,
-                    idempotency_key=f"adjust:{form.cleaned_data['token']}",
-                )
-            except BillingError as exc:
-                form.add_error("amount", exc.message)
-            else:
-                if posted.created:
-                    self.log_change(request, wallet, f"Adjusted by {format_usd(amount)}: {reason}")
-                    done = f"{'Credited' if amount > 0 else 'Deducted'} {format_usd(abs(amount))}"
-                else:
-                    done = "This adjustment was already recorded"
-                self.message_user(
-                    request,
-                    f"{done}; the balance of {wallet.user} is "
-                    f"{format_usd(posted.entry.balance_after_usd)}.",
-                    messages.SUCCESS,
-                )
-                return redirect("admin:billing_wallet_change", wallet.pk)
+        if request.method != "POST":
+            return self.adjust_page(request, wallet, AdjustForm())
+        if "_edit" in request.POST:  # back from the confirmation, to change something
+            data = request.POST.copy()
+            data.pop("confirmed_amount", None)
+            return self.adjust_page(request, wallet, AdjustForm(data))
+        form = AdjustForm(request.POST)
+        if not form.is_valid():
+            return self.adjust_page(request, wallet, form)
+        if form.needs_confirmation():
+            return self.adjust_page(request, wallet, form, confirming=True)
+        amount, reason = form.cleaned_data["amount"], form.cleaned_data["reason"]
+        try:
+            posted = admin_adjust(
+                wallet.user_id,
+                amount,
+                reason=reason,
+                note=form.cleaned_data["note"],
+                actor=request.user,
+                idempotency_key=f"adjust:{form.cleaned_data['token']}",
+            )
+        except BillingError as exc:
+            form.add_error("amount", exc.message)
+            return self.adjust_page(request, wallet, form)
+        if posted.created:
+            self.log_change(request, wallet, f"Adjusted by {exact_usd(amount)}: {reason}")
+            done = f"{'Credited' if amount > 0 else 'Deducted'} {exact_usd(abs(amount))}"
+        else:
+            done = "This adjustment was already recorded"
+        self.message_user(
+            request,
+            f"{done}; the balance of {wallet.user} is {exact_usd(posted.entry.balance_after_usd)}.",
+            messages.SUCCESS,
+        )
+        return redirect("admin:billing_wallet_change", wallet.pk)
+
+    def adjust_page(
+        self, request: HttpRequest, wallet: Wallet, form: AdjustForm, confirming: bool = False
+    ) -> HttpResponse:
+        """The form, or its second step: "Credit $1,000,000,000.00 to …?" for a large amount."""
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -134,6 +150,16 @@ class WalletAdmin(admin.ModelAdmin):
             "form": form,
             "title": f"Adjust the balance of {wallet.user}",
         }
+        if confirming:
+            amount = form.cleaned_data["amount"]
+            context.update(
+                confirming=True,
+                credit=amount > 0,
+                amount_text=exact_usd(abs(amount)),
+                balance_after=exact_usd(wallet.balance_usd + amount),
+                threshold=format_usd(settings.ADJUSTMENT_CONFIRM_ABOVE_USD),
+                confirmed_amount=plain(amount),
+            )
         return TemplateResponse(request, "billing/admin_adjust.html", context)
 
 
@@ -146,11 +172,18 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
         "amount_usd_display",
         "balance_after_usd_display",
         "description",
+        "staff_note",
         "actor",
         "request_id",
     )
     list_filter = ("kind", "created_at", ("actor", admin.RelatedOnlyFieldListFilter))
-    search_fields = ("wallet__user__email", "idempotency_key", "request_id", "description")
+    search_fields = (
+        "wallet__user__email",
+        "idempotency_key",
+        "request_id",
+        "description",
+        "staff_note",
+    )
     list_select_related = ("wallet__user", "actor")
     show_full_result_count = False  # the ledger grows without bound
     amount_usd_display = money_column("amount_usd", "amount (USD)")
@@ -163,7 +196,7 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
 
 @admin.register(Hold)
 class HoldAdmin(ReadOnlyAdmin):
-    amount_usd_display = money_column("amount_usd", "amount (USD)")
+    amount_usd_display = money_column("amount_usd", "amount (USD)", cost=True)
     list_display = (
         "request_id",
         "user",
@@ -207,7 +240,7 @@ def csv_cell(value: object) -> str:
 class RedemptionBatchAdmin(admin.ModelAdmin):
     list_display = (
         "__str__",
-        "amount_usd",
+        "amount_usd_display",
         "count",
         "redeemed",
         "expires_at",
@@ -227,9 +260,23 @@ class RedemptionBatchAdmin(admin.ModelAdmin):
             .annotate(redeemed_count=Count("codes", filter=Q(codes__redeemed_at__isnull=False)))
         )
 
+    amount_usd_display = money_column("amount_usd", "amount (USD)")
+
     @admin.display(ordering="redeemed_count")
     def redeemed(self, batch: RedemptionBatch) -> int:
         return batch.redeemed_count
+
+    @admin.display(description="codes")
+    def all_codes(self, batch: RedemptionBatch) -> str:
+        """Every code of the batch, one per line, ready to copy (the CSV has who used which)."""
+        codes = batch.codes.values_list("code", flat=True)
+        return format_html(
+            '<textarea readonly rows="{}" cols="24" aria-label="Codes of batch {}" '
+            'data-testid="batch-codes">{}</textarea>',
+            min(batch.count, 12),
+            batch.pk,
+            "\n".join(codes),
+        )
 
     def get_form(self, request: HttpRequest, obj=None, change: bool = False, **kwargs):
         if obj is None:
@@ -239,11 +286,19 @@ class RedemptionBatchAdmin(admin.ModelAdmin):
     def get_fields(self, request: HttpRequest, obj=None):
         if obj is None:
             return ("amount_usd", "count", "expires_at", "note")
-        return ("amount_usd", "count", "expires_at", "note", "created_by", "created_at")
+        return (
+            "amount_usd",
+            "count",
+            "expires_at",
+            "note",
+            "created_by",
+            "created_at",
+            "all_codes",
+        )
 
     def get_readonly_fields(self, request: HttpRequest, obj=None):
         # A batch's codes exist already: only its expiry (to end it early) and note change.
-        return ("amount_usd", "count", "created_by", "created_at") if obj else ()
+        return ("amount_usd", "count", "created_by", "created_at", "all_codes") if obj else ()
 
     def get_inlines(self, request: HttpRequest, obj=None):
         return self.inlines if obj else ()
@@ -257,12 +312,19 @@ class RedemptionBatchAdmin(admin.ModelAdmin):
             return
         obj.created_by = request.user
         create_redemption_batch(obj)
+
+    def response_add(self, request: HttpRequest, obj: RedemptionBatch, post_url_continue=None):
+        """Straight to the new batch's page, where its codes are listed to copy."""
+        if "_addanother" in request.POST or "_popup" in request.POST:
+            return super().response_add(request, obj, post_url_continue)
         self.message_user(
             request,
-            f"Generated {obj.count} codes worth {format_usd(obj.amount_usd)} each. "
-            "Select the batch and choose “Export codes as CSV” to download them.",
+            f"Generated {obj.count} codes worth {format_usd(obj.amount_usd)} each; they are "
+            "listed below. “Export codes as CSV” on the batch list downloads them with who "
+            "redeemed which.",
             messages.SUCCESS,
         )
+        return redirect("admin:billing_redemptionbatch_change", obj.pk)
 
     @admin.action(description="Export codes as CSV")
     def export_csv(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
@@ -283,7 +345,7 @@ class RedemptionBatchAdmin(admin.ModelAdmin):
                 [
                     batch.pk,
                     code.code,
-                    format_usd(batch.amount_usd),
+                    plain(batch.amount_usd),
                     batch.expires_at.isoformat() if batch.expires_at else "",
                     csv_cell(batch.note),
                     csv_cell(code.redeemed_by.email if code.redeemed_by else ""),

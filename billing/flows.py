@@ -18,7 +18,7 @@ from django.utils import timezone
 from accounts.models import ApiKey
 from billing.models import Hold, LedgerEntry, Wallet
 from portal.errors import ApiError
-from portal.lib.money import format_usd, plain
+from portal.lib.money import format_cost, format_usd, plain
 from usage.events import UsageEvent
 from usage.models import UsageRollup
 
@@ -59,6 +59,7 @@ def post_entry(
     actor=None,
     request_id: str = "",
     allow_negative: bool = True,
+    staff_note: str = "",
 ) -> Posted:
     """Append one ledger entry and move the cached balance with it; idempotent by key."""
     with transaction.atomic():
@@ -68,8 +69,8 @@ def post_entry(
         wallet = locked_wallet(user_id)
         if not allow_negative and amount < 0 and wallet.balance_usd - wallet.held_usd + amount < 0:
             raise BillingError(
-                f"A debit of {format_usd(-amount)} is larger than the available balance of "
-                f"{format_usd(wallet.available_usd)}.",
+                f"A debit of {format_cost(-amount)} is larger than the available balance of "
+                f"{format_cost(wallet.available_usd)}.",
                 "insufficient_balance",
             )
         wallet.balance_usd += amount
@@ -80,6 +81,7 @@ def post_entry(
             balance_after_usd=wallet.balance_usd,
             idempotency_key=idempotency_key,
             description=description[:300],
+            staff_note=staff_note[:300],
             actor=actor,
             request_id=request_id,
         )
@@ -107,9 +109,17 @@ def credit(
 
 
 def admin_adjust(
-    user_id: int, amount: Decimal, *, reason: str, actor, idempotency_key: str | None = None
+    user_id: int,
+    amount: Decimal,
+    *,
+    reason: str,
+    actor,
+    idempotency_key: str | None = None,
+    note: str = "",
 ) -> Posted:
-    """An admin's recharge (positive) or deduction (negative); a deduction may not exceed what is available."""
+    """An admin's recharge (positive) or deduction (negative); a deduction may not exceed
+    what is available. ``reason`` is the staff-only note (required); ``note`` is what the
+    owner reads in their ledger (optional)."""
     if not reason.strip():
         raise BillingError("A reason is required for every adjustment.", "reason_required")
     if amount == 0:
@@ -123,7 +133,8 @@ def admin_adjust(
         amount,
         LedgerEntry.Kind.ADJUSTMENT,
         key,
-        description=reason.strip(),
+        description=note.strip(),
+        staff_note=reason.strip(),
         actor=actor,
         allow_negative=False,
     )
@@ -159,13 +170,13 @@ def reserve_funds(
             wallet = ensure_wallet(user_id)
             if wallet.unpaid_usd > 0:
                 raise BillingError(
-                    f"Earlier requests cost {format_usd(wallet.unpaid_usd)} more than your "
+                    f"Earlier requests cost {format_cost(wallet.unpaid_usd)} more than your "
                     "balance could cover. Top up your wallet to pay it and continue.",
                     "unpaid_usage",
                 )
             raise BillingError(
-                f"Insufficient balance: this request may cost up to {format_usd(amount)} but your available "
-                f"balance is {format_usd(wallet.available_usd)}. Top up your wallet to continue.",
+                f"Insufficient balance: this request may cost up to {format_cost(amount)} but your available "
+                f"balance is {format_cost(wallet.available_usd)}. Top up your wallet to continue.",
                 "insufficient_balance",
             )
         return Hold.objects.create(
@@ -215,8 +226,8 @@ def check_key_budgets(api_key_id: int, amount: Decimal, budgets: dict[str, Decim
         spent = spent_rows.aggregate(s=Sum("cost_usd"))["s"] or ZERO
         if spent + held + amount > budget:
             raise BillingError(
-                f"This API key's {period} budget of {format_usd(budget)} would be exceeded "
-                f"(spent {format_usd(spent)}, {format_usd(held)} in flight).",
+                f"This API key's {period} budget of {format_cost(budget)} would be exceeded "
+                f"(spent {format_cost(spent)}, {format_cost(held)} in flight).",
                 "key_budget_exceeded",
             )
 
@@ -289,7 +300,7 @@ def charge_usage(wallet: Wallet, event: UsageEvent, cost: Decimal) -> LedgerEntr
     description = f"{event.model} ({event.source})"
     if shortfall:
         wallet.unpaid_usd += shortfall
-        description += f"; {format_usd(shortfall)} unpaid"
+        description += f"; {format_cost(shortfall)} unpaid"
         log.warning(
             "Request %s cost %s but the wallet of user %s covered only %s; %s unpaid",
             event.request_id,
@@ -453,6 +464,10 @@ class UsageDay:
     @property
     def description(self) -> str:
         return f"Usage on {self.day:%Y-%m-%d} — {self.requests:,} request{pluralize(self.requests)}"
+
+    @property
+    def detail(self) -> str:  # as ``LedgerEntry.detail``: what the ledger page shows
+        return self.description
 
     def get_kind_display(self) -> str:
         return LedgerEntry.Kind.USAGE.label

@@ -60,7 +60,11 @@ class ThresholdForm(forms.Form):
 
 
 class AdjustForm(forms.Form):
-    """The admin's recharge or deduction: signed amount, a reason, and a one-time token."""
+    """The admin's recharge or deduction: a signed amount, a staff-only reason, an optional
+    note for the owner's ledger, and a one-time token. An amount above
+    ``ADJUSTMENT_CONFIRM_ABOVE_USD`` (either way) posts only with ``confirmed_amount``
+    equal to it: the second step of the form, so a typo of a few zeros gets a second look.
+    """
 
     amount = forms.DecimalField(
         label="Amount (USD)",
@@ -69,9 +73,21 @@ class AdjustForm(forms.Form):
         help_text="Positive to credit, negative to deduct (at most the available balance).",
     )
     reason = forms.CharField(
+        label="Staff note",
         max_length=300,
-        help_text="Required; recorded in the ledger with your name.",
+        help_text="Required: why you make this adjustment. Kept with your name for staff; "
+        "the wallet's owner never sees it.",
         widget=forms.TextInput(attrs={"size": 60}),
+    )
+    note = forms.CharField(
+        label="Note for the user",
+        max_length=300,
+        required=False,
+        help_text="Optional: shown in the user's ledger beside “Admin adjustment”.",
+        widget=forms.TextInput(attrs={"size": 60}),
+    )
+    confirmed_amount = forms.DecimalField(
+        required=False, max_digits=20, decimal_places=10, widget=forms.HiddenInput
     )
     # Submitting the same form twice (a double click, a resent POST) posts once.
     token = forms.CharField(widget=forms.HiddenInput, initial=lambda: uuid.uuid4().hex)
@@ -87,6 +103,14 @@ class AdjustForm(forms.Form):
         if not reason:
             raise forms.ValidationError("A reason is required for every adjustment.")
         return reason
+
+    def needs_confirmation(self) -> bool:
+        """A large amount not yet confirmed as exactly this amount (call after is_valid)."""
+        amount = self.cleaned_data["amount"]
+        return (
+            abs(amount) > settings.ADJUSTMENT_CONFIRM_ABOVE_USD
+            and self.cleaned_data.get("confirmed_amount") != amount
+        )
 
 
 class RedemptionBatchForm(forms.ModelForm):

@@ -53,7 +53,12 @@ class LedgerEntry(models.Model):
     amount_usd = money_field(help_text="positive credits, negative debits")
     balance_after_usd = money_field()
     idempotency_key = models.CharField(max_length=200, unique=True)
-    description = models.CharField(max_length=300, blank=True)
+    description = models.CharField(
+        max_length=300, blank=True, help_text="shown to the wallet's owner in their ledger"
+    )
+    staff_note = models.CharField(
+        max_length=300, blank=True, help_text="why staff made this entry; never shown to the owner"
+    )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -75,6 +80,17 @@ class LedgerEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Ledger entries are append-only")
+
+    @property
+    def detail(self) -> str:
+        """The description as the owner's ledger shows it beside the kind's badge, without
+        the kind's name repeated: "Redemption code PORT-…" reads "PORT-…"."""
+        label, text = self.get_kind_display(), self.description
+        if text.lower().startswith(label.lower()):
+            text = text[len(label) :].strip(" :—-")
+            if text.startswith("(") and text.endswith(")"):
+                text = text[1:-1]
+        return text
 
 
 class Hold(models.Model):
@@ -135,7 +151,7 @@ class RedemptionBatch(models.Model):
         verbose_name_plural = "redemption batches"
 
     def __str__(self) -> str:
-        label = f"Batch {self.pk}: {self.count} × {self.amount_usd} USD"
+        label = f"Batch {self.pk}: {self.count} × {format_usd(self.amount_usd)}"
         return f"{label} ({self.note})" if self.note else label
 
 

@@ -17,7 +17,7 @@ from catalog.models import Model
 from catalog.snapshots import ModelEntry, get_catalog_sync
 from catalog.stats import hourly_series, model_stats
 from portal.lib.charts import chart_data
-from portal.lib.money import format_usd
+from portal.lib.money import cost_html
 from portal.lib.text import clean_text
 
 UNIT_NAMES = {Model.Type.OCR: "page", Model.Type.RETRIEVAL: "query"}
@@ -61,21 +61,25 @@ class ModelRow:
         return UNIT_NAMES.get(self.entry.type, "")
 
     @property
+    def price_unit(self) -> str:
+        """What a price is for: ``1M tokens``, or the model's unit (``page``, ``query``)."""
+        return self.unit or "1M tokens"
+
+    @property
     def input_price(self) -> str:
-        if self.unit:
-            return f"{format_usd(self.entry.unit_price)} / {self.unit}"
-        return format_usd(self.entry.input_price_per_1m)
+        """The input price per 1M tokens, or the price per unit (``$0.002``, see ``price_unit``)."""
+        return cost_html(self.entry.unit_price if self.unit else self.entry.input_price_per_1m)
 
     @property
     def output_price(self) -> str:
         if self.unit or self.entry.type == Model.Type.EMBEDDING:
             return ""
-        return format_usd(self.entry.output_price_per_1m)
+        return cost_html(self.entry.output_price_per_1m)
 
     @property
     def cached_price(self) -> str:
         price = self.entry.cached_input_price_per_1m
-        return format_usd(price) if price is not None else ""
+        return cost_html(price) if price is not None else ""
 
     @property
     def error_percent(self) -> float | None:

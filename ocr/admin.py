@@ -16,7 +16,7 @@ from django.utils.html import format_html
 
 from ocr.models import OcrJob, OcrPage
 from portal.lib.admin import ReadOnlyAdmin, money_column
-from portal.lib.money import format_usd
+from portal.lib.money import usd_html
 from usage.models import UsageRecord
 
 
@@ -54,7 +54,7 @@ class OcrJobAdmin(ReadOnlyAdmin):
     search_fields = ("token", "filename", "owner__email", "error_code")
     date_hierarchy = "created_at"
     inlines = (OcrPageInline,)
-    unit_price_usd_display = money_column("unit_price_usd", "per page (USD)")
+    unit_price_usd_display = money_column("unit_price_usd", "per page (USD)", cost=True)
     fieldsets = (
         (None, {"fields": ("token", "owner", "api_key", "source", "filename", "size_bytes")}),
         (
@@ -114,4 +114,4 @@ class OcrJobAdmin(ReadOnlyAdmin):
             + "?"
             + urlencode({"q": f"ocr_{job.token}_"})
         )
-        return format_html('{} · <a href="{}">usage records</a>', format_usd(charged), url)
+        return format_html('{} · <a href="{}">usage records</a>', usd_html(charged), url)

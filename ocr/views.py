@@ -91,9 +91,15 @@ def job_context(job: OcrJob) -> dict:
         .order_by("page_num")
         .only("page_num", "status", "num_segments", "language", "path", "error", "width")
     )
+    # The text, the bar and the tiles all come from these rows, so they always agree
+    # (pages are read in parallel and out of order: "page 2 of 3" would be a guess).
+    read = sum(page.status == OcrPage.Status.DONE for page in pages)
     return {
         "job": job,
         "pages": pages,
+        "pages_read": read,
+        "pages_failed": sum(page.status == OcrPage.Status.ERROR for page in pages),
+        "progress": 100 if job.status == OcrJob.Status.DONE else read * 100 // max(len(pages), 1),
         "queue_position": flows.queue_position(job),
         "can_retry": job.status == OcrJob.Status.ERROR and job.retryable,
         "retry_cap": settings.OCR_RETRY_CAP,
@@ -107,8 +113,9 @@ def job_page(request: HttpRequest, token: str) -> HttpResponse:
     job, gone = owned(request, token)
     if gone:
         return gone
-    template = "ocr/job.html#progress" if request.htmx else "ocr/job.html"
-    return render(request, template, job_context(job))
+    if request.htmx:  # the poll: progress, and the PDF button once the job is finished
+        return render(request, "ocr/job.html#progress", {**job_context(job), "oob": True})
+    return render(request, "ocr/job.html", job_context(job))
 
 
 @require_POST

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from accounts.snapshots import playground_context
 from billing.flows import wallet_summary
 from catalog.snapshots import ModelEntry, get_catalog
-from portal.lib.money import format_usd, plain
+from portal.lib.money import exact_usd, format_cost, format_usd, plain
 from usage.drain import pending_events
 from usage.models import UsageRecord
 from usage.tasks import request_drain
@@ -43,8 +43,8 @@ def model_option(model: ModelEntry) -> dict:
         "name": model.name,
         "input_per_1m": plain(model.input_price_per_1m),
         "output_per_1m": plain(model.output_price_per_1m),
-        "price_text": f"{format_usd(model.input_price_per_1m)} in · "
-        f"{format_usd(model.output_price_per_1m)} out per 1M tokens",
+        "price_text": f"{format_cost(model.input_price_per_1m)} in · "
+        f"{format_cost(model.output_price_per_1m)} out per 1M tokens",
         "context_window": model.context_window,
         "max_output_tokens": model.max_output_tokens,
     }
@@ -78,7 +78,8 @@ def request_usage(user_id: int, request_id: str) -> dict | None:
         "model": record.model,
         "status": record.status,
         "cost_usd": plain(record.cost_usd),
-        "cost_display": format_usd(record.cost_usd),
+        "cost_display": format_cost(record.cost_usd),
+        "cost_exact": exact_usd(record.cost_usd),
         "prompt_tokens": record.prompt_tokens,
         "completion_tokens": record.completion_tokens,
         "tokens_reported": record.tokens_reported,
@@ -90,4 +91,8 @@ def request_usage(user_id: int, request_id: str) -> dict | None:
 
 def wallet_for_display(user_id: int) -> dict:
     wallet = wallet_summary(user_id)
-    return {**wallet, "balance_display": format_usd(wallet["balance_usd"])}
+    return {
+        **wallet,
+        "balance_display": format_usd(wallet["balance_usd"]),
+        "balance_exact": exact_usd(wallet["balance_usd"]),
+    }

@@ -29,9 +29,10 @@ from playground.flows import chat_body, model_option, models_for, request_usage
 from portal.errors import ApiError, error_response
 from portal.lib.net import api_base_url
 
-# Set by another page (Retrieval's "Use in playground") to start with a system prompt;
-# read once.
+# Set by another page (Retrieval's "Use in playground") to start with a system prompt
+# and a question in the message box; read once.
 PREFILL_SESSION_KEY = "playground_prefill"
+QUESTION_SESSION_KEY = "playground_question"
 USAGE_WAIT_SECONDS = 2.0
 USAGE_POLL_SECONDS = 0.1
 
@@ -51,7 +52,14 @@ async def playground(request: HttpRequest) -> HttpResponse:
         "models": [model_option(m) for m in models],
     }
     prefill = await request.session.apop(PREFILL_SESSION_KEY, "")
-    context = {"config": config, "models": models, "wallet": wallet, "prefill": prefill}
+    question = await request.session.apop(QUESTION_SESSION_KEY, "")
+    context = {
+        "config": config,
+        "models": models,
+        "wallet": wallet,
+        "prefill": prefill,
+        "question": question,
+    }
     # Templates read the lazy ``request.user``: render where the ORM may run.
     return await sync_to_async(render)(request, "playground/playground.html", context)
 

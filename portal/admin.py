@@ -23,7 +23,7 @@ from django.utils.html import format_html, format_html_join
 from accounts import admin as accounts_admin  # registers the User admin replaced below
 from accounts.models import User
 from billing.models import Wallet
-from portal.lib.money import format_usd
+from portal.lib.money import usd_html
 from usage.models import UsageRollup
 from usage.queries import SUMS, Totals, day_start
 
@@ -66,7 +66,7 @@ class UserAdmin(accounts_admin.UserAdmin):
             '<tr><th scope="row">{}</th><td class="num">{}</td><td class="num">{}</td>'
             '<td class="num">{}</td></tr>',
             (
-                (label, f"{t.requests:,}", f"{t.errors:,}", format_usd(t.cost))
+                (label, f"{t.requests:,}", f"{t.errors:,}", usd_html(t.cost))
                 for label, t in usage_totals(user.pk).items()
             ),
         )
@@ -94,7 +94,7 @@ class UserAdmin(accounts_admin.UserAdmin):
         ledger = reverse("admin:billing_ledgerentry_changelist")
         adjust = reverse("admin:billing_wallet_adjust", args=[wallet.pk])
         unpaid = (
-            format_html(" · <strong>{} unpaid</strong>", format_usd(wallet.unpaid_usd))
+            format_html(" · <strong>{} unpaid</strong>", usd_html(wallet.unpaid_usd))
             if wallet.unpaid_usd
             else ""
         )
@@ -102,9 +102,9 @@ class UserAdmin(accounts_admin.UserAdmin):
             '<span data-testid="user-wallet">Balance {} · held {} · available {}{}</span>'
             '<p><a href="{}?{}">Ledger</a> · <a href="{}">Wallet</a> · '
             '<a href="{}">Adjust balance…</a></p>',
-            format_usd(wallet.balance_usd),
-            format_usd(wallet.held_usd),
-            format_usd(wallet.available_usd),
+            usd_html(wallet.balance_usd),
+            usd_html(wallet.held_usd),
+            usd_html(wallet.available_usd),
             unpaid,
             ledger,
             urlencode({"wallet__id__exact": wallet.pk}),

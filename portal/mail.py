@@ -2,7 +2,9 @@
 
 With nothing configured (``DEBUG``), a sign-up's verification link must be easy to find
 in ``make run``'s output: the file backend keeps the whole message under ``var/mail/``
-and one WARNING line names the recipient and the first link in the body.
+and one line names the recipient and the first link in the body. The ``portal.mail``
+logger prints that line as it is, starting with ``✉`` (``LOGGING`` in settings), in the
+web server's output and in the worker's.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from catalog.stats import summarize
 from gateway.routing import cooldowns
 from ocr.models import OcrJob
 from portal.lib.charts import chart_data
-from portal.lib.money import format_usd
+from portal.lib.money import usd_html
 from retrieval.models import Document
 from usage.errors import explain
 from usage.models import DeadUsageEvent, UsageRecord, UsageRollup
@@ -366,8 +366,8 @@ def overview(now: datetime | None = None) -> dict:
     flow, top = rollup_figures(now)
     unpaid = unpaid_wallets()
     for wallet in unpaid.wallets:
-        wallet.unpaid_display = format_usd(wallet.unpaid_usd)
-        wallet.balance_display = format_usd(wallet.balance_usd)
+        wallet.unpaid_display = usd_html(wallet.unpaid_usd)
+        wallet.balance_display = usd_html(wallet.balance_usd)
     return {
         "now": now,
         "traffic": flow,
@@ -385,6 +385,6 @@ def overview(now: datetime | None = None) -> dict:
         "queues": [ocr_queue(), retrieval_queue()],
         "parked": parked_events(),
         "unpaid": unpaid,
-        "unpaid_total": format_usd(unpaid.total),
+        "unpaid_total": usd_html(unpaid.total),
         "unpaid_rows": unpaid.wallets,
     }

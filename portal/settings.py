@@ -29,6 +29,10 @@ VAR_DIR = Path(env_str("PORTICO_VAR_DIR") or BASE_DIR / "var")
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("DEBUG", default=True)
+# With DEBUG on, pages still answer errors with Portico's own 404/403/400/500 pages
+# (make run is DEBUG); a developer who wants Django's technical pages (URL patterns,
+# tracebacks) sets DEBUG_ERROR_PAGES=1.
+DEBUG_ERROR_PAGES = env_bool("DEBUG_ERROR_PAGES", default=False)
 SECRET_KEY = env_secret(
     "SECRET_KEY", required=not DEBUG, fallback="dev-only-insecure-key-change-me-0123456789abcdef"
 )
@@ -91,12 +95,17 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Portico's error pages while DEBUG is on too (DEBUG_ERROR_PAGES=1: Django's). After
+    # the user is known (the page's header) and before allauth, whose exceptions
+    # (ImmediateHttpResponse) are answers, not errors.
+    "portal.error_pages.ErrorPagesMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
+CSRF_FAILURE_VIEW = "portal.error_pages.csrf_failure"
 ASGI_APPLICATION = "portal.asgi.application"
 WSGI_APPLICATION = None
 
@@ -216,7 +225,9 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_VERIFICATION = env_str("ACCOUNT_EMAIL_VERIFICATION", "mandatory")
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
-ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
+# Confirming the address in the browser that signed up signs the user in (allauth does
+# this only for the session that is signing up, never from a link opened elsewhere).
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGIN_BY_CODE_ENABLED = False
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
@@ -342,10 +353,20 @@ LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "bare": {"format": "%(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "bare": {"class": "logging.StreamHandler", "formatter": "bare"},
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # The local mail backend's "✉ subject — to address: link" lines start with ✉ in
+        # make run's output, from the web server and from the worker (whose own format
+        # would put "[time: WARNING/ForkPoolWorker-2]" in front): a handler of their own.
+        "portal.mail": {"handlers": ["bare"], "level": "INFO", "propagate": False},
         "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         "django.db.backends": {"level": "WARNING"},
         "pikepdf": {"level": "WARNING"},  # announces its logger bridge on every import
@@ -394,6 +415,9 @@ STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
 STRIPE_API_BASE = env_str("STRIPE_API_BASE", "https://api.stripe.com")
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = env_int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300)
+# An admin's adjustment larger than this (either way) asks for a second, explicit
+# confirmation in the admin before it is posted.
+ADJUSTMENT_CONFIRM_ABOVE_USD = env_decimal("ADJUSTMENT_CONFIRM_ABOVE_USD", "1000")
 TOPUP_MIN_USD = env_decimal("TOPUP_MIN_USD", "5")
 TOPUP_MAX_USD = env_decimal("TOPUP_MAX_USD", "500")
 # Wrong redemption codes allowed per user and per IP address in an hour.

@@ -36,6 +36,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", views.dashboard, name="dashboard"),
     path("docs/", views.docs, name="docs"),
+    path("status/", views.status, name="status"),
     path("", include("accounts.urls")),
     path("", include("usage.urls")),
     path("", include("catalog.urls")),

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from decimal import Decimal
 from http import HTTPStatus
 
 from asgiref.sync import sync_to_async
@@ -13,7 +14,7 @@ from catalog.snapshots import get_catalog_sync
 from catalog.views import quickstart_model
 from ocr.flows import engine_unavailable_reason
 from portal.health import run_checks
-from portal.lib.money import format_usd
+from portal.lib.money import usd_html
 from usage.drain import pending_events
 from usage.queries import dashboard_summary
 from usage.tasks import request_drain
@@ -35,23 +36,49 @@ async def readyz(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"status": "ok", "checks": checks})
 
 
+# What each readiness check means to a person reading the status page.
+STATUS_PARTS = {
+    "database": "Database",
+    "cache": "Cache and rate limits",
+    "broker": "Background jobs (mail, OCR, usage recording)",
+    "ocr": "OCR engine",
+}
+
+
+async def status(request: HttpRequest) -> HttpResponse:
+    """The footer's "status": /readyz's checks as a page people read (machines keep
+    /healthz and /readyz). Parts are named, failures are not detailed: it is public."""
+    checks = await sync_to_async(run_checks, thread_sensitive=False)()
+    ocr_problem = await sync_to_async(engine_unavailable_reason, thread_sensitive=False)()
+    checks["ocr"] = "unavailable" if ocr_problem else "ok"
+    parts = [(STATUS_PARTS.get(name, name), result == "ok") for name, result in checks.items()]
+    # OCR is optional (/readyz reports it without failing): only the others make Portico down.
+    working = all(result == "ok" for name, result in checks.items() if name != "ocr")
+    context = {"parts": parts, "working": working}
+    page = await sync_to_async(render)(request, "portal/status.html", context)
+    page.status_code = HTTPStatus.OK if working else HTTPStatus.SERVICE_UNAVAILABLE
+    return page
+
+
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     # Requests that finished in the last second wait for the worker: hurry it, and say so.
     pending = len(pending_events(request.user.pk))
     if pending:
         request_drain()
-    summary = dashboard_summary(request.user.pk)
+    catalog = set(get_catalog_sync().models)
+    summary = dashboard_summary(request.user.pk, catalog=catalog)
     favourites = [model for model, _ in summary.top_models]
     wallet = wallet_summary(request.user.pk)
     context = {
-        "wallet": {**wallet, **{k: format_usd(v) for k, v in wallet.items() if k.endswith("_usd")}},
+        "wallet": {**wallet, **{k: usd_html(v) for k, v in wallet.items() if k.endswith("_usd")}},
+        "held": bool(Decimal(wallet["held_usd"])),
         "summary": summary,
         "pending_count": pending,
         "spend_chart": summary.spend_chart(),
         "example_model": quickstart_model(request.user, favourites),
         # Failed calls may name any model: only the catalog's have a page to link to.
-        "catalog_models": set(get_catalog_sync().models),
+        "catalog_models": catalog,
     }
     return render(request, "portal/dashboard.html", context)
 

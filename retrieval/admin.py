@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from portal.lib.admin import ReadOnlyAdmin, money_column
-from portal.lib.money import format_usd
+from portal.lib.money import cost_html
 from retrieval.models import Collection, Document
 from usage.models import UsageRecord
 
@@ -82,7 +82,7 @@ class DocumentAdmin(ReadOnlyAdmin):
         "collection__owner__email",
     )
     date_hierarchy = "created_at"
-    page_price_usd_display = money_column("page_price_usd", "per page (USD)")
+    page_price_usd_display = money_column("page_price_usd", "per page (USD)", cost=True)
     fields = (
         "doc_id",
         "filename",
@@ -117,4 +117,4 @@ class DocumentAdmin(ReadOnlyAdmin):
         if record is None:
             return "nothing recorded yet"
         url = reverse("admin:usage_usagerecord_change", args=[record.pk])
-        return format_html('{} · <a href="{}">usage record</a>', format_usd(record.cost_usd), url)
+        return format_html('{} · <a href="{}">usage record</a>', cost_html(record.cost_usd), url)

@@ -22,8 +22,6 @@ from django.core.signing import BadSignature, TimestampSigner
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.html import escape, format_html
-from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.snapshots import KeyContext, session_context
@@ -31,17 +29,21 @@ from gateway.admission import Call, admit_page, v1
 from portal.errors import ApiError
 from retrieval import api, conf, flows
 from retrieval.api import FILE_LINK_SALT
+from retrieval.display import highlight, passage_lines
 from retrieval.models import Collection, Document
 from retrieval.models import Page as PageRow
-from retrieval.text import clean_text, terms, word_spans
+from retrieval.text import clean_text, terms
 
 LINK_SECONDS = 3600
 TOP_K = 8
 PENDING = (Document.Status.QUEUED, Document.Status.PROCESSING)
-# What the playground page reads once to prefill its system prompt
-# (``playground.views.PREFILL_SESSION_KEY``; this app sits below the playground).
+# What the playground page reads once to prefill its system prompt and its message box
+# (``playground.views.PREFILL_SESSION_KEY``, ``QUESTION_SESSION_KEY``; this app sits
+# below the playground).
 PLAYGROUND_PREFILL = "playground_prefill"
+PLAYGROUND_QUESTION = "playground_question"
 MAX_PREFILL_CHARS = 20_000
+MAX_QUESTION_CHARS = 4000  # the search box's own limit
 
 
 def signed_file(request: HttpRequest, signed: str) -> FileResponse:
@@ -250,19 +252,6 @@ def original(request: HttpRequest, collection_id: str, doc_id: str) -> FileRespo
 
 
 # --- Search -----------------------------------------------------------------------------
-def highlight(text: str, wanted: set[str]) -> SafeString:
-    """``text`` escaped, each word whose analysed terms meet ``wanted`` in ``<mark>``: the
-    analyser is the index's, so أ/ا, ة/ه, diacritics and stems match as they do in search."""
-    out, last = [], 0
-    for start, end, word_terms in word_spans(text):
-        if wanted.intersection(word_terms):
-            out.append(escape(text[last:start]))
-            out.append(format_html("<mark>{}</mark>", text[start:end]))
-            last = end
-    out.append(escape(text[last:]))
-    return mark_safe("".join(out))  # every piece is escaped above
-
-
 async def portal_caller(request: HttpRequest) -> KeyContext:
     """The page has no key: it queries as the signed-in user (their allowlist, limits and
     wallet)."""
@@ -311,7 +300,7 @@ def results_context(collection_id: str, text: str, answer: dict) -> dict:
             {
                 **hit,
                 "filename": document.filename,
-                "html": highlight(hit["snippet"], wanted),
+                "lines": passage_lines(hit["snippet"], wanted),
                 "link": page_link(document, hit["page_start"], text),
             }
         )
@@ -359,8 +348,12 @@ async def search(request: HttpRequest, collection_id: str) -> HttpResponse:
 @require_POST
 @login_required
 def use_in_playground(request: HttpRequest) -> HttpResponse:
-    """Hand the passages to the playground, which prefills its system prompt with them."""
+    """Hand the passages and the question to the playground: the passages prefill its
+    system prompt, the question its message box, ready to send."""
     text = clean_text(request.POST.get("context", ""))[:MAX_PREFILL_CHARS]
     if text:
         request.session[PLAYGROUND_PREFILL] = text
+    question = clean_text(request.POST.get("question", "")).strip()[:MAX_QUESTION_CHARS]
+    if question:
+        request.session[PLAYGROUND_QUESTION] = question
     return redirect("playground")

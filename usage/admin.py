@@ -30,7 +30,7 @@ class UsageRecordAdmin(ReadOnlyAdmin):
     list_select_related = ("user",)
     search_fields = ("request_id", "user__email")
     date_hierarchy = "created_at"
-    cost_usd_display = money_column("cost_usd", "cost (USD)")
+    cost_usd_display = money_column("cost_usd", "cost (USD)", cost=True)
 
 
 @admin.register(UsageRollup)

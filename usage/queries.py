@@ -15,7 +15,7 @@ records and to the CSV export, which read ``UsageRecord`` through its ``(user, -
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -26,7 +26,7 @@ from django.db.models.functions import TruncDay
 from django.utils import timezone
 
 from portal.lib.charts import chart_data
-from portal.lib.money import format_usd
+from portal.lib.money import plain, usd_html
 from usage.models import UsageRecord, UsageRollup
 
 PAGE_SIZE = 50
@@ -214,7 +214,7 @@ def export_lines(
             values[model_at] = _safe_text(values[model_at])
             key_id = values[key_at]
             values[key_at] = key_prefixes.get(key_id, "") if key_id else ""
-            values[cost_at] = format_usd(values[cost_at])
+            values[cost_at] = plain(values[cost_at])  # a number a spreadsheet sums
             if key_names is not None:
                 values.insert(key_at + 1, _safe_text(key_names.get(key_id, "")))
             part.append(writer.writerow(values))
@@ -274,7 +274,7 @@ class Totals:
 
     @property
     def cost_display(self) -> str:
-        return format_usd(self.cost)
+        return usd_html(self.cost)
 
 
 @dataclass
@@ -321,8 +321,21 @@ def bucket_starts(start: datetime, end: datetime, hourly: bool, now: datetime) -
     return starts
 
 
-def usage_summary(user_id: int, filters: UsageFilters, now: datetime | None = None) -> UsageSummary:
-    """Totals, a series per hour or day, and spend per model: two grouped rollup queries."""
+def worth_listing(model: str, totals: Totals, catalog: Collection[str] | None) -> bool:
+    """Whether a model gets a row in the per-model lists (Spend by model, Top models): one
+    the catalog has, or one that cost something (a model removed since). Calls to models
+    that never existed (``nope/none``, answered 404, free) count in the totals only."""
+    return catalog is None or model in catalog or totals.cost > 0
+
+
+def usage_summary(
+    user_id: int,
+    filters: UsageFilters,
+    now: datetime | None = None,
+    catalog: Collection[str] | None = None,
+) -> UsageSummary:
+    """Totals, a series per hour or day, and spend per model (``worth_listing`` in
+    ``catalog``): two grouped rollup queries."""
     now = now or timezone.now()
     rollups = rollups_query(user_id, filters)
     if filters.hourly:
@@ -338,10 +351,11 @@ def usage_summary(user_id: int, filters: UsageFilters, now: datetime | None = No
         (at, by_bucket.get(at, Totals()))
         for at in bucket_starts(filters.start, filters.end, filters.hourly, now)
     ]
-    by_model = [
+    per_model = [
         (row["model"], Totals.of(row))
         for row in rollups.values("model").annotate(**SUMS).order_by("-cost", "model")
     ]
+    by_model = [(model, t) for model, t in per_model if worth_listing(model, t, catalog)]
     return UsageSummary(totals=totals, buckets=buckets, by_model=by_model)
 
 
@@ -368,9 +382,13 @@ class DashboardSummary:
 
 
 def dashboard_summary(
-    user_id: int, now: datetime | None = None, days: int = 30
+    user_id: int,
+    now: datetime | None = None,
+    days: int = 30,
+    catalog: Collection[str] | None = None,
 ) -> DashboardSummary:
-    """Today, this month, the last ``days`` days and the top models, from one rollup query."""
+    """Today, this month, the last ``days`` days and the top models (``worth_listing`` in
+    ``catalog``), from one rollup query."""
     now = now or timezone.now()
     today = now.astimezone(UTC).date()
     first_day = today - timedelta(days=days - 1)
@@ -398,5 +416,6 @@ def dashboard_summary(
         (first_day + timedelta(days=n), by_day.get(first_day + timedelta(days=n), Totals()))
         for n in range(days)
     ]
-    top = sorted(month_models.items(), key=lambda item: (-item[1].cost, -item[1].requests))
+    listed = [(m, t) for m, t in month_models.items() if worth_listing(m, t, catalog)]
+    top = sorted(listed, key=lambda item: (-item[1].cost, -item[1].requests))
     return DashboardSummary(today=today_totals, month=month_totals, days=series, top_models=top[:5])

@@ -18,7 +18,7 @@ from django.utils.cache import patch_vary_headers
 
 from accounts.models import ApiKey
 from catalog.snapshots import get_catalog_sync
-from portal.lib.money import format_usd
+from portal.lib.money import cost_html, usd_html
 from portal.lib.text import clean_text, strict_int
 from usage import queries
 from usage.errors import explain
@@ -62,10 +62,15 @@ class UsageFilterForm(forms.Form):
         self.fields["key"].choices = [("", "Any key")] + [
             (key.pk, f"{key.name} ({key.prefix}…)") for key in keys
         ]
-        wanted = data.get("model", "")
-        known = sorted({*models, wanted} - {""})
+        self.list_models(())
+
+    def list_models(self, used) -> None:
+        """The model choices: what the Models page lists (served models), the models of
+        the period's Spend by model (``used``), and the one asked for."""
+        served = {m for m, has_provider in self.served.items() if has_provider}
+        known = sorted({*served, *used, self.data.get("model", "")} - {""})
         self.fields["model"].choices = [("", "Any model")] + [
-            (m, model_label(m, models)) for m in known
+            (m, model_label(m, self.served)) for m in known
         ]
 
     def filters(self, today: date) -> queries.UsageFilters:
@@ -143,7 +148,7 @@ def decorate(
             else ""
         )
         record.time_display = record.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
-        record.cost_display = format_usd(record.cost_usd)
+        record.cost_display = cost_html(record.cost_usd)
         record.detail_url = detail.replace("REQUEST_ID", quote(record.request_id, safe=""))
         record.prompt_display = f"{record.prompt_tokens:,}"
         record.completion_display = f"{record.completion_tokens:,}"
@@ -180,7 +185,8 @@ def usage(request: HttpRequest) -> HttpResponse:
     if request.htmx and after is not None and not request.htmx.history_restore_request:
         response = render(request, "usage/usage.html#usage-rows", context)
     else:
-        summary = queries.usage_summary(request.user.pk, filters)
+        summary = queries.usage_summary(request.user.pk, filters, catalog=form.served)
+        form.list_models(model for model, _ in summary.by_model)
         context.update(
             summary=summary,
             spend_chart=summary.spend_chart(filters.hourly),
@@ -200,7 +206,7 @@ def model_bars(summary: queries.UsageSummary) -> list[dict]:
         {
             "model": model,
             "totals": totals,
-            "cost": format_usd(totals.cost),
+            "cost": usd_html(totals.cost),
             "percent": round(totals.cost * 100 / top, 1) if top else 0,
         }
         for model, totals in summary.by_model
@@ -259,7 +265,7 @@ def usage_detail(request: HttpRequest, request_id: str) -> HttpResponse:
         )
     if record is None:
         raise Http404("No such request")
-    record.cost_display = format_usd(record.cost_usd)
+    record.cost_display = cost_html(record.cost_usd)
     context = {
         "record": record,
         "error_explanation": explain(record.error_code, record.http_status)

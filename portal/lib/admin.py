@@ -9,7 +9,7 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
-from portal.lib.money import format_usd
+from portal.lib.money import cost_html, exact_usd, usd_html
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -51,7 +51,7 @@ def audit_value(value: Any) -> str:
     if value is None or value == "":
         return "none"
     if isinstance(value, Decimal):
-        return format_usd(value)
+        return exact_usd(value)  # an audit trail keeps every digit
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(str(item) for item in value) + "]"
     return str(value)
@@ -87,12 +87,14 @@ class AuditedChangesMixin:
         return message
 
 
-def money_column(field: str, description: str):
-    """A list column that prints ``field`` by the one money rule (``format_usd``)."""
+def money_column(field: str, description: str, *, cost: bool = False):
+    """A list column that prints ``field`` by the one money rule: in cents (balances,
+    totals), or with ``cost`` as one request's cost or a unit price; exact in the title."""
+    show = cost_html if cost else usd_html
 
     @admin.display(description=description, ordering=field)
     def column(self, obj: Any) -> str:
-        return format_usd(getattr(obj, field))
+        return show(getattr(obj, field))
 
     column.__name__ = f"{field}_display"
     return column

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from portal.lib.money import format_usd, plain
+from portal.lib.money import format_usd, plain, usd_html
 
 ADDITIVE_UNITS = ("usd", "tokens", "requests")
 
 
-def display_value(value, unit: str) -> str:
+def display_value(value, unit: str, *, html: bool = False) -> str:
+    """A chart value as people read it; money in cents (``html``: exact in its title)."""
     if value is None:
         return "—"
     if unit == "usd":
-        return format_usd(value)
+        return usd_html(value) if html else format_usd(value)
     if unit == "ms":
         return f"{value:,.0f} ms"
     if unit == "tok/s":
@@ -33,20 +34,25 @@ def chart_data(
 ) -> dict:
     """What ``static/js/charts.js`` draws, plus the table and summary that stand in for it.
 
-    Money travels as decimal strings (``plain()``), never as floats.
+    Money travels as decimal strings (``plain()``), never as floats, with each value's
+    display form (``display``, cents) for the bars' tooltips.
     """
     return {
         "title": title,
         "labels": labels,
         "series": [
-            {"name": name, "values": [plain(v) if isinstance(v, Decimal) else v for v in values]}
+            {
+                "name": name,
+                "values": [plain(v) if isinstance(v, Decimal) else v for v in values],
+                "display": [display_value(v, unit) for v in values],
+            }
             for name, values in series
         ],
         "unit": unit,
         "stacked": stacked,
         "headers": [x_label, *(name for name, _ in series)],
         "table": [
-            [label, *(display_value(values[i], unit) for _, values in series)]
+            [label, *(display_value(values[i], unit, html=True) for _, values in series)]
             for i, label in enumerate(labels)
         ],
         "summary": chart_summary(title, labels, series, unit),

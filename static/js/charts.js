@@ -1,7 +1,7 @@
 // Portico charts: small SVG bar and line charts, drawn from JSON the page embeds.
 //
 //   <div class="chart" data-chart="bar|line" data-chart-data="ID" role="img" aria-label="…"></div>
-//   {{ chart|json_script:"ID" }}   →  {"labels": [...], "series": [{"name", "values"}], "unit", "stacked"}
+//   {{ chart|json_script:"ID" }}   →  {"labels": [...], "series": [{"name", "values", "display"}], "unit", "stacked"}
 //
 // Values may be numbers, decimal strings (money) or null (a gap). The page carries a data
 // table and an aria-label summary for every chart; the SVG itself is decorative detail.
@@ -10,9 +10,11 @@
   const PAD = { top: 12, right: 12, bottom: 26 };
   const INTEGER_UNITS = ["tokens", "requests"];
 
-  // Tooltips say exactly; axis labels stay short so they fit a phone.
+  // Tooltips show the server's display form of each value (``display``: money in cents,
+  // portal.lib.money); these formats are for values without one. Axis labels stay short
+  // so they fit a phone.
   const formats = {
-    usd: (v) => "$" + (v >= 1 || v === 0 ? v.toFixed(2) : String(+v.toPrecision(3))),
+    usd: (v) => (v > 0 && v < 0.005 ? "<$0.01" : "$" + v.toFixed(2)),
     ms: (v) => `${Math.round(v).toLocaleString()} ms`,
     "tok/s": (v) => `${v.toFixed(1)} tok/s`,
   };
@@ -57,7 +59,9 @@
     const format = formats[data.unit] || compact;
     const axisFormat = axisFormats[data.unit] || compact;
     const labels = data.labels || [];
-    const series = (data.series || []).map((s) => ({ name: s.name, values: s.values.map(number) }));
+    const series = (data.series || []).map((s) => ({
+      name: s.name, values: s.values.map(number), display: s.display || [],
+    }));
     const width = Math.max(container.clientWidth || 600, 240);
     const height = Math.max(container.clientHeight || 200, 120);
 
@@ -127,7 +131,7 @@
           x, y: top, width: Math.max(barW, 1), height: Math.max(bottom - top, 1),
           class: `series-${n}`, rx: Math.min(3, barW / 4),
         }, svg);
-        el("title", {}, rect).textContent = `${label} · ${s.name}: ${format(value)}`;
+        el("title", {}, rect).textContent = `${label} · ${s.name}: ${s.display[i] ?? format(value)}`;
         if (stacked) base += value;
       });
     });
@@ -145,7 +149,7 @@
         path += `${open ? "L" : "M"}${x.toFixed(1)},${y(value).toFixed(1)} `;
         open = true;
         const dot = el("circle", { cx: x, cy: y(value), r: 3, class: `series-${n}` }, dots);
-        el("title", {}, dot).textContent = `${labels[i]} · ${s.name}: ${format(value)}`;
+        el("title", {}, dot).textContent = `${labels[i]} · ${s.name}: ${s.display[i] ?? format(value)}`;
       });
       if (path) el("path", { d: path.trim(), class: `line series-${n}` }, lines);
     });

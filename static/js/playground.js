@@ -337,6 +337,14 @@
   // The usage event is written before the stream ends, but a stopped stream is
   // recorded a moment after the server sees the disconnect. The endpoint waits a
   // little for it; past that it answers 404 and we retry a few times.
+  // An amount as the server formatted it (portal.lib.money), the exact one on hover,
+  // never wrapped inside.
+  function showMoney(element, text, exact) {
+    element.textContent = text;
+    element.title = exact || "";
+    element.classList.add("money");
+  }
+
   async function fetchUsage(message, requestId) {
     const url = config.usageUrl.replace("REQUEST_ID", encodeURIComponent(requestId));
     let delay = 150;
@@ -351,10 +359,10 @@
         const usage = await response.json();
         message.usage = usage;
         showStats(message);
-        message.values.cost.textContent = usage.cost_display;
+        showMoney(message.values.cost, usage.cost_display, usage.cost_exact);
         message.values.cost.dataset.costUsd = usage.cost_usd;
         message.article.dataset.requestId = usage.request_id;
-        if (balance && usage.wallet) balance.textContent = usage.wallet.balance_display;
+        if (balance && usage.wallet) showMoney(balance, usage.wallet.balance_display, usage.wallet.balance_exact);
         return;
       }
       if (response && response.status !== 404) break;

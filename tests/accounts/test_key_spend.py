@@ -14,6 +14,7 @@ from django.utils import timezone
 from accounts import key_spend as registry
 from accounts.flows import issue_key
 from portal.lib.money import format_usd
+from tests.support.html import visible_text
 from tests.support.usage import usage_event
 from usage.drain import discard_pending_events, record_usage_events
 
@@ -37,7 +38,7 @@ def spend_lines(html: str, key) -> dict[str, str]:
     """``{"Today": "$0.25 of $1.00 cap", ...}`` from the key's card, tags stripped."""
     card = re.search(rf'<article[^>]*id="key-{key.pk}".*?</article>', html, re.S).group(0)
     lines = re.findall(r'<li class="key-spend-line[^"]*">(.*?)</li>', card, re.S)
-    text = [" ".join(re.sub(r"<[^>]+>", " ", line).split()) for line in lines]
+    text = [visible_text(re.sub(r"<[^>]+>", " ", line)) for line in lines]
     return {line.split(" ", 1)[0]: line.split(" ", 1)[1] for line in text}
 
 
@@ -78,9 +79,9 @@ def test_each_card_shows_its_key_s_spend_against_its_caps(db, alice, bob, period
         "Total": "$2.75 of $10.00 cap",
     }
     assert spend_lines(html, free) == {
-        "Today": "$0.0000125",
-        "This": "month $0.0000125",
-        "Total": "$0.0000125",
+        "Today": "<$0.01",  # a sliver: never shown as nothing
+        "This": "month <$0.01",
+        "Total": "<$0.01",
     }
     assert spend_lines(html, idle) == {"Today": "$0.00", "This": "month $0.00", "Total": "$0.00"}
     assert "$7.00" not in html, "bob's spend must not reach alice's page"

@@ -14,6 +14,7 @@ from billing.flows import reserve_funds
 from billing.models import LedgerEntry, RedemptionBatch, RedemptionCode
 from billing.redemption import redeem_code
 from tests.billing.conftest import fund, make_batch, wallet_of
+from tests.support.html import money_span
 
 pytestmark = pytest.mark.django_db
 
@@ -40,9 +41,9 @@ def test_the_wallet_list_shows_balance_held_and_available(admin_client, alice):
     page = admin_client.get("/admin/billing/wallet/").content.decode()
     assert "alice@example.com" in page
     for value in (
-        '<td class="field-balance">$10.00</td>',
-        '"field-held">$2.50<',
-        '"field-available">$7.50<',
+        f'<td class="field-balance">{money_span("$10.00")}</td>',
+        f'"field-held">{money_span("$2.50")}<',
+        f'"field-available">{money_span("$7.50")}<',
     ):
         assert value in page
     assert "Adjust balance…" in page
@@ -57,9 +58,10 @@ def test_an_admin_credit_records_the_reason_and_the_admin(admin_client, alice, s
         response.content.decode()
     )
     entry = LedgerEntry.objects.get(kind=LedgerEntry.Kind.ADJUSTMENT)
-    assert (entry.amount_usd, entry.description, entry.actor) == (
+    assert (entry.amount_usd, entry.staff_note, entry.description, entry.actor) == (
         Decimal("15"),
         "Welcome credit",
+        "",  # the reason is for staff: the owner's ledger reads "Admin adjustment"
         staff_user,
     )
     assert LogEntry.objects.get().change_message == "Adjusted by $15.00: Welcome credit"
@@ -151,7 +153,9 @@ def test_an_admin_creates_a_batch_and_its_codes_are_generated(admin_client, staf
         follow=True,
     )
 
-    assert "Generated 5 codes worth $20.00 each." in response.content.decode()
+    assert "Generated 5 codes worth $20.00 each; they are listed below." in (
+        response.content.decode()
+    )
     batch = RedemptionBatch.objects.get()
     assert (batch.count, batch.amount_usd, batch.created_by) == (5, Decimal("20"), staff_user)
     assert batch.codes.count() == 5
@@ -186,7 +190,7 @@ def test_batches_export_as_csv_with_who_redeemed_what(admin_client, alice):
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     assert len(rows) == 3
     assert {row["code"] for row in rows} == set(batch.codes.values_list("code", flat=True))
-    assert all(row["amount_usd"] == "$10.00" and row["note"] == "'=HYPERLINK(evil)" for row in rows)
+    assert all(row["amount_usd"] == "10" and row["note"] == "'=HYPERLINK(evil)" for row in rows)
     [redeemed] = [row for row in rows if row["redeemed_by"]]
     assert (redeemed["code"], redeemed["redeemed_by"]) == (used.code, "alice@example.com")
     listing = admin_client.get("/admin/billing/redemptionbatch/").content.decode()

@@ -50,10 +50,11 @@ def test_credit_records_the_reason(alice):
 
     assert "Credited $12.50 to alice@example.com" in out
     entry = LedgerEntry.objects.get()
-    assert (entry.amount_usd, entry.kind, entry.description, entry.actor) == (
+    assert (entry.amount_usd, entry.kind, entry.staff_note, entry.description, entry.actor) == (
         Decimal("12.5"),
         "adjustment",
         "invoice 42 paid",
+        "",
         None,
     )
 

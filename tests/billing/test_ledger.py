@@ -122,7 +122,7 @@ def test_an_admin_deduction_cannot_take_money_held_for_requests(alice, staff_use
 
     assert refused.value.code == "insufficient_balance"
     posted = admin_adjust(alice.pk, Decimal("-0.2"), reason="refund chargeback", actor=staff_user)
-    assert posted.entry.actor == staff_user and posted.entry.description == "refund chargeback"
+    assert posted.entry.actor == staff_user and posted.entry.staff_note == "refund chargeback"
     assert wallet_of(alice).available_usd == 0
 
 

@@ -12,6 +12,7 @@ import pytest
 from billing.flows import UsageDay, ledger_page, settle_usage_events
 from billing.models import LedgerEntry
 from tests.billing.conftest import fund
+from tests.support.html import money_span
 from tests.support.usage import usage_event
 
 pytestmark = pytest.mark.django_db
@@ -88,6 +89,6 @@ def test_the_wallet_page_shows_one_line_per_day_linked_to_its_usage(client, alic
     page = re.sub(r"\s+", " ", client.get("/wallet/").content.decode())
 
     assert "Usage on 2026-11-28 — 1,234 requests" in page
-    assert ">-$0.1234<" in page
+    assert money_span("-$0.12", "-$0.1234") in page  # a day's total: cents, exact on hover
     assert page.count('data-testid="usage-day"') == 1
     assert "/usage/?range=custom&amp;start=2026-11-28&amp;end=2026-11-28" in page

@@ -10,6 +10,7 @@ import pytest
 
 from billing.flows import reserve_funds
 from tests.billing.conftest import fund, make_batch, wallet_of
+from tests.support.html import money_span, visible_text
 
 pytestmark = pytest.mark.django_db
 
@@ -36,10 +37,11 @@ def test_it_shows_balance_held_and_available_in_dollars(signed_in, alice):
 
     page = text_of(signed_in.get("/wallet/"))
 
-    assert 'data-testid="balance">$12.50<' in page
-    assert 'data-testid="held">$0.00025<' in page
-    assert 'data-testid="available">$12.49975<' in page
-    assert "+$12.5" in page and "test funds" in page
+    # In cents, the exact amount in each one's title.
+    assert f'data-testid="balance">{money_span("$12.50")}<' in page
+    assert f'data-testid="held">{money_span("<$0.01", "$0.00025")}<' in page
+    assert f'data-testid="available">{money_span("$12.50", "$12.49975")}<' in page
+    assert "+$12.50" in visible_text(page) and "test funds" in page
 
 
 def test_it_shows_only_your_own_ledger(signed_in, alice, bob):
@@ -55,6 +57,7 @@ def test_the_ledger_pages_by_25_newest_first(signed_in, alice):
     first = text_of(signed_in.get("/wallet/"))
     assert first.count("test funds") == 25
     assert ">+$30.00<" in first and ">+$6.00<" in first and ">+$5.00<" not in first
+    assert money_span("+$30.00") in first
     older = re.search(r'href="(/wallet/\?before=\d+)#wallet-ledger"', first).group(1)
     assert "?after=" not in first
 
@@ -74,10 +77,14 @@ def test_redeeming_with_htmx_swaps_the_form_balance_and_ledger(signed_in, alice)
     fragment = text_of(response)
     assert "<html" not in fragment
     assert 'id="redeem-form"' in fragment
-    assert f"Code {code} redeemed: $10.00 added. Your balance is now $10.00." in fragment
+    assert f"Code {code} redeemed: $10.00 added. Your balance is now $10.00." in visible_text(
+        fragment
+    )
     assert 'id="redeem-status" hx-swap-oob="innerHTML"' in fragment
-    assert 'id="wallet-summary"' in fragment and 'data-testid="balance">$10.00<' in fragment
-    assert 'id="wallet-ledger"' in fragment and f"Redemption code {code}" in fragment
+    assert 'id="wallet-summary"' in fragment
+    assert f'data-testid="balance">{money_span("$10.00")}<' in fragment
+    assert 'id="wallet-ledger"' in fragment
+    assert f"Redemption code {code} +$10.00" in visible_text(fragment)  # the kind once
     assert fragment.count('hx-swap-oob="true"') == 3
     # The empty-wallet advice goes away with the first credit.
     assert '<div id="wallet-empty" hx-swap-oob="true">' in fragment
@@ -96,7 +103,7 @@ def test_a_wrong_code_with_htmx_shows_an_error_linked_to_the_field(signed_in, al
     assert 'aria-invalid="true"' in fragment
     assert 'aria-describedby="id_code_helptext id_code_error"' in fragment
     assert 'id="id_code_error"' in fragment
-    assert 'data-testid="balance">$0.00<' in fragment
+    assert f'data-testid="balance">{money_span("$0.00")}<' in fragment
 
 
 def test_redeeming_without_javascript_redirects_with_a_message(signed_in, alice):
@@ -107,7 +114,7 @@ def test_redeeming_without_javascript_redirects_with_a_message(signed_in, alice)
     assert response.redirect_chain == [("/wallet/", HTTPStatus.FOUND)]
     page = text_of(response)
     assert f"Code {code} redeemed: $5.00 added." in page
-    assert 'data-testid="balance">$5.00<' in page
+    assert f'data-testid="balance">{money_span("$5.00")}<' in page
 
 
 def test_a_wrong_code_without_javascript_renders_the_page_with_the_error(signed_in):

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog.models import Deployment, Model, Provider
+from tests.support.html import visible_text
 from usage.drain import record_usage_events
 from usage.events import UsageEvent
 
@@ -75,7 +76,7 @@ def test_it_lists_enabled_models_that_have_a_deployment(signed_in, catalog):
     text = response.content.decode()
     assert "400,000" in text
     assert "$0.25" in text and "$2.00" in text
-    assert "$0.0015 / page" in text
+    assert "$0.0015 / page" in visible_text(text)
     assert "OpenAI, Groq" in text  # providers in routing order
 
 

@@ -18,6 +18,7 @@ from billing.flows import credit
 from billing.models import Wallet
 from catalog.models import LatencyRollup, Provider
 from tests.gateway.conftest import add_model
+from tests.support.html import money_span
 from usage.models import UsageRecord, UsageRollup
 
 
@@ -123,7 +124,7 @@ def test_the_user_list_shows_wallet_balances(admin_client, alice, bob):
 
     html = admin_client.get("/admin/accounts/user/").content.decode()
 
-    assert '<td class="field-wallet_balance">$12.50</td>' in html
+    assert f'<td class="field-wallet_balance">{money_span("$12.50")}</td>' in html
     assert '<td class="field-wallet_balance">—</td>' in html
 
 

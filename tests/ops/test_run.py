@@ -1,5 +1,6 @@
 """``bin/run`` keeps Portico up: a killed worker comes back, the web server keeps serving,
-and SIGTERM stops every process it started within 10 seconds."""
+and SIGTERM stops every process it started within 10 seconds. Its embedded default
+(DEBUG on) answers a stale link with Portico's page and logs mail on a line of its own."""
 
 from __future__ import annotations
 
@@ -141,6 +142,39 @@ def test_a_worker_killed_with_sigkill_is_restarted_while_the_web_server_serves(p
     assert not portico_run.saw("Sending due task")
     for entry in settings.CELERY_BEAT_SCHEDULE.values():
         assert not portico_run.saw(f"{entry['task']}["), portico_run.output()
+
+
+def test_a_stale_link_gets_portico_s_404_page_not_django_s_debug_page(portico_run):
+    response = httpx.get(portico_run.url + "/retrieval/col_deleted_long_ago/nothing/")
+
+    assert response.status_code == 404
+    assert "Page not found" in response.text and "Go to the dashboard" in response.text
+    assert "URLconf" not in response.text and "urlpatterns" not in response.text
+    api = httpx.get(portico_run.url + "/v1/no-such-route")
+    assert api.status_code == 404 and api.json()["error"]["type"] == "not_found_error"
+
+
+def test_a_sign_up_mail_is_logged_on_a_line_that_starts_with_the_envelope(portico_run):
+    with httpx.Client(base_url=portico_run.url) as browser:
+        form = browser.get("/accounts/signup/").text
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+        browser.post(
+            "/accounts/signup/",
+            data={
+                "csrfmiddlewaretoken": token,
+                "email": "newbie@example.com",
+                "password1": "correct horse battery staple",
+                "password2": "correct horse battery staple",
+            },
+        )
+
+    def mail_line() -> str | None:
+        return next(
+            (line for line in list(portico_run.lines) if "newbie@example.com" in line), None
+        )
+
+    line = wait_for(mail_line, timeout=30, what="the worker to log the confirmation mail")
+    assert re.fullmatch(r"✉ \[Portico\] .+ — to newbie@example\.com: http://\S+/", line), line
 
 
 def test_sigterm_stops_every_process_within_ten_seconds(portico_run):

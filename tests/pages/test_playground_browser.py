@@ -15,7 +15,7 @@ from accounts.models import User
 from billing.flows import credit, wallet_summary
 from catalog.models import Deployment, Model, Provider
 from fakeupstream import FakeUpstream, completion_text
-from portal.lib.money import format_usd
+from portal.lib.money import exact_usd, format_cost, format_usd
 from tests.conftest import PASSWORD, screenshot
 from tests.support.browser import sign_up_and_sign_in
 from tests.support.processes import wait_for
@@ -128,7 +128,8 @@ def displayed_cost(page, pane: int = 0) -> Decimal:
     cost = page.locator(f'[data-pane="{pane}"] .pg-assistant [data-stat="cost"]').last
     wait_for(lambda: cost.get_attribute("data-cost-usd"), timeout=10, what="the cost")
     value = cost.get_attribute("data-cost-usd")
-    assert cost.inner_text() == format_usd(value)
+    assert cost.inner_text() == format_cost(value)  # one request: significant digits
+    assert cost.get_attribute("title") == exact_usd(value)
     return Decimal(value)
 
 
@@ -166,7 +167,9 @@ def test_a_reply_is_painted_while_it_streams_and_costs_exactly_what_the_wallet_l
     drain_usage()
     after = wallet_summary(user.pk)["balance_usd"]
     assert before - Decimal(after) == cost
-    assert page.locator("[data-wallet-balance]").inner_text() == format_usd(after)
+    balance = page.locator("[data-wallet-balance]")
+    assert balance.inner_text() == format_usd(after)  # a balance: cents
+    assert balance.get_attribute("title") == exact_usd(after)
     [record] = UsageRecord.objects.filter(user=user)
     assert (record.source, record.api_key_id, record.status) == ("playground", None, "ok")
     assert record.cost_usd == cost and record.completion_tokens == 40

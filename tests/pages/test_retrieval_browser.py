@@ -77,8 +77,8 @@ def test_a_collection_is_built_searched_and_used_in_the_playground(
     box.press("Enter")
     expect(passages.locator("mark", has_text="الإسكندرية")).to_be_visible()
     expect(passages.locator("mark", has_text="القديمة")).to_be_visible()
-    snippet = passages.locator(".rtv-snippet").first
-    assert snippet.evaluate("p => getComputedStyle(p).direction") == "rtl"
+    line = passages.locator(".rtv-snippet p", has_text="الإسكندرية").first
+    assert line.evaluate("p => getComputedStyle(p).direction") == "rtl"
     screenshot(page, "retrieval-search")
 
     page.set_viewport_size({"width": 390, "height": 844})
@@ -100,5 +100,6 @@ def test_a_collection_is_built_searched_and_used_in_the_playground(
     system = page.get_by_label("System prompt")
     expect(system).to_have_value(re.compile(r"\[1\] guide\.md, p\. 1"))
     expect(system).to_have_value(re.compile("الإسكندرية"))
+    expect(page.get_by_label("Message")).to_have_value("مكتبة الاسكندريه القديمه")
     expect(page.get_by_test_id("pg-prefill")).to_be_visible()
     screenshot(page, "retrieval-playground")

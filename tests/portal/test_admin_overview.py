@@ -21,6 +21,7 @@ from gateway import routing
 from ocr.models import OcrJob
 from retrieval.models import Collection, Document
 from tests.conftest import make_user
+from tests.support.html import visible_text
 from tests.support.usage import usage_event
 from usage.drain import record_usage_events
 from usage.models import DeadUsageEvent
@@ -184,7 +185,7 @@ def test_queues_parked_events_and_unpaid_wallets(staff_client, alice, bob):
     assert response.context["unpaid"].count == 1
     html = response.content.decode()
     assert "req_parked" in html
-    assert "1 wallet owes $0.42" in html
+    assert "1 wallet owes $0.42" in visible_text(html)
     assert "17 pages to read" in html
 
 
@@ -233,7 +234,7 @@ def test_a_users_admin_page_shows_their_usage_and_wallet_with_links(staff_client
     assert '<th scope="row">Today (UTC)</th><td class="num">1</td>' in html
     wallet = Wallet.objects.get(user=alice)
     assert wallet.balance_usd == Decimal("4.25")  # $5 credited, $0.75 charged
-    assert "Balance $4.25 · held $0.00 · available $4.25" in html
+    assert "Balance $4.25 · held $0.00 · available $4.25" in visible_text(html)
 
     # The links open the ledger and the records filtered to this user only.
     ledger = staff_client.get(f"/admin/billing/ledgerentry/?wallet__id__exact={wallet.pk}")

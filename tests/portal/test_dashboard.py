@@ -17,6 +17,7 @@ from django.utils import timezone
 from billing.flows import credit
 from catalog.models import Deployment, Model, Provider
 from tests.gateway.test_usage_page import event
+from tests.support.html import money_span
 from usage.drain import discard_pending_events, record_usage_events
 from usage.events import emit_sync
 from usage.queries import dashboard_summary
@@ -59,8 +60,8 @@ def test_a_new_user_sees_a_zero_balance_and_no_spend(signed_in):
 
     assert response.status_code == HTTPStatus.OK
     text = response.content.decode()
-    assert 'data-testid="balance">$0.00<' in text
-    assert 'data-testid="spend-today">$0.00<' in text
+    assert f'data-testid="balance">{money_span("$0.00")}<' in text
+    assert f'data-testid="spend-today">{money_span("$0.00")}<' in text
     assert "No requests yet this month" in text
 
 
@@ -76,8 +77,9 @@ def test_it_shows_the_balance_and_todays_spend(signed_in, alice):
 
     text = signed_in.get(reverse("dashboard")).content.decode()
 
-    assert 'data-testid="balance">$2.4988<' in text  # 10 - 0.0012 - 0.5 - 7, settled
-    assert 'data-testid="spend-today">$0.5012<' in text
+    # 10 - 0.0012 - 0.5 - 7, settled: in cents, exact on hover
+    assert f'data-testid="balance">{money_span("$2.50", "$2.4988")}<' in text
+    assert f'data-testid="spend-today">{money_span("$0.50", "$0.5012")}<' in text
     assert "2 requests" in text
 
 
@@ -109,7 +111,7 @@ def test_it_never_reads_the_usage_records(signed_in, alice):
 def test_it_shows_requests_that_just_finished(signed_in, alice):
     emit_sync(event(alice, cost_usd="0.25"))
     text = signed_in.get(reverse("dashboard")).content.decode()
-    assert 'data-testid="spend-today">$0.25<' in text
+    assert f'data-testid="spend-today">{money_span("$0.25")}<' in text
 
 
 def test_the_month_starts_on_the_first(alice):

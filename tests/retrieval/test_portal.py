@@ -17,6 +17,7 @@ from billing.models import Hold, Wallet
 from catalog.models import Model
 from retrieval import flows
 from retrieval.models import Collection, Document
+from tests.support.html import visible_text
 from usage.drain import discard_pending_events, drain_usage
 from usage.models import UsageRecord
 
@@ -237,7 +238,7 @@ def test_a_search_is_charged_like_an_api_query_and_marks_the_matched_words(
     html = response.content.decode()
     assert "<html" not in html
     assert "<mark>الإسكندرية</mark>" in html and "<mark>القديمة</mark>" in html
-    assert "guide.md, page 1" in html and "cost $0.002" in html
+    assert "guide.md, page 1" in html and "cost $0.002" in visible_text(html)
     link = url("retrieval-page", collection.collection_id, guide.doc_id, 1)
     assert f'href="{link}?q=' in html
     assert response["x-request-id"].startswith("req_")
@@ -301,11 +302,31 @@ def test_use_in_playground_prefills_the_system_prompt_once(signed_in, alice, col
     assert "[1] notes.txt" not in signed_in.get(url("playground")).content.decode()
 
 
-def test_the_session_key_is_the_one_the_playground_reads():
-    from playground.views import PREFILL_SESSION_KEY
-    from retrieval.views import PLAYGROUND_PREFILL
+def test_use_in_playground_puts_the_question_in_the_message_box_once(signed_in, alice, collection):
+    flows.ingest_file(alice, collection.collection_id, "notes.txt", "text/plain", EN.encode())
+    results = signed_in.post(
+        url("retrieval-search", collection.collection_id), {"q": "Which ships <came>?"}
+    )
+    assert 'name="question" value="Which ships &lt;came&gt;?"' in results.content.decode()
+
+    signed_in.post(
+        url("retrieval-playground"),
+        {"context": results.context["prefill"], "question": "Which ships <came>?"},
+    )
+
+    playground = signed_in.get(url("playground")).content.decode()
+    message_box = playground.split('id="pg-input"')[1].split("</textarea>")[0]
+    assert message_box.endswith(">Which ships &lt;came&gt;?")
+    again = signed_in.get(url("playground")).content.decode()
+    assert "Which ships" not in again.split('id="pg-input"')[1].split("</textarea>")[0]
+
+
+def test_the_session_keys_are_the_ones_the_playground_reads():
+    from playground.views import PREFILL_SESSION_KEY, QUESTION_SESSION_KEY
+    from retrieval.views import PLAYGROUND_PREFILL, PLAYGROUND_QUESTION
 
     assert PLAYGROUND_PREFILL == PREFILL_SESSION_KEY
+    assert PLAYGROUND_QUESTION == QUESTION_SESSION_KEY
 
 
 # --- Not yours -------------------------------------------------------------------------------

@@ -22,7 +22,8 @@ def mail_link(mail_dir: Path, address: str, pattern: str) -> str:
 
 
 def sign_up_and_sign_in(page, server, mail_dir: Path, email: str, password: str) -> None:
-    """The whole new-user path in the browser: sign up, confirm the e-mail, sign in."""
+    """The whole new-user path in the browser: sign up, then confirm the e-mail in the
+    same browser, which signs the new user in (``ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION``)."""
     page.goto(server.url + "/accounts/signup/")
     page.locator("input[name=email]").fill(email)
     page.locator("input[name=password1]").fill(password)
@@ -33,11 +34,6 @@ def sign_up_and_sign_in(page, server, mail_dir: Path, email: str, password: str)
     link = mail_link(mail_dir, email, r"http://[^\s]+/accounts/confirm-email/[^\s]+/")
     page.goto(link)
     page.get_by_role("button", name="Confirm").click()
-    page.wait_for_url("**/accounts/login/")
-
-    page.locator("input[name=login]").fill(email)
-    page.locator("input[name=password]").fill(password)
-    page.get_by_role("button", name="Sign In").click()
     page.wait_for_url(server.url + "/")
 
 

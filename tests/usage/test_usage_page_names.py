@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from decimal import Decimal
 from http import HTTPStatus
 
 import pytest
@@ -75,12 +76,40 @@ def test_only_catalog_models_are_links(signed_in, alice, models):
     assert 'href="/models/no-such-model/"' not in page
 
 
-def test_the_model_filter_marks_models_without_a_provider(signed_in, alice, models):
+def test_the_model_filter_lists_what_the_models_page_lists(signed_in, alice, models):
     page = signed_in.get("/usage/?model=gone-model").content.decode()
 
     assert '<option value="portico/test-chat">portico/test-chat</option>' in page
-    assert '<option value="lonely-chat">lonely-chat (no provider)</option>' in page
+    # A model no provider serves is hidden on the Models page: here too, until used.
+    assert 'value="lonely-chat"' not in page
     assert re.search(r'<option value="gone-model" selected>gone-model \(not in the catalog\)', page)
+
+
+def test_the_model_filter_adds_models_spent_on_in_the_period(signed_in, alice, models):
+    record(alice, model="lonely-chat", cost_usd=Decimal("0.5"))
+    record(alice, model="retired/model", cost_usd=Decimal("0.25"))
+    record(alice, model="nope/none", status="error", http_status=404, cost_usd=Decimal(0))
+
+    page = signed_in.get("/usage/").content.decode()
+
+    assert '<option value="lonely-chat">lonely-chat (no provider)</option>' in page
+    assert '<option value="retired/model">retired/model (not in the catalog)</option>' in page
+    assert 'value="nope/none"' not in page
+
+
+def test_calls_to_models_that_never_existed_are_counted_but_not_listed(signed_in, alice, models):
+    record(alice, model="portico/test-chat", cost_usd=Decimal("0.1"))
+    for _ in range(2):
+        record(alice, model="nope/none", status="error", http_status=404, cost_usd=Decimal(0))
+    record(alice, model="portico/test-chat", status="error", http_status=502, cost_usd=0)
+
+    usage = signed_in.get("/usage/")
+    dashboard = signed_in.get("/")
+
+    assert [bar["model"] for bar in usage.context["model_bars"]] == ["portico/test-chat"]
+    assert usage.context["summary"].totals.requests == 4  # every call still counts
+    assert [model for model, _ in dashboard.context["summary"].top_models] == ["portico/test-chat"]
+    assert "nope/none" not in text_of(dashboard)
 
 
 def test_a_failed_request_page_explains_its_error_code(signed_in, alice, models):

@@ -1,5 +1,7 @@
-"""``manage.py wallet balance EMAIL`` · ``wallet credit EMAIL AMOUNT --reason …`` ·
-``wallet debit EMAIL AMOUNT --reason …``: an operator's view of and hand on a wallet."""
+"""``manage.py wallet balance EMAIL`` · ``wallet credit EMAIL AMOUNT --reason … [--note …]`` ·
+``wallet debit EMAIL AMOUNT --reason …``: an operator's view of and hand on a wallet.
+
+``--reason`` is the staff-only note; ``--note`` is what the owner reads in their ledger."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import User
 from billing.flows import BillingError, admin_adjust, wallet_summary
-from portal.lib.money import format_usd
+from portal.lib.money import exact_usd
 
 
 def positive_amount(raw: str) -> Decimal:
@@ -37,7 +39,10 @@ class Command(BaseCommand):
             sub = actions.add_parser(name, help=text)
             sub.add_argument("email")
             sub.add_argument("amount", help="USD, e.g. 12.50")
-            sub.add_argument("--reason", required=True, help="recorded in the ledger")
+            sub.add_argument(
+                "--reason", required=True, help="why (a staff note; the user never sees it)"
+            )
+            sub.add_argument("--note", default="", help="shown to the user in their ledger")
 
     def handle(self, *args, **options) -> None:
         user = User.objects.filter(email__iexact=options["email"]).first()
@@ -49,13 +54,15 @@ class Command(BaseCommand):
         amount = positive_amount(options["amount"])
         signed = amount if options["action"] == "credit" else -amount
         try:
-            posted = admin_adjust(user.pk, signed, reason=options["reason"], actor=None)
+            posted = admin_adjust(
+                user.pk, signed, reason=options["reason"], note=options["note"], actor=None
+            )
         except BillingError as exc:
             raise CommandError(exc.message) from None
         verb = "Credited" if signed > 0 else "Debited"
         self.stdout.write(
             self.style.SUCCESS(
-                f"{verb} {format_usd(amount)} {'to' if signed > 0 else 'from'} {user.email} "
+                f"{verb} {exact_usd(amount)} {'to' if signed > 0 else 'from'} {user.email} "
                 f"(ledger entry {posted.entry.pk})."
             )
         )
