@@ -402,6 +402,8 @@ OCR_PAGE_LOST_SECONDS = env_int("OCR_PAGE_LOST_SECONDS", 3600)
 RETRIEVAL_MAX_UPLOAD_MB = env_int("RETRIEVAL_MAX_UPLOAD_MB", 50)
 RETRIEVAL_MAX_PAGES = env_int("RETRIEVAL_MAX_PAGES", 2000)
 RETRIEVAL_MAX_PAGE_CHARS = env_int("RETRIEVAL_MAX_PAGE_CHARS", 200_000)
+# Threads per web process for queries, ingest and deletion (retrieval.offload).
+RETRIEVAL_THREADS = env_int("RETRIEVAL_THREADS", 4)
 # The priced catalog entry a query is charged as; the embedding model for dense retrieval.
 RETRIEVAL_MODEL = env_str("RETRIEVAL_MODEL", "portico/alretrieval")
 RETRIEVAL_EMBEDDING_MODEL = env_str("RETRIEVAL_EMBEDDING_MODEL")

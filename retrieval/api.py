@@ -29,6 +29,8 @@ from portal.lib.net import site_url
 from portal.lib.uploads import uploaded_file
 from retrieval import dense, embedding, flows, querying
 from retrieval.models import Document
+from retrieval.offload import offload
+from retrieval.spelling import QueryBudget
 
 router = Router(tags=["Retrieval"])
 BASE = "/alRetrieval/collections"
@@ -115,7 +117,7 @@ async def list_collections(request: HttpRequest, call: Call) -> HttpResponse:
 @router.delete(BASE + "/{collection_id}", summary="Delete a collection and its documents")
 @v1("alretrieval", source="alretrieval")
 async def delete_collection(request: HttpRequest, call: Call, collection_id: str) -> HttpResponse:
-    await sync_to_async(flows.delete_collection)(owner(call), collection_id)
+    await offload(flows.delete_collection, owner(call), collection_id)
     return json_response({"collection_id": collection_id, "deleted": True})
 
 
@@ -177,7 +179,7 @@ def ingest(request: HttpRequest, call: Call, collection_id: str) -> dict:
 @v1("alretrieval", source="alretrieval")
 async def ingest_document(request: HttpRequest, call: Call, collection_id: str) -> HttpResponse:
     """PDF (OCR; charged per page), DOCX, PPTX, TXT or MD as `file`, or JSON pages."""
-    return json_response(await sync_to_async(ingest)(request, call, collection_id))
+    return json_response(await offload(ingest, request, call, collection_id))
 
 
 @router.get(BASE + "/{collection_id}/documents", summary="List a collection's documents")
@@ -204,7 +206,7 @@ async def document_status(
 async def delete_document(
     request: HttpRequest, call: Call, collection_id: str, doc_id: str
 ) -> HttpResponse:
-    await sync_to_async(flows.delete_document)(owner(call), collection_id, doc_id)
+    await offload(flows.delete_document, owner(call), collection_id, doc_id)
     return json_response({"doc_id": doc_id, "deleted": True})
 
 
@@ -251,8 +253,17 @@ async def charged_query(
             call.ctx.owner_id, call.ctx.key_id or None, f"{call.request_id}_embed"
         )
         vector = await querying.aembed_query(text, payer)
-    answer = await sync_to_async(querying.query)(
-        user, collection_id, text, doc_ids=doc_ids, top_k=top_k, query_vector=vector
+    # Off the process's shared sync thread; stopped when the client goes away.
+    budget = QueryBudget()
+    answer = await offload(
+        querying.query,
+        user,
+        collection_id,
+        text,
+        doc_ids=doc_ids,
+        top_k=top_k,
+        query_vector=vector,
+        budget=budget,
     )
     event = usage_event(call, status="ok", http_status=200)
     event.units, event.cost_usd = 1, price

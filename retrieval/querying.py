@@ -18,6 +18,7 @@ from retrieval.flows import (
 )
 from retrieval.models import Document
 from retrieval.search import search
+from retrieval.spelling import QueryBudget
 from retrieval.text import clean_text
 
 log = logging.getLogger(__name__)
@@ -89,13 +90,15 @@ def query(
     top_k: int | None = DEFAULT_TOP_K,
     *,
     query_vector: QueryVector | None = None,
+    budget: QueryBudget | None = None,
 ) -> dict:
     """The passages that best answer ``query``: the API's ``{"context", ...}`` answer,
     plus ``dense_retrieval`` (whether a cosine ranking was fused in) and, when dense
     retrieval is on but failed for this query, a ``note``.
 
     With dense retrieval on and no ``query_vector``, the query is embedded here and
-    charged to ``user``."""
+    charged to ``user``. ``budget``: how the caller cancels the query (its client went
+    away); the search stops at its next checkpoint with ``QueryCancelled``."""
     query, top_k = check_query(query, top_k)
     collection = get_collection(user, collection_id)
     if doc_ids:
@@ -131,6 +134,7 @@ def query(
         top_k=top_k,
         query_vector=vector,
         embedding_model=model or "",
+        budget=budget,
     )
     answer = {
         "context": context,
