@@ -401,7 +401,11 @@ OCR_PAGE_STALL_SECONDS = env_int("OCR_PAGE_STALL_SECONDS", 600)
 OCR_PAGE_LOST_SECONDS = env_int("OCR_PAGE_LOST_SECONDS", 3600)
 RETRIEVAL_MAX_UPLOAD_MB = env_int("RETRIEVAL_MAX_UPLOAD_MB", 50)
 RETRIEVAL_MAX_PAGES = env_int("RETRIEVAL_MAX_PAGES", 2000)
+# One set of limits for every format (PDF, DOCX, PPTX, TXT, MD, JSON pages): pages per
+# document, characters per page (flowing text is split into pages this long) and per
+# document.
 RETRIEVAL_MAX_PAGE_CHARS = env_int("RETRIEVAL_MAX_PAGE_CHARS", 200_000)
+RETRIEVAL_MAX_DOCUMENT_CHARS = env_int("RETRIEVAL_MAX_DOCUMENT_CHARS", 20_000_000)
 # Threads per web process for queries, ingest and deletion (retrieval.offload).
 RETRIEVAL_THREADS = env_int("RETRIEVAL_THREADS", 4)
 # The priced catalog entry a query is charged as; the embedding model for dense retrieval.

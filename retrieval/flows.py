@@ -41,6 +41,7 @@ from retrieval.extract import pages_from_strings as _pages_from_strings
 from retrieval.index import index_document, prepare_index, remove_from_index
 from retrieval.models import Collection, Document
 from retrieval.models import Page as PageRow
+from retrieval.office import document_too_long
 from retrieval.text import clean_text
 from usage.events import UsageEvent, emit_sync
 
@@ -168,7 +169,7 @@ def _validate_pdf(data: bytes) -> int:
         with _pdfium_lock:
             info = engine.inspect_pdf(
                 data,
-                max_pages=min(settings.OCR_MAX_PAGES, conf.max_pages()),
+                max_pages=conf.max_pages(),  # one page limit for every format
                 max_page_pixels=settings.OCR_MAX_PAGE_PIXELS,
                 dpi=settings.OCR_DPI,
                 check_text_layer=False,
@@ -272,9 +273,9 @@ def read_upload(extension: str, data: bytes) -> tuple[list[Page] | None, int]:
         page_count = _validate_pdf(data)
     else:
         try:
-            pages = extract(extension, data)
+            pages = extract(extension, data, conf.limits())
         except ExtractionError as exc:
-            raise RetrievalError(400, exc.message, exc.code, "file") from None
+            raise RetrievalError(exc.status, exc.message, exc.code, "file") from None
         if not any(pages):
             raise RetrievalError(400, "The file contains no text.", "empty_file", "file")
         page_count = len(pages)
@@ -316,6 +317,9 @@ def ingest_pages(
             "page_too_long",
             "pages",
         )
+    if sum(len(p) for p in pages) > conf.max_document_chars():
+        too_long = document_too_long(conf.limits())
+        raise RetrievalError(413, too_long.message, too_long.code, "pages")
     extracted = _pages_from_strings(pages)
     if not any(extracted):
         raise RetrievalError(400, "pages contain no text.", "empty_document", "pages")
