@@ -104,7 +104,7 @@ async def create_collection(request: HttpRequest, call: Call) -> HttpResponse:
     name = body.get("name")
     if name is not None and not isinstance(name, str):
         raise ApiError(400, "'name' must be a string.", param="name", code="invalid_parameter")
-    collection = await sync_to_async(flows.create_collection)(owner(call), name)
+    collection = await offload(flows.create_collection, owner(call), name)
     return json_response({"collection_id": collection.collection_id, "name": collection.name})
 
 

@@ -8,7 +8,8 @@ query). ``offload`` runs such work on a small pool of its own (``RETRIEVAL_THREA
 off the event loop and off that thread, and checks the thread's database connections
 before and after, as ``request_started`` / ``request_finished`` would.
 
-When the awaiting request is cancelled (its client went away), the thread cannot be
+A database lock wait that ran out (SQLite's busy timeout) leaves as a 503 with
+``Retry-After``. When the awaiting request is cancelled (its client went away), the thread cannot be
 interrupted; the work's ``QueryBudget`` is cancelled instead, and the query stops at
 its next checkpoint.
 """
@@ -23,8 +24,10 @@ from typing import TypeVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import OperationalError, close_old_connections
 
+from portal.errors import ApiError
+from portal.lib.db import RETRY_AFTER_SECONDS, is_lock_timeout
 from retrieval.spelling import QueryBudget
 
 log = logging.getLogger(__name__)
@@ -60,3 +63,13 @@ async def offload(fn: Callable[..., T], *args, budget: QueryBudget | None = None
             budget.cancel()
             log.info("A retrieval query was cancelled: its client went away")
         raise
+    except OperationalError as exc:
+        if not is_lock_timeout(exc):
+            raise
+        # An ApiError, so that admission records the refusal (free) and its headers.
+        raise ApiError(
+            503,
+            "The database is busy with another write; try again in a moment.",
+            code="database_busy",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        ) from None

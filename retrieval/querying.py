@@ -105,24 +105,31 @@ def query(
         if not isinstance(doc_ids, list) or not all(isinstance(d, str) for d in doc_ids):
             raise RetrievalError(400, "doc_ids must be a list of strings.", "invalid", "doc_ids")
         wanted = [clean_text(d)[:64] for d in dict.fromkeys(doc_ids)]  # no NUL reaches a query
-        found = dict(
-            Document.objects.filter(collection=collection, doc_id__in=wanted).values_list(
-                "doc_id", "pk"
-            )
-        )
+        found = {
+            doc_id: (pk, status)
+            for doc_id, pk, status in Document.objects.filter(
+                collection=collection, doc_id__in=wanted
+            ).values_list("doc_id", "pk", "status")
+        }
         missing = [d for d in wanted if d not in found]
         if missing:
             raise RetrievalError(
                 404, f"No such document: {missing[0]!r}.", "document_not_found", "doc_ids"
             )
-        scope_ids, document_pks = wanted, [found[d] for d in wanted]
+        # Only ready documents are searched (one being indexed has part of its postings).
+        ready = [found[d][0] for d in wanted if found[d][1] == Document.Status.READY]
+        scope_ids, document_pks = wanted, ready
     else:
-        scope_ids = list(
+        ready = list(
             collection.documents.filter(status=Document.Status.READY)
             .order_by("created_at", "id")
-            .values_list("doc_id", flat=True)
+            .values_list("doc_id", "pk")
         )
-        document_pks = None  # postings exist only for ready documents
+        scope_ids = [doc_id for doc_id, _ in ready]
+        # A document being indexed has part of its postings written (indexing commits in
+        # batches): while one exists, the search is scoped to the ready ones.
+        pending = collection.documents.exclude(status=Document.Status.READY).exists()
+        document_pks = [pk for _, pk in ready] if pending else None
     model = dense.configured_model()
     if query_vector is None and model and dense.enabled():
         query_vector = embed_query(query, Payer(user.pk))

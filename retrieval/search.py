@@ -91,7 +91,7 @@ def bm25(
 ) -> Ranking:
     """The ``limit`` best passages, best first (ties by passage id)."""
     budget.check()
-    if not query_terms or not collection.chunk_count:
+    if not query_terms or not collection.chunk_count or document_pks == []:
         return Ranking([], {}, 1.0)
     n = collection.chunk_count
     avgdl = max(collection.total_length / n, 1.0)
