@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from django.db import OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -15,6 +16,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from gateway.api import router as gateway_router
 from ocr.api import router as ocr_router
 from portal.errors import ApiError, error_response
+from portal.lib.db import RETRY_AFTER_SECONDS, is_lock_timeout
 from retrieval.api import router as retrieval_router
 
 log = logging.getLogger(__name__)
@@ -126,6 +128,24 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 @api.exception_handler(Http404)
 def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return error_response(404, str(exc) or "Not found")
+
+
+def database_busy() -> ApiError:
+    return ApiError(
+        503,
+        "The database is busy with another write; try again in a moment.",
+        code="database_busy",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+@api.exception_handler(OperationalError)
+def on_database_error(request: HttpRequest, exc: OperationalError) -> HttpResponse:
+    """A lock wait that ran out is a 503 with ``Retry-After``, never a 500."""
+    if is_lock_timeout(exc):
+        log.warning("Database busy on %s %s: %s", request.method, request.path, exc)
+        return database_busy().response()
+    return on_unexpected_error(request, exc)
 
 
 @api.exception_handler(Exception)

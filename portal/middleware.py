@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from whitenoise.middleware import WhiteNoiseMiddleware
 
 from portal.errors import error_response, status_phrase
+from portal.lib.db import RETRY_AFTER_SECONDS, is_lock_timeout
 from portal.lib.ids import new_request_id
 
 API_PREFIX = "/v1/"
@@ -150,3 +151,25 @@ def content_security_policy() -> str:
             "frame-ancestors 'none'",
         ]
     )
+
+
+class DatabaseBusyMiddleware:
+    """A page whose database write waited out the lock timeout (another writer held it
+    longer) answers 503 with ``Retry-After``, not a server error."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception):
+        if not is_lock_timeout(exception):
+            return None
+        response = HttpResponse(
+            "The server is busy with another write; try again in a moment.",
+            status=503,
+            content_type="text/plain; charset=utf-8",
+        )
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response

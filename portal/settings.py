@@ -102,6 +102,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "portal.middleware.DatabaseBusyMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -140,7 +141,10 @@ else:
                 # IMMEDIATE takes the write lock up front instead of failing mid-transaction.
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
                 "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
+                # How long a write waits for another writer (SQLite has one at a time).
+                # Long writes (retrieval indexing) commit in batches well under it; a
+                # wait that still runs out is a 503 with Retry-After, not a 500.
+                "timeout": env_int("SQLITE_BUSY_SECONDS", 20),
             },
             # Tests share their database with a real worker and server process.
             "TEST": {"NAME": str(VAR_DIR / "test-portico.sqlite3")},
@@ -433,7 +437,35 @@ OCR_PAGE_STALL_SECONDS = env_int("OCR_PAGE_STALL_SECONDS", 600)
 OCR_PAGE_LOST_SECONDS = env_int("OCR_PAGE_LOST_SECONDS", 3600)
 RETRIEVAL_MAX_UPLOAD_MB = env_int("RETRIEVAL_MAX_UPLOAD_MB", 50)
 RETRIEVAL_MAX_PAGES = env_int("RETRIEVAL_MAX_PAGES", 2000)
+# One set of limits for every format (PDF, DOCX, PPTX, TXT, MD, JSON pages): pages per
+# document, characters per page (flowing text is split into pages this long) and per
+# document.
 RETRIEVAL_MAX_PAGE_CHARS = env_int("RETRIEVAL_MAX_PAGE_CHARS", 200_000)
+RETRIEVAL_MAX_DOCUMENT_CHARS = env_int("RETRIEVAL_MAX_DOCUMENT_CHARS", 20_000_000)
+# Threads per web process for queries, ingest and deletion (retrieval.offload).
+RETRIEVAL_THREADS = env_int("RETRIEVAL_THREADS", 4)
+# Indexing tasks (retrieval.indexing): a PDF is read for at most RETRIEVAL_TASK_SECONDS
+# per task (then a new task reads on); an indexing task is stopped at
+# RETRIEVAL_TASK_TIME_LIMIT. The sweep queues again a document whose worker has shown
+# no sign of life for RETRIEVAL_STALL_SECONDS, or that waited RETRIEVAL_LOST_SECONDS in
+# the queue, and gives up after RETRIEVAL_RETRY_CAP lost tasks.
+RETRIEVAL_TASK_SECONDS = env_int("RETRIEVAL_TASK_SECONDS", 300)
+RETRIEVAL_TASK_TIME_LIMIT = env_int("RETRIEVAL_TASK_TIME_LIMIT", 1800)
+RETRIEVAL_STALL_SECONDS = env_int("RETRIEVAL_STALL_SECONDS", 600)
+RETRIEVAL_LOST_SECONDS = env_int("RETRIEVAL_LOST_SECONDS", 3600)
+RETRIEVAL_RETRY_CAP = env_int("RETRIEVAL_RETRY_CAP", 3)
+CELERY_BEAT_SCHEDULE["retrieval-sweep-documents"] = {
+    "task": "retrieval.tasks.sweep_documents",
+    "schedule": 30.0,
+    "options": {"expires": 25},
+}
+# With Redis, a message taken by a worker that died is delivered again after the
+# visibility timeout (kombu's default: an hour). It must exceed the longest task (the
+# indexing task's hard limit) or a running task would be delivered twice; the sweeps
+# (OCR's and retrieval's) find lost work sooner than this.
+BROKER_VISIBILITY_TIMEOUT = env_int("BROKER_VISIBILITY_TIMEOUT", RETRIEVAL_TASK_TIME_LIMIT + 300)
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = BROKER_VISIBILITY_TIMEOUT
 # The priced catalog entry a query is charged as; the embedding model for dense retrieval.
 RETRIEVAL_MODEL = env_str("RETRIEVAL_MODEL", "portico/alretrieval")
 RETRIEVAL_EMBEDDING_MODEL = env_str("RETRIEVAL_EMBEDDING_MODEL")

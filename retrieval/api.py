@@ -41,6 +41,8 @@ from portal.lib.net import site_url
 from portal.lib.uploads import uploaded_file
 from retrieval import dense, embedding, flows, querying
 from retrieval.models import Document
+from retrieval.offload import offload
+from retrieval.spelling import QueryBudget
 
 router = Router(tags=["Retrieval"])
 BASE = "/alRetrieval/collections"
@@ -118,7 +120,7 @@ async def create_collection(request: HttpRequest, call: Call) -> HttpResponse:
     name = body.get("name")
     if name is not None and not isinstance(name, str):
         raise ApiError(400, "'name' must be a string.", param="name", code="invalid_parameter")
-    collection = await sync_to_async(flows.create_collection)(owner(call), name)
+    collection = await offload(flows.create_collection, owner(call), name)
     return json_response({"collection_id": collection.collection_id, "name": collection.name})
 
 
@@ -131,7 +133,7 @@ async def list_collections(request: HttpRequest, call: Call) -> HttpResponse:
 @router.delete(BASE + "/{collection_id}", summary="Delete a collection and its documents")
 @v1("alretrieval", source="alretrieval")
 async def delete_collection(request: HttpRequest, call: Call, collection_id: str) -> HttpResponse:
-    await sync_to_async(flows.delete_collection)(owner(call), collection_id)
+    await offload(flows.delete_collection, owner(call), collection_id)
     return json_response({"collection_id": collection_id, "deleted": True})
 
 
@@ -198,7 +200,7 @@ def pdf_charge(call: Call) -> flows.PdfCharge:
 @v1("alretrieval", source="alretrieval", model=retrieval_model)
 async def ingest_document(request: HttpRequest, call: Call, collection_id: str) -> HttpResponse:
     """PDF (OCR; charged per page), DOCX, PPTX, TXT or MD as `file`, or JSON pages."""
-    return json_response(await sync_to_async(ingest)(request, call, collection_id))
+    return json_response(await offload(ingest, request, call, collection_id))
 
 
 @router.get(BASE + "/{collection_id}/documents", summary="List a collection's documents")
@@ -225,7 +227,7 @@ async def document_status(
 async def delete_document(
     request: HttpRequest, call: Call, collection_id: str, doc_id: str
 ) -> HttpResponse:
-    await sync_to_async(flows.delete_document)(owner(call), collection_id, doc_id)
+    await offload(flows.delete_document, owner(call), collection_id, doc_id)
     return json_response({"doc_id": doc_id, "deleted": True})
 
 
@@ -276,8 +278,17 @@ async def charged_query(
             call.ctx.owner_id, call.ctx.key_id or None, f"{call.request_id}_embed"
         )
         vector = await querying.aembed_query(text, payer)
-    answer = await sync_to_async(querying.query)(
-        user, collection_id, text, doc_ids=doc_ids, top_k=top_k, query_vector=vector
+    # Off the process's shared sync thread; stopped when the client goes away.
+    budget = QueryBudget()
+    answer = await offload(
+        querying.query,
+        user,
+        collection_id,
+        text,
+        doc_ids=doc_ids,
+        top_k=top_k,
+        query_vector=vector,
+        budget=budget,
     )
     # A search that found nothing is free (it is still recorded, at $0).
     charged = price if answer["context"] else Decimal(0)

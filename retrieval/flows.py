@@ -5,9 +5,11 @@ the API contract (``../shared/API.md``, alRetrieval) or raises ``RetrievalError`
 Ingest validates and extracts *before* writing anything: a hostile or broken file is a
 400 with nothing stored. Indexing runs in a Celery task queued with ``delay_on_commit``.
 
-PDF: validated with ``ocr.engine.inspect_pdf`` at ingest; the task reads each page
-with ``ocr.engine.process_page`` (text layer where present, OCR otherwise). Its pages are
-charged like ``/v1/ocr``: held at ingest (``PdfCharge``), settled when read.
+PDF: validated with ``ocr.engine.inspect_pdf`` at ingest; the task
+(``retrieval.indexing``) reads each page with ``ocr.engine.process_page`` (text layer
+where present, OCR otherwise). Its pages are charged like ``/v1/ocr``: held at ingest
+(``retrieval.charges``), settled when read, released when the document is deleted
+first.
 """
 
 from __future__ import annotations
@@ -16,9 +18,7 @@ import contextlib
 import logging
 import posixpath
 import threading
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime
 
 import orjson
 from django.conf import settings
@@ -28,21 +28,20 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from billing.flows import reserve_funds
-from billing.models import Hold
 from ocr import engine
 from ocr import flows as ocr_flows
 from ocr.flows import PDF_ERROR_STATUS  # the same refusal statuses as /v1/ocr
 from ocr.storage import uses_object_storage
 from portal.errors import ApiError
 from retrieval import conf, dense
+from retrieval.charges import PdfCharge, hold_pdf_pages, release_pdf_holds
 from retrieval.extract import EXTRACTORS, ExtractionError, Page, extract, page_text
 from retrieval.extract import pages_from_strings as _pages_from_strings
-from retrieval.index import index_document, prepare_index, remove_from_index
+from retrieval.index import remove_from_index
 from retrieval.models import Collection, Document
 from retrieval.models import Page as PageRow
+from retrieval.office import document_too_long
 from retrieval.text import clean_text
-from usage.events import UsageEvent, emit_sync
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +65,7 @@ ALSO_ACCEPTED = {
     ".markdown": {"text/plain", "text/x-markdown"},
     ".pdf": {"application/x-pdf"},
 }
-_pdfium_lock = threading.Lock()  # pdfium is not thread-safe
+pdfium_lock = threading.Lock()  # pdfium is not thread-safe
 
 
 class RetrievalError(ApiError):
@@ -127,9 +126,13 @@ def list_collections(user) -> dict:
 
 
 def delete_collection(user, collection_id: str) -> None:
+    """Remove the collection and its documents; the holds of PDFs not charged yet are
+    released at once."""
     collection = get_collection(user, collection_id)
     files = [name for name in collection.documents.values_list("stored_file", flat=True) if name]
     with transaction.atomic():
+        unbilled = list(collection.documents.select_for_update().filter(billed=False))
+        release_pdf_holds(unbilled, collection.owner_id)
         collection.delete()  # postings go with it (a pre_delete receiver)
         transaction.on_commit(lambda: _delete_files(files))
 
@@ -170,10 +173,10 @@ def _check_content_type(extension: str, content_type: str | None) -> None:
 
 def _validate_pdf(data: bytes) -> int:
     try:
-        with _pdfium_lock:
+        with pdfium_lock:
             info = engine.inspect_pdf(
                 data,
-                max_pages=min(settings.OCR_MAX_PAGES, conf.max_pages()),
+                max_pages=conf.max_pages(),  # one page limit for every format
                 max_page_pixels=settings.OCR_MAX_PAGE_PIXELS,
                 dpi=settings.OCR_DPI,
                 check_text_layer=False,
@@ -183,33 +186,6 @@ def _validate_pdf(data: bytes) -> int:
             PDF_ERROR_STATUS.get(exc.code, 400), exc.message, exc.code, "file"
         ) from None
     return info.page_count
-
-
-@dataclass(frozen=True)
-class PdfCharge:
-    """Who pays for a PDF's OCR pages, and under which request id the hold is taken."""
-
-    owner_id: int
-    request_id: str
-    api_key_id: int | None = None
-    budgets: dict | None = None
-
-
-def hold_pdf_pages(charge: PdfCharge, pages: int) -> tuple[Decimal, object]:
-    """Hold ``pages`` × the OCR page price (402 when the wallet cannot cover them)."""
-    price = ocr_flows.page_price()
-    hold = reserve_funds(
-        charge.owner_id,
-        charge.request_id,
-        price * pages,
-        api_key_id=charge.api_key_id,
-        budgets=charge.budgets,
-    )
-    if hold is not None:  # reading a long PDF outlives the default hold lifetime
-        Hold.objects.filter(pk=hold.pk).update(
-            expires_at=timezone.now() + timedelta(hours=settings.OCR_JOB_TTL_HOURS)
-        )
-    return price, hold
 
 
 def ingest_file(
@@ -279,9 +255,9 @@ def read_upload(extension: str, data: bytes) -> tuple[list[Page] | None, int]:
         page_count = _validate_pdf(data)
     else:
         try:
-            pages = extract(extension, data)
+            pages = extract(extension, data, conf.limits())
         except ExtractionError as exc:
-            raise RetrievalError(400, exc.message, exc.code, "file") from None
+            raise RetrievalError(exc.status, exc.message, exc.code, "file") from None
         if not any(pages):
             raise RetrievalError(400, "The file contains no text.", "empty_file", "file")
         page_count = len(pages)
@@ -323,6 +299,9 @@ def ingest_pages(
             "page_too_long",
             "pages",
         )
+    if sum(len(p) for p in pages) > conf.max_document_chars():
+        too_long = document_too_long(conf.limits())
+        raise RetrievalError(413, too_long.message, too_long.code, "pages")
     extracted = _pages_from_strings(pages)
     if not any(extracted):
         raise RetrievalError(400, "pages contain no text.", "empty_document", "pages")
@@ -375,6 +354,7 @@ def _create_document(
         mime_type=mime_type,
         pages=page_count,
         size_bytes=len(data),
+        queued_at=timezone.now(),
         **billing,
     )
     name = f"retrieval/{collection.collection_id}/{document.doc_id}/original{extension}"
@@ -383,7 +363,7 @@ def _create_document(
         with transaction.atomic():
             document.save()
             if pages is not None:
-                _save_pages(document, pages)
+                save_pages(document, pages)
             tasks.index_document.delay_on_commit(document.pk)
     except BaseException:
         _delete_files([document.stored_file])
@@ -391,11 +371,11 @@ def _create_document(
     return document
 
 
-def _save_pages(document: Document, pages: list[Page]) -> None:
+def save_pages(document: Document, pages: list[Page], *, first: int = 1) -> None:
     PageRow.objects.bulk_create(
         [
             PageRow(document=document, number=n, text=page_text(page), blocks=page)
-            for n, page in enumerate(pages, start=1)
+            for n, page in enumerate(pages, start=first)
         ],
         batch_size=500,
     )
@@ -408,86 +388,6 @@ def ingest_answer(document: Document) -> dict:
         "pages": document.pages,
         "collection": document.collection.collection_id,
     }
-
-
-# --- Indexing (the Celery task's body) ------------------------------------------------
-def process_document(document_pk: int) -> None:
-    """Read (PDF) and index a queued document; a failure leaves it in ``error``."""
-    document = Document.objects.select_related("collection").filter(pk=document_pk).first()
-    if document is None or document.status == Document.Status.READY:
-        return  # deleted meanwhile, or a redelivered task
-    Document.objects.filter(pk=document_pk).update(status=Document.Status.PROCESSING)
-    try:
-        if document.mime_type == MIME_TYPES[".pdf"] and not document.page_set.exists():
-            _read_pdf(document)
-        prepared = prepare_index(document)  # embedding (an upstream call) holds no lock
-        with transaction.atomic():
-            # Serialise with delete_document: no postings for a document that is gone.
-            if not Document.objects.select_for_update().filter(pk=document_pk).exists():
-                return
-            index_document(document, prepared)
-    except (ExtractionError, engine.PdfError) as exc:
-        _fail(document_pk, str(exc.message if hasattr(exc, "message") else exc))
-    except Exception:
-        log.exception("Indexing document %s failed", document.doc_id)
-        _fail(document_pk, "Indexing failed on our side; ingest the document again.")
-    finally:
-        settle_pdf_pages(document_pk)
-
-
-def settle_pdf_pages(document_pk: int) -> None:
-    """Charge the OCR pages read (none when reading failed) and close the ingest's hold.
-
-    The usage drain records a request id once, so settling twice charges once."""
-    document = (
-        Document.objects.select_related("collection")
-        .filter(pk=document_pk, billed=False)
-        .exclude(billing_request_id="")
-        .first()
-    )
-    if document is None:
-        return
-    read = PageRow.objects.filter(document=document).count()
-    ok = document.status != Document.Status.ERROR and read == document.pages
-    units = document.pages if ok else 0
-    emit_sync(
-        UsageEvent(
-            request_id=document.billing_request_id,
-            user_id=document.collection.owner_id,
-            api_key_id=document.api_key_id,
-            model=settings.OCR_PAGE_MODEL,
-            source="alretrieval",
-            endpoint="alretrieval.ingest",
-            units=units,
-            cost_usd=document.page_price_usd * units,
-            status="ok" if ok else "error",
-            error_code="" if ok else "ingest_failed",
-        )
-    )
-    Document.objects.filter(pk=document_pk).update(billed=True)
-
-
-def _fail(document_pk: int, message: str) -> None:
-    Document.objects.filter(pk=document_pk).update(status=Document.Status.ERROR, error=message)
-
-
-def _read_pdf(document: Document) -> None:
-    try:
-        source: str | bytes = default_storage.path(document.stored_file)
-    except NotImplementedError:
-        with default_storage.open(document.stored_file, "rb") as handle:
-            source = handle.read()
-    pages: list[Page] = []
-    for index in range(document.pages):
-        with _pdfium_lock:
-            result = engine.process_page(
-                source, index, dpi=settings.OCR_DPI, max_page_pixels=settings.OCR_MAX_PAGE_PIXELS
-            )
-        text = clean_text(result.text)
-        pages.append([("p", text)] if text else [])
-    with transaction.atomic():
-        PageRow.objects.filter(document=document).delete()
-        _save_pages(document, pages)
 
 
 # --- Documents --------------------------------------------------------------------------
@@ -551,12 +451,15 @@ def list_documents(user, collection_id: str, *, file_url=stored_file_url) -> dic
 
 
 def delete_document(user, collection_id: str, doc_id: str) -> None:
-    """Remove the document, its pages, passages, postings and stored file."""
+    """Remove the document, its pages, passages, postings and stored file; the hold of a
+    PDF not charged yet is released at once."""
     document = get_document(user, collection_id, doc_id)
     name = document.stored_file
     with transaction.atomic():
-        if not Document.objects.select_for_update().filter(pk=document.pk).exists():
+        locked = Document.objects.select_for_update().filter(pk=document.pk).first()
+        if locked is None:
             return
+        release_pdf_holds([locked], document.collection.owner_id)
         remove_from_index(document)
         document.delete()
         transaction.on_commit(lambda: _delete_files([name] if name else []))
@@ -568,7 +471,9 @@ def reindex_document(user, collection_id: str, doc_id: str) -> Document:
 
     document = get_document(user, collection_id, doc_id)
     with transaction.atomic():
-        Document.objects.filter(pk=document.pk).update(status=Document.Status.QUEUED, error="")
+        Document.objects.filter(pk=document.pk).update(
+            status=Document.Status.QUEUED, error="", queued_at=timezone.now(), requeues=0
+        )
         tasks.index_document.delay_on_commit(document.pk)
     document.status = Document.Status.QUEUED
     return document
@@ -587,6 +492,7 @@ def collection_stats(collection: Collection) -> dict:
 
 __all__ = [
     "EXTRACTORS",
+    "PdfCharge",
     "RetrievalError",
     "collection_info",
     "create_collection",

@@ -1,14 +1,15 @@
 """Writing and removing one document's passages and postings, incrementally.
 
 ``index_document`` replaces whatever the document had in the index (so a redelivered
-task or a re-ingest never counts twice) and adjusts the collection's BM25 statistics
-with ``F()`` updates in the same transaction; the document turns ``ready`` in that
-transaction too, so its postings are visible exactly when it is ready.
+task or a re-ingest never counts twice), writes the new entries in bounded
+transactions and adjusts the collection's BM25 statistics with ``F()`` updates in each;
+the document turns ``ready`` in the last one.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -23,6 +24,9 @@ from retrieval.models import Chunk, Collection, Document, Page, Posting, Term
 from retrieval.text import term_counts
 
 log = logging.getLogger(__name__)
+# Passages written per transaction: ~180 words each, so ~20,000 postings, a fraction of
+# a second of SQLite's write lock.
+BATCH_PASSAGES = 200
 
 
 @dataclass
@@ -81,63 +85,102 @@ def prepare_index(document: Document) -> Prepared:
     return prepared
 
 
-def index_document(document: Document, prepared: Prepared | None = None) -> int:
-    """Write the passages and postings (``prepare_index``'s, or made now); returns the
-    passage count."""
+def _still_there(document: Document, run: int | None) -> bool:
+    """Lock the document's row (serialising with ``delete_document``): no postings are
+    written for a document that is gone, or that another task has claimed since
+    (``run``: see ``retrieval.indexing.claim``)."""
+    rows = Document.objects.select_for_update().filter(pk=document.pk)
+    return (rows if run is None else rows.filter(run=run)).exists()
+
+
+def index_document(
+    document: Document,
+    prepared: Prepared | None = None,
+    *,
+    run: int | None = None,
+    heartbeat: Callable[[], None] | None = None,
+) -> int:
+    """Write the passages and postings (``prepare_index``'s, or made now) in
+    transactions of ``BATCH_PASSAGES`` passages each, so that other writers get in
+    between (SQLite has one writer at a time); returns the passage count.
+
+    Each batch adds its passages' statistics to the collection in its own transaction,
+    so the statistics always match the postings; the document turns ``ready`` in the
+    last one. Until then its postings are not searched (``querying`` scopes a search to
+    ready documents while others exist)."""
     if prepared is None:
         prepared = prepare_index(document)
     specs, vectors = prepared.specs, prepared.vectors
     with transaction.atomic():
+        if not _still_there(document, run):
+            return 0
         remove_from_index(document)
-        chunks = []
-        counts = []
-        for ordinal, spec in enumerate(specs):
-            # The section title is part of what a passage is about.
-            tf = term_counts(f"{spec.title}\n{spec.text}")
-            counts.append(tf)
-            chunks.append(
-                Chunk(
-                    document=document,
-                    collection_id=document.collection_id,
-                    ordinal=ordinal,
-                    page_start=spec.page_start,
-                    page_end=spec.page_end,
-                    title=spec.title[:500],
-                    text=spec.text,
-                    length=sum(tf.values()),
-                    embedding=dense.encode(vectors[ordinal]) if vectors else None,
-                )
+    for start in range(0, len(specs), BATCH_PASSAGES):
+        with transaction.atomic():
+            if not _still_there(document, run):
+                return start
+            _write_batch(document, specs, vectors, start, start + BATCH_PASSAGES)
+        if heartbeat is not None:
+            heartbeat()
+    with transaction.atomic():
+        if _still_there(document, run):
+            Document.objects.filter(pk=document.pk).update(
+                status=Document.Status.READY,
+                error="",
+                indexed_at=timezone.now(),
+                embedding_model=prepared.embedding_model,
             )
-        Chunk.objects.bulk_create(chunks, batch_size=500)
-        if not all(c.pk for c in chunks):  # backends that do not return ids
-            chunks = list(Chunk.objects.filter(document=document).order_by("ordinal"))
-        postings = [
-            Posting(
+    return len(specs)
+
+
+def _write_batch(document: Document, specs: list[ChunkSpec], vectors: list, start: int, end: int):
+    chunks = []
+    counts = []
+    for ordinal in range(start, min(end, len(specs))):
+        spec = specs[ordinal]
+        # The section title is part of what a passage is about.
+        tf = term_counts(f"{spec.title}\n{spec.text}")
+        counts.append(tf)
+        chunks.append(
+            Chunk(
+                document=document,
                 collection_id=document.collection_id,
-                document_id=document.pk,
-                chunk_id=chunk.pk,
-                term=term,
-                tf=count,
-                chunk_length=chunk.length,
+                ordinal=ordinal,
+                page_start=spec.page_start,
+                page_end=spec.page_end,
+                title=spec.title[:500],
+                text=spec.text,
+                length=sum(tf.values()),
+                embedding=dense.encode(vectors[ordinal]) if vectors else None,
             )
-            for chunk, tf in zip(chunks, counts, strict=True)
-            for term, count in tf.items()
-        ]
-        Posting.objects.bulk_create(postings, batch_size=2000)
-        vocabulary = {term for tf in counts for term in tf}
-        Term.objects.bulk_create(
-            [Term(collection_id=document.collection_id, term=term) for term in vocabulary],
-            batch_size=2000,
-            ignore_conflicts=True,
         )
-        Collection.objects.filter(pk=document.collection_id).update(
-            chunk_count=F("chunk_count") + len(chunks),
-            total_length=F("total_length") + sum(c.length for c in chunks),
+    Chunk.objects.bulk_create(chunks, batch_size=500)
+    if not all(c.pk for c in chunks):  # backends that do not return ids
+        chunks = list(
+            Chunk.objects.filter(document=document, ordinal__gte=start, ordinal__lt=end).order_by(
+                "ordinal"
+            )
         )
-        Document.objects.filter(pk=document.pk).update(
-            status=Document.Status.READY,
-            error="",
-            indexed_at=timezone.now(),
-            embedding_model=prepared.embedding_model,
+    postings = [
+        Posting(
+            collection_id=document.collection_id,
+            document_id=document.pk,
+            chunk_id=chunk.pk,
+            term=term,
+            tf=count,
+            chunk_length=chunk.length,
         )
-    return len(chunks)
+        for chunk, tf in zip(chunks, counts, strict=True)
+        for term, count in tf.items()
+    ]
+    Posting.objects.bulk_create(postings, batch_size=2000)
+    vocabulary = {term for tf in counts for term in tf}
+    Term.objects.bulk_create(
+        [Term(collection_id=document.collection_id, term=term) for term in vocabulary],
+        batch_size=2000,
+        ignore_conflicts=True,
+    )
+    Collection.objects.filter(pk=document.collection_id).update(
+        chunk_count=F("chunk_count") + len(chunks),
+        total_length=F("total_length") + sum(c.length for c in chunks),
+    )

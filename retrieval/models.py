@@ -72,9 +72,20 @@ class Document(models.Model):
     embedding_model = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     indexed_at = models.DateTimeField(null=True, blank=True)
+    # For the sweep (retrieval.indexing.sweep_documents): when its task was queued, the
+    # last sign of life of the worker indexing it, how often a lost task was queued
+    # again, and which claim of the document is the current one (a task that was given
+    # up on writes nothing more).
+    queued_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    requeues = models.PositiveSmallIntegerField(default=0)
+    run = models.PositiveIntegerField(default=0)
 
     class Meta:
-        indexes = [models.Index(fields=["collection", "status"])]
+        indexes = [
+            models.Index(fields=["collection", "status"]),
+            models.Index(fields=["status", "heartbeat_at"], name="retrieval_doc_sweep"),
+        ]
 
     def __str__(self) -> str:
         return self.filename

@@ -18,6 +18,7 @@ from retrieval.flows import (
 )
 from retrieval.models import Document
 from retrieval.search import search
+from retrieval.spelling import QueryBudget
 from retrieval.text import clean_text
 
 log = logging.getLogger(__name__)
@@ -95,37 +96,47 @@ def query(
     top_k: int | None = DEFAULT_TOP_K,
     *,
     query_vector: QueryVector | None = None,
+    budget: QueryBudget | None = None,
 ) -> dict:
     """The passages that best answer ``query``: the API's ``{"context", ...}`` answer,
     plus ``dense_retrieval`` (whether a cosine ranking was fused in) and, when dense
     retrieval is on but failed for this query, a ``note``.
 
     Dense ranking needs ``query_vector``: the caller embeds the query once admission let
-    it use the embedding model (``retrieval.api.charged_query``)."""
+    it use the embedding model (``retrieval.api.charged_query``). ``budget``: how the
+    caller cancels the query (its client went away); the search stops at its next
+    checkpoint with ``QueryCancelled``."""
     query, top_k = check_query(query, top_k)
     collection = get_collection(user, collection_id)
     if doc_ids:
         if not isinstance(doc_ids, list) or not all(isinstance(d, str) for d in doc_ids):
             raise RetrievalError(400, "doc_ids must be a list of strings.", "invalid", "doc_ids")
         wanted = [clean_text(d)[:64] for d in dict.fromkeys(doc_ids)]  # no NUL reaches a query
-        found = dict(
-            Document.objects.filter(collection=collection, doc_id__in=wanted).values_list(
-                "doc_id", "pk"
-            )
-        )
+        found = {
+            doc_id: (pk, status)
+            for doc_id, pk, status in Document.objects.filter(
+                collection=collection, doc_id__in=wanted
+            ).values_list("doc_id", "pk", "status")
+        }
         missing = [d for d in wanted if d not in found]
         if missing:
             raise RetrievalError(
                 404, f"No such document: {missing[0]!r}.", "document_not_found", "doc_ids"
             )
-        scope_ids, document_pks = wanted, [found[d] for d in wanted]
+        # Only ready documents are searched (one being indexed has part of its postings).
+        ready = [found[d][0] for d in wanted if found[d][1] == Document.Status.READY]
+        scope_ids, document_pks = wanted, ready
     else:
-        scope_ids = list(
+        ready = list(
             collection.documents.filter(status=Document.Status.READY)
             .order_by("created_at", "id")
-            .values_list("doc_id", flat=True)
+            .values_list("doc_id", "pk")
         )
-        document_pks = None  # postings exist only for ready documents
+        scope_ids = [doc_id for doc_id, _ in ready]
+        # A document being indexed has part of its postings written (indexing commits in
+        # batches): while one exists, the search is scoped to the ready ones.
+        pending = collection.documents.exclude(status=Document.Status.READY).exists()
+        document_pks = [pk for _, pk in ready] if pending else None
     model = dense.configured_model()
     vector = query_vector.vector if query_vector else None
     context = search(
@@ -135,6 +146,7 @@ def query(
         top_k=top_k,
         query_vector=vector,
         embedding_model=model or "",
+        budget=budget,
     )
     answer = {
         "context": context,

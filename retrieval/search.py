@@ -13,13 +13,14 @@ pair): the share of the best score any passage could reach for this query (each 
 saturation ``tf·(k1+1)/(tf+K)`` is below k1+1), so it lies in [0, 1) and means the same
 thing from one query to the next.
 
-A query word the collection does not contain (a typo, "Ghandi", or a form the stemmer
-leaves apart from the text's, "septicemia" / "septicemic") is looked up in the
-collection's vocabulary (``Term``): the closest terms that start with the same letter,
-within 1 edit (5-letter terms) or 2 edits (longer ones; edits: insert, delete, replace,
-swap two neighbours), stand in for it with ``FUZZY_WEIGHT`` of their weight. The absent
-word still counts in the best possible score, and a passage found that way is not a
-direct hit.
+A query word the collection does not contain is looked up in the collection's
+vocabulary (``retrieval.spelling``, bounded work); the closest terms stand in for it
+with ``FUZZY_WEIGHT`` of their weight. The absent word still counts in the best possible
+score, and a passage found that way is not a direct hit.
+
+A query is ranked on its first ``MAX_QUERY_TERMS`` distinct terms (a pasted page is
+not a reason to read the postings of hundreds of words); every stage takes a
+``QueryBudget`` and stops with ``QueryCancelled`` once it is cancelled.
 
 ``is_direct_hit``: the passage contains every content word of the query (after the same
 normalisation and stemming as the index: stop words are not content words), so an
@@ -37,7 +38,8 @@ from dataclasses import dataclass
 from django.db import connection
 
 from retrieval import dense
-from retrieval.models import Chunk, Collection, Posting, Term
+from retrieval.models import Chunk, Collection, Posting
+from retrieval.spelling import QueryBudget, spelling_relatives
 from retrieval.text import terms, word_spans
 
 K1 = 1.2
@@ -45,9 +47,8 @@ B = 0.75
 SNIPPET_WORDS = 60
 RERANK_DEPTH = 30  # BM25's best passages that the proximity bonus may reorder
 PROXIMITY_WEIGHT = 0.25
-FUZZY_MIN_LENGTH = 5  # shorter words are too easily another word
 FUZZY_WEIGHT = 0.8
-FUZZY_MAX_CANDIDATES = 3
+MAX_QUERY_TERMS = 64
 POSTINGS = Posting._meta.db_table
 
 
@@ -73,57 +74,6 @@ def _document_frequencies(collection_id: int, terms: list[str]) -> dict[str, int
         return dict(cursor.fetchall())
 
 
-def max_edits(term: str) -> int:
-    if len(term) < FUZZY_MIN_LENGTH or term.isdigit():
-        return 0
-    return 1 if len(term) == FUZZY_MIN_LENGTH else 2
-
-
-def edit_distance(a: str, b: str, limit: int) -> int:
-    """Optimal string alignment distance (insert, delete, replace, swap neighbours),
-    or ``limit + 1`` as soon as it must exceed ``limit``."""
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    before, previous = [], list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        current = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = a[i - 1] != b[j - 1]
-            value = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                value = min(value, before[j - 2] + 1)
-            current[j] = value
-        if min(current) > limit:
-            return limit + 1
-        before, previous = previous, current
-    return previous[-1]
-
-
-def spelling_relatives(collection_id: int, absent: list[str]) -> dict[str, list[str]]:
-    """For each absent query term, the closest vocabulary terms (see the module doc)."""
-    out: dict[str, list[str]] = {}
-    for term in absent:
-        limit = max_edits(term)
-        if not limit:
-            continue
-        vocabulary = Term.objects.filter(collection_id=collection_id)
-        if connection.vendor == "sqlite":  # binary order: an index range
-            vocabulary = vocabulary.filter(term__gte=term[0], term__lt=chr(ord(term[0]) + 1))
-        else:  # a linguistic collation may not order by code point: LIKE 'x%' is exact
-            vocabulary = vocabulary.filter(term__startswith=term[0])
-        vocabulary = vocabulary.values_list("term", flat=True)
-        scored = []
-        for candidate in vocabulary.iterator(chunk_size=5000):
-            if abs(len(candidate) - len(term)) <= limit and candidate != term:
-                distance = edit_distance(term, candidate, limit)
-                if distance <= limit:
-                    scored.append((distance, candidate))
-        if scored:
-            best = min(d for d, _ in scored)
-            out[term] = sorted(c for d, c in scored if d == best)[:FUZZY_MAX_CANDIDATES]
-    return out
-
-
 @dataclass
 class Ranking:
     hits: list[Hit]
@@ -137,9 +87,11 @@ def bm25(
     *,
     document_pks: list[int] | None,
     limit: int,
+    budget: QueryBudget,
 ) -> Ranking:
     """The ``limit`` best passages, best first (ties by passage id)."""
-    if not query_terms or not collection.chunk_count:
+    budget.check()
+    if not query_terms or not collection.chunk_count or document_pks == []:
         return Ranking([], {}, 1.0)
     n = collection.chunk_count
     avgdl = max(collection.total_length / n, 1.0)
@@ -147,7 +99,8 @@ def bm25(
     dfs = _document_frequencies(collection.pk, terms)
     weights = {t: query_terms[t] * idf(n, dfs.get(t, 0)) for t in terms}
     best_possible = sum(weights.values()) * (K1 + 1)
-    relatives = spelling_relatives(collection.pk, [t for t in terms if not dfs.get(t)])
+    absent = [t for t in query_terms if not dfs.get(t)]  # in query order
+    relatives = spelling_relatives(collection.pk, absent, budget)
     stand_ins = sorted({c for found in relatives.values() for c in found} - set(terms))
     if stand_ins:
         dfs.update(_document_frequencies(collection.pk, stand_ins))
@@ -160,6 +113,7 @@ def bm25(
     present = [t for t in terms if dfs.get(t)]
     if not present:
         return Ranking([], weights, best_possible)
+    budget.check()
     # Every float is cast: PostgreSQL would otherwise take a bound literal as numeric
     # (exact decimals) while SQLite computes in doubles.
     f = "CAST(%s AS DOUBLE PRECISION)"
@@ -278,6 +232,13 @@ def snippet(text: str, query_terms: Counter[str]) -> tuple[str, bool]:
     return ("…" if best else "") + out + ("…" if end < len(spans) - 1 else ""), direct
 
 
+def query_sequence(query: str) -> list[str]:
+    """The query's terms in order, keeping only its first ``MAX_QUERY_TERMS`` distinct ones."""
+    sequence = terms(query)
+    kept = set(list(dict.fromkeys(sequence))[:MAX_QUERY_TERMS])
+    return [term for term in sequence if term in kept]
+
+
 def search(
     collection: Collection,
     query: str,
@@ -286,14 +247,21 @@ def search(
     top_k: int,
     query_vector: Sequence[float] | None = None,
     embedding_model: str = "",
+    budget: QueryBudget | None = None,
 ) -> list[dict]:
     """The ``top_k`` best passages as the API's ``context`` entries; with ``query_vector``
     (made by ``embedding_model``) fused with the cosine ranking."""
-    sequence = terms(query)
+    budget = budget or QueryBudget()
+    sequence = query_sequence(query)
     query_terms = Counter(sequence)
     ranking = bm25(
-        collection, query_terms, document_pks=document_pks, limit=max(top_k, RERANK_DEPTH)
+        collection,
+        query_terms,
+        document_pks=document_pks,
+        limit=max(top_k, RERANK_DEPTH),
+        budget=budget,
     )
+    budget.check()
     rows = {
         row["id"]: row
         for row in Chunk.objects.filter(id__in=[h.chunk_id for h in ranking.hits]).values(

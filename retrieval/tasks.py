@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
 
-from retrieval import flows
+from retrieval import indexing
 
 
-@shared_task(ignore_result=True, acks_late=True)
+# The longest task there is: its hard limit is what the broker's visibility timeout is
+# set above (BROKER_VISIBILITY_TIMEOUT); PDFs are read in several tasks.
+@shared_task(ignore_result=True, acks_late=True, time_limit=settings.RETRIEVAL_TASK_TIME_LIMIT)
 def index_document(document_pk: int) -> None:
-    flows.process_document(document_pk)
+    indexing.process_document(document_pk)
+
+
+@shared_task(ignore_result=True)
+def sweep_documents() -> int:
+    return indexing.sweep_documents()

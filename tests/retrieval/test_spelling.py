@@ -6,7 +6,7 @@ import pytest
 
 from retrieval import flows, querying
 from retrieval.models import Term
-from retrieval.search import edit_distance, max_edits
+from retrieval.spelling import edit_distance, max_edits
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 
-from retrieval import api, flows, querying
+from retrieval import api, flows, indexing, querying
 from retrieval.models import Document
 from tests.retrieval.conftest import make_docx
 from tests.support.admission import admitted_call
@@ -49,10 +49,10 @@ def test_a_pdf_with_a_text_layer_is_read_page_by_page(alice):
 def test_a_failure_while_indexing_leaves_the_document_in_error(alice, monkeypatch):
     from retrieval import index
 
-    def broken(document, prepared=None):
+    def broken(document, prepared=None, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(flows, "index_document", broken)
+    monkeypatch.setattr(indexing, "index_document", broken)
     collection = flows.create_collection(alice)
     doc = flows.ingest_pages(alice, collection.collection_id, "t", None, ["text"])
     status = flows.document_status(alice, collection.collection_id, doc.doc_id)
