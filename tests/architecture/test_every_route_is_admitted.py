@@ -60,7 +60,7 @@ PAGES_USING_MODELS = {
 # Every other named portal page: it reads or changes what the user owns, or money moves
 # in (top-ups, codes), but no model is used and nothing is spent.
 PAGES_WITHOUT_MODELS = {
-    "healthz", "readyz", "metrics", "admin_overview", "dashboard", "docs",
+    "healthz", "readyz", "status", "metrics", "admin_overview", "dashboard", "docs",
     "keys", "key", "key_edit", "key_revoke", "key_rotate",
     "usage", "usage_export", "usage_detail", "models", "model_detail",
     "wallet", "wallet-redeem", "wallet-threshold", "wallet-topup",
