@@ -13,8 +13,9 @@ line, from the words' boxes:
   its direction); the runs and the remaining words are read from right to left. A number
   next to Arabic words is a run of its own (Arabic numbers keep their place among the
   Arabic words: ``٤٧ ٢٠٢٥`` typed after an Arabic word prints its groups right to left);
-* in a left-to-right line, Arabic words and the numbers between them form a right-to-left
-  run (read from right to left); everything else is read from left to right.
+* in a left-to-right line, Arabic words and the numbers between them (and Arabic-Indic
+  numbers just left of them) form a right-to-left run (read from right to left);
+  everything else is read from left to right.
 
 Punctuation at a word's edge belongs to the line's direction, not the word's
 (:func:`edge_punctuation`): ``22%`` in an Arabic line prints as ``%22`` and the period
@@ -72,13 +73,16 @@ def edge_punctuation(text: str, rtl: bool) -> str:
 def logical_order(words: Sequence[W], rtl: bool) -> list[W]:
     """``words`` of one line, as Tesseract ordered them, in logical order.
 
-    Tesseract already orders Arabic words, and Latin words with each other; what it gets
-    wrong is a right-to-left line's left-to-right run that holds numbers (they are
-    neutral to it): such a run (consecutive words without Arabic letters, at least one
-    with Latin letters) is laid out again from its boxes, see the module docstring.
+    Tesseract's own order cannot be trusted: it takes the direction of the page (or of
+    a line's numbers) for the line's, reading an English line in an Arabic page right
+    to left, and a right-to-left line's run of Latin words and numbers backwards. So a
+    line is ordered from its boxes (see the module docstring).
     """
     if not rtl:
-        return list(words)
+        return _ltr_order(words)
+    # Tesseract orders a line of Arabic words and numbers left to right when it takes the
+    # numbers for the line's direction: start from the boxes (right edges, right first).
+    words = sorted(words, key=lambda w: -w.bbox[2])
     out: list[W] = []
     run: list[W] = []
     for word in [*words, None]:
@@ -90,6 +94,37 @@ def logical_order(words: Sequence[W], rtl: bool) -> list[W]:
         if word is not None:
             out.append(word)
     return out
+
+
+def _ltr_order(words: Sequence[W]) -> list[W]:
+    """A left-to-right line: boxes left to right, each run of Arabic words (with the
+    numbers between them) right to left."""
+    visual = sorted(words, key=lambda w: w.bbox[0])
+    kinds = [strength(w.text) for w in visual]
+    out: list[W] = []
+    i = 0
+    while i < len(visual):
+        if kinds[i] != "R":
+            out.append(visual[i])
+            i += 1
+            continue
+        last = i  # the run goes on to the last Arabic word before a Latin one
+        for k in range(i + 1, len(visual)):
+            if kinds[k] == "L":
+                break
+            if kinds[k] == "R":
+                last = k
+        # Arabic-Indic numbers printed just left of the run end it (they follow Arabic).
+        tail: list[W] = []
+        while out and strength(out[-1].text) == "N" and _eastern(out[-1].text):
+            tail.append(out.pop())
+        out.extend(visual[i : last + 1][::-1] + tail)
+        i = last + 1
+    return out
+
+
+def _eastern(text: str) -> bool:
+    return any("\u0660" <= ch <= "\u0669" or "\u06f0" <= ch <= "\u06f9" for ch in text)
 
 
 def _run_order(run: list[W]) -> list[W]:

@@ -188,7 +188,7 @@ def uncovered_boxes(
     if x1 - x0 < 2 or bottom <= top:
         return []
     band = ink[top:bottom, x0:x1].copy()
-    grow = max(1, height // 8)
+    grow = max(1, height // 5)
     for bx0, _, bx1, _ in covered:
         band[:, max(0, bx0 - grow - x0) : max(0, bx1 + grow - x0)] = 0
     if cv2.countNonZero(band) < 0.05 * height * height:

@@ -47,11 +47,19 @@ def test_numbers_among_arabic_words_keep_the_right_to_left_order():
     assert _order(printed, rtl=True) == "بتاريخ ٢٠٢٥/٠٣/١٢ خلال ١٥ يوما"
 
 
-def test_an_english_line_keeps_tesseracts_order_and_new_words_go_by_their_boxes():
+def test_an_arabic_run_inside_an_english_line_reads_right_to_left():
+    # Tesseract returned this English line of an Arabic page right to left.
+    printed = _line("Our", "office", "in", "الرياض", "opens", "at", "10:00")
+    assert _order(printed, rtl=False) == "Our office in الرياض opens at 10:00"
+    printed = _line("Form", "طلب", "نموذج", "Date", "12/03/2025")
+    assert _order(printed, rtl=False) == "Form نموذج طلب Date 12/03/2025"
+    printed = _line("Invoice", "٤٧١١", "فاتورة", "is", "attached")
+    assert _order(printed, rtl=False) == "Invoice فاتورة ٤٧١١ is attached"
+
+
+def test_a_found_word_goes_where_its_box_is():
     words = _line("Invoice", "4711", "dated", "2025")
-    assert logical_order(words, rtl=False) == words
-    dropped = W("12/03", (250, 0, 290, 30))
-    insert_at(words, dropped, rtl=False)
+    insert_at(words, W("12/03", (250, 0, 290, 30)), rtl=False)
     assert [w.text for w in words] == ["Invoice", "4711", "dated", "12/03", "2025"]
     arabic = list(reversed(_line("يوما", "خلال", "بتاريخ")))
     insert_at(arabic, W("١٥", (90, 0, 95, 30)), rtl=True)
