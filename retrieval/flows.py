@@ -37,7 +37,7 @@ from retrieval import conf, dense
 from retrieval.charges import PdfCharge, hold_pdf_pages, release_pdf_holds
 from retrieval.extract import EXTRACTORS, ExtractionError, Page, extract, page_text
 from retrieval.extract import pages_from_strings as _pages_from_strings
-from retrieval.index import remove_from_index
+from retrieval.index import remove_from_index, remove_in_batches
 from retrieval.models import Collection, Document
 from retrieval.models import Page as PageRow
 from retrieval.office import document_too_long
@@ -455,6 +455,9 @@ def delete_document(user, collection_id: str, doc_id: str) -> None:
     PDF not charged yet is released at once."""
     document = get_document(user, collection_id, doc_id)
     name = document.stored_file
+    # A large document's postings go in batches first (SQLite's write lock is free in
+    # between); the last transaction takes whatever a racing task wrote since.
+    remove_in_batches(document)
     with transaction.atomic():
         locked = Document.objects.select_for_update().filter(pk=document.pk).first()
         if locked is None:

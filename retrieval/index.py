@@ -38,14 +38,38 @@ class Prepared:
 
 def remove_from_index(document: Document) -> None:
     """Drop the document's passages and postings and give back its statistics."""
-    stats = Chunk.objects.filter(document=document).aggregate(n=Count("id"), total=Sum("length"))
+    chunks = Chunk.objects.filter(document=document)
+    stats = chunks.aggregate(n=Count("id"), total=Sum("length"))
     Posting.objects.filter(document_id=document.pk).delete()
-    Chunk.objects.filter(document=document).delete()
+    chunks.delete()
+    _give_back(document, stats)
+
+
+def _give_back(document: Document, stats: dict) -> None:
     if stats["n"]:
         Collection.objects.filter(pk=document.collection_id).update(
             chunk_count=F("chunk_count") - stats["n"],
             total_length=F("total_length") - (stats["total"] or 0),
         )
+
+
+def remove_in_batches(document: Document, run: int | None = None) -> bool:
+    """``remove_from_index`` in transactions of ``BATCH_PASSAGES`` passages, so that
+    other writers get in between; False (stopped) when the document went or was
+    claimed again (``run``)."""
+    while True:
+        with transaction.atomic():
+            if not _still_there(document, run):
+                return False
+            batch = Chunk.objects.filter(document=document).order_by("id")[:BATCH_PASSAGES]
+            ids = list(batch.values_list("id", flat=True))
+            if not ids:
+                return True
+            chunks = Chunk.objects.filter(id__in=ids)
+            stats = chunks.aggregate(n=Count("id"), total=Sum("length"))
+            Posting.objects.filter(document_id=document.pk, chunk_id__in=ids).delete()
+            chunks.delete()
+            _give_back(document, stats)
 
 
 def embed_text(spec: ChunkSpec) -> str:
@@ -111,10 +135,8 @@ def index_document(
     if prepared is None:
         prepared = prepare_index(document)
     specs, vectors = prepared.specs, prepared.vectors
-    with transaction.atomic():
-        if not _still_there(document, run):
-            return 0
-        remove_from_index(document)
+    if not remove_in_batches(document, run):  # what a previous run wrote
+        return 0
     for start in range(0, len(specs), BATCH_PASSAGES):
         with transaction.atomic():
             if not _still_there(document, run):

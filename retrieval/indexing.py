@@ -32,7 +32,7 @@ from ocr import engine
 from retrieval.charges import settle_pdf_pages
 from retrieval.extract import ExtractionError
 from retrieval.flows import MIME_TYPES, pdfium_lock, save_pages
-from retrieval.index import index_document, prepare_index, remove_from_index
+from retrieval.index import index_document, prepare_index, remove_from_index, remove_in_batches
 from retrieval.models import Document
 from retrieval.models import Page as PageRow
 from retrieval.text import clean_text
@@ -101,6 +101,9 @@ def process_document(document_pk: int) -> None:
 
 def fail(document_pk: int, message: str) -> None:
     """The document fails, and whatever part of it was indexed goes."""
+    document = Document.objects.filter(pk=document_pk).first()
+    if document is not None:
+        remove_in_batches(document)
     with transaction.atomic():
         document = Document.objects.select_for_update().filter(pk=document_pk).first()
         if document is None:

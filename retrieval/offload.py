@@ -28,7 +28,7 @@ from django.db import OperationalError, close_old_connections
 
 from portal.errors import ApiError
 from portal.lib.db import RETRY_AFTER_SECONDS, is_lock_timeout
-from retrieval.spelling import QueryBudget
+from retrieval.spelling import QueryBudget, QueryCancelled
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -48,14 +48,19 @@ def _with_fresh_connections(fn: Callable[..., T], *args, **kwargs) -> T:
     close_old_connections()
     try:
         return fn(*args, **kwargs)
+    except QueryCancelled:
+        log.info("A cancelled retrieval query stopped at a checkpoint")
+        raise
     finally:
         close_old_connections()
 
 
 async def offload(fn: Callable[..., T], *args, budget: QueryBudget | None = None, **kwargs) -> T:
-    """``fn(*args, **kwargs)`` on the retrieval threads; cancelling the caller cancels
-    ``budget`` (pass it to ``fn`` too, so that it stops)."""
+    """``fn(*args, **kwargs)`` on the retrieval threads; with ``budget``,
+    ``fn(*args, budget=budget, **kwargs)``, and cancelling the caller cancels it."""
     run = sync_to_async(_with_fresh_connections, thread_sensitive=False, executor=executor())
+    if budget is not None:
+        kwargs["budget"] = budget
     try:
         return await run(fn, *args, **kwargs)
     except asyncio.CancelledError:

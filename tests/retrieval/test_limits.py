@@ -191,3 +191,14 @@ def test_a_slide_longer_than_the_page_limit_is_refused():
         extract_pptx(data, Limits(max_page_chars=1_000))
     assert (caught.value.code, caught.value.status) == ("page_too_long", 413)
     assert extract_pptx(data, Limits(max_page_chars=10_000))[0][0] == ("h", "Long")
+
+
+# --- PDF -------------------------------------------------------------------------------------
+def test_pdfs_have_the_page_limit_of_every_other_format(settings):
+    from tests.ocr.pdfgen import many_pages_pdf
+
+    settings.OCR_MAX_PAGES = 2  # /v1/ocr's job limit is not retrieval's
+    settings.RETRIEVAL_MAX_PAGES = 5
+    assert flows.read_upload(".pdf", many_pages_pdf(4)) == (None, 4)
+    error = refused(flows.read_upload, ".pdf", many_pages_pdf(6))
+    assert (error.status, error.code) == (413, "too_many_pages")

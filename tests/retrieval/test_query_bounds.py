@@ -105,7 +105,7 @@ def test_offloaded_work_runs_on_the_retrieval_threads_and_is_cancelled_with_its_
 
     async def caller() -> None:
         budget = QueryBudget()
-        task = asyncio.ensure_future(offload(work, budget, budget=budget))
+        task = asyncio.ensure_future(offload(work, budget=budget))
         await asyncio.get_running_loop().run_in_executor(None, started.wait, 30)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
