@@ -18,7 +18,7 @@ from django.utils import timezone
 from accounts.models import ApiKey
 from billing.models import Hold, LedgerEntry, Wallet
 from portal.errors import ApiError
-from portal.lib.money import format_usd, plain
+from portal.lib.money import MAX_AMOUNT, format_usd, money_value, plain
 from usage.events import UsageEvent
 from usage.models import UsageRollup
 
@@ -66,6 +66,13 @@ def post_entry(
         if existing is not None:
             return Posted(existing, False)
         wallet = locked_wallet(user_id)
+        if abs(wallet.balance_usd + amount) > MAX_AMOUNT:
+            raise BillingError(
+                f"A balance of {format_usd(wallet.balance_usd + amount)} is more than a wallet "
+                f"holds (at most {format_usd(MAX_AMOUNT)}).",
+                "amount_too_large",
+                status=400,
+            )
         if not allow_negative and amount < 0 and wallet.balance_usd - wallet.held_usd + amount < 0:
             raise BillingError(
                 f"A debit of {format_usd(-amount)} is larger than the available balance of "
@@ -153,8 +160,8 @@ def reserve_funds(
         if budgets and api_key_id and any(v is not None for v in budgets.values()):
             check_key_budgets(api_key_id, amount, budgets)
         taken = Wallet.objects.filter(
-            user_id=user_id, unpaid_usd=0, balance_usd__gte=F("held_usd") + amount
-        ).update(held_usd=F("held_usd") + amount, updated_at=timezone.now())
+            user_id=user_id, unpaid_usd=0, balance_usd__gte=F("held_usd") + money_value(amount)
+        ).update(held_usd=F("held_usd") + money_value(amount), updated_at=timezone.now())
         if not taken:
             wallet = ensure_wallet(user_id)
             if wallet.unpaid_usd > 0:

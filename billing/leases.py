@@ -47,7 +47,7 @@ from django.utils import timezone
 
 from billing.flows import hold_ttl, reserve_funds, wallet_id_of
 from billing.models import Hold, Wallet
-from portal.lib.money import QUANTUM, ZERO
+from portal.lib.money import QUANTUM, ZERO, money_value
 from usage.events import UsageEvent
 
 log = logging.getLogger(__name__)
@@ -279,8 +279,8 @@ def take_lease(user_id: int, worst: Decimal, per_second: int) -> Lease | None:
         if size < worst:
             return None
         taken = Wallet.objects.filter(
-            pk=wallet_id, unpaid_usd=0, balance_usd__gte=F("held_usd") + size
-        ).update(held_usd=F("held_usd") + size, updated_at=now)
+            pk=wallet_id, unpaid_usd=0, balance_usd__gte=F("held_usd") + money_value(size)
+        ).update(held_usd=F("held_usd") + money_value(size), updated_at=now)
         if not taken:
             return None
         hold = Hold.objects.create(
@@ -309,13 +309,13 @@ def top_up(lease: Lease, wanted: Decimal) -> bool:
             return False
         # The lease row first, then the wallet: the drain locks them in that order.
         alive = Hold.objects.filter(pk=lease.pk, status=Hold.Status.OPEN).update(
-            amount_usd=F("amount_usd") + amount, expires_at=now + hold_ttl()
+            amount_usd=F("amount_usd") + money_value(amount), expires_at=now + hold_ttl()
         )
         if not alive:
             return False
         taken = Wallet.objects.filter(
-            pk=lease.wallet_id, unpaid_usd=0, balance_usd__gte=F("held_usd") + amount
-        ).update(held_usd=F("held_usd") + amount, updated_at=now)
+            pk=lease.wallet_id, unpaid_usd=0, balance_usd__gte=F("held_usd") + money_value(amount)
+        ).update(held_usd=F("held_usd") + money_value(amount), updated_at=now)
         if not taken:
             transaction.set_rollback(True)
             return False
@@ -358,7 +358,7 @@ def give_back(lease: Lease) -> Decimal:
             fields += ["status", "closed_at"]
         hold.save(update_fields=fields)
         Wallet.objects.filter(pk=lease.wallet_id).update(
-            held_usd=F("held_usd") - back, updated_at=now
+            held_usd=F("held_usd") - money_value(back), updated_at=now
         )
     log.info("funds lease %s: %s given back", lease.pk, back)
     return back

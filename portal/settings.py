@@ -360,6 +360,9 @@ HOLD_TTL_SECONDS = env_int("HOLD_TTL_SECONDS", 900)
 # Busy wallets' priced requests are admitted against an in-memory funds lease of the
 # web process (billing.leases) instead of one database hold each; 0 = always per-request.
 FUNDS_LEASES = env_bool("FUNDS_LEASES", default=True)
+# A bare Decimal bound to SQLite is an error instead of a float (portal.lib.money): the
+# test suite turns it on so an amount that skipped MoneyField's conversion cannot pass.
+SQLITE_REFUSE_DECIMAL_PARAMS = env_bool("SQLITE_REFUSE_DECIMAL_PARAMS", default=False)
 DEPLOYMENT_COOLDOWN_SECONDS = env_int("DEPLOYMENT_COOLDOWN_SECONDS", 30)
 DEPLOYMENT_FAILURES_BEFORE_COOLDOWN = env_int("DEPLOYMENT_FAILURES_BEFORE_COOLDOWN", 3)
 UPSTREAM_MAX_CONNECTIONS = env_int("UPSTREAM_MAX_CONNECTIONS", 1000)
