@@ -159,9 +159,11 @@ def reserve_funds(
     with transaction.atomic():
         if budgets and api_key_id and any(v is not None for v in budgets.values()):
             check_key_budgets(api_key_id, amount, budgets)
-        taken = Wallet.objects.filter(
-            user_id=user_id, unpaid_usd=0, balance_usd__gte=F("held_usd") + money_value(amount)
-        ).update(held_usd=F("held_usd") + money_value(amount), updated_at=timezone.now())
+        taken = hold_from_wallet(user_id, amount)
+        # Holds a killed process left behind stop counting once expired: before a refusal,
+        # not only when the periodic task next runs.
+        if not taken and release_expired_holds(Q(wallet__user_id=user_id)):
+            taken = hold_from_wallet(user_id, amount)
         if not taken:
             wallet = ensure_wallet(user_id)
             if wallet.unpaid_usd > 0:
@@ -182,6 +184,15 @@ def reserve_funds(
             amount_usd=amount,
             expires_at=timezone.now() + hold_ttl(),
         )
+
+
+def hold_from_wallet(user_id: int, amount: Decimal) -> bool:
+    """One conditional UPDATE: hold ``amount`` only if ``balance − held`` covers it."""
+    return bool(
+        Wallet.objects.filter(
+            user_id=user_id, unpaid_usd=0, balance_usd__gte=F("held_usd") + money_value(amount)
+        ).update(held_usd=F("held_usd") + money_value(amount), updated_at=timezone.now())
+    )
 
 
 _wallet_ids: dict[int, int] = {}
@@ -207,12 +218,9 @@ def check_key_budgets(api_key_id: int, amount: Decimal, budgets: dict[str, Decim
         "monthly": now.replace(day=1, hour=0, minute=0, second=0, microsecond=0),
         "total": None,
     }
-    held = (
-        Hold.objects.filter(api_key_id=api_key_id, status=Hold.Status.OPEN).aggregate(
-            s=Sum("amount_usd")
-        )["s"]
-        or ZERO
-    )
+    held = key_holds(api_key_id)
+    if held and release_expired_holds(Q(api_key_id=api_key_id)):
+        held = key_holds(api_key_id)  # a killed process's holds of this key expired
     for period, budget in budgets.items():
         if budget is None:
             continue
@@ -226,6 +234,15 @@ def check_key_budgets(api_key_id: int, amount: Decimal, budgets: dict[str, Decim
                 f"(spent {format_usd(spent)}, {format_usd(held)} in flight).",
                 "key_budget_exceeded",
             )
+
+
+def key_holds(api_key_id: int) -> Decimal:
+    return (
+        Hold.objects.filter(api_key_id=api_key_id, status=Hold.Status.OPEN).aggregate(
+            s=Sum("amount_usd")
+        )["s"]
+        or ZERO
+    )
 
 
 def settle_usage_events(events: list[UsageEvent]) -> None:
@@ -266,6 +283,8 @@ def settle_usage_events(events: list[UsageEvent]) -> None:
                 taken = min(cost, lease.amount_usd)
                 lease.amount_usd -= taken
                 wallet.held_usd -= taken
+                if lease.amount_usd == 0:  # nothing left to hold: no open row of $0
+                    lease.status, lease.closed_at = Hold.Status.SETTLED, now
             if cost:
                 entries.append(charge_usage(wallet, event, cost))
         LedgerEntry.objects.bulk_create(entries)
@@ -283,7 +302,7 @@ def settle_usage_events(events: list[UsageEvent]) -> None:
         [h for h in holds.values() if h.closed_at == now], ["status", "closed_at"]
     )
     if leases:
-        Hold.objects.bulk_update(list(leases.values()), ["amount_usd"])
+        Hold.objects.bulk_update(list(leases.values()), ["amount_usd", "status", "closed_at"])
 
 
 def charge_usage(wallet: Wallet, event: UsageEvent, cost: Decimal) -> LedgerEntry:
@@ -351,14 +370,15 @@ def release_hold(request_id: str) -> bool:
     return True
 
 
-def release_expired_holds() -> int:
-    """Holds left behind by a crashed process: released after ``HOLD_TTL_SECONDS``."""
+def release_expired_holds(among: Q | None = None) -> int:
+    """Holds left behind by a killed process (no longer renewed): released once expired,
+    at most ``HOLD_TTL_SECONDS`` after the process died. ``among`` narrows the search
+    (one wallet's or one key's holds, before a refusal)."""
     released = 0
-    expired = list(
-        Hold.objects.filter(status=Hold.Status.OPEN, expires_at__lt=timezone.now()).values_list(
-            "request_id", flat=True
-        )[:1000]
-    )
+    expired = Hold.objects.filter(status=Hold.Status.OPEN, expires_at__lt=timezone.now())
+    if among is not None:
+        expired = expired.filter(among)
+    expired = list(expired.values_list("request_id", flat=True)[:1000])
     for request_id in expired:
         with transaction.atomic():
             hold = (
