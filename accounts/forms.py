@@ -17,7 +17,7 @@ from django.utils import timezone
 from accounts import flows
 from accounts.models import ALL_SCOPES, ApiKey, Scope
 from catalog.snapshots import get_catalog_sync
-from portal.lib.money import plain
+from portal.lib.money import LARGEST_AMOUNT, plain
 
 MAX_LIMIT = 2_147_483_647  # PositiveIntegerField's ceiling on every database
 
@@ -59,6 +59,7 @@ def budget_field(label: str, help_text: str) -> forms.DecimalField:
         label=label,
         required=False,
         min_value=Decimal(0),
+        max_value=LARGEST_AMOUNT,
         max_digits=14,
         decimal_places=4,
         help_text=help_text,

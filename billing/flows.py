@@ -18,7 +18,7 @@ from django.utils import timezone
 from accounts.models import ApiKey
 from billing.models import Hold, LedgerEntry, Wallet
 from portal.errors import ApiError
-from portal.lib.money import format_cost, format_usd, plain
+from portal.lib.money import MAX_AMOUNT, format_cost, format_usd, money_value, plain
 from usage.events import UsageEvent
 from usage.models import UsageRollup
 
@@ -67,6 +67,13 @@ def post_entry(
         if existing is not None:
             return Posted(existing, False)
         wallet = locked_wallet(user_id)
+        if abs(wallet.balance_usd + amount) > MAX_AMOUNT:
+            raise BillingError(
+                f"A balance of {format_usd(wallet.balance_usd + amount)} is more than a wallet "
+                f"holds (at most {format_usd(MAX_AMOUNT)}).",
+                "amount_too_large",
+                status=400,
+            )
         if not allow_negative and amount < 0 and wallet.balance_usd - wallet.held_usd + amount < 0:
             raise BillingError(
                 f"A debit of {format_cost(-amount)} is larger than the available balance of "
@@ -163,9 +170,11 @@ def reserve_funds(
     with transaction.atomic():
         if budgets and api_key_id and any(v is not None for v in budgets.values()):
             check_key_budgets(api_key_id, amount, budgets)
-        taken = Wallet.objects.filter(
-            user_id=user_id, unpaid_usd=0, balance_usd__gte=F("held_usd") + amount
-        ).update(held_usd=F("held_usd") + amount, updated_at=timezone.now())
+        taken = hold_from_wallet(user_id, amount)
+        # Holds a killed process left behind stop counting once expired: before a refusal,
+        # not only when the periodic task next runs.
+        if not taken and release_expired_holds(Q(wallet__user_id=user_id)):
+            taken = hold_from_wallet(user_id, amount)
         if not taken:
             wallet = ensure_wallet(user_id)
             if wallet.unpaid_usd > 0:
@@ -186,6 +195,15 @@ def reserve_funds(
             amount_usd=amount,
             expires_at=timezone.now() + hold_ttl(),
         )
+
+
+def hold_from_wallet(user_id: int, amount: Decimal) -> bool:
+    """One conditional UPDATE: hold ``amount`` only if ``balance − held`` covers it."""
+    return bool(
+        Wallet.objects.filter(
+            user_id=user_id, unpaid_usd=0, balance_usd__gte=F("held_usd") + money_value(amount)
+        ).update(held_usd=F("held_usd") + money_value(amount), updated_at=timezone.now())
+    )
 
 
 _wallet_ids: dict[int, int] = {}
@@ -211,12 +229,9 @@ def check_key_budgets(api_key_id: int, amount: Decimal, budgets: dict[str, Decim
         "monthly": now.replace(day=1, hour=0, minute=0, second=0, microsecond=0),
         "total": None,
     }
-    held = (
-        Hold.objects.filter(api_key_id=api_key_id, status=Hold.Status.OPEN).aggregate(
-            s=Sum("amount_usd")
-        )["s"]
-        or ZERO
-    )
+    held = key_holds(api_key_id)
+    if held and release_expired_holds(Q(api_key_id=api_key_id)):
+        held = key_holds(api_key_id)  # a killed process's holds of this key expired
     for period, budget in budgets.items():
         if budget is None:
             continue
@@ -230,6 +245,15 @@ def check_key_budgets(api_key_id: int, amount: Decimal, budgets: dict[str, Decim
                 f"(spent {format_cost(spent)}, {format_cost(held)} in flight).",
                 "key_budget_exceeded",
             )
+
+
+def key_holds(api_key_id: int) -> Decimal:
+    return (
+        Hold.objects.filter(api_key_id=api_key_id, status=Hold.Status.OPEN).aggregate(
+            s=Sum("amount_usd")
+        )["s"]
+        or ZERO
+    )
 
 
 def settle_usage_events(events: list[UsageEvent]) -> None:
@@ -270,6 +294,8 @@ def settle_usage_events(events: list[UsageEvent]) -> None:
                 taken = min(cost, lease.amount_usd)
                 lease.amount_usd -= taken
                 wallet.held_usd -= taken
+                if lease.amount_usd == 0:  # nothing left to hold: no open row of $0
+                    lease.status, lease.closed_at = Hold.Status.SETTLED, now
             if cost:
                 entries.append(charge_usage(wallet, event, cost))
         LedgerEntry.objects.bulk_create(entries)
@@ -287,7 +313,7 @@ def settle_usage_events(events: list[UsageEvent]) -> None:
         [h for h in holds.values() if h.closed_at == now], ["status", "closed_at"]
     )
     if leases:
-        Hold.objects.bulk_update(list(leases.values()), ["amount_usd"])
+        Hold.objects.bulk_update(list(leases.values()), ["amount_usd", "status", "closed_at"])
 
 
 def charge_usage(wallet: Wallet, event: UsageEvent, cost: Decimal) -> LedgerEntry:
@@ -355,14 +381,15 @@ def release_hold(request_id: str) -> bool:
     return True
 
 
-def release_expired_holds() -> int:
-    """Holds left behind by a crashed process: released after ``HOLD_TTL_SECONDS``."""
+def release_expired_holds(among: Q | None = None) -> int:
+    """Holds left behind by a killed process (no longer renewed): released once expired,
+    at most ``HOLD_TTL_SECONDS`` after the process died. ``among`` narrows the search
+    (one wallet's or one key's holds, before a refusal)."""
     released = 0
-    expired = list(
-        Hold.objects.filter(status=Hold.Status.OPEN, expires_at__lt=timezone.now()).values_list(
-            "request_id", flat=True
-        )[:1000]
-    )
+    expired = Hold.objects.filter(status=Hold.Status.OPEN, expires_at__lt=timezone.now())
+    if among is not None:
+        expired = expired.filter(among)
+    expired = list(expired.values_list("request_id", flat=True)[:1000])
     for request_id in expired:
         with transaction.atomic():
             hold = (

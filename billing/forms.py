@@ -10,7 +10,7 @@ from django.conf import settings
 
 from billing.models import RedemptionBatch, Wallet
 from billing.redemption import MAX_BATCH_SIZE
-from portal.lib.money import format_usd
+from portal.lib.money import LARGEST_AMOUNT, format_usd
 
 
 class TopUpForm(forms.Form):
@@ -52,6 +52,7 @@ class ThresholdForm(forms.Form):
         label="E-mail me when my balance falls below (USD)",
         required=False,
         min_value=Decimal(0),
+        max_value=LARGEST_AMOUNT,
         max_digits=12,
         decimal_places=2,
         help_text="One e-mail each time the balance drops below it. Leave empty to turn it off.",
@@ -70,6 +71,8 @@ class AdjustForm(forms.Form):
         label="Amount (USD)",
         max_digits=20,
         decimal_places=10,
+        min_value=-LARGEST_AMOUNT,
+        max_value=LARGEST_AMOUNT,
         help_text="Positive to credit, negative to deduct (at most the available balance).",
     )
     reason = forms.CharField(

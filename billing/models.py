@@ -133,9 +133,7 @@ class Hold(models.Model):
 class RedemptionBatch(models.Model):
     """Codes an admin issued together: each worth ``amount_usd``, redeemable once."""
 
-    amount_usd = models.DecimalField(
-        "amount (USD)", max_digits=12, decimal_places=2, help_text="credited per code"
-    )
+    amount_usd = money_field(verbose_name="amount (USD)", help_text="credited per code")
     count = models.PositiveIntegerField(help_text="how many codes the batch holds")
     expires_at = models.DateTimeField(
         null=True, blank=True, help_text="codes cannot be redeemed after this; empty = never"

@@ -19,12 +19,12 @@ from urllib.parse import urlsplit
 import yaml
 
 from catalog.models import Model, Provider
+from portal.lib.money import LARGEST_AMOUNT, PLACES
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
 MAX_SMALL_INT = 32767
-MONEY_PLACES = 10  # Model.MONEY decimal_places
-MONEY_DIGITS = 20
+MONEY_PLACES = PLACES
 
 
 class CatalogError(ValueError):
@@ -110,8 +110,8 @@ def _money(value: Any) -> Decimal:
     exponent = amount.normalize().as_tuple().exponent
     if isinstance(exponent, int) and -exponent > MONEY_PLACES:
         raise _Invalid(f"has more than {MONEY_PLACES} decimal places: {value!r}")
-    if amount >= Decimal(10) ** (MONEY_DIGITS - MONEY_PLACES):
-        raise _Invalid(f"is too large: {value!r}")
+    if amount > LARGEST_AMOUNT:
+        raise _Invalid(f"is too large (at most {LARGEST_AMOUNT}): {value!r}")
     return amount
 
 

@@ -23,6 +23,10 @@ os.environ.setdefault("AUTH_FAILURES_PER_MINUTE", "1000000")
 # default is a dollar); server and worker processes inherit it.
 os.environ.setdefault("SIGNUP_CREDIT_USD", "0")
 settings.SIGNUP_CREDIT_USD = Decimal(os.environ["SIGNUP_CREDIT_USD"])
+# Server and worker processes refuse a bare Decimal bound to SQLite (an amount that
+# skipped MoneyField's conversion would be added as a float); this process does too
+# once the test database exists (see django_db_setup below).
+os.environ["SQLITE_REFUSE_DECIMAL_PARAMS"] = "1"
 settings.REDIS_KEY_PREFIX = os.environ["REDIS_KEY_PREFIX"]
 settings.USAGE_STREAM = f"{settings.REDIS_KEY_PREFIX}:usage"
 shutil.rmtree(settings.USAGE_SPOOL_DIR, ignore_errors=True)
@@ -42,6 +46,14 @@ def _static_files() -> None:
     from django.core.management import call_command
 
     call_command("collectstatic", interactive=False, verbosity=0)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """The test database, migrated (old migrations bind decimals), then strict money."""
+    settings.SQLITE_REFUSE_DECIMAL_PARAMS = True
+    yield
+    settings.SQLITE_REFUSE_DECIMAL_PARAMS = False
 
 
 @pytest.fixture(autouse=True)

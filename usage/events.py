@@ -16,19 +16,19 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import orjson
 from django.conf import settings
 
-from portal.lib.money import DIGITS, PLACES
+from portal.lib.money import LARGEST_AMOUNT, QUANTUM
 from portal.lib.text import clean_text
 from portal.redis import get_async_redis, get_redis
 from usage import spool
 
 MAX_INT = 2_147_483_647  # PositiveIntegerField's ceiling on every database
 MAX_BIGINT = 2**63 - 1
-MAX_COST = Decimal(10) ** (DIGITS - PLACES) - 1
+MAX_COST = LARGEST_AMOUNT
 TEXT_LIMITS = {
     "request_id": 64,
     "model": 200,
@@ -133,7 +133,8 @@ def bounded_cost(value: object) -> Decimal:
         raise ValueError(f"invalid cost {value!r}") from None
     if not cost.is_finite() or cost < 0:
         raise ValueError(f"invalid cost {value!r}")
-    return min(cost, MAX_COST)
+    # Rounded as the database stores it, so the charge, the record and the lease agree.
+    return min(cost, MAX_COST).quantize(QUANTUM, rounding=ROUND_HALF_UP)
 
 
 # --- Emitting ----------------------------------------------------------------------------

@@ -1,7 +1,19 @@
-"""Money: one parser, one field factory, one display rule. Never a float.
+"""Money: one parser, one field, one display rule. Never a float.
 
-Amounts are ``Decimal`` USD with ``PLACES`` decimal places in the database (prices per
-token are tiny). The display rule has two forms, used everywhere (pages, admin, e-mail):
+Amounts are ``Decimal`` USD with ``PLACES`` decimal places (prices per token are tiny).
+In the database every money column is a ``MoneyField`` (``money_field``):
+``numeric(20, 10)`` on PostgreSQL, and on SQLite a 64-bit INTEGER count of 10⁻¹⁰ USD,
+because SQLite keeps a decimal column as REAL (a binary fraction): ``balance >= held +
+amount`` and ``SUM`` were rounded there, and a wallet funded for exactly 28 requests
+served 27. Integers compare and add exactly in SQL. The unit bounds an amount to
+±``MAX_AMOUNT`` (about $922 million) on every database alike.
+
+An amount that takes part in SQL arithmetic must be bound through the field too:
+``F("held_usd") + money_value(amount)``, never a bare ``Decimal`` (SQLite would bind it
+as text and add it as a float). With ``SQLITE_REFUSE_DECIMAL_PARAMS`` (the test suite
+sets it) a bare ``Decimal`` bound to SQLite is an error instead.
+
+The display rule has two forms, used everywhere (pages, admin, e-mail):
 
 * ``format_usd`` — an amount of money someone holds or spent in total: balances, totals,
   budgets, chart values, ledger lines. Whole cents with thousands separators
@@ -21,8 +33,14 @@ token are tiny). The display rule has two forms, used everywhere (pages, admin, 
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+import sqlite3
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 
+from django.conf import settings
+from django.core import validators
+from django.db import models
+from django.db.utils import DataError
+from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -32,13 +50,110 @@ QUANTUM = Decimal(1).scaleb(-PLACES)
 ZERO = Decimal(0)
 CENT = Decimal("0.01")
 SIGNIFICANT = 3  # digits a per-request cost keeps below a cent
+MAX_UNITS = 2**63 - 1  # SQLite's INTEGER
+MAX_AMOUNT = Decimal(MAX_UNITS).scaleb(-PLACES)  # 922337203.6854775807 USD
+# The largest amount anyone enters (a credit, a price, a budget, a code's value): far
+# enough below MAX_AMOUNT that the balances and totals made of such amounts fit too.
+LARGEST_AMOUNT = Decimal(100_000_000)
+_WIDE = Context(prec=DIGITS + PLACES + 10)
 
 
-def money_field(**options):
-    """A ``DecimalField`` with the project's money precision."""
-    from django.db import models
+def to_units(amount: Decimal) -> int:
+    """``amount`` as a whole number of 10⁻¹⁰ USD, rounded half away from zero as
+    PostgreSQL rounds a ``numeric(20, 10)``; ``DataError`` beyond ±``MAX_AMOUNT``."""
+    try:
+        units = int(amount.quantize(QUANTUM, rounding=ROUND_HALF_UP, context=_WIDE).scaleb(PLACES))
+    except InvalidOperation:
+        units = MAX_UNITS + 1
+    if not -MAX_UNITS <= units <= MAX_UNITS:
+        raise DataError(f"{amount} USD is beyond what a money column holds ({MAX_AMOUNT} USD)")
+    return units
 
-    return models.DecimalField(max_digits=DIGITS, decimal_places=PLACES, **options)
+
+def from_units(units: int) -> Decimal:
+    return Decimal(units).scaleb(-PLACES)
+
+
+class MoneyField(models.DecimalField):
+    """A ``DecimalField`` of ``DIGITS``/``PLACES`` whose SQLite column holds integer units.
+
+    Its internal type is its own (``MoneyField``) so that Django's SQLite converter for
+    decimals (which reads a REAL through a 15-digit float context) never touches it.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs["max_digits"], kwargs["decimal_places"] = DIGITS, PLACES
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, _path, args, kwargs = super().deconstruct()
+        kwargs.pop("max_digits", None)
+        kwargs.pop("decimal_places", None)
+        return name, "portal.lib.money.MoneyField", args, kwargs
+
+    def get_internal_type(self) -> str:
+        return "MoneyField"
+
+    def db_type(self, connection) -> str:
+        if connection.vendor == "sqlite":
+            return "bigint"
+        return connection.data_types["DecimalField"] % self.db_type_parameters(connection)
+
+    def cast_db_type(self, connection) -> str:
+        return self.db_type(connection)
+
+    @cached_property
+    def validators(self):
+        return [
+            *super().validators,
+            validators.MinValueValidator(-LARGEST_AMOUNT),
+            validators.MaxValueValidator(LARGEST_AMOUNT),
+        ]
+
+    def get_db_prep_value(self, value, connection, prepared=False):
+        if not prepared:
+            value = self.get_prep_value(value)
+        if value is None or hasattr(value, "as_sql"):
+            return value
+        amount = self.to_python(value)
+        units = to_units(amount)  # the same bounds on every database
+        return units if connection.vendor == "sqlite" else amount
+
+    def from_db_value(self, value, expression, connection):
+        if value is None or connection.vendor != "sqlite":
+            return value
+        if isinstance(value, int):
+            return from_units(value)
+        raise DataError(f"A money column of SQLite holds {value!r}, not integer units")
+
+
+def money_field(**options) -> MoneyField:
+    """The one way to declare a money column (see ``MoneyField``)."""
+    return MoneyField(**options)
+
+
+def money_value(amount: Decimal) -> models.Value:
+    """``amount`` as an SQL parameter of a money expression: ``F("held_usd") + money_value(x)``."""
+    return models.Value(amount, output_field=MoneyField())
+
+
+def refuse_decimal_params(value: Decimal) -> str:
+    """SQLite's adapter for ``Decimal`` (Django binds it as text, which SQLite turns into
+    a float): with ``SQLITE_REFUSE_DECIMAL_PARAMS``, an error names the amount that
+    skipped ``MoneyField``'s conversion."""
+    if getattr(settings, "SQLITE_REFUSE_DECIMAL_PARAMS", False):
+        raise TypeError(
+            f"Decimal {value} bound to SQLite: money must go through MoneyField "
+            "(money_value(amount) in expressions)"
+        )
+    return str(value)
+
+
+def refuse_decimal_params_on(sender, connection, **kwargs) -> None:
+    """``connection_created`` receiver: Django registers ``str`` for ``Decimal`` when its
+    SQLite backend loads; this replaces it once a connection exists."""
+    if connection.vendor == "sqlite":
+        sqlite3.register_adapter(Decimal, refuse_decimal_params)
 
 
 def parse_money(value: object) -> Decimal:

@@ -37,16 +37,16 @@ def test_a_lease_takes_a_share_of_the_free_balance_in_one_hold_row(alice, lease)
     assert row.api_key_id is None
 
 
-def test_a_wallet_below_a_few_worst_cases_gets_no_lease(bob):
-    fund(bob, WORST * (leases.FALLBACK_WORST_CASES - 1))
+def test_a_small_wallet_gets_no_lease(bob):
+    fund(bob, WORST * (leases.LEASE_MIN_WORST_CASES - 1))
     assert leases.take_lease(bob.pk, WORST, per_second=50) is None
     assert not Hold.objects.exists()
 
 
-def test_one_lease_never_takes_more_than_its_share_of_a_small_wallet(bob):
-    fund(bob, WORST * 6)
+def test_one_lease_never_takes_more_than_its_share_of_a_wallet(bob):
+    fund(bob, WORST * leases.LEASE_MIN_WORST_CASES)
     small = leases.take_lease(bob.pk, WORST, per_second=100)
-    assert small.granted == WORST * 6 * leases.MAX_FREE_SHARE
+    assert small.granted == WORST * leases.LEASE_MIN_WORST_CASES * leases.MAX_WALLET_SHARE
 
 
 def test_the_drain_lowers_the_lease_by_each_cost_it_debits(alice, lease):
@@ -90,10 +90,11 @@ def test_a_top_up_grows_the_lease_from_the_free_balance_only(alice, lease):
     assert leases.top_up(lease, Decimal("0.05"))
     assert lease.granted == Decimal("0.13") == Hold.objects.get(pk=lease.pk).amount_usd
     assert wallet_of(alice).held_usd == Decimal("0.13")
-    # Never more than the wallet's free balance allows.
+    # Never more than its share of what the wallet's requests can use.
     assert leases.top_up(lease, Decimal("100"))
     wallet = wallet_of(alice)
-    assert wallet.held_usd == Decimal("0.13") + (1 - Decimal("0.13")) / 2 <= wallet.balance_usd
+    assert lease.granted == wallet.held_usd == wallet.balance_usd * leases.MAX_WALLET_SHARE
+    assert leases.top_up(lease, Decimal("100")) is False
     assert_ledger_invariants(alice)
 
 
@@ -128,3 +129,68 @@ def test_with_leases_off_every_request_gets_its_own_hold(alice, lease, settings)
     assert isinstance(on, leases.Ticket) and on.lease is lease
     assert isinstance(capped, Hold) and capped.request_id == "req_capped"
     assert isinstance(off, Hold) and off.request_id == "req_off"
+
+
+def open_leases_metric() -> float:
+    from portal.metrics import ScrapeTimeCollector
+
+    families = {family.name: family for family in ScrapeTimeCollector().holds()}
+    return families["portico_funds_leases_open"].samples[0].value
+
+
+def test_a_lease_the_drain_empties_is_closed_not_left_open_at_zero(alice, lease):
+    ticket = lease.take(lease.granted)  # the process spends all of it
+    event = usage_event(alice, cost_usd=lease.granted)
+    leases.settle_locally(ticket, event)
+    leases.give_back(lease)  # nothing unused: the row keeps only the cost not yet drained
+    assert Hold.objects.get(pk=lease.pk).status == Hold.Status.OPEN
+    assert open_leases_metric() == 1
+
+    record_usage_events([event])
+    row = Hold.objects.get(pk=lease.pk)
+    assert (row.status, row.amount_usd) == (Hold.Status.SETTLED, 0) and row.closed_at
+    assert open_leases_metric() == 0
+    assert wallet_of(alice).held_usd == 0
+    assert_ledger_invariants(alice)
+
+
+def test_a_lease_given_back_with_nothing_left_closes_at_once(alice, lease):
+    ticket = lease.take(lease.granted)
+    event = usage_event(alice, cost_usd=lease.granted)
+    leases.settle_locally(ticket, event)
+    record_usage_events([event])  # the drain took the last cost out while the process lived
+    leases.give_back(lease)
+    row = Hold.objects.get(pk=lease.pk)
+    assert row.status != Hold.Status.OPEN and row.amount_usd == 0
+    assert open_leases_metric() == 0
+
+
+def test_a_wallet_grown_too_small_for_a_lease_gets_no_top_up(alice, lease):
+    from billing.flows import reserve_funds
+
+    free = wallet_of(alice).balance_usd - wallet_of(alice).held_usd
+    reserve_funds(alice.pk, "req_big", free - WORST * (leases.LEASE_MIN_WORST_CASES - 10))
+    lease.take(lease.granted)
+    assert leases.top_up(lease, WORST) is None  # the process gives the lease back
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_last_funds_left_in_a_lease_go_back_to_serve_a_request(alice, lease):
+    """Half a worst case free in the lease and half in the wallet: one request fits."""
+    from billing.flows import reserve_funds
+
+    half = WORST / 2
+    wallet = wallet_of(alice)
+    reserve_funds(alice.pk, "req_most", wallet.balance_usd - wallet.held_usd - half)
+    assert lease.take(lease.granted - half) is not None
+    lease.low_water = Decimal(0)
+    leases.leases.by_user[alice.pk] = lease
+    try:
+        held = async_to_sync(leases.reserve)(alice.pk, "req_last", WORST)
+    finally:
+        leases.leases.by_user.pop(alice.pk, None)
+    assert isinstance(held, Hold) and held.amount_usd == WORST
+    assert lease.closed and lease.free == 0
+    wallet = wallet_of(alice)
+    assert wallet.held_usd == wallet.balance_usd
+    assert_ledger_invariants(alice)

@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import User
 from billing.flows import BillingError, admin_adjust, wallet_summary
-from portal.lib.money import exact_usd
+from portal.lib.money import LARGEST_AMOUNT, exact_usd, format_usd
 
 
 def positive_amount(raw: str) -> Decimal:
@@ -24,6 +24,8 @@ def positive_amount(raw: str) -> Decimal:
         raise CommandError(f"The amount must be a positive number of USD, got {raw!r}.")
     if amount != amount.quantize(Decimal("1e-10")):
         raise CommandError("Amounts have at most 10 decimal places.")
+    if amount > LARGEST_AMOUNT:
+        raise CommandError(f"The amount may be at most {format_usd(LARGEST_AMOUNT)}.")
     return amount
 
 

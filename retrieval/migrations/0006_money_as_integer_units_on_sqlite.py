@@ -1,0 +1,22 @@
+"""Money columns become MoneyField: integer units of 10⁻¹⁰ USD on SQLite (converted
+exactly first, see portal.lib.money_units); numeric(20, 10) on PostgreSQL as before."""
+
+from django.db import migrations
+
+import portal.lib.money
+from portal.lib.money_units import to_integer_units
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("retrieval", "0005_document_sweep"),
+    ]
+
+    operations = [
+        to_integer_units("retrieval", "document", "page_price_usd"),
+        migrations.AlterField(
+            model_name="document",
+            name="page_price_usd",
+            field=portal.lib.money.MoneyField(default=0),
+        ),
+    ]
