@@ -33,6 +33,7 @@ APPS = {layer.split(".")[0] for layer in LAYERS}
 LATE_IMPORT_ALLOWED = {
     ("accounts/apps.py", "accounts"),  # signal receivers registered once apps are ready
     ("billing/apps.py", "billing"),
+    ("billing/apps.py", "portal"),  # SQLite's money guard, once a connection exists
     ("ocr/apps.py", "ocr"),
     ("catalog/apps.py", "catalog"),
     ("retrieval/apps.py", "retrieval"),
