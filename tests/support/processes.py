@@ -144,7 +144,7 @@ class PorticoServer(ChildProcess):
 
 
 class CeleryWorker(ChildProcess):
-    def __init__(self, env: dict[str, str], *, concurrency: int = 1) -> None:
+    def __init__(self, env: dict[str, str], *, concurrency: int = 1, queues: str = "") -> None:
         args = [
             str(VENV_BIN / "celery"),
             "-A",
@@ -156,6 +156,7 @@ class CeleryWorker(ChildProcess):
             "--without-mingle",
             "--without-heartbeat",
             f"--hostname=test-{os.getpid()}-{free_port()}@%h",
+            *(["-Q", queues] if queues else []),
         ]
         super().__init__(args, env, "celery worker")
 
