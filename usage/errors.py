@@ -43,8 +43,7 @@ EXPLANATIONS = {
     "client_disconnected": "The client closed the connection before the response finished.",
     "job_deleted": "The OCR job was deleted before it finished; the pages already read "
     "are charged.",
-    "job_expired": "The OCR job expired before it finished; the pages already read are "
-    "charged.",
+    "job_expired": "The OCR job expired before it finished; the pages already read are charged.",
 }
 
 BY_STATUS = {

@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
-from django.db.models import F, Sum
 from django.db.migrations.executor import MigrationExecutor
+from django.db.models import F, Sum
 from django.utils import timezone
 
 pytestmark = pytest.mark.django_db(transaction=True)
