@@ -5,6 +5,13 @@ a run has finished, one usage event for the pages that run actually read (same r
 id) lets the usage drain charge them and close the hold, giving back the rest. A retry
 is a new run (``ocr_<token>_<attempt>``) holding only the pages still to do.
 
+Pages read are charged whatever happens to the job afterwards: a run that fails on a
+later page is settled like any other; a job deleted (or expired) mid-run has the pages
+its run read so far charged in the very transaction that deletes (or purges) it
+(``settle_read_pages``), so no crash between the two can drop the charge. A page is
+read when its row says ``done``; the job row is locked while that is written, so a page
+is either counted by the deletion or finds its job gone.
+
 Failures: a ``PdfError`` is the file's fault and final for that page; any other
 exception is transient and Celery retries the page task with exponential backoff. A
 run with failed pages ends in ``error``; if every failure was transient (and the
@@ -35,6 +42,7 @@ from gateway.admission import Call, require_admitted
 from ocr import engine, storage
 from ocr.models import OcrJob, OcrPage
 from portal.errors import ApiError
+from usage.drain import record_now
 from usage.events import UsageEvent, emit_sync
 
 log = logging.getLogger(__name__)
@@ -206,11 +214,13 @@ def check_language(language: str) -> str:
 
 def delete_ocr_job(token: str, owner_id: int) -> None:
     """Remove a job, its stored original, page images and thumbnails (404 if not yours).
-    A run still in progress stops: its pages find no job, its hold is released."""
-    job = owned_job(token, owner_id)
+    A run still in progress stops: its pages find no job; the pages it read are charged
+    and the rest of its hold is released, in the transaction that deletes the job."""
+    with transaction.atomic():
+        job = owned_job(token, owner_id, for_update=True)
+        settle_read_pages(job, "job_deleted")
+        job.delete()
     storage.delete_tree(storage.job_folder(job.token))
-    release_hold(job.request_id)
-    job.delete()
     log.info("OCR job %s deleted by its owner", token)
 
 
@@ -254,9 +264,10 @@ def hold_pages(
     except BillingError as exc:
         raise ApiError(402, exc.message, type="insufficient_quota", code=exc.code) from None
     if hold is not None:
-        # A long document outlives the default hold TTL; the job's own expiry bounds it.
+        # A long document outlives the default hold TTL; the job's own expiry bounds it,
+        # and its hold outlives that by an hour so the job's expiry settles it first.
         Hold.objects.filter(pk=hold.pk).update(
-            expires_at=timezone.now() + timedelta(hours=settings.OCR_JOB_TTL_HOURS)
+            expires_at=timezone.now() + timedelta(hours=settings.OCR_JOB_TTL_HOURS + 1)
         )
 
 
@@ -342,6 +353,15 @@ def current_job(job_id: int, attempt: int) -> OcrJob | None:
     return job
 
 
+def locked_current_job(job_id: int, attempt: int) -> bool:
+    """Lock the job row if this run is still current (not deleted, expired or retried)."""
+    return (
+        OcrJob.objects.select_for_update()
+        .filter(pk=job_id, attempt=attempt, purged_at__isnull=True)
+        .exists()
+    )
+
+
 def process_ocr_page(job_id: int, page_num: int, attempt: int) -> None:
     """Read one page and store its text, segments and images.
 
@@ -377,6 +397,10 @@ def process_ocr_page(job_id: int, page_num: int, attempt: int) -> None:
         storage.page_file_name(job.token, page_num, "thumbnail"), result.thumbnail_png
     )
     with transaction.atomic():
+        # The job row first: a deletion or expiry either sees this page read, or this
+        # page finds the job gone (and is not kept, nor charged).
+        if not locked_current_job(job_id, attempt):
+            return
         updated = OcrPage.objects.filter(pk=page.pk, status=OcrPage.Status.PENDING).update(
             status=OcrPage.Status.DONE,
             attempt=attempt,
@@ -411,6 +435,8 @@ def fail_ocr_page(
     if current_job(job_id, attempt) is None:
         return
     with transaction.atomic():
+        if not locked_current_job(job_id, attempt):
+            return
         updated = OcrPage.objects.filter(
             job_id=job_id, page_num=page_num, status=OcrPage.Status.PENDING
         ).update(
@@ -479,22 +505,8 @@ def settle_ocr_run(job: OcrJob) -> None:
     Emitting twice is harmless (the drain records a request id once); a failed emit is
     repeated by :func:`settle_unbilled_jobs`.
     """
-    units = OcrPage.objects.filter(job=job, status=OcrPage.Status.DONE, attempt=job.attempt).count()
-    started = job.started_at or job.created_at
-    event = UsageEvent(
-        request_id=job.request_id,
-        user_id=job.owner_id,
-        api_key_id=job.api_key_id,
-        model=settings.OCR_PAGE_MODEL,
-        source="ocr",
-        endpoint="ocr",
-        units=units,
-        cost_usd=job.unit_price_usd * units,
-        status="ok" if job.status == OcrJob.Status.DONE else "error",
-        error_code=job.error_code,
-        latency_ms=max(
-            int(((job.finished_at or timezone.now()) - started).total_seconds() * 1000), 0
-        ),
+    event = run_usage_event(
+        job, "ok" if job.status == OcrJob.Status.DONE else "error", job.error_code
     )
     try:
         emit_sync(event)
@@ -504,6 +516,43 @@ def settle_ocr_run(job: OcrJob) -> None:
     OcrJob.objects.filter(pk=job.pk, billed_attempt__lt=job.attempt).update(
         billed_attempt=job.attempt
     )
+
+
+def run_usage_event(job: OcrJob, status: str, error_code: str) -> UsageEvent:
+    """The current run's usage: the pages it read, at the job's page price."""
+    units = OcrPage.objects.filter(job=job, status=OcrPage.Status.DONE, attempt=job.attempt).count()
+    started = job.started_at or job.created_at
+    return UsageEvent(
+        request_id=job.request_id,
+        user_id=job.owner_id,
+        api_key_id=job.api_key_id,
+        model=settings.OCR_PAGE_MODEL,
+        source="ocr",
+        endpoint="ocr",
+        units=units,
+        cost_usd=job.unit_price_usd * units,
+        status=status,
+        error_code=error_code,
+        latency_ms=max(
+            int(((job.finished_at or timezone.now()) - started).total_seconds() * 1000), 0
+        ),
+    )
+
+
+def settle_read_pages(job: OcrJob, reason: str) -> None:
+    """Charge the pages the current run has read, now, in the caller's transaction (which
+    has the job row locked): a run deleted or expired before it finished. A run whose
+    usage event is out already is left to the drain."""
+    if job.billed_attempt >= job.attempt:
+        return
+    if job.finished:
+        event = run_usage_event(
+            job, "ok" if job.status == OcrJob.Status.DONE else "error", job.error_code
+        )
+    else:
+        event = run_usage_event(job, "cancelled", reason)
+    record_now(event)
+    log.info("OCR job %s: %s pages read before %s charged", job.token, event.units, reason)
 
 
 def settle_unbilled_jobs() -> int:

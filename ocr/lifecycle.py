@@ -129,19 +129,27 @@ def retry_failed_jobs() -> int:
 
 
 def expire_ocr_jobs(limit: int = 500) -> int:
-    """Delete expired jobs' files and page data; the job row stays so the token answers 410."""
+    """Delete expired jobs' files and page data; the job row stays so the token answers 410.
+    A run that never finished has the pages it read charged in the same transaction."""
     now = timezone.now()
     expired = list(
-        OcrJob.objects.filter(expires_at__lte=now, purged_at__isnull=True).order_by("pk")[:limit]
+        OcrJob.objects.filter(expires_at__lte=now, purged_at__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
     )
-    for job in expired:
-        storage.delete_tree(storage.job_folder(job.token))
-        release_hold(job.request_id)  # a run that never finished
+    for job_id in expired:
         with transaction.atomic():
+            job = (
+                OcrJob.objects.select_for_update().filter(pk=job_id, purged_at__isnull=True).first()
+            )
+            if job is None:
+                continue
+            flows.settle_read_pages(job, "job_expired")
             OcrPage.objects.filter(job=job).delete()
             OcrJob.objects.filter(pk=job.pk).update(
-                purged_at=now, original_name="", next_retry_at=None
+                purged_at=now, original_name="", next_retry_at=None, billed_attempt=job.attempt
             )
+        storage.delete_tree(storage.job_folder(job.token))
     if expired:
         log.info("Expired %s OCR jobs", len(expired))
     return len(expired)

@@ -202,6 +202,16 @@ def record_usage_events(events: list[UsageEvent]) -> int:
     return len(new)
 
 
+def record_now(event: UsageEvent) -> bool:
+    """Record one event at once, in the caller's transaction, idempotently by request id:
+    for a change that must not happen without its charge (an OCR job deleted after
+    reading pages). False when it was recorded already."""
+    try:
+        return record_usage_events([event]) == 1
+    except IntegrityError:  # a drainer recorded the same request at the same moment
+        return False
+
+
 def drop_orphans(events: list[UsageEvent]) -> list[UsageEvent]:
     """Events of a user deleted since are dropped; of a deleted key, kept without the key."""
     if not events:

@@ -41,6 +41,9 @@ EXPLANATIONS = {
     "upstream_stream_broken": "The provider's stream broke off before it finished.",
     "service_unavailable": "No healthy provider was available for the model.",
     "client_disconnected": "The client closed the connection before the response finished.",
+    "job_deleted": "The OCR job was deleted before it finished; the pages already read "
+    "are charged.",
+    "job_expired": "The OCR job expired before it finished; the pages already read are charged.",
 }
 
 BY_STATUS = {

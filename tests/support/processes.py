@@ -145,7 +145,12 @@ class PorticoServer(ChildProcess):
 
 class CeleryWorker(ChildProcess):
     def __init__(
-        self, env: dict[str, str], *, concurrency: int = 1, extra: tuple[str, ...] = ()
+        self,
+        env: dict[str, str],
+        *,
+        concurrency: int = 1,
+        queues: str = "",
+        extra: tuple[str, ...] = (),
     ) -> None:
         args = [
             str(VENV_BIN / "celery"),
@@ -158,6 +163,7 @@ class CeleryWorker(ChildProcess):
             "--without-mingle",
             "--without-heartbeat",
             f"--hostname=test-{os.getpid()}-{free_port()}@%h",
+            *(["-Q", queues] if queues else []),
             *extra,
         ]
         super().__init__(args, env, "celery worker")
