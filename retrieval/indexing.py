@@ -147,13 +147,14 @@ def sweep_documents(now=None, limit: int = 200) -> int:
     """Queue again the documents whose task was lost (see the module docstring); give up
     on those lost ``RETRIEVAL_RETRY_CAP`` times."""
     now = now or timezone.now()
-    stalled = Q(
-        status=Document.Status.PROCESSING,
-        heartbeat_at__lt=now - timedelta(seconds=settings.RETRIEVAL_STALL_SECONDS),
+    stall = now - timedelta(seconds=settings.RETRIEVAL_STALL_SECONDS)
+    lost = now - timedelta(seconds=settings.RETRIEVAL_LOST_SECONDS)
+    # Documents from before heartbeats were kept have none: their age stands in.
+    stalled = Q(status=Document.Status.PROCESSING) & (
+        Q(heartbeat_at__lt=stall) | Q(heartbeat_at__isnull=True, created_at__lt=stall)
     )
-    never_taken = Q(
-        status=Document.Status.QUEUED,
-        queued_at__lt=now - timedelta(seconds=settings.RETRIEVAL_LOST_SECONDS),
+    never_taken = Q(status=Document.Status.QUEUED) & (
+        Q(queued_at__lt=lost) | Q(queued_at__isnull=True, created_at__lt=lost)
     )
     count = 0
     for document in Document.objects.filter(stalled | never_taken)[:limit]:

@@ -161,3 +161,14 @@ def test_the_brokers_visibility_timeout_exceeds_the_longest_task():
     if settings.CELERY_BROKER_URL.startswith("redis"):
         options = celery_app.conf.broker_transport_options
         assert options["visibility_timeout"] == settings.BROKER_VISIBILITY_TIMEOUT
+
+
+def test_documents_left_processing_before_heartbeats_existed_are_swept_too(alice, settings):
+    cid = flows.create_collection(alice).collection_id
+    doc = flows.ingest_pages(alice, cid, "Notes", None, ["The harbour had a lighthouse."])
+    long_ago = timezone.now() - timedelta(seconds=settings.RETRIEVAL_LOST_SECONDS + 1)
+    Document.objects.filter(pk=doc.pk).update(  # as the release before left it
+        status=Document.Status.PROCESSING, heartbeat_at=None, queued_at=None, created_at=long_ago
+    )
+    assert indexing.sweep_documents() == 1
+    assert flows.document_status(alice, cid, doc.doc_id)["status"] == "ready"  # eager here
