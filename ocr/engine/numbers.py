@@ -56,6 +56,7 @@ SUSPECT_CONF = 90.0  # digits-and-symbols words in Arabic lines below this get a
 ARABIC_SUSPECT_CONF = 70.0  # short Arabic words below this may be misread numbers
 ARABIC_SUSPECT_LETTERS = 4
 MIN_CONF = 70.0  # a digit reading less sure than this never replaces anything
+ARABIC_TO_DIGITS_CONF = 85.0  # ... nor one replacing a word read as Arabic letters
 GAP_MIN_CONF = 80.0  # a number found in uncovered ink must be this sure
 GAP_LATIN_CONF = 90.0  # and a Latin word found there (dropped from an Arabic line) this
 MARGIN = 5.0  # a new reading must beat the first by this much (confidence points)
@@ -75,7 +76,7 @@ def read_numbers(
     """Re-read the number-like words of ``lines`` and add the numbers Tesseract left out
     (see the module docstring), in place. ``image``/``gray``: the page Tesseract read.
     Returns how many readings changed the lines."""
-    ink: np.ndarray | None = None
+    ink = ink_map(gray)
     budget = MAX_CANDIDATES
     # Eastern digits are printed on pages with Arabic script only.
     arabic = any(ARABIC_LETTER_RE.search(w.text) for line in lines for w in line.words)
@@ -89,18 +90,18 @@ def read_numbers(
         for word in line.words:
             if budget > 0 and is_candidate(word.text, word.confidence, rtl):
                 budget -= 1
-                english = not _letters(word.text)[0]
+                arabic_word = _letters(word.text)[0] > 0
                 found, conf, _ = best_reading(
-                    image, word.bbox, height, read, with_english=english, systems=systems
+                    image, word.bbox, height, read, with_english=not arabic_word, systems=systems
                 )
+                if arabic_word and not _digits_fit_ink(ink, word.bbox, found, conf):
+                    found = []
                 if found and conf >= MIN_CONF and conf >= word.confidence + MARGIN:
                     words.extend(_in_line_order(found, rtl))
                     changed += 1
                     continue
             words.append(word)
         if budget > 0:
-            if ink is None:
-                ink = ink_map(gray)
             for box in _gaps(ink, line, words, lines, (top, bottom))[:budget]:
                 budget -= 1
                 found, conf, _ = best_reading(
@@ -108,7 +109,9 @@ def read_numbers(
                 )
                 text = " ".join(t for t, _, _ in found)
                 latin = _letters(text)[1] >= 2 and conf >= GAP_LATIN_CONF
-                if found and conf >= GAP_MIN_CONF and (has_digit(text) or latin):
+                # A lone ٠ (a dot) or separator in a gap is a speck.
+                number = any(ch in ANY_DIGIT and ch not in "٠۰" for ch in text)
+                if found and conf >= GAP_MIN_CONF and (number or latin):
                     for new in _in_line_order(found, rtl):
                         bidi.insert_at(words, new, rtl)
                     changed += 1
@@ -121,6 +124,28 @@ def _in_line_order(found: list[tuple[str, float, BBox]], rtl: bool) -> list[Word
     """One crop's words (read left to right) in the line's order."""
     words = [Word(t, c, b) for t, c, b in found]
     return words[::-1] if rtl else words
+
+
+def _digits_fit_ink(
+    ink: np.ndarray, box: BBox, found: list[tuple[str, float, BBox]], conf: float
+) -> bool:
+    """Whether a digit reading of a word the Arabic model read as letters is believable:
+    sure enough (:data:`ARABIC_TO_DIGITS_CONF`, more for one digit), and with as many
+    tall pieces of ink as tall digits. Arabic-Indic digits stand apart, while an Arabic
+    word is one joined stroke or a few: Amiri's يمكن read as ٣٣ is one piece for two
+    digits."""
+    text = "".join(t for t, _, _ in found)
+    tall = [ch for ch in text if ch in ANY_DIGIT and ch not in "٠۰0"]
+    need = ARABIC_TO_DIGITS_CONF + (7.0 if len(tall) <= 1 else 0.0)
+    if not found or conf < need or not tall:
+        return False
+    x0, y0, x1, y1 = box
+    count, _, stats, _ = cv2.connectedComponentsWithStats(ink[y0:y1, x0:x1], connectivity=8)
+    heights = stats[1:count, cv2.CC_STAT_HEIGHT]
+    if not len(heights):
+        return False
+    pieces = int((heights >= 0.45 * heights.max()).sum())
+    return abs(pieces - len(tall)) <= len(tall) // 4
 
 
 def line_is_rtl(line: Line, page_rtl: bool) -> bool:
