@@ -80,6 +80,12 @@ def logical_order(words: Sequence[W], rtl: bool) -> list[W]:
     So a left-to-right line is ordered from its boxes, a right-to-left line too when
     Tesseract read it mostly left to right (see the module docstring).
     """
+    if not words:
+        return []
+    x0, x1 = min(w.bbox[0] for w in words), max(w.bbox[2] for w in words)
+    y0, y1 = min(w.bbox[1] for w in words), max(w.bbox[3] for w in words)
+    if x1 - x0 < y1 - y0:
+        return list(words)  # a line running down the page: its boxes say nothing of order
     if not rtl:
         return _ltr_order(words)
     # Tesseract orders a line of Arabic words and numbers left to right when it takes the
