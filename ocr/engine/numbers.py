@@ -11,8 +11,8 @@ What (:func:`read_numbers`, on the lines of the first reading, in place):
    words without Arabic letters read below :data:`SUSPECT_CONF` and short Arabic
    "words" read below :data:`ARABIC_SUSPECT_CONF` (a number the Arabic model turned into
    letters); in left-to-right lines, numbers read below :data:`SUSPECT_CONF` or in
-   Eastern digits; and ink inside a line that no word covers (a number, or a Latin word,
-   Tesseract dropped). A missed region (:func:`ocr.engine.tesseract.missed_regions`)
+   Eastern digits; and ink inside an Arabic line that no word covers (a number of two
+   digits or more, or a Latin word, Tesseract dropped). A missed region (:func:`ocr.engine.tesseract.missed_regions`)
    whose reading was too unsure to keep is tried as a number too (a table cell).
 2. Each candidate box is read with ``tessdata/digits.traineddata`` (trained by
    ``bin/train_digit_model.py`` on Western, Arabic-Indic and Persian digits and the
@@ -57,7 +57,7 @@ ARABIC_SUSPECT_CONF = 70.0  # short Arabic words below this may be misread numbe
 ARABIC_SUSPECT_LETTERS = 4
 MIN_CONF = 70.0  # a digit reading less sure than this never replaces anything
 ARABIC_TO_DIGITS_CONF = 85.0  # ... nor one replacing a word read as Arabic letters
-GAP_MIN_CONF = 80.0  # a number found in uncovered ink must be this sure
+GAP_MIN_CONF = 85.0  # a number found in uncovered ink must be this sure
 GAP_LATIN_CONF = 90.0  # and a Latin word found there (dropped from an Arabic line) this
 MARGIN = 5.0  # a new reading must beat the first by this much (confidence points)
 MAX_CANDIDATES = 120  # bound the work on pathological pages
@@ -101,7 +101,7 @@ def read_numbers(
                     changed += 1
                     continue
             words.append(word)
-        if budget > 0:
+        if budget > 0 and rtl:  # Tesseract drops numbers in Arabic lines, not English ones
             for box in _gaps(ink, line, words, lines, (top, bottom))[:budget]:
                 budget -= 1
                 found, conf, _ = best_reading(
@@ -109,8 +109,9 @@ def read_numbers(
                 )
                 text = " ".join(t for t, _, _ in found)
                 latin = _letters(text)[1] >= 2 and conf >= GAP_LATIN_CONF
-                # A lone ٠ (a dot) or separator in a gap is a speck.
-                number = any(ch in ANY_DIGIT and ch not in "٠۰" for ch in text)
+                # Specks read as a digit or two (٠ is a dot): a found number needs two tall
+                # digits.
+                number = tall_digits(text) >= 2 and _pieces_fit(ink, box, text)
                 if found and conf >= GAP_MIN_CONF and (number or latin):
                     for new in _in_line_order(found, rtl):
                         bidi.insert_at(words, new, rtl)
@@ -135,9 +136,18 @@ def _digits_fit_ink(
     word is one joined stroke or a few: Amiri's يمكن read as ٣٣ is one piece for two
     digits."""
     text = "".join(t for t, _, _ in found)
-    tall = [ch for ch in text if ch in ANY_DIGIT and ch not in "٠۰0"]
+    tall = [ch for ch in text if ch in ANY_DIGIT and ch not in "٠۰"]
     need = ARABIC_TO_DIGITS_CONF + (7.0 if len(tall) <= 1 else 0.0)
     if not found or conf < need or not tall:
+        return False
+    return _pieces_fit(ink, box, text)
+
+
+def _pieces_fit(ink: np.ndarray, box: BBox, text: str) -> bool:
+    """As many tall pieces of ink in ``box`` as tall digits in ``text`` (within a
+    quarter)."""
+    tall = [ch for ch in text if ch in ANY_DIGIT and ch not in "٠۰"]
+    if not tall:
         return False
     x0, y0, x1, y1 = box
     count, _, stats, _ = cv2.connectedComponentsWithStats(ink[y0:y1, x0:x1], connectivity=8)
@@ -165,6 +175,11 @@ def _gaps(
             covered.extend(w.bbox for w in other.words)
     pad = (bottom - top) // 2
     return uncovered_boxes(ink, rows, (line.bbox[0] - pad, line.bbox[2] + pad), covered)
+
+
+def tall_digits(text: str) -> int:
+    """Digits in ``text`` other than the Eastern zero (a dot, like a speck)."""
+    return sum(ch in ANY_DIGIT and ch not in "٠۰" for ch in text)
 
 
 def has_digit(text: str) -> bool:
@@ -222,9 +237,9 @@ def uncovered_boxes(
     count, _, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(band, smear), connectivity=8)
     boxes = []
     for x, y, w, h, _ in stats[1:count]:
-        if h >= 0.35 * height and w >= 0.3 * height:
+        if h >= 0.5 * height and w >= 0.4 * height:
             ink_share = cv2.countNonZero(band[y : y + h, x : x + w]) / float(w * h)
-            if ink_share >= 0.06:
+            if ink_share >= 0.1:
                 boxes.append((int(x0 + x), int(top + y), int(x0 + x + w), int(top + y + h)))
     return boxes
 
