@@ -27,7 +27,7 @@ def test_a_batch_generates_unique_human_friendly_codes(staff_user):
     assert len(codes) == len(set(codes)) == 200
     assert all(CODE.match(code) for code in codes)
     assert not set("01ILOUV") & set("".join(c[5:] for c in codes))
-    assert str(batch) == f"Batch {batch.pk}: 200 × 25 USD (conference)"
+    assert str(batch) == f"Batch {batch.pk}: 200 × $25.00 (conference)"
 
 
 @pytest.mark.django_db
