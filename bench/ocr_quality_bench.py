@@ -429,6 +429,7 @@ def run(
             row["cer_base"] = cer(row["truth"], read["text"])
             row["num_base"] = number_accuracy(row["truth"], read["text"])
             row["cpu_base"] = read["cpu"]
+            row["text_base"] = read["text"]
     return rows
 
 

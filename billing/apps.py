@@ -8,9 +8,4 @@ class BillingConfig(AppConfig):
     verbose_name = "Billing"
 
     def ready(self) -> None:
-        from django.db.backends.signals import connection_created
-
         from billing import signals  # noqa: F401
-        from portal.lib.money import refuse_decimal_params_on
-
-        connection_created.connect(refuse_decimal_params_on, dispatch_uid="money-sqlite-decimals")

@@ -1,16 +1,19 @@
 """Billing listens: a wallet for every new user, sign-up credit once the account's
-address is verified, settlement for every recorded request."""
+address is verified, settlement for every recorded request; and each new SQLite
+connection gets the money rule for bare decimals (``portal.lib.money``)."""
 
 from __future__ import annotations
 
 from allauth.account.models import EmailAddress
 from allauth.account.signals import email_confirmed, user_signed_up
 from django.conf import settings
+from django.db.backends.signals import connection_created
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from billing.flows import grant_signup_credit, settle_usage_events
 from billing.models import Wallet
+from portal.lib.money import refuse_decimal_params_on
 from usage.signals import usage_recorded
 
 
@@ -40,3 +43,8 @@ def credit_unverified_signup(sender, request, user, **kwargs) -> None:
 def settle_recorded_usage(sender, events, **kwargs) -> None:
     """Charge each newly recorded request once, in the drain's transaction."""
     settle_usage_events(events)
+
+
+# Django registers its own adapter for Decimal when its SQLite backend loads; this one
+# replaces it once a connection exists.
+connection_created.connect(refuse_decimal_params_on, dispatch_uid="money-sqlite-decimals")

@@ -246,15 +246,8 @@ def run(*cmd: str) -> None:
     subprocess.run(cmd, check=True)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--lines", type=int, default=8000)
-    parser.add_argument("--iterations", type=int, default=12000)
-    parser.add_argument("--seed", type=int, default=2025)
-    parser.add_argument("--work", type=Path, default=Path("/tmp/portico-digits"))
-    parser.add_argument("--jobs", type=int, default=2)
-    args = parser.parse_args()
-    lines_dir = args.work / "lines"
+def prepare(args: argparse.Namespace, lines_dir: Path) -> None:
+    """Training lines, their list files, the character set and the starter model."""
     lines_dir.mkdir(parents=True, exist_ok=True)
     with ProcessPoolExecutor(args.jobs) as pool:
         jobs = [(args.seed, i, lines_dir) for i in range(args.lines)]
@@ -278,14 +271,32 @@ def main() -> None:
     (script_dir / "radical-stroke.txt").write_text("19968 1 0\n")
     run("combine_lang_model", "--input_unicharset", str(args.work / "digits.unicharset"),
         "--script_dir", str(script_dir), "--lang", "digits", "--output_dir", str(args.work))  # fmt: skip
-    starter = args.work / "digits" / "digits.traineddata"
-    # combine_lang_model names the size of the recoded character set in a file name.
-    (size_file,) = (args.work / "digits").glob("digits.charset_size=*.txt")
-    outputs = int(size_file.stem.split("=")[1].split(".")[0])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lines", type=int, default=10000)
+    parser.add_argument("--iterations", type=int, default=24000)
+    parser.add_argument("--seed", type=int, default=2025)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/portico-digits"))
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args()
+    lines_dir = args.work / "lines"
     checkpoints = args.work / "checkpoints"
+    starter = args.work / "digits" / "digits.traineddata"
+    if not (args.work / "train.txt").exists():
+        prepare(args, lines_dir)
     checkpoints.mkdir(exist_ok=True)
-    run("lstmtraining", "--traineddata", str(starter), "--net_spec", NET_SPEC.format(outputs=outputs),
-        "--model_output", str(checkpoints / "digits"), "--learning_rate", "0.002",
+    latest = checkpoints / "digits_checkpoint"
+    if latest.exists():  # go on from where an earlier run stopped
+        start = ["--continue_from", str(latest)]
+    else:
+        # combine_lang_model names the size of the recoded character set in a file name.
+        (size_file,) = (args.work / "digits").glob("digits.charset_size=*.txt")
+        outputs = int(size_file.stem.split("=")[1].split(".")[0])
+        start = ["--net_spec", NET_SPEC.format(outputs=outputs), "--learning_rate", "0.002"]
+    run("lstmtraining", "--traineddata", str(starter), *start,
+        "--model_output", str(checkpoints / "digits"),
         "--train_listfile", str(args.work / "train.txt"),
         "--eval_listfile", str(args.work / "eval.txt"),
         "--max_iterations", str(args.iterations), "--target_error_rate", "0.002")  # fmt: skip

@@ -30,6 +30,7 @@ with their numbers, Arabic labels with theirs.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Protocol, TypeVar
 
@@ -73,16 +74,27 @@ def edge_punctuation(text: str, rtl: bool) -> str:
 def logical_order(words: Sequence[W], rtl: bool) -> list[W]:
     """``words`` of one line, as Tesseract ordered them, in logical order.
 
-    Tesseract's own order cannot be trusted: it takes the direction of the page (or of
-    a line's numbers) for the line's, reading an English line in an Arabic page right
-    to left, and a right-to-left line's run of Latin words and numbers backwards. So a
-    line is ordered from its boxes (see the module docstring).
+    Tesseract's own order cannot always be trusted: it takes the direction of the page
+    (or of a line's numbers) for the line's, reading an English line in an Arabic page
+    right to left, and a right-to-left line's run of Latin words and numbers backwards.
+    So a left-to-right line is ordered from its boxes, a right-to-left line too when
+    Tesseract read it mostly left to right (see the module docstring).
     """
+    if not words:
+        return []
+    x0, x1 = min(w.bbox[0] for w in words), max(w.bbox[2] for w in words)
+    y0, y1 = min(w.bbox[1] for w in words), max(w.bbox[3] for w in words)
+    if x1 - x0 < y1 - y0:
+        return list(words)  # a line running down the page: its boxes say nothing of order
     if not rtl:
         return _ltr_order(words)
     # Tesseract orders a line of Arabic words and numbers left to right when it takes the
-    # numbers for the line's direction: start from the boxes (right edges, right first).
-    words = sorted(words, key=lambda w: -w.bbox[2])
+    # numbers for the line's direction; then start from the boxes. Otherwise its order
+    # stands: it is right where a word's box is not (a box stretched over its neighbour).
+    centres = [w.bbox[0] + w.bbox[2] for w in words]
+    leftwards = sum(b < a for a, b in itertools.pairwise(centres))
+    if 2 * leftwards < len(words) - 1:
+        words = sorted(words, key=lambda w: -w.bbox[2])
     out: list[W] = []
     run: list[W] = []
     for word in [*words, None]:

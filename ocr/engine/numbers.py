@@ -11,8 +11,8 @@ What (:func:`read_numbers`, on the lines of the first reading, in place):
    words without Arabic letters read below :data:`SUSPECT_CONF` and short Arabic
    "words" read below :data:`ARABIC_SUSPECT_CONF` (a number the Arabic model turned into
    letters); in left-to-right lines, numbers read below :data:`SUSPECT_CONF` or in
-   Eastern digits; and ink inside a line that no word covers (a number, or a Latin word,
-   Tesseract dropped). A missed region (:func:`ocr.engine.tesseract.missed_regions`)
+   Eastern digits; and ink inside an Arabic line that no word covers (a number of two
+   digits or more, or a Latin word, Tesseract dropped). A missed region (:func:`ocr.engine.tesseract.missed_regions`)
    whose reading was too unsure to keep is tried as a number too (a table cell).
 2. Each candidate box is read with ``tessdata/digits.traineddata`` (trained by
    ``bin/train_digit_model.py`` on Western, Arabic-Indic and Persian digits and the
@@ -56,7 +56,8 @@ SUSPECT_CONF = 90.0  # digits-and-symbols words in Arabic lines below this get a
 ARABIC_SUSPECT_CONF = 70.0  # short Arabic words below this may be misread numbers
 ARABIC_SUSPECT_LETTERS = 4
 MIN_CONF = 70.0  # a digit reading less sure than this never replaces anything
-GAP_MIN_CONF = 80.0  # a number found in uncovered ink must be this sure
+ARABIC_TO_DIGITS_CONF = 85.0  # ... nor one replacing a word read as Arabic letters
+GAP_MIN_CONF = 85.0  # a number found in uncovered ink must be this sure
 GAP_LATIN_CONF = 90.0  # and a Latin word found there (dropped from an Arabic line) this
 MARGIN = 5.0  # a new reading must beat the first by this much (confidence points)
 MAX_CANDIDATES = 120  # bound the work on pathological pages
@@ -75,7 +76,7 @@ def read_numbers(
     """Re-read the number-like words of ``lines`` and add the numbers Tesseract left out
     (see the module docstring), in place. ``image``/``gray``: the page Tesseract read.
     Returns how many readings changed the lines."""
-    ink: np.ndarray | None = None
+    ink = ink_map(gray)
     budget = MAX_CANDIDATES
     # Eastern digits are printed on pages with Arabic script only.
     arabic = any(ARABIC_LETTER_RE.search(w.text) for line in lines for w in line.words)
@@ -89,18 +90,18 @@ def read_numbers(
         for word in line.words:
             if budget > 0 and is_candidate(word.text, word.confidence, rtl):
                 budget -= 1
-                english = not _letters(word.text)[0]
+                arabic_word = _letters(word.text)[0] > 0
                 found, conf, _ = best_reading(
-                    image, word.bbox, height, read, with_english=english, systems=systems
+                    image, word.bbox, height, read, with_english=not arabic_word, systems=systems
                 )
+                if arabic_word and not _digits_fit_ink(ink, word.bbox, found, conf):
+                    found = []
                 if found and conf >= MIN_CONF and conf >= word.confidence + MARGIN:
                     words.extend(_in_line_order(found, rtl))
                     changed += 1
                     continue
             words.append(word)
-        if budget > 0:
-            if ink is None:
-                ink = ink_map(gray)
+        if budget > 0 and rtl:  # Tesseract drops numbers in Arabic lines, not English ones
             for box in _gaps(ink, line, words, lines, (top, bottom))[:budget]:
                 budget -= 1
                 found, conf, _ = best_reading(
@@ -108,7 +109,10 @@ def read_numbers(
                 )
                 text = " ".join(t for t, _, _ in found)
                 latin = _letters(text)[1] >= 2 and conf >= GAP_LATIN_CONF
-                if found and conf >= GAP_MIN_CONF and (has_digit(text) or latin):
+                # Specks read as a digit or two (٠ is a dot): a found number needs two tall
+                # digits.
+                number = tall_digits(text) >= 2 and _pieces_fit(ink, box, text)
+                if found and conf >= GAP_MIN_CONF and (number or latin):
                     for new in _in_line_order(found, rtl):
                         bidi.insert_at(words, new, rtl)
                     changed += 1
@@ -121,6 +125,37 @@ def _in_line_order(found: list[tuple[str, float, BBox]], rtl: bool) -> list[Word
     """One crop's words (read left to right) in the line's order."""
     words = [Word(t, c, b) for t, c, b in found]
     return words[::-1] if rtl else words
+
+
+def _digits_fit_ink(
+    ink: np.ndarray, box: BBox, found: list[tuple[str, float, BBox]], conf: float
+) -> bool:
+    """Whether a digit reading of a word the Arabic model read as letters is believable:
+    sure enough (:data:`ARABIC_TO_DIGITS_CONF`, more for one digit), and with as many
+    tall pieces of ink as tall digits. Arabic-Indic digits stand apart, while an Arabic
+    word is one joined stroke or a few: Amiri's يمكن read as ٣٣ is one piece for two
+    digits."""
+    text = "".join(t for t, _, _ in found)
+    tall = [ch for ch in text if ch in ANY_DIGIT and ch not in "٠۰"]
+    need = ARABIC_TO_DIGITS_CONF + (7.0 if len(tall) <= 1 else 0.0)
+    if not found or conf < need or not tall:
+        return False
+    return _pieces_fit(ink, box, text)
+
+
+def _pieces_fit(ink: np.ndarray, box: BBox, text: str) -> bool:
+    """As many tall pieces of ink in ``box`` as tall digits in ``text`` (within a
+    quarter)."""
+    tall = [ch for ch in text if ch in ANY_DIGIT and ch not in "٠۰"]
+    if not tall:
+        return False
+    x0, y0, x1, y1 = box
+    count, _, stats, _ = cv2.connectedComponentsWithStats(ink[y0:y1, x0:x1], connectivity=8)
+    heights = stats[1:count, cv2.CC_STAT_HEIGHT]
+    if not len(heights):
+        return False
+    pieces = int((heights >= 0.45 * heights.max()).sum())
+    return abs(pieces - len(tall)) <= len(tall) // 4
 
 
 def line_is_rtl(line: Line, page_rtl: bool) -> bool:
@@ -140,6 +175,11 @@ def _gaps(
             covered.extend(w.bbox for w in other.words)
     pad = (bottom - top) // 2
     return uncovered_boxes(ink, rows, (line.bbox[0] - pad, line.bbox[2] + pad), covered)
+
+
+def tall_digits(text: str) -> int:
+    """Digits in ``text`` other than the Eastern zero (a dot, like a speck)."""
+    return sum(ch in ANY_DIGIT and ch not in "٠۰" for ch in text)
 
 
 def has_digit(text: str) -> bool:
@@ -197,9 +237,9 @@ def uncovered_boxes(
     count, _, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(band, smear), connectivity=8)
     boxes = []
     for x, y, w, h, _ in stats[1:count]:
-        if h >= 0.35 * height and w >= 0.3 * height:
+        if h >= 0.5 * height and w >= 0.4 * height:
             ink_share = cv2.countNonZero(band[y : y + h, x : x + w]) / float(w * h)
-            if ink_share >= 0.06:
+            if ink_share >= 0.1:
                 boxes.append((int(x0 + x), int(top + y), int(x0 + x + w), int(top + y + h)))
     return boxes
 

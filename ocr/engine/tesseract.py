@@ -431,12 +431,16 @@ def _read_missed_regions(
     gray: np.ndarray, image: Image.Image, lines: list[Line], language: str, dpi: int
 ) -> list[Line]:
     """Re-read each :func:`missed_regions` box as a block of its own. Caller holds
-    :data:`LOCK`. Readings below :data:`MISSED_MIN_CONF` are taken for noise, unless the
-    digit model reads a number there (a table cell of Arabic-Indic digits, which the
-    Arabic model cannot read)."""
+    :data:`LOCK`. Readings below :data:`MISSED_MIN_CONF` are taken for noise, unless, on
+    a page with Arabic, the digit model reads a number of two digits or more there (a
+    table cell of Arabic-Indic digits, which the Arabic model cannot read)."""
     found: list[Line] = []
     block = max((ln.block for ln in lines), default=0) + 1
     api = None
+    # Arabic-Indic table cells are what the Arabic model cannot read: only on Arabic pages.
+    arabic = language != "eng" and any(
+        script_counts(w.text)[0] for line in lines for w in line.words
+    )
     for x0, y0, x1, y1 in missed_regions(gray, lines)[:MISSED_MAX_REGIONS]:
         before = len(found)
         if api is None:
@@ -455,12 +459,13 @@ def _read_missed_regions(
             if words and mean_conf(words) >= MISSED_MIN_CONF:
                 found.append(Line(block, union([w.bbox for w in words]), words))
                 block += 1
-        if len(found) == before and language != "eng":
+        if len(found) == before and arabic:
             box = (x0, y0, x1, y1)
             read, conf, _ = numbers.best_reading(
                 image, box, y1 - y0, _number_reader(dpi), with_english=False
             )
-            if read and conf >= numbers.GAP_MIN_CONF:
+            text = "".join(t for t, _, _ in read)
+            if conf >= numbers.GAP_MIN_CONF and numbers.tall_digits(text) >= 2:
                 words = [Word(t, c, b) for t, c, b in read]
                 found.append(Line(block, union([w.bbox for w in words]), words))
                 block += 1

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from billing.models import Hold
+from portal.lib.money import money_value
 from tests.billing.conftest import assert_ledger_invariants, fund, wallet_of
 from tests.billing.test_gateway_charges import drained_records
 from tests.gateway.conftest import add_model
@@ -106,3 +107,21 @@ def test_money_columns_compare_and_sum_exactly_in_sql(bob):
         reserve_funds(bob.pk, "req_tenth_3", Decimal("0.0000000001"))
     held = Hold.objects.filter(wallet__user=bob).aggregate(s=Sum("amount_usd"))["s"]
     assert held == Decimal("0.3") == wallet_of(bob).held_usd
+
+
+def test_a_bare_decimal_in_money_sql_is_refused_on_sqlite(bob):
+    """The suite's tripwire (SQLITE_REFUSE_DECIMAL_PARAMS): an amount that skipped the
+    field's integer units would be added as a float; on SQLite it is an error instead."""
+    from django.db import DatabaseError, connection, transaction
+    from django.db.models import F
+
+    from billing.models import Wallet
+
+    fund(bob, "1")
+    wallet = Wallet.objects.filter(user=bob)
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL binds decimals as numerics")
+    with pytest.raises((DatabaseError, TypeError)), transaction.atomic():
+        wallet.update(held_usd=F("held_usd") + Decimal("0.1"))
+    wallet.update(held_usd=F("held_usd") + money_value(Decimal("0.1")))
+    assert wallet_of(bob).held_usd == Decimal("0.1")

@@ -186,4 +186,4 @@ def test_a_new_batch_opens_with_its_codes_to_copy(page, portico_server, transact
         save_screenshot(page, "admin-batch-codes")
 
     page.goto(portico_server.url + "/admin/billing/redemptionbatch/")
-    expect(page.get_by_role("link", name="Batch 1: 3 × $2.50")).to_be_visible()
+    expect(page.get_by_role("link", name=f"Batch {batch.pk}: 3 × $2.50")).to_be_visible()
