@@ -23,12 +23,12 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from ocr import engine
+from ocr import storage as ocr_storage
 from retrieval.charges import settle_pdf_pages
 from retrieval.extract import ExtractionError
 from retrieval.flows import MIME_TYPES, pdfium_lock, save_pages
@@ -114,11 +114,7 @@ def fail(document_pk: int, message: str) -> None:
 
 def read_pdf(document: Document) -> bool:
     """Read the pages not read yet, saving each; False when the time is up first."""
-    try:
-        source: str | bytes = default_storage.path(document.stored_file)
-    except NotImplementedError:
-        with default_storage.open(document.stored_file, "rb") as handle:
-            source = handle.read()
+    source = ocr_storage.pdf_source(document.stored_file)  # a local path, else the bytes
     done = set(PageRow.objects.filter(document=document).values_list("number", flat=True))
     deadline = time.monotonic() + settings.RETRIEVAL_TASK_SECONDS
     read = 0
