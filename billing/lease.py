@@ -32,6 +32,16 @@ LEASE_MIN_WORST_CASES = 32
 # (its free balance plus the lease itself): a killed process freezes at most that much,
 # and only until its lease expires (HOLD_TTL_SECONDS after its last renewal).
 MAX_WALLET_SHARE = Decimal("0.25")
+# A lease admits requests only until this share of HOLD_TTL_SECONDS has passed since
+# its row's expiry was last pushed on (counted from before that step began): a process
+# whose upkeep stalls stops admitting before another process may release its row.
+TRUSTED_SHARE_OF_TTL = 0.75
+
+
+def trusted_until(started: float) -> float:
+    """The monotonic time until which a lease renewed by a step begun at ``started``
+    still certainly holds its row."""
+    return started + hold_ttl().total_seconds() * TRUSTED_SHARE_OF_TTL
 
 
 def money(amount: Decimal) -> Decimal:
@@ -56,7 +66,15 @@ class Lease:
     row; ``used`` what its finished requests cost (the drain takes exactly that back out
     of the row); ``inflight`` the worst cases of requests still running."""
 
-    def __init__(self, pk: int, user_id: int, wallet_id: int, granted: Decimal, worst: Decimal):
+    def __init__(
+        self,
+        pk: int,
+        user_id: int,
+        wallet_id: int,
+        granted: Decimal,
+        worst: Decimal,
+        started: float | None = None,
+    ):
         self.pk, self.user_id, self.wallet_id = pk, user_id, wallet_id
         self.lock = threading.Lock()  # the request path's bookkeeping
         self.steps = threading.Lock()  # one database step of this lease at a time
@@ -72,6 +90,16 @@ class Lease:
         self.rate = ZERO  # USD per second the wallet spends through this lease
         self.low_water = granted / 2
         self.retry_at = 0.0
+        self.valid_until = trusted_until(now if started is None else started)
+
+    @property
+    def stale(self) -> bool:
+        """Its upkeep has not renewed the row for too long: admit nothing from it."""
+        return time.monotonic() >= self.valid_until
+
+    def renewed_at(self, started: float) -> None:
+        self.renewed = time.monotonic()
+        self.valid_until = max(self.valid_until, trusted_until(started))
 
     @property
     def free(self) -> Decimal:
@@ -79,7 +107,7 @@ class Lease:
 
     def take(self, amount: Decimal) -> Ticket | None:
         with self.lock:
-            if self.closed or self.granted - self.used - self.inflight < amount:
+            if self.closed or self.stale or self.granted - self.used - self.inflight < amount:
                 if amount > self.worst:
                     self.worst = amount
                 return None
@@ -138,6 +166,7 @@ def take_lease(user_id: int, worst: Decimal, per_second: int) -> Lease | None:
         wallet_id = wallet_id_of(user_id)
     except Wallet.DoesNotExist:
         return None
+    started = time.monotonic()
     now = timezone.now()
     with transaction.atomic():
         free, unpaid = wallet_room(wallet_id)
@@ -155,13 +184,14 @@ def take_lease(user_id: int, worst: Decimal, per_second: int) -> Lease | None:
             expires_at=now + hold_ttl(),
         )
     log.info("funds lease %s: %s for user %s", hold.pk, size, user_id)
-    return Lease(hold.pk, user_id, wallet_id, size, worst)
+    return Lease(hold.pk, user_id, wallet_id, size, worst, started)
 
 
 def top_up(lease: Lease, wanted: Decimal) -> bool | None:
     """Grow the lease by up to ``wanted`` (and renew it), within its share of the wallet:
     one conditional UPDATE against the free balance. False when the wallet cannot spare a
     worst case now; None when the wallet is too small for a lease at all (give it back)."""
+    started = time.monotonic()
     now = timezone.now()
     with lease.steps, transaction.atomic():
         if lease.closed:
@@ -184,20 +214,22 @@ def top_up(lease: Lease, wanted: Decimal) -> bool | None:
         )
         with lease.lock:
             lease.granted += amount
-    lease.renewed = time.monotonic()
+    lease.renewed_at(started)
     return True
 
 
 def renew(lease: Lease) -> bool:
     """Push the lease's expiry on while this process lives; False when the row is gone
     (expired while the process stalled) or the wallet owes unpaid usage."""
+    started = time.monotonic()
     with lease.steps:
         if lease.closed or Wallet.objects.filter(pk=lease.wallet_id, unpaid_usd__gt=0).exists():
             return False
         alive = Hold.objects.filter(pk=lease.pk, status=Hold.Status.OPEN).update(
             expires_at=timezone.now() + hold_ttl()
         )
-    lease.renewed = time.monotonic()
+    if alive:
+        lease.renewed_at(started)
     return bool(alive)
 
 

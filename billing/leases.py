@@ -44,10 +44,12 @@ import logging
 import threading
 import time
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import connections
 
 from billing.flows import BillingError, reserve_funds
 from billing.lease import (  # noqa: F401 (the lease's steps, for callers of this module)
@@ -99,6 +101,9 @@ class Leases:
         self.task: asyncio.Task | None = None
         self.wake: asyncio.Event | None = None
         self.exit_hook = False
+        # The upkeep runs in a thread of its own, not in the thread the request path's
+        # database steps share: a burst of requests cannot delay a lease's renewal.
+        self.executor: ThreadPoolExecutor | None = None
 
     # --- The request path (event loop, no I/O) ----------------------------------------------
     def take(self, user_id: int, amount: Decimal) -> Ticket | None:
@@ -177,11 +182,23 @@ class Leases:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), timeout=self.tick_seconds())
             self.wake.clear()
-            try:
-                await sync_to_async(self.maintain)()
-            except Exception:  # the next tick tries again; requests fall back to holds
-                log.exception("funds lease maintenance failed")
+            if self.executor is None:
+                self.executor = ThreadPoolExecutor(1, thread_name_prefix="funds-leases")
+            await asyncio.get_running_loop().run_in_executor(self.executor, self.upkeep)
             await asyncio.sleep(0.01)  # many pokes in a burst make one pass
+
+    def upkeep(self) -> None:
+        """One pass of ``maintain`` in the upkeep thread; a failed pass drops the thread's
+        database connection (the next pass opens a new one) and the next tick tries
+        again, while requests fall back to per-request holds."""
+        try:
+            self.maintain()
+        except Exception:
+            log.exception("funds lease maintenance failed")
+            connections.close_all()
+            return
+        if not (self.by_user or self.wanted or self.holds or self.settling):
+            connections.close_all()  # nothing to keep: no connection held while idle
 
     def maintain(self) -> None:
         """Take wanted leases, top up, renew, give back idle ones, and renew the holds

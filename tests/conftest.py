@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -127,31 +128,60 @@ def portico_server(django_db_setup, django_db_blocker, mail_dir):
         server.stop()
 
 
+class SharedWorker:
+    """The suite's one shared Celery worker, started when a test first asks for it.
+    Tests that need the broker's queues to themselves (workers of their own that they
+    kill, or none at all so documents stay queued) pause it; the next test that asks
+    for it starts it again."""
+
+    def __init__(self, env: dict[str, str], mail_dir: Path) -> None:
+        self.env, self.mail_dir = env, mail_dir
+        self.worker: CeleryWorker | None = None
+
+    def ensure(self) -> CeleryWorker:
+        if self.worker is None or self.worker.proc.poll() is not None:
+            worker = CeleryWorker(self.env)
+            worker.mail_dir = self.mail_dir
+            worker.wait_ready()
+            self.worker = worker
+        return self.worker
+
+    def pause(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker = None
+
+
 @pytest.fixture(scope="session")
-def _celery_worker_process(django_db_setup, tmp_path_factory):
+def shared_worker(django_db_setup, tmp_path_factory) -> Iterator[SharedWorker]:
     mail = tmp_path_factory.mktemp("worker-mail")
     env = child_env(
         EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
         EMAIL_FILE_PATH=str(mail),
         CELERY_TASK_ALWAYS_EAGER="0",
     )
-    worker = CeleryWorker(env)
-    worker.mail_dir = mail
+    shared = SharedWorker(env, mail)
     try:
-        worker.wait_ready()
-        yield worker
+        yield shared
     finally:
-        worker.stop()
+        shared.pause()
 
 
 @pytest.fixture
-def celery_worker(_celery_worker_process, transactional_db):
+def celery_worker(shared_worker, transactional_db):
     """A real Celery worker process; tasks queued during the test go to it, not inline."""
+    worker = shared_worker.ensure()
     celery_app.conf.task_always_eager = False
     try:
-        yield _celery_worker_process
+        yield worker
     finally:
         celery_app.conf.task_always_eager = True
+
+
+@pytest.fixture
+def no_shared_worker(shared_worker) -> None:
+    """No worker but the test's own takes tasks from the broker during the test."""
+    shared_worker.pause()
 
 
 # --- Browser -----------------------------------------------------------------------

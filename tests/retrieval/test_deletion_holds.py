@@ -27,7 +27,7 @@ from tests.support.processes import PorticoServer, child_env
 from usage.drain import drain_usage
 from usage.models import UsageRecord
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_shared_worker")]
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from retrieval.models import Chunk, Collection, Document, Posting
 from retrieval.tasks import index_document
 from tests.support.processes import CeleryWorker, child_env, wait_for
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_shared_worker")]
 WORDS = [
     "harbour",
     "lighthouse",
