@@ -24,8 +24,8 @@ from accounts.flows import KeyError_, clean_cidrs, clean_models, revoke_key
 from accounts.key_flows import EDITABLE, update_key
 from accounts.models import ApiKey, Scope, User
 from catalog.fields import ModelAllowlistField, catalog_choices
-from portal.lib.admin import AuditedChangesMixin, LinesField
-from portal.lib.money import usd_html
+from ground.admin import AuditedChangesMixin, LinesField
+from ground.money import usd_html
 
 
 class UserChangeForm(BaseUserChangeForm):

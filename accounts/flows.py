@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import ALL_SCOPES, ApiKey, User
 from accounts.snapshots import forget_keys
-from portal.lib.crypto import keyed_hash
+from ground.crypto import keyed_hash
 
 KEY_PREFIX = "sk-"
 VISIBLE_PREFIX_LENGTH = 11  # "sk-" + 8 characters

@@ -17,7 +17,7 @@ from django.utils import timezone
 from accounts import flows
 from accounts.models import ALL_SCOPES, ApiKey, Scope
 from catalog.snapshots import get_catalog_sync
-from portal.lib.money import LARGEST_AMOUNT, plain
+from ground.money import LARGEST_AMOUNT, plain
 
 MAX_LIMIT = 2_147_483_647  # PositiveIntegerField's ceiling on every database
 

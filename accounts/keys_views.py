@@ -28,7 +28,7 @@ from accounts.forms import KeyForm
 from accounts.key_flows import update_key
 from accounts.key_spend import KeySpend, key_spend
 from accounts.models import ApiKey
-from portal.lib.money import plain, usd_html
+from ground.money import plain, usd_html
 
 FALLBACK_MODEL = "portico/test-chat"
 

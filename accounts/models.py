@@ -7,7 +7,7 @@ from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.utils import timezone
 
-from portal.lib.money import money_field
+from ground.money import money_field
 
 
 class UserManager(BaseUserManager):

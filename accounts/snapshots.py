@@ -18,7 +18,7 @@ from django.core.cache import cache
 
 from accounts.models import ApiKey, User
 from catalog.snapshots import LOCAL_TTL, shared_cache_enabled
-from portal.lib.singleflight import SingleFlight
+from ground.singleflight import SingleFlight
 
 SHARED_TTL = 300
 UNKNOWN_TTL = 60  # seconds an unknown key digest is remembered as unknown

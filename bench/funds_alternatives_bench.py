@@ -61,7 +61,7 @@ if str(ROOT) not in sys.path:
 WORST = Decimal("0.0123456789")  # a priced request's worst case, USD
 COST = Decimal("0.0042424242")  # what it actually cost
 BALANCE = Decimal("100000")  # the bench wallet: never the limit while timing
-UNIT = Decimal("1E-10")  # RedisFunds counts in the ledger's quantum (portal.lib.money)
+UNIT = Decimal("1E-10")  # RedisFunds counts in the ledger's quantum (ground.money)
 EXACT_UNITS = 2**53  # Lua compares numbers as doubles: exact below this
 
 

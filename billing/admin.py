@@ -19,8 +19,8 @@ from billing.flows import BillingError, admin_adjust, set_low_balance_threshold
 from billing.forms import AdjustForm, RedemptionBatchForm, WalletForm
 from billing.models import Hold, LedgerEntry, RedemptionBatch, RedemptionCode, Wallet
 from billing.redemption import create_redemption_batch
-from portal.lib.admin import ReadOnlyAdmin, money_column
-from portal.lib.money import exact_usd, format_usd, plain, usd_html
+from ground.admin import ReadOnlyAdmin, money_column
+from ground.money import exact_usd, format_usd, plain, usd_html
 
 
 @admin.register(Wallet)

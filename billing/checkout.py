@@ -18,7 +18,7 @@ from decimal import Decimal
 import httpx
 from django.conf import settings
 
-from portal.lib.text import strict_int
+from ground.text import strict_int
 
 TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 CENT = Decimal("0.01")

@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from accounts.models import ApiKey
 from billing.models import Hold, LedgerEntry, Wallet
-from portal.errors import ApiError
-from portal.lib.money import MAX_AMOUNT, format_cost, format_usd, money_value, plain
+from ground.errors import ApiError
+from ground.money import MAX_AMOUNT, format_cost, format_usd, money_value, plain
 from usage.events import UsageEvent
 from usage.models import UsageRollup
 

@@ -10,7 +10,7 @@ from django.conf import settings
 
 from billing.models import RedemptionBatch, Wallet
 from billing.redemption import MAX_BATCH_SIZE
-from portal.lib.money import LARGEST_AMOUNT, format_usd
+from ground.money import LARGEST_AMOUNT, format_usd
 
 
 class TopUpForm(forms.Form):

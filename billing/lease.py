@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from billing.flows import hold_ttl, wallet_id_of
 from billing.models import Hold, Wallet
-from portal.lib.money import QUANTUM, ZERO, money_value
+from ground.money import QUANTUM, ZERO, money_value
 
 log = logging.getLogger(__name__)
 

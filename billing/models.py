@@ -12,7 +12,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 
-from portal.lib.money import format_usd, money_field
+from ground.money import format_usd, money_field
 
 
 class Wallet(models.Model):

@@ -1,6 +1,6 @@
 """Billing listens: a wallet for every new user, sign-up credit once the account's
 address is verified, settlement for every recorded request; and each new SQLite
-connection gets the money rule for bare decimals (``portal.lib.money``)."""
+connection gets the money rule for bare decimals (``ground.money``)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from django.dispatch import receiver
 
 from billing.flows import grant_signup_credit, settle_usage_events
 from billing.models import Wallet
-from portal.lib.money import refuse_decimal_params_on
+from ground.money import refuse_decimal_params_on
 from usage.signals import usage_recorded
 
 

@@ -6,7 +6,7 @@ from django.core.mail import send_mail
 
 from billing.flows import release_expired_holds
 from billing.models import Wallet
-from portal.lib.money import format_usd
+from ground.money import format_usd
 
 
 @shared_task(ignore_result=True)

@@ -12,8 +12,8 @@ from django.contrib.auth import get_user_model
 from billing import checkout
 from billing.flows import BillingError, credit
 from billing.models import LedgerEntry
-from portal.lib.money import format_usd
-from portal.lib.text import strict_int
+from ground.money import format_usd
+from ground.text import strict_int
 
 log = logging.getLogger(__name__)
 

@@ -23,10 +23,10 @@ from billing.flows import BillingError, ensure_wallet, ledger_page, set_low_bala
 from billing.forms import RedeemForm, ThresholdForm, TopUpForm
 from billing.redemption import redeem_code
 from billing.topups import handle_stripe_event, start_checkout
-from portal.errors import error_response
-from portal.lib.money import format_usd, plain
-from portal.lib.net import client_ip
-from portal.lib.text import strict_int
+from ground.errors import error_response
+from ground.money import format_usd, plain
+from ground.net import client_ip
+from ground.text import strict_int
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 25

@@ -14,7 +14,7 @@ from django.http import HttpRequest
 
 from catalog.models import Deployment, LatencyRollup, Model, Provider
 from catalog.snapshots import bump_catalog_version
-from portal.lib.admin import ReadOnlyAdmin
+from ground.admin import ReadOnlyAdmin
 
 
 def _set_enabled(

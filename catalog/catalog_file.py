@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from catalog.models import Model, Provider
-from portal.lib.money import LARGEST_AMOUNT, PLACES
+from ground.money import LARGEST_AMOUNT, PLACES
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")

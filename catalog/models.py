@@ -12,8 +12,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from portal.lib.crypto import decrypt, encrypt
-from portal.lib.money import money_field
+from ground.crypto import decrypt, encrypt
+from ground.money import money_field
 
 
 def validate_base_url(value: str) -> None:

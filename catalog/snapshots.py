@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from catalog.models import Deployment, Model
-from portal.lib.singleflight import SingleFlight
+from ground.singleflight import SingleFlight
 
 LOCAL_TTL = 1.0
 CATALOG_VERSION_KEY = "catalog:version"

@@ -16,9 +16,9 @@ from django.utils.cache import patch_vary_headers
 from catalog.models import Model
 from catalog.snapshots import ModelEntry, get_catalog_sync
 from catalog.stats import hourly_series, model_stats
-from portal.lib.charts import chart_data
-from portal.lib.money import cost_html
-from portal.lib.text import clean_text
+from ground.charts import chart_data
+from ground.money import cost_html
+from ground.text import clean_text
 
 UNIT_NAMES = {Model.Type.OCR: "page", Model.Type.RETRIEVAL: "query"}
 TYPE_LABELS = {

@@ -36,9 +36,9 @@ from billing.pricing import price
 from catalog.snapshots import DeploymentEntry, ModelEntry, get_catalog
 from gateway.metrics import observe_answer, observe_refusal
 from gateway.ratelimit import MINUTE, Rule, get_limiter, rules_for
-from portal.errors import ApiError
-from portal.lib.ids import new_request_id
-from portal.lib.net import client_ip
+from ground.errors import ApiError
+from ground.ids import new_request_id
+from ground.net import client_ip
 from usage.events import UsageEvent, emit
 
 log = logging.getLogger(__name__)

@@ -26,8 +26,8 @@ from gateway.admission import Call, admit, reserve, v1
 from gateway.catalog_views import catalog_entry, model_list_entry
 from gateway.upstream import open_chat, open_embeddings
 from gateway.validation import max_output_tokens, validate_chat, validate_embeddings
-from portal.errors import ApiError
-from portal.lib.tokens import (
+from ground.errors import ApiError
+from ground.tokens import (
     estimate_input_tokens,
     estimate_messages_tokens,
     estimate_text_tokens,

@@ -22,7 +22,7 @@ import numpy as np
 import orjson
 from django.conf import settings
 
-from portal.lib.tokens import content_text, estimate_input_tokens, estimate_messages_tokens
+from ground.tokens import content_text, estimate_input_tokens, estimate_messages_tokens
 
 REPLY = (
     "Hello! I am Portico's built-in test model. I do not understand your message: I stream "

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 from catalog.snapshots import DeploymentEntry
 from gateway.upstream import RetryableUpstreamError, UpstreamError
-from portal.errors import ApiError
-from portal.lib import metrics
+from ground import metrics
+from ground.errors import ApiError
 
 if TYPE_CHECKING:
     from gateway.admission import Call

@@ -30,7 +30,7 @@ from gateway.admission import (
 )
 from gateway.metrics import observe_upstream_error
 from gateway.upstream import RetryableUpstreamError, UpstreamError, UpstreamReply
-from portal.errors import ApiError
+from ground.errors import ApiError
 from usage.events import UsageEvent
 
 log = logging.getLogger(__name__)

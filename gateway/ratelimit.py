@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from portal.redis import get_async_redis
+from ground.redis import get_async_redis
 
 MINUTE = 60
 DAY = 86_400

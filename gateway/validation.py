@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from portal.errors import ApiError
+from ground.errors import ApiError
 
 ROLES = {"system", "developer", "user", "assistant", "tool", "function"}
 

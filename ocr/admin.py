@@ -14,9 +14,9 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from ground.admin import ReadOnlyAdmin, money_column
+from ground.money import usd_html
 from ocr.models import OcrJob, OcrPage
-from portal.lib.admin import ReadOnlyAdmin, money_column
-from portal.lib.money import usd_html
 from usage.models import UsageRecord
 
 

@@ -14,12 +14,12 @@ from ninja import Router
 
 from gateway.admission import Call, v1
 from gateway.proxy import json_response
+from ground.errors import ApiError
+from ground.net import site_url
+from ground.text import strict_int
+from ground.uploads import uploaded_file
 from ocr import flows, lifecycle, payloads
 from ocr.models import OcrJob
-from portal.errors import ApiError
-from portal.lib.net import site_url
-from portal.lib.text import strict_int
-from portal.lib.uploads import uploaded_file
 
 router = Router(tags=["OCR"])
 

@@ -39,9 +39,9 @@ from billing.flows import BillingError, release_hold, reserve_funds
 from billing.models import Hold
 from catalog.models import Model
 from gateway.admission import Call, require_admitted
+from ground.errors import ApiError
 from ocr import engine, storage
 from ocr.models import OcrJob, OcrPage
-from portal.errors import ApiError
 from usage.drain import record_now
 from usage.events import UsageEvent, emit_sync
 

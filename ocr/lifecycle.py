@@ -17,9 +17,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from billing.flows import release_hold
+from ground.errors import ApiError
 from ocr import flows, storage
 from ocr.models import OcrJob, OcrPage
-from portal.errors import ApiError
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from portal.lib.money import money_field
+from ground.money import money_field
 
 
 class OcrJob(models.Model):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from ground.errors import ApiError
 from ocr import storage
 from ocr.flows import owned_job, queue_position
 from ocr.models import OcrJob, OcrPage
-from portal.errors import ApiError
 
 MAX_MEDIA_LIMIT = 50
 

@@ -21,10 +21,10 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from gateway.admission import admit_page
+from ground.errors import ApiError, error_response
+from ground.text import strict_int
 from ocr import flows, lifecycle, payloads, storage
 from ocr.models import OcrJob, OcrPage
-from portal.errors import ApiError, error_response
-from portal.lib.text import strict_int
 
 RECENT_JOBS = 50
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from accounts.snapshots import playground_context
 from billing.flows import wallet_summary
 from catalog.snapshots import ModelEntry, get_catalog
-from portal.lib.money import exact_usd, format_cost, format_usd, plain
+from ground.money import exact_usd, format_cost, format_usd, plain
 from usage.drain import pending_events
 from usage.models import UsageRecord
 from usage.tasks import request_drain

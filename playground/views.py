@@ -25,9 +25,9 @@ from billing.flows import wallet_summary
 from gateway import proxy
 from gateway.admission import Call, v1
 from gateway.api import run_chat
+from ground.errors import ApiError, error_response
+from ground.net import api_base_url
 from playground.flows import chat_body, model_option, models_for, request_usage
-from portal.errors import ApiError, error_response
-from portal.lib.net import api_base_url
 
 # Set by another page (Retrieval's "Use in playground") to start with a system prompt
 # and a question in the message box; read once.

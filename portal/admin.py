@@ -23,7 +23,7 @@ from django.utils.html import format_html, format_html_join
 from accounts import admin as accounts_admin  # registers the User admin replaced below
 from accounts.models import User
 from billing.models import Wallet
-from portal.lib.money import usd_html
+from ground.money import usd_html
 from usage.models import UsageRollup
 from usage.queries import SUMS, Totals, day_start
 

@@ -1,6 +1,6 @@
 """The ``/v1`` API (alias ``/api/v1``): one NinjaAPI, its routers and error handlers.
 
-Every error under ``/v1`` leaves as ``{"error": {...}}`` (see ``portal.errors``);
+Every error under ``/v1`` leaves as ``{"error": {...}}`` (see ``ground.errors``);
 never an HTML page or a traceback.
 """
 
@@ -14,9 +14,9 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from gateway.api import router as gateway_router
+from ground.db import RETRY_AFTER_SECONDS, is_lock_timeout
+from ground.errors import ApiError, error_response
 from ocr.api import router as ocr_router
-from portal.errors import ApiError, error_response
-from portal.lib.db import RETRY_AFTER_SECONDS, is_lock_timeout
 from retrieval.api import router as retrieval_router
 
 log = logging.getLogger(__name__)

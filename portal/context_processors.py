@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from django.urls import reverse
 
-from portal.lib.net import api_base_url
+from ground.net import api_base_url
 
 NAV = (
     ("dashboard", "Dashboard"),

@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 import orjson
 from django.conf import settings
 
-from portal.lib.ids import new_request_id
+from ground.ids import new_request_id
 
 MB = 1024 * 1024
 ENVELOPE_BYTES = 64 * 1024  # multipart boundaries and headers around an upload

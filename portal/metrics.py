@@ -14,7 +14,7 @@ Who may scrape (docs/metrics.md):
 The answer is never cached (``Cache-Control: no-store``) and, being outside ``/v1``,
 never counts against a key's rate limits. Like ``/v1`` it is served by the lean ASGI
 handler (``portal.asgi``): no session, CSRF or page middleware on each scrape. Counters and histograms come from the files
-of ``PROMETHEUS_MULTIPROC_DIR`` (``portal.lib.metrics``); the gauges below are counted
+of ``PROMETHEUS_MULTIPROC_DIR`` (``ground.metrics``); the gauges below are counted
 in the database when scraped, on a worker thread so the API's thread never waits.
 """
 
@@ -44,8 +44,8 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from billing.models import Hold
 from gateway.admission import bearer_token
+from ground.errors import error_response
 from ocr.models import OcrJob, OcrPage
-from portal.errors import error_response
 from retrieval.models import Document
 from usage.drain import pending_count
 

@@ -10,9 +10,9 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from whitenoise.middleware import WhiteNoiseMiddleware
 
-from portal.errors import error_response, status_phrase
-from portal.lib.db import RETRY_AFTER_SECONDS, is_lock_timeout
-from portal.lib.ids import new_request_id
+from ground.db import RETRY_AFTER_SECONDS, is_lock_timeout
+from ground.errors import error_response, status_phrase
+from ground.ids import new_request_id
 
 API_PREFIX = "/v1/"
 ALIAS_PREFIX = "/api/v1/"

@@ -26,9 +26,9 @@ from catalog.models import LatencyRollup, Provider
 from catalog.snapshots import get_catalog_sync
 from catalog.stats import summarize
 from gateway.routing import cooldowns
+from ground.charts import chart_data
+from ground.money import usd_html
 from ocr.models import OcrJob
-from portal.lib.charts import chart_data
-from portal.lib.money import usd_html
 from retrieval.models import Document
 from usage.errors import explain
 from usage.models import DeadUsageEvent, UsageRecord, UsageRollup

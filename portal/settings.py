@@ -13,7 +13,7 @@ from pathlib import Path
 
 from kombu import Queue
 
-from portal.lib.env import (
+from ground.env import (
     env_bool,
     env_decimal,
     env_float,
@@ -396,7 +396,7 @@ HOLD_TTL_SECONDS = env_int("HOLD_TTL_SECONDS", 30)
 # Busy wallets' priced requests are admitted against an in-memory funds lease of the
 # web process (billing.leases) instead of one database hold each; 0 = always per-request.
 FUNDS_LEASES = env_bool("FUNDS_LEASES", default=True)
-# A bare Decimal bound to SQLite is an error instead of a float (portal.lib.money): the
+# A bare Decimal bound to SQLite is an error instead of a float (ground.money): the
 # test suite turns it on so an amount that skipped MoneyField's conversion cannot pass.
 SQLITE_REFUSE_DECIMAL_PARAMS = env_bool("SQLITE_REFUSE_DECIMAL_PARAMS", default=False)
 DEPLOYMENT_COOLDOWN_SECONDS = env_int("DEPLOYMENT_COOLDOWN_SECONDS", 30)

@@ -5,9 +5,9 @@ from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.urls import include, path, re_path
 
+from ground.errors import error_response
 from portal import admin_views, views
 from portal.api import api
-from portal.errors import error_response
 from portal.metrics import metrics_view
 
 

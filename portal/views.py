@@ -12,9 +12,9 @@ from accounts.models import Scope
 from billing.flows import wallet_summary
 from catalog.snapshots import get_catalog_sync
 from catalog.views import quickstart_model
+from ground.money import usd_html
 from ocr.flows import engine_unavailable_reason
 from portal.health import run_checks
-from portal.lib.money import usd_html
 from usage.drain import pending_events
 from usage.queries import dashboard_summary
 from usage.tasks import request_drain

@@ -12,8 +12,8 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from portal.lib.admin import ReadOnlyAdmin, money_column
-from portal.lib.money import cost_html
+from ground.admin import ReadOnlyAdmin, money_column
+from ground.money import cost_html
 from retrieval.models import Collection, Document
 from usage.models import UsageRecord
 

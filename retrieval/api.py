@@ -36,9 +36,9 @@ from gateway.admission import (
     v1,
 )
 from gateway.proxy import json_response
-from portal.errors import ApiError
-from portal.lib.net import site_url
-from portal.lib.uploads import uploaded_file
+from ground.errors import ApiError
+from ground.net import site_url
+from ground.uploads import uploaded_file
 from retrieval import dense, embedding, flows, querying
 from retrieval.models import Document
 from retrieval.offload import offload

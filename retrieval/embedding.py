@@ -34,8 +34,8 @@ from billing.pricing import price, worst_case_cost
 from catalog.snapshots import DeploymentEntry, ModelEntry, get_catalog, get_catalog_sync
 from gateway import proxy, upstream
 from gateway.admission import Call
-from portal.errors import ApiError
-from portal.lib.tokens import estimate_input_tokens, worst_case_input_tokens
+from ground.errors import ApiError
+from ground.tokens import estimate_input_tokens, worst_case_input_tokens
 from usage.events import UsageEvent, emit, emit_sync
 
 log = logging.getLogger(__name__)

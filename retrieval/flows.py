@@ -28,11 +28,11 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from ground.errors import ApiError
 from ocr import engine
 from ocr import flows as ocr_flows
 from ocr.flows import PDF_ERROR_STATUS  # the same refusal statuses as /v1/ocr
 from ocr.storage import uses_object_storage
-from portal.errors import ApiError
 from retrieval import conf, dense
 from retrieval.charges import PdfCharge, hold_pdf_pages, release_pdf_holds
 from retrieval.extract import EXTRACTORS, ExtractionError, Page, extract, page_text

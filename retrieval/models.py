@@ -18,7 +18,7 @@ from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 from django.utils import timezone
 
-from portal.lib.money import money_field
+from ground.money import money_field
 
 
 def new_public_id() -> str:

@@ -26,8 +26,8 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import OperationalError, close_old_connections
 
-from portal.errors import ApiError
-from portal.lib.db import RETRY_AFTER_SECONDS, is_lock_timeout
+from ground.db import RETRY_AFTER_SECONDS, is_lock_timeout
+from ground.errors import ApiError
 from retrieval.spelling import QueryBudget, QueryCancelled
 
 log = logging.getLogger(__name__)

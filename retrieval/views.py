@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.snapshots import KeyContext, session_context
 from gateway.admission import Call, admit_page, v1
-from portal.errors import ApiError
+from ground.errors import ApiError
 from retrieval import api, conf, flows
 from retrieval.api import FILE_LINK_SALT
 from retrieval.display import highlight, passage_lines

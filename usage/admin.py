@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from portal.lib.admin import ReadOnlyAdmin, money_column
+from ground.admin import ReadOnlyAdmin, money_column
 from usage.models import DeadUsageEvent, UsageRecord, UsageRollup
 
 

@@ -29,8 +29,8 @@ from django.db import DatabaseError, IntegrityError, transaction
 from accounts.models import ApiKey, User
 from catalog.latency import add_to_histogram
 from catalog.models import LatencyRollup
-from portal.lib import metrics
-from portal.redis import get_redis
+from ground import metrics
+from ground.redis import get_redis
 from usage import spool
 from usage.events import UsageEvent
 from usage.models import DeadUsageEvent, UsageRecord, UsageRollup

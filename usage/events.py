@@ -21,9 +21,9 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 import orjson
 from django.conf import settings
 
-from portal.lib.money import LARGEST_AMOUNT, QUANTUM
-from portal.lib.text import clean_text
-from portal.redis import get_async_redis, get_redis
+from ground.money import LARGEST_AMOUNT, QUANTUM
+from ground.redis import get_async_redis, get_redis
+from ground.text import clean_text
 from usage import spool
 
 MAX_INT = 2_147_483_647  # PositiveIntegerField's ceiling on every database

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from portal.lib.money import money_field
+from ground.money import money_field
 
 
 class UsageRecord(models.Model):

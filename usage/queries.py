@@ -25,8 +25,8 @@ from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import TruncDay
 from django.utils import timezone
 
-from portal.lib.charts import chart_data
-from portal.lib.money import plain, usd_html
+from ground.charts import chart_data
+from ground.money import plain, usd_html
 from usage.models import UsageRecord, UsageRollup
 
 PAGE_SIZE = 50

@@ -7,8 +7,8 @@ they wait (``usage.drain.pending_events``) and listed first, with ids ``usage_pe
 
 from __future__ import annotations
 
-from portal.errors import ApiError
-from portal.lib.text import clean_text, strict_int
+from ground.errors import ApiError
+from ground.text import clean_text, strict_int
 from usage.drain import pending_events, usage_record_from
 from usage.models import UsageRecord
 

@@ -18,8 +18,8 @@ from django.utils.cache import patch_vary_headers
 
 from accounts.models import ApiKey
 from catalog.snapshots import get_catalog_sync
-from portal.lib.money import cost_html, usd_html
-from portal.lib.text import clean_text, strict_int
+from ground.money import cost_html, usd_html
+from ground.text import clean_text, strict_int
 from usage import queries
 from usage.errors import explain
 from usage.models import UsageRecord

@@ -1,12 +1,12 @@
 """Money columns become MoneyField: integer units of 10⁻¹⁰ USD on SQLite (converted
-exactly first, see portal.lib.money_units); numeric(20, 10) on PostgreSQL as before."""
+exactly first, see ground.money_units); numeric(20, 10) on PostgreSQL as before."""
 
 from decimal import Decimal
 
 from django.db import migrations
 
-import portal.lib.money
-from portal.lib.money_units import to_integer_units
+import ground.money
+from ground.money_units import to_integer_units
 
 
 class Migration(migrations.Migration):
@@ -29,44 +29,44 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="hold",
             name="amount_usd",
-            field=portal.lib.money.MoneyField(),
+            field=ground.money.MoneyField(),
         ),
         migrations.AlterField(
             model_name="ledgerentry",
             name="amount_usd",
-            field=portal.lib.money.MoneyField(help_text="positive credits, negative debits"),
+            field=ground.money.MoneyField(help_text="positive credits, negative debits"),
         ),
         migrations.AlterField(
             model_name="ledgerentry",
             name="balance_after_usd",
-            field=portal.lib.money.MoneyField(),
+            field=ground.money.MoneyField(),
         ),
         migrations.AlterField(
             model_name="redemptionbatch",
             name="amount_usd",
-            field=portal.lib.money.MoneyField(
+            field=ground.money.MoneyField(
                 help_text="credited per code", verbose_name="amount (USD)"
             ),
         ),
         migrations.AlterField(
             model_name="wallet",
             name="balance_usd",
-            field=portal.lib.money.MoneyField(default=Decimal("0"), editable=False),
+            field=ground.money.MoneyField(default=Decimal("0"), editable=False),
         ),
         migrations.AlterField(
             model_name="wallet",
             name="held_usd",
-            field=portal.lib.money.MoneyField(default=Decimal("0"), editable=False),
+            field=ground.money.MoneyField(default=Decimal("0"), editable=False),
         ),
         migrations.AlterField(
             model_name="wallet",
             name="low_balance_threshold_usd",
-            field=portal.lib.money.MoneyField(blank=True, null=True),
+            field=ground.money.MoneyField(blank=True, null=True),
         ),
         migrations.AlterField(
             model_name="wallet",
             name="unpaid_usd",
-            field=portal.lib.money.MoneyField(
+            field=ground.money.MoneyField(
                 default=Decimal("0"),
                 editable=False,
                 help_text="usage an upstream billed beyond its hold that the balance could not cover",

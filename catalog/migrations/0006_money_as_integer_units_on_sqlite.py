@@ -1,12 +1,12 @@
 """Money columns become MoneyField: integer units of 10⁻¹⁰ USD on SQLite (converted
-exactly first, see portal.lib.money_units); numeric(20, 10) on PostgreSQL as before."""
+exactly first, see ground.money_units); numeric(20, 10) on PostgreSQL as before."""
 
 from decimal import Decimal
 
 from django.db import migrations
 
-import portal.lib.money
-from portal.lib.money_units import to_integer_units
+import ground.money
+from ground.money_units import to_integer_units
 
 
 class Migration(migrations.Migration):
@@ -26,22 +26,22 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="model",
             name="cached_input_price_per_1m",
-            field=portal.lib.money.MoneyField(blank=True, null=True),
+            field=ground.money.MoneyField(blank=True, null=True),
         ),
         migrations.AlterField(
             model_name="model",
             name="input_price_per_1m",
-            field=portal.lib.money.MoneyField(default=Decimal("0")),
+            field=ground.money.MoneyField(default=Decimal("0")),
         ),
         migrations.AlterField(
             model_name="model",
             name="output_price_per_1m",
-            field=portal.lib.money.MoneyField(default=Decimal("0")),
+            field=ground.money.MoneyField(default=Decimal("0")),
         ),
         migrations.AlterField(
             model_name="model",
             name="unit_price",
-            field=portal.lib.money.MoneyField(
+            field=ground.money.MoneyField(
                 default=Decimal("0"), help_text="USD per OCR page or per retrieval query"
             ),
         ),

@@ -1,4 +1,4 @@
-"""Money in templates, built in to every template (``portal.lib.money``'s two forms):
+"""Money in templates, built in to every template (``ground.money``'s two forms):
 
 * ``{{ amount|usd }}`` — balances, totals, budgets: ``$0.96``;
 * ``{{ amount|signed_usd }}`` — a ledger line: ``+$10.00``, ``-$0.03``;
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from django import template
 
-from portal.lib.money import cost_html, usd_html
+from ground.money import cost_html, usd_html
 
 register = template.Library()
 

@@ -1,10 +1,10 @@
 """Money columns become MoneyField: integer units of 10⁻¹⁰ USD on SQLite (converted
-exactly first, see portal.lib.money_units); numeric(20, 10) on PostgreSQL as before."""
+exactly first, see ground.money_units); numeric(20, 10) on PostgreSQL as before."""
 
 from django.db import migrations
 
-import portal.lib.money
-from portal.lib.money_units import to_integer_units
+import ground.money
+from ground.money_units import to_integer_units
 
 
 class Migration(migrations.Migration):
@@ -17,6 +17,6 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="document",
             name="page_price_usd",
-            field=portal.lib.money.MoneyField(default=0),
+            field=ground.money.MoneyField(default=0),
         ),
     ]

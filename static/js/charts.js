@@ -11,7 +11,7 @@
   const INTEGER_UNITS = ["tokens", "requests"];
 
   // Tooltips show the server's display form of each value (``display``: money in cents,
-  // portal.lib.money); these formats are for values without one. Axis labels stay short
+  // ground.money); these formats are for values without one. Axis labels stay short
   // so they fit a phone.
   const formats = {
     usd: (v) => (v > 0 && v < 0.005 ? "<$0.01" : "$" + v.toFixed(2)),

@@ -337,7 +337,7 @@
   // The usage event is written before the stream ends, but a stopped stream is
   // recorded a moment after the server sees the disconnect. The endpoint waits a
   // little for it; past that it answers 404 and we retry a few times.
-  // An amount as the server formatted it (portal.lib.money), the exact one on hover,
+  // An amount as the server formatted it (ground.money), the exact one on hover,
   // never wrapped inside.
   function showMoney(element, text, exact) {
     element.textContent = text;

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts import key_spend as registry
 from accounts.flows import issue_key
-from portal.lib.money import format_usd
+from ground.money import format_usd
 from tests.support.html import visible_text
 from tests.support.usage import usage_event
 from usage.drain import discard_pending_events, record_usage_events

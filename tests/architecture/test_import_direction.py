@@ -1,6 +1,6 @@
 """The apps import in one direction, and no project import hides inside a function.
 
-Layers, lowest first: ``portal.lib`` (with ``portal.errors`` and ``portal.redis``) ←
+Layers, lowest first: ``ground`` (plain helpers every app may import; it imports none) ←
 ``catalog`` ← ``accounts`` ← ``usage`` ← ``billing`` ← ``gateway`` ← ``ocr`` ←
 ``retrieval`` ← ``playground`` ← ``portal``. A module may import its own layer and the
 layers below it, never one above: a lower app that must react to a higher one listens
@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYERS = [
-    "portal.lib",
+    "ground",
     "catalog",
     "accounts",
     "usage",
@@ -27,13 +27,11 @@ LAYERS = [
     "playground",
     "portal",
 ]
-FOUNDATION = {"portal.errors", "portal.redis", "portal.lib"}
-APPS = {layer.split(".")[0] for layer in LAYERS}
+APPS = set(LAYERS)
 # Imports inside functions that are there for a reason other than a loop.
 LATE_IMPORT_ALLOWED = {
     ("accounts/apps.py", "accounts"),  # signal receivers registered once apps are ready
     ("billing/apps.py", "billing"),
-    ("billing/apps.py", "portal"),  # SQLite's money guard, once a connection exists
     ("ocr/apps.py", "ocr"),
     ("catalog/apps.py", "catalog"),
     ("retrieval/apps.py", "retrieval"),
@@ -42,14 +40,12 @@ LATE_IMPORT_ALLOWED = {
 
 
 def layer_of(module: str) -> int | None:
-    if any(module == f or module.startswith(f + ".") for f in FOUNDATION):
-        return 0
     top = module.split(".")[0]
     return LAYERS.index(top) if top in APPS else None
 
 
-def project_modules():
-    for app in sorted(APPS):
+def project_modules(apps=APPS):
+    for app in sorted(apps):
         for path in sorted((ROOT / app).rglob("*.py")):
             if "migrations" in path.parts:
                 continue
@@ -122,3 +118,24 @@ def test_the_issue_s_named_pairs_hold(lower, higher):
         if name == higher or name.startswith(higher + ".")
     ]
     assert not offenders, f"{lower} imports {higher}: {offenders}"
+
+
+def test_the_ground_floor_imports_no_app():
+    climbing = [
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for path in project_modules({"ground"})
+        for name, line, _ in imports_of(path)
+        if name.split(".")[0] in APPS - {"ground"}
+    ]
+    assert not climbing, "ground imports an app:\n" + "\n".join(climbing)
+
+
+def test_the_fake_upstream_is_an_outsider():
+    """The fake provider stands for someone else's server: it imports no Portico code."""
+    inside = [
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for path in sorted((ROOT / "fakeupstream").rglob("*.py"))
+        for name, line, _ in imports_of(path)
+        if name.split(".")[0] in APPS
+    ]
+    assert not inside, "\n".join(inside)

@@ -170,8 +170,8 @@ def test_old_amounts_migrate_exactly_and_then_add_up_exactly_in_sql(decimals_all
     from accounts.models import ApiKey
     from billing.models import LedgerEntry, RedemptionBatch, Wallet
     from catalog.models import Model
+    from ground.money import money_value
     from ocr.models import OcrJob
-    from portal.lib.money import money_value
     from usage.models import UsageRecord, UsageRollup
 
     entries = LedgerEntry.objects.order_by("pk")

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from billing.models import Hold
-from portal.lib.money import money_value
+from ground.money import money_value
 from tests.billing.conftest import assert_ledger_invariants, fund, wallet_of
 from tests.billing.test_gateway_charges import drained_records
 from tests.gateway.conftest import add_model

@@ -14,7 +14,7 @@ from billing.models import Hold, LedgerEntry
 from billing.pricing import price
 from catalog.models import Model
 from gateway.validation import max_output_tokens
-from portal.lib.tokens import estimate_messages_tokens, worst_case_prompt_tokens
+from ground.tokens import estimate_messages_tokens, worst_case_prompt_tokens
 from tests.billing.conftest import assert_ledger_invariants, fund, wallet_of
 from tests.support.processes import wait_for
 from usage.drain import drain_usage

@@ -18,7 +18,7 @@ from billing.flows import (
     set_low_balance_threshold,
 )
 from billing.models import Hold, LedgerEntry
-from portal.lib.money import plain as money
+from ground.money import plain as money
 from tests.billing.conftest import assert_ledger_invariants, fund, usage_event, wallet_of
 from usage.drain import record_usage_events
 from usage.models import UsageRecord

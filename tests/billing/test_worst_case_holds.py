@@ -12,8 +12,8 @@ import pytest
 
 from billing.flows import credit
 from billing.models import LedgerEntry
-from portal.lib import tokens
-from portal.lib.tokens import worst_case_prompt_tokens
+from ground import tokens
+from ground.tokens import worst_case_prompt_tokens
 from tests.billing.conftest import assert_ledger_invariants, fund, wallet_of
 from tests.billing.test_gateway_charges import drained_records
 

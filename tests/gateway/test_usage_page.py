@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.flows import issue_key
-from portal.lib.money import format_usd as usd
+from ground.money import format_usd as usd
 from tests.support.html import money_span
 from tests.support.usage import usage_event
 from usage.drain import discard_pending_events, record_usage_events

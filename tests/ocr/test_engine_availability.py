@@ -10,10 +10,10 @@ from django.conf import settings
 from django.core.cache import cache
 
 from billing.models import Wallet
+from ground.errors import ApiError
 from ocr import engine, flows, tasks
 from ocr.engine import tesseract
 from ocr.models import OcrJob
-from portal.errors import ApiError
 from tests.ocr.conftest import fund, one_page_pdf
 from tests.support.admission import admitted_call
 

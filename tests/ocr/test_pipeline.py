@@ -12,9 +12,9 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from billing.models import Hold, Wallet
+from ground.errors import ApiError
 from ocr import engine, flows, lifecycle, storage, tasks
 from ocr.models import OcrJob, OcrPage
-from portal.errors import ApiError
 from tests.ocr.conftest import FUNDS, PAGE_PRICE, fund, mixed_pdf, one_page_pdf
 from tests.support.admission import admitted_call
 from usage.drain import discard_pending_events, drain_usage

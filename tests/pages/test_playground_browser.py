@@ -15,7 +15,7 @@ from accounts.models import User
 from billing.flows import credit, wallet_summary
 from catalog.models import Deployment, Model, Provider
 from fakeupstream import FakeUpstream, completion_text
-from portal.lib.money import exact_usd, format_cost, format_usd
+from ground.money import exact_usd, format_cost, format_usd
 from tests.conftest import PASSWORD, screenshot
 from tests.support.browser import sign_up_and_sign_in
 from tests.support.processes import wait_for

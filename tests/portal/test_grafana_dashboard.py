@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.metrics import MetricWrapperBase
 
-from portal.lib import metrics
+from ground import metrics
 from portal.metrics import ScrapeTimeCollector
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "docs" / "grafana-portico.json"

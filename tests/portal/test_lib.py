@@ -4,10 +4,10 @@ import re
 
 import pytest
 
-from portal.lib.crypto import decrypt, encrypt, keyed_hash
-from portal.lib.env import ConfigError, env_bool, env_int, env_list, env_secret, parse_database_url
-from portal.lib.ids import new_request_id
-from portal.lib.tokens import estimate_input_tokens, estimate_messages_tokens, estimate_text_tokens
+from ground.crypto import decrypt, encrypt, keyed_hash
+from ground.env import ConfigError, env_bool, env_int, env_list, env_secret, parse_database_url
+from ground.ids import new_request_id
+from ground.tokens import estimate_input_tokens, estimate_messages_tokens, estimate_text_tokens
 
 
 def test_env_helpers_read_typed_values(monkeypatch):

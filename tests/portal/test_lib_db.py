@@ -4,7 +4,7 @@ import sqlite3
 
 from django.db import OperationalError
 
-from portal.lib.db import is_lock_timeout
+from ground.db import is_lock_timeout
 
 
 def test_a_lock_timeout_is_told_from_other_database_errors():

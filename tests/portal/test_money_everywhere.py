@@ -1,4 +1,4 @@
-"""One display rule in two forms, everywhere (``portal.lib.money``): balances, totals and
+"""One display rule in two forms, everywhere (``ground.money``): balances, totals and
 budgets in cents with the exact amount in the title; one request's cost with significant
 digits; plain decimal numbers in CSV."""
 
@@ -14,7 +14,7 @@ from django.urls import reverse
 from accounts.flows import issue_key
 from billing.flows import credit
 from catalog.models import Deployment, Model, Provider
-from portal.lib.money import cost_html, exact_usd, format_cost, format_usd, plain, usd_html
+from ground.money import cost_html, exact_usd, format_cost, format_usd, plain, usd_html
 from tests.support.usage import usage_event
 from usage.drain import discard_pending_events, record_usage_events
 

@@ -18,5 +18,5 @@ def visible_text(page) -> str:
 
 
 def money_span(shown: str, exact: str | None = None) -> str:
-    """An amount as ``portal.lib.money``'s HTML forms render it."""
+    """An amount as ``ground.money``'s HTML forms render it."""
     return f'<span class="money" title="{exact or shown}">{html.escape(shown)}</span>'

@@ -10,7 +10,7 @@ from django.db import DatabaseError
 
 from billing.flows import credit
 from billing.models import Wallet
-from portal.redis import get_redis
+from ground.redis import get_redis
 from tests.support.usage import usage_event
 from usage import drain, spool
 from usage.drain import discard_pending_events, drain_usage

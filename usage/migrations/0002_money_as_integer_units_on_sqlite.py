@@ -1,12 +1,12 @@
 """Money columns become MoneyField: integer units of 10⁻¹⁰ USD on SQLite (converted
-exactly first, see portal.lib.money_units); numeric(20, 10) on PostgreSQL as before."""
+exactly first, see ground.money_units); numeric(20, 10) on PostgreSQL as before."""
 
 from decimal import Decimal
 
 from django.db import migrations
 
-import portal.lib.money
-from portal.lib.money_units import to_integer_units
+import ground.money
+from ground.money_units import to_integer_units
 
 
 class Migration(migrations.Migration):
@@ -20,11 +20,11 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="usagerecord",
             name="cost_usd",
-            field=portal.lib.money.MoneyField(default=Decimal("0")),
+            field=ground.money.MoneyField(default=Decimal("0")),
         ),
         migrations.AlterField(
             model_name="usagerollup",
             name="cost_usd",
-            field=portal.lib.money.MoneyField(default=Decimal("0")),
+            field=ground.money.MoneyField(default=Decimal("0")),
         ),
     ]

@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import User
 from billing.flows import BillingError, admin_adjust, wallet_summary
-from portal.lib.money import LARGEST_AMOUNT, exact_usd, format_usd
+from ground.money import LARGEST_AMOUNT, exact_usd, format_usd
 
 
 def positive_amount(raw: str) -> Decimal:

@@ -10,8 +10,8 @@ from django.db import transaction
 from accounts.models import User
 from billing.flows import grant_demo_credit
 from catalog.flows import load_default_catalog
-from portal.lib.env import env_str
-from portal.lib.money import format_usd
+from ground.env import env_str
+from ground.money import format_usd
 
 ADMIN_EMAIL = "admin@portico.local"
 DEMO_EMAIL = "demo@portico.local"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from portal.lib.money import format_usd, plain, usd_html
+from ground.money import format_usd, plain, usd_html
 
 ADDITIVE_UNITS = ("usd", "tokens", "requests")
 

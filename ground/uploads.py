@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import SuspiciousOperation
 from django.http.multipartparser import MultiPartParserError
 
-from portal.errors import ApiError
+from ground.errors import ApiError
 
 
 def uploaded_file(request, field: str = "file"):

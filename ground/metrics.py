@@ -22,7 +22,7 @@ import re
 
 from prometheus_client import Counter, Gauge, Histogram
 
-from portal.lib.env import env_bool
+from ground.env import env_bool
 
 ENABLED = env_bool("METRICS_ENABLED", default=True)
 

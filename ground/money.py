@@ -89,7 +89,7 @@ class MoneyField(models.DecimalField):
         name, _path, args, kwargs = super().deconstruct()
         kwargs.pop("max_digits", None)
         kwargs.pop("decimal_places", None)
-        return name, "portal.lib.money.MoneyField", args, kwargs
+        return name, "ground.money.MoneyField", args, kwargs
 
     def get_internal_type(self) -> str:
         return "MoneyField"

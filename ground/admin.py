@@ -9,7 +9,7 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
-from portal.lib.money import cost_html, exact_usd, usd_html
+from ground.money import cost_html, exact_usd, usd_html
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -21,7 +21,7 @@ from decimal import Context, Decimal
 
 from django.db import migrations
 
-from portal.lib.money import PLACES, to_units
+from ground.money import PLACES, to_units
 
 SCALE = 10**PLACES
 SQL_REAL_LIMIT = 10_000  # REALs below this are converted in SQL
