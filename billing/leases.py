@@ -182,6 +182,9 @@ class Leases:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), timeout=self.tick_seconds())
             self.wake.clear()
+            if not settings.FUNDS_LEASE_UPKEEP_THREAD:  # in-process tests: their transaction
+                await sync_to_async(self.upkeep)()
+                continue
             if self.executor is None:
                 self.executor = ThreadPoolExecutor(1, thread_name_prefix="funds-leases")
             await asyncio.get_running_loop().run_in_executor(self.executor, self.upkeep)

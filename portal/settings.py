@@ -396,6 +396,10 @@ HOLD_TTL_SECONDS = env_int("HOLD_TTL_SECONDS", 30)
 # Busy wallets' priced requests are admitted against an in-memory funds lease of the
 # web process (billing.leases) instead of one database hold each; 0 = always per-request.
 FUNDS_LEASES = env_bool("FUNDS_LEASES", default=True)
+# The leases' upkeep (renewals, top-ups) runs in a thread of its own, so a burst of
+# requests cannot delay it; in-process tests run it in the thread that holds their
+# transaction instead.
+FUNDS_LEASE_UPKEEP_THREAD = env_bool("FUNDS_LEASE_UPKEEP_THREAD", default=True)
 # A bare Decimal bound to SQLite is an error instead of a float (ground.money): the
 # test suite turns it on so an amount that skipped MoneyField's conversion cannot pass.
 SQLITE_REFUSE_DECIMAL_PARAMS = env_bool("SQLITE_REFUSE_DECIMAL_PARAMS", default=False)

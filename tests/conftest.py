@@ -28,6 +28,9 @@ settings.SIGNUP_CREDIT_USD = Decimal(os.environ["SIGNUP_CREDIT_USD"])
 # skipped MoneyField's conversion would be added as a float); this process does too
 # once the test database exists (see django_db_setup below).
 os.environ["SQLITE_REFUSE_DECIMAL_PARAMS"] = "1"
+# The funds leases' upkeep of this process must see the tests' transactions (real
+# servers started by tests keep the default: a thread of its own).
+settings.FUNDS_LEASE_UPKEEP_THREAD = False
 settings.REDIS_KEY_PREFIX = os.environ["REDIS_KEY_PREFIX"]
 settings.USAGE_STREAM = f"{settings.REDIS_KEY_PREFIX}:usage"
 shutil.rmtree(settings.USAGE_SPOOL_DIR, ignore_errors=True)

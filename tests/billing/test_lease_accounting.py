@@ -3,11 +3,13 @@ expiry do to the lease row and the wallet (``billing.leases``)."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from asgiref.sync import async_to_sync
+from django.conf import settings
 from django.utils import timezone
 
 from billing import leases
@@ -194,3 +196,21 @@ def test_the_last_funds_left_in_a_lease_go_back_to_serve_a_request(alice, lease)
     wallet = wallet_of(alice)
     assert wallet.held_usd == wallet.balance_usd
     assert_ledger_invariants(alice)
+
+
+def test_a_lease_whose_renewal_is_overdue_admits_nothing_until_renewed(alice, lease):
+    """A process whose upkeep stalled stops admitting before another process could
+    release its row as expired; a renewal that reaches the row lets it admit again."""
+    lease.valid_until = time.monotonic() - 0.001
+    assert lease.stale
+    assert lease.take(WORST) is None
+    assert leases.renew(lease)
+    assert not lease.stale
+    assert lease.valid_until <= time.monotonic() + settings.HOLD_TTL_SECONDS
+    assert lease.take(WORST) is not None
+
+
+def test_a_lease_trusts_its_row_for_less_than_the_hold_ttl(alice, lease):
+    before = time.monotonic()
+    assert leases.renew(lease)
+    assert lease.valid_until - before < settings.HOLD_TTL_SECONDS
