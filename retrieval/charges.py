@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from billing.flows import release_hold, reserve_funds
 from billing.models import Hold
-from ocr import flows as ocr_flows
+from ocr.settlement import page_price
 from retrieval.models import Document, Page
 from usage.events import UsageEvent, emit_sync
 
@@ -33,7 +33,7 @@ class PdfCharge:
 
 def hold_pdf_pages(charge: PdfCharge, pages: int) -> tuple[Decimal, object]:
     """Hold ``pages`` × the OCR page price (402 when the wallet cannot cover them)."""
-    price = ocr_flows.page_price()
+    price = page_price()
     hold = reserve_funds(
         charge.owner_id,
         charge.request_id,

@@ -30,8 +30,8 @@ from django.utils import timezone
 
 from ground.errors import ApiError
 from ocr import engine
-from ocr import flows as ocr_flows
-from ocr.flows import PDF_ERROR_STATUS  # the same refusal statuses as /v1/ocr
+from ocr.availability import check_engine_available
+from ocr.uploads import PDF_ERROR_STATUS  # the same refusal statuses as /v1/ocr
 from ocr.storage import uses_object_storage
 from retrieval import conf, dense
 from retrieval.charges import PdfCharge, hold_pdf_pages, release_pdf_holds
@@ -219,7 +219,7 @@ def ingest_file(
         if extension == ".pdf":
             if charge is None:  # a bug: every PDF is read by OCR, which someone pays for
                 raise ValueError("a PDF is ingested only with a PdfCharge from its admission")
-            ocr_flows.check_engine_available()
+            check_engine_available()
             price, _ = hold_pdf_pages(charge, page_count)
             billing = {
                 "billing_request_id": charge.request_id,
