@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from ocr import engine, storage
 from ocr.models import OcrJob, OcrPage
+from ocr.reading import read_page
 from ocr.settlement import settle_ocr_run
 
 log = logging.getLogger(__name__)
@@ -68,11 +69,10 @@ def process_ocr_page(job_id: int, page_num: int, attempt: int) -> None:
     # A heartbeat for the sweep: a page taken and never finished was lost with its worker.
     OcrPage.objects.filter(pk=page.pk).update(started_at=timezone.now())
     try:
-        result = engine.process_page(
+        result = read_page(
             storage.pdf_source(job.original_name),
-            page_num - 1,
+            page_num,
             dpi=job.dpi,
-            max_page_pixels=settings.OCR_MAX_PAGE_PIXELS,
             language=job.language or None,
         )
     except engine.PdfError as exc:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -16,7 +15,7 @@ from django.utils import timezone
 from billing.flows import release_hold
 from gateway.admission import Call, require_admitted
 from ground.errors import ApiError
-from ocr import engine, queueing, storage
+from ocr import engine, queueing, reading, storage
 from ocr.availability import check_engine_available
 from ocr.models import OcrJob, OcrPage
 from ocr.queueing import QUEUE_ERRORS, queue_unavailable
@@ -25,10 +24,6 @@ from ocr.settlement import hold_pages, page_price
 log = logging.getLogger(__name__)
 
 MB = 1024 * 1024
-# pdfium is not thread-safe; a web process validates one upload at a time.
-_pdfium_lock = threading.Lock()
-
-
 # PdfError code -> HTTP status of the upload's refusal.
 PDF_ERROR_STATUS = {"too_many_pages": 413}
 
@@ -49,14 +44,7 @@ def validate_pdf(data: bytes) -> engine.PdfInfo:
     if len(data) > max_upload_bytes():
         raise too_large(len(data))
     try:
-        with _pdfium_lock:
-            return engine.inspect_pdf(
-                data,
-                max_pages=settings.OCR_MAX_PAGES,
-                max_page_pixels=settings.OCR_MAX_PAGE_PIXELS,
-                dpi=settings.OCR_DPI,
-                check_text_layer=False,
-            )
+        return reading.inspect_pdf(data, max_pages=settings.OCR_MAX_PAGES)
     except engine.PdfError as exc:
         status = PDF_ERROR_STATUS.get(exc.code, 400)
         raise ApiError(
