@@ -78,7 +78,7 @@ def ingest_file(
             if charge is None:  # a bug: every PDF is read by OCR, which someone pays for
                 raise ValueError("a PDF is ingested only with a PdfCharge from its admission")
             check_engine_available()
-            price, _ = hold_pdf_pages(charge, page_count)
+            price = hold_pdf_pages(charge, page_count)
             billing = {
                 "billing_request_id": charge.request_id,
                 "page_price_usd": price,
