@@ -2,7 +2,7 @@
 become a stored document whose indexing is queued.
 
 Ingest validates and extracts *before* writing anything: a hostile or broken file is a
-400 with nothing stored. A PDF is validated with ``ocr.engine.inspect_pdf`` here and
+400 with nothing stored. A PDF is validated with ``ocr.reading.inspect_pdf`` here and
 read page by page by the indexing task (``retrieval.indexing``); its pages are charged
 like ``/v1/ocr``: held here (``retrieval.charges``), settled when read, released when
 the document is deleted first.
