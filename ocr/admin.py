@@ -1,6 +1,6 @@
 """OCR jobs in the admin: who uploaded what, how far it got, what it cost; read-only.
 
-Jobs change only through ``ocr.flows`` (upload, page tasks, retry, purge), so the admin
+Jobs change only through OCR's use cases (``ocr.uploads``, ``ocr.pages``, ``ocr.lifecycle``), so the admin
 shows them and never edits them.
 """
 

@@ -18,7 +18,7 @@ from ground.errors import ApiError
 from ground.net import site_url
 from ground.text import strict_int
 from ground.uploads import uploaded_file
-from ocr import flows, lifecycle, payloads
+from ocr import jobs, lifecycle, payloads, uploads
 from ocr.models import OcrJob
 
 router = Router(tags=["OCR"])
@@ -44,7 +44,7 @@ MULTIPART_BODY = {
 ENVELOPE_BYTES = 64 * 1024
 
 
-def read_upload(request: HttpRequest) -> flows.Upload:
+def read_upload(request: HttpRequest) -> uploads.Upload:
     """The multipart ``file`` field, refused early when plainly too large."""
     content_type = request.content_type or ""
     if not content_type.startswith("multipart/form-data"):
@@ -54,8 +54,8 @@ def read_upload(request: HttpRequest) -> flows.Upload:
             "multipart/form-data in the field 'file'.",
         )
     declared = strict_int(request.headers.get("Content-Length") or "0") or 0
-    if declared > flows.max_upload_bytes() + ENVELOPE_BYTES:
-        raise flows.too_large(declared)
+    if declared > uploads.max_upload_bytes() + ENVELOPE_BYTES:
+        raise uploads.too_large(declared)
     upload = uploaded_file(request)
     if upload is None:
         raise ApiError(
@@ -64,14 +64,14 @@ def read_upload(request: HttpRequest) -> flows.Upload:
             param="file",
             code="missing_required_parameter",
         )
-    if upload.size > flows.max_upload_bytes():
-        raise flows.too_large(upload.size)
+    if upload.size > uploads.max_upload_bytes():
+        raise uploads.too_large(upload.size)
     language = request.POST.get("language", "")
-    return flows.Upload(filename=upload.name or "", data=upload.read(), language=language)
+    return uploads.Upload(filename=upload.name or "", data=upload.read(), language=language)
 
 
 def upload_for(request: HttpRequest, call: Call) -> dict:
-    job = flows.start_ocr_job(call, read_upload(request), source=OcrJob.Source.API)
+    job = uploads.start_ocr_job(call, read_upload(request), source=OcrJob.Source.API)
     return payloads.upload_payload(job)
 
 
@@ -103,7 +103,7 @@ async def retry(request: HttpRequest, call: Call, token: str) -> HttpResponse:
 @router.delete("/ocr/jobs/{token}", summary="Delete an OCR job and its files")
 @v1("ocr", source="ocr")
 async def delete_job(request: HttpRequest, call: Call, token: str) -> HttpResponse:
-    await sync_to_async(flows.delete_ocr_job)(token, call.ctx.owner_id)
+    await sync_to_async(jobs.delete_ocr_job)(token, call.ctx.owner_id)
     return json_response({"token": token, "deleted": True})
 
 
@@ -111,7 +111,7 @@ async def delete_job(request: HttpRequest, call: Call, token: str) -> HttpRespon
 @v1("ocr", source="ocr")
 async def searchable(request: HttpRequest, call: Call, token: str) -> HttpResponse:
     """The original with an invisible, selectable text layer on every OCR'd page."""
-    data = await sync_to_async(flows.searchable_pdf)(token, call.ctx.owner_id)
+    data = await sync_to_async(jobs.searchable_pdf)(token, call.ctx.owner_id)
     response = HttpResponse(data, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{token}-searchable.pdf"'
     return response

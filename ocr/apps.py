@@ -14,7 +14,10 @@ class OcrConfig(AppConfig):
         # Each worker process runs one Tesseract; OpenMP threads on top of several worker
         # processes only fight over the same cores (must be set before it loads).
         os.environ.setdefault("OMP_THREAD_LIMIT", "1")
-        # Imported here, after the line above: the engine loads Tesseract.
+        # Imported here, after the line above: the engine loads Tesseract. The tasks are
+        # registered here because the use cases queue them by name (``ocr.queueing``): a
+        # process that runs tasks inline (CELERY_TASK_ALWAYS_EAGER) must know them.
+        from ocr import tasks  # noqa: F401
         from ocr.engine import limits
 
         limits.configure(

@@ -18,24 +18,29 @@ from django.utils import timezone
 
 from billing.flows import release_hold
 from ground.errors import ApiError
-from ocr import flows, storage
+from ocr import queueing, storage
+from ocr.availability import check_engine_available
+from ocr.jobs import owned_job
 from ocr.models import OcrJob, OcrPage
+from ocr.pages import TRANSIENT
+from ocr.queueing import QUEUE_ERRORS, queue_unavailable
+from ocr.settlement import hold_pages, settle_read_pages
 
 log = logging.getLogger(__name__)
 
 
 def retry_ocr_job(token: str, owner_id: int, *, automatic: bool = False) -> OcrJob:
     """Run a failed job's unfinished pages again from the stored original."""
-    flows.check_engine_available()
+    check_engine_available()
     with transaction.atomic():
-        job = flows.owned_job(token, owner_id, for_update=True)
+        job = owned_job(token, owner_id, for_update=True)
         check_retryable(job)
         with contextlib.suppress(FileNotFoundError):  # a new run, a new searchable PDF
             default_storage.delete(storage.searchable_name(job.token))
         remaining = job.total_pages - job.pages_done
         job.attempt += 1
         job.retry_count += 1
-        flows.hold_pages(
+        hold_pages(
             job.owner_id, job.request_id, remaining * job.unit_price_usd, job.api_key_id, None
         )
         OcrPage.objects.filter(job=job, status=OcrPage.Status.ERROR).update(
@@ -48,11 +53,11 @@ def retry_ocr_job(token: str, owner_id: int, *, automatic: bool = False) -> OcrJ
         job.save()
     pending = OcrPage.objects.filter(job=job, status=OcrPage.Status.PENDING)
     try:
-        flows.queue_pages(job, pending.values_list("page_num", flat=True))
-    except flows.QUEUE_ERRORS as exc:
+        queueing.queue_pages(job, pending.values_list("page_num", flat=True))
+    except QUEUE_ERRORS as exc:
         log.error("Could not queue the retry of OCR job %s: %s", job.token, exc)
         undo_retry(job)
-        raise flows.queue_unavailable() from None
+        raise queue_unavailable() from None
     log.info(
         "OCR job %s retried (%s, run %s)", job.token, "auto" if automatic else "manual", job.attempt
     )
@@ -66,7 +71,7 @@ def check_retryable(job: OcrJob) -> None:
         raise ApiError(
             409, "This job is still being processed; retry it if it fails.", code="job_in_progress"
         )
-    if not job.retryable and job.error_code != flows.TRANSIENT:
+    if not job.retryable and job.error_code != TRANSIENT:
         raise ApiError(
             422,
             f"This job failed on a problem in the PDF itself ({job.error}); retrying cannot "
@@ -144,7 +149,7 @@ def expire_ocr_jobs(limit: int = 500) -> int:
             )
             if job is None:
                 continue
-            flows.settle_read_pages(job, "job_expired")
+            settle_read_pages(job, "job_expired")
             OcrPage.objects.filter(job=job).delete()
             OcrJob.objects.filter(pk=job.pk).update(
                 purged_at=now, original_name="", next_retry_at=None, billed_attempt=job.attempt

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from ground.errors import ApiError
 from ocr import storage
-from ocr.flows import owned_job, queue_position
+from ocr.jobs import owned_job, queue_position
 from ocr.models import OcrJob, OcrPage
 
 MAX_MEDIA_LIMIT = 50

@@ -1,4 +1,5 @@
-"""Celery tasks: thin wrappers around ``ocr.flows``."""
+"""Celery tasks: thin wrappers around OCR's use cases (which queue them by name, see
+``ocr.queueing``, and import nothing from here)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,12 @@ from celery import shared_task
 from celery.contrib.django.task import DjangoTask
 from celery.signals import worker_ready
 
-from ocr import flows, lifecycle
+from ocr import lifecycle
+from ocr.availability import report_engine_state
 from ocr.engine import PdfError
+from ocr.pages import fail_ocr_page, process_ocr_page
+from ocr.queueing import requeue_lost_pages
+from ocr.settlement import settle_unbilled_jobs
 
 
 class PageTask(DjangoTask):
@@ -15,7 +20,7 @@ class PageTask(DjangoTask):
 
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
         job_id, page_num, attempt = args
-        problem = flows.report_engine_state()
+        problem = report_engine_state()
         if problem:
             message = (
                 f"The OCR engine cannot run on this server ({problem}); retrying will not "
@@ -27,7 +32,7 @@ class PageTask(DjangoTask):
                 f"The OCR engine failed on this page {self.max_retries + 1} times "
                 f"({type(exc).__name__}: {cause}). Retrying the job may help."
             )
-        flows.fail_ocr_page(job_id, page_num, attempt, message)
+        fail_ocr_page(job_id, page_num, attempt, message)
 
 
 @shared_task(
@@ -41,18 +46,18 @@ class PageTask(DjangoTask):
     max_retries=3,
 )
 def process_page(job_id: int, page_num: int, attempt: int) -> None:
-    flows.process_ocr_page(job_id, page_num, attempt)
+    process_ocr_page(job_id, page_num, attempt)
 
 
 @worker_ready.connect
 def report_engine_state_on_start(**kwargs) -> None:
-    flows.report_engine_state()
+    report_engine_state()
 
 
 @shared_task(ignore_result=True)
 def sweep_jobs() -> int:
-    flows.report_engine_state()
-    return flows.settle_unbilled_jobs() + lifecycle.retry_failed_jobs() + flows.requeue_lost_pages()
+    report_engine_state()
+    return settle_unbilled_jobs() + lifecycle.retry_failed_jobs() + requeue_lost_pages()
 
 
 @shared_task(ignore_result=True)

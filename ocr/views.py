@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from gateway.admission import admit_page
 from ground.errors import ApiError, error_response
 from ground.text import strict_int
-from ocr import flows, lifecycle, payloads, storage
+from ocr import availability, jobs, lifecycle, payloads, settlement, storage, uploads
 from ocr.models import OcrJob, OcrPage
 
 RECENT_JOBS = 50
@@ -47,10 +47,10 @@ def ocr_home(request: HttpRequest) -> HttpResponse:
         "jobs": jobs,
         "error": error,
         "error_code": error_code,
-        "max_upload_mb": flows.max_upload_bytes() // flows.MB,
+        "max_upload_mb": uploads.max_upload_bytes() // uploads.MB,
         "max_pages": settings.OCR_MAX_PAGES,
-        "price": flows.page_price(),
-        "unavailable": flows.engine_unavailable_reason(),
+        "price": settlement.page_price(),
+        "unavailable": availability.engine_unavailable_reason(),
     }
     return render(request, "ocr/home.html", context, status=status)
 
@@ -61,11 +61,11 @@ def upload(request: HttpRequest) -> OcrJob:
     file = request.FILES.get("file")
     if file is None:
         raise ApiError(422, "Choose a PDF file to upload.", param="file")
-    if file.size > flows.max_upload_bytes():
-        raise flows.too_large(file.size)
-    return flows.start_ocr_job(
+    if file.size > uploads.max_upload_bytes():
+        raise uploads.too_large(file.size)
+    return uploads.start_ocr_job(
         call,
-        flows.Upload(
+        uploads.Upload(
             filename=file.name or "",
             data=file.read(),
             language=request.POST.get("language", ""),
@@ -100,7 +100,7 @@ def job_context(job: OcrJob) -> dict:
         "pages_read": read,
         "pages_failed": sum(page.status == OcrPage.Status.ERROR for page in pages),
         "progress": 100 if job.status == OcrJob.Status.DONE else read * 100 // max(len(pages), 1),
-        "queue_position": flows.queue_position(job),
+        "queue_position": jobs.queue_position(job),
         "can_retry": job.status == OcrJob.Status.ERROR and job.retryable,
         "retry_cap": settings.OCR_RETRY_CAP,
     }
@@ -122,7 +122,7 @@ def job_page(request: HttpRequest, token: str) -> HttpResponse:
 @login_required
 def delete_job(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        flows.delete_ocr_job(token, request.user.pk)
+        jobs.delete_ocr_job(token, request.user.pk)
     except ApiError as exc:
         if exc.status == HTTPStatus.NOT_FOUND:
             raise Http404("No such OCR job") from None
@@ -138,7 +138,7 @@ def searchable_pdf(request: HttpRequest, token: str) -> HttpResponse:
     if gone:
         return gone
     try:
-        data = flows.searchable_pdf(token, request.user.pk)
+        data = jobs.searchable_pdf(token, request.user.pk)
     except ApiError as exc:
         messages.error(request, exc.message)
         return redirect("ocr-job", token=token)

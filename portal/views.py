@@ -13,7 +13,7 @@ from billing.flows import wallet_summary
 from catalog.snapshots import get_catalog_sync
 from catalog.views import quickstart_model
 from ground.money import usd_html
-from ocr.flows import engine_unavailable_reason
+from ocr.availability import engine_unavailable_reason
 from portal.health import run_checks
 from usage.drain import pending_events
 from usage.queries import dashboard_summary

@@ -1,6 +1,6 @@
 """Retrieval collections and documents in the admin: owner, status, pages; read-only.
 
-Documents change only through ``retrieval.flows`` (ingest, index, delete), which keep the
+Documents change only through retrieval's use cases (``retrieval.ingest``, ``retrieval.indexing``, ``retrieval.documents``), which keep the
 collection's search statistics and postings consistent, so the admin never edits them.
 """
 

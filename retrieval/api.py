@@ -39,7 +39,8 @@ from gateway.proxy import json_response
 from ground.errors import ApiError
 from ground.net import site_url
 from ground.uploads import uploaded_file
-from retrieval import dense, embedding, flows, querying
+from retrieval import charges, collections, dense, documents, embedding, filetypes, querying
+from retrieval.ingest import ingest_answer, ingest_file, ingest_pages
 from retrieval.models import Document
 from retrieval.offload import offload
 from retrieval.spelling import QueryBudget
@@ -99,7 +100,7 @@ def file_link(request: HttpRequest):
     base = site_url(request)
 
     def link(document: Document) -> str | None:
-        url = flows.stored_file_url(document)
+        url = documents.stored_file_url(document)
         if url or not document.stored_file:
             return url
         signed = TimestampSigner(salt=FILE_LINK_SALT).sign(document.doc_id)
@@ -120,20 +121,20 @@ async def create_collection(request: HttpRequest, call: Call) -> HttpResponse:
     name = body.get("name")
     if name is not None and not isinstance(name, str):
         raise ApiError(400, "'name' must be a string.", param="name", code="invalid_parameter")
-    collection = await offload(flows.create_collection, owner(call), name)
+    collection = await offload(collections.create_collection, owner(call), name)
     return json_response({"collection_id": collection.collection_id, "name": collection.name})
 
 
 @router.get(BASE, summary="List your collections, newest first")
 @v1("alretrieval", source="alretrieval")
 async def list_collections(request: HttpRequest, call: Call) -> HttpResponse:
-    return json_response(await sync_to_async(flows.list_collections)(owner(call)))
+    return json_response(await sync_to_async(collections.list_collections)(owner(call)))
 
 
 @router.delete(BASE + "/{collection_id}", summary="Delete a collection and its documents")
 @v1("alretrieval", source="alretrieval")
 async def delete_collection(request: HttpRequest, call: Call, collection_id: str) -> HttpResponse:
-    await offload(flows.delete_collection, owner(call), collection_id)
+    await offload(collections.delete_collection, owner(call), collection_id)
     return json_response({"collection_id": collection_id, "deleted": True})
 
 
@@ -151,10 +152,10 @@ def ingest(request: HttpRequest, call: Call, collection_id: str) -> dict:
                 code="empty_file",
             )
         charge = None
-        if flows.is_pdf(upload.name or ""):  # read by OCR: the OCR model is used too
+        if filetypes.is_pdf(upload.name or ""):  # read by OCR: the OCR model is used too
             admit_model_sync(call, settings.OCR_PAGE_MODEL)
             charge = pdf_charge(call)
-        document = flows.ingest_file(
+        document = ingest_file(
             user,
             collection_id,
             upload.name or "",
@@ -164,7 +165,7 @@ def ingest(request: HttpRequest, call: Call, collection_id: str) -> dict:
         )
     elif content_type in ("application/json", "") or content_type.endswith("+json"):
         body = json_object(request, required=True)
-        document = flows.ingest_pages(
+        document = ingest_pages(
             user,
             collection_id,
             body.get("title"),
@@ -178,13 +179,13 @@ def ingest(request: HttpRequest, call: Call, collection_id: str) -> dict:
             f"Unsupported Content-Type {content_type!r}: send a file as multipart/form-data "
             "(field 'file') or pages as application/json.",
         )
-    return flows.ingest_answer(document)
+    return ingest_answer(document)
 
 
-def pdf_charge(call: Call) -> flows.PdfCharge:
+def pdf_charge(call: Call) -> charges.PdfCharge:
     """Who pays for a PDF's OCR pages: the caller admitted to use the OCR model."""
     require_admitted(call, settings.OCR_PAGE_MODEL)
-    return flows.PdfCharge(
+    return charges.PdfCharge(
         owner_id=call.ctx.owner_id,
         request_id=call.request_id,
         api_key_id=call.ctx.key_id or None,
@@ -206,7 +207,7 @@ async def ingest_document(request: HttpRequest, call: Call, collection_id: str) 
 @router.get(BASE + "/{collection_id}/documents", summary="List a collection's documents")
 @v1("alretrieval", source="alretrieval")
 async def list_documents(request: HttpRequest, call: Call, collection_id: str) -> HttpResponse:
-    payload = await sync_to_async(flows.list_documents)(
+    payload = await sync_to_async(documents.list_documents)(
         owner(call), collection_id, file_url=file_link(request)
     )
     return json_response(payload)
@@ -218,7 +219,7 @@ async def document_status(
     request: HttpRequest, call: Call, collection_id: str, doc_id: str
 ) -> HttpResponse:
     return json_response(
-        await sync_to_async(flows.document_status)(owner(call), collection_id, doc_id)
+        await sync_to_async(documents.document_status)(owner(call), collection_id, doc_id)
     )
 
 
@@ -227,7 +228,7 @@ async def document_status(
 async def delete_document(
     request: HttpRequest, call: Call, collection_id: str, doc_id: str
 ) -> HttpResponse:
-    await offload(flows.delete_document, owner(call), collection_id, doc_id)
+    await offload(documents.delete_document, owner(call), collection_id, doc_id)
     return json_response({"doc_id": doc_id, "deleted": True})
 
 
@@ -259,7 +260,7 @@ async def charged_query(
         )
     user = owner(call)
     # Not yours is a 404 before anything is held; a bad query a 4xx before it is embedded.
-    await sync_to_async(flows.get_collection)(user, collection_id)
+    await sync_to_async(collections.get_collection)(user, collection_id)
     text, top_k = querying.check_query(text, top_k)
     price = await sync_to_async(query_price)()
     embedder = dense.active_embedder()

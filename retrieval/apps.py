@@ -6,3 +6,8 @@ from django.apps import AppConfig
 class RetrievalConfig(AppConfig):
     name = "retrieval"
     verbose_name = "Retrieval"
+
+    def ready(self) -> None:
+        # The use cases queue the indexing task by name (``retrieval.queueing``): a process
+        # that runs tasks inline (CELERY_TASK_ALWAYS_EAGER) must have it registered.
+        from retrieval import tasks  # noqa: F401

@@ -1,5 +1,6 @@
 """What a PDF's OCR pages cost: held at ingest, settled once its pages are read, released
-at once when the document (or its collection) is deleted first.
+at once when the document (or its collection) is deleted first — through OCR's own
+settlement (``ocr.settlement.hold_pages`` and ``charge_pages``), at the price held.
 
 Closing a document's charge is claimed with one conditional update (``billed`` turns
 true), so the worker that finishes it and a delete that races it close it once.
@@ -8,17 +9,14 @@ true), so the worker that finishes it and a delete that races it close it once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from decimal import Decimal
 
-from django.conf import settings
-from django.utils import timezone
-
-from billing.flows import release_hold, reserve_funds
-from billing.models import Hold
-from ocr import flows as ocr_flows
+from billing.flows import release_hold
+from ocr.settlement import PageCharge, charge_pages, hold_pages, page_price
 from retrieval.models import Document, Page
-from usage.events import UsageEvent, emit_sync
+
+SOURCE = "alretrieval"
+ENDPOINT = "alretrieval.ingest"
 
 
 @dataclass(frozen=True)
@@ -31,21 +29,12 @@ class PdfCharge:
     budgets: dict | None = None
 
 
-def hold_pdf_pages(charge: PdfCharge, pages: int) -> tuple[Decimal, object]:
-    """Hold ``pages`` × the OCR page price (402 when the wallet cannot cover them)."""
-    price = ocr_flows.page_price()
-    hold = reserve_funds(
-        charge.owner_id,
-        charge.request_id,
-        price * pages,
-        api_key_id=charge.api_key_id,
-        budgets=charge.budgets,
-    )
-    if hold is not None:  # reading a long PDF outlives the default hold lifetime
-        Hold.objects.filter(pk=hold.pk).update(
-            expires_at=timezone.now() + timedelta(hours=settings.OCR_JOB_TTL_HOURS)
-        )
-    return price, hold
+def hold_pdf_pages(charge: PdfCharge, pages: int) -> Decimal:
+    """Hold ``pages`` × the OCR page price (402 when the wallet cannot cover them); the
+    price held, which the document keeps."""
+    price = page_price()
+    hold_pages(charge.owner_id, charge.request_id, price * pages, charge.api_key_id, charge.budgets)
+    return price
 
 
 def _claim(document: Document) -> bool:
@@ -55,18 +44,14 @@ def _claim(document: Document) -> bool:
     return bool(Document.objects.filter(pk=document.pk, billed=False).update(billed=True))
 
 
-def _event(document: Document, owner_id: int, units: int, status: str, code: str) -> UsageEvent:
-    return UsageEvent(
-        request_id=document.billing_request_id,
-        user_id=owner_id,
-        api_key_id=document.api_key_id,
-        model=settings.OCR_PAGE_MODEL,
-        source="alretrieval",
-        endpoint="alretrieval.ingest",
-        units=units,
-        cost_usd=document.page_price_usd * units,
-        status=status,
-        error_code=code,
+def _charge(document: Document, owner_id: int) -> PageCharge:
+    return PageCharge(
+        document.billing_request_id,
+        owner_id,
+        document.api_key_id,
+        document.page_price_usd,
+        source=SOURCE,
+        endpoint=ENDPOINT,
     )
 
 
@@ -84,15 +69,11 @@ def settle_pdf_pages(document_pk: int) -> None:
         return
     read = Page.objects.filter(document=document).count()
     ok = document.status != Document.Status.ERROR and read == document.pages
-    units = document.pages if ok else 0
-    emit_sync(
-        _event(
-            document,
-            document.collection.owner_id,
-            units,
-            "ok" if ok else "error",
-            "" if ok else "ingest_failed",
-        )
+    charge_pages(
+        _charge(document, document.collection.owner_id),
+        document.pages if ok else 0,
+        "ok" if ok else "error",
+        "" if ok else "ingest_failed",
     )
 
 
@@ -103,4 +84,4 @@ def release_pdf_holds(documents: list[Document], owner_id: int) -> None:
         if not _claim(document):
             continue
         release_hold(document.billing_request_id)
-        emit_sync(_event(document, owner_id, 0, "cancelled", "document_deleted"))
+        charge_pages(_charge(document, owner_id), 0, "cancelled", "document_deleted")

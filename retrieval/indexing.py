@@ -29,12 +29,15 @@ from django.utils import timezone
 
 from ocr import engine
 from ocr import storage as ocr_storage
+from ocr.reading import read_page
 from retrieval.charges import settle_pdf_pages
 from retrieval.extract import ExtractionError
-from retrieval.flows import MIME_TYPES, pdfium_lock, save_pages
+from retrieval.filetypes import MIME_TYPES
 from retrieval.index import index_document, prepare_index, remove_from_index, remove_in_batches
+from retrieval.ingest import save_pages
 from retrieval.models import Document
 from retrieval.models import Page as PageRow
+from retrieval.queueing import queue_indexing
 from retrieval.text import clean_text
 
 log = logging.getLogger(__name__)
@@ -67,11 +70,9 @@ def claim(document_pk: int) -> int | None:
 
 def queue(document: Document | int) -> None:
     """Queue the indexing task (on commit) and note when."""
-    from retrieval import tasks
-
     pk = document if isinstance(document, int) else document.pk
     Document.objects.filter(pk=pk).update(queued_at=timezone.now())
-    tasks.index_document.delay_on_commit(pk)
+    queue_indexing(pk)
 
 
 def process_document(document_pk: int) -> None:
@@ -124,13 +125,7 @@ def read_pdf(document: Document) -> bool:
         if read and time.monotonic() > deadline:  # every task reads at least a page
             return False
         read += 1
-        with pdfium_lock:
-            result = engine.process_page(
-                source,
-                number - 1,
-                dpi=settings.OCR_DPI,
-                max_page_pixels=settings.OCR_MAX_PAGE_PIXELS,
-            )
+        result = read_page(source, number, dpi=settings.OCR_DPI)  # OCR's pdfium lock
         text = clean_text(result.text)
         with transaction.atomic():
             PageRow.objects.filter(document=document, number=number).delete()

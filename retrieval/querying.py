@@ -8,20 +8,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from retrieval import dense
+from retrieval.collections import get_collection
 from retrieval.embedding import EmbeddingUnavailable, Payer
-from retrieval.flows import (
-    DEFAULT_TOP_K,
-    MAX_QUERY_CHARS,
-    MAX_TOP_K,
-    RetrievalError,
-    get_collection,
-)
+from retrieval.errors import RetrievalError
 from retrieval.models import Document
 from retrieval.search import search
 from retrieval.spelling import QueryBudget
 from retrieval.text import clean_text
 
 log = logging.getLogger(__name__)
+
+MAX_TOP_K = 50
+DEFAULT_TOP_K = 8
+MAX_QUERY_CHARS = 4000
 
 
 @dataclass(frozen=True)

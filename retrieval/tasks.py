@@ -1,4 +1,5 @@
-"""Celery tasks: thin wrappers around ``retrieval.flows``."""
+"""Celery tasks: thin wrappers around ``retrieval.indexing`` (the use cases queue them by
+name, see ``retrieval.queueing``, and import nothing from here)."""
 
 from __future__ import annotations
 

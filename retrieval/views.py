@@ -27,9 +27,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.snapshots import KeyContext, session_context
 from gateway.admission import Call, admit_page, v1
 from ground.errors import ApiError
-from retrieval import api, conf, flows
+from retrieval import api, collections, conf, errors, filetypes, ingest, querying
+from retrieval import documents as document_cases
 from retrieval.api import FILE_LINK_SALT
 from retrieval.display import highlight, passage_lines
+from retrieval.documents import get_document
 from retrieval.models import Collection, Document
 from retrieval.models import Page as PageRow
 from retrieval.text import clean_text, terms
@@ -65,15 +67,15 @@ def signed_file(request: HttpRequest, signed: str) -> FileResponse:
 # --- Ownership --------------------------------------------------------------------------
 def owned_collection(request: HttpRequest, collection_id: str) -> Collection:
     try:
-        return flows.get_collection(request.user, collection_id)
-    except flows.RetrievalError:
+        return collections.get_collection(request.user, collection_id)
+    except errors.RetrievalError:
         raise Http404("No such collection") from None
 
 
 def owned_document(request: HttpRequest, collection_id: str, doc_id: str) -> Document:
     try:
-        return flows.get_document(request.user, collection_id, doc_id)
-    except flows.RetrievalError:
+        return get_document(request.user, collection_id, doc_id)
+    except errors.RetrievalError:
         raise Http404("No such document") from None
 
 
@@ -91,7 +93,7 @@ def home(request: HttpRequest) -> HttpResponse:
 def create_collection(request: HttpRequest) -> HttpResponse:
     try:
         admit_page(request, settings.RETRIEVAL_MODEL, source="alretrieval")
-        collection = flows.create_collection(request.user, request.POST.get("name", ""))
+        collection = collections.create_collection(request.user, request.POST.get("name", ""))
     except ApiError as exc:  # RetrievalError, and a refusal of admission
         messages.error(request, exc.message)
         return redirect("retrieval")
@@ -103,8 +105,8 @@ def create_collection(request: HttpRequest) -> HttpResponse:
 def rename_collection(request: HttpRequest, collection_id: str) -> HttpResponse:
     owned_collection(request, collection_id)
     try:
-        flows.rename_collection(request.user, collection_id, request.POST.get("name", ""))
-    except flows.RetrievalError as exc:
+        collections.rename_collection(request.user, collection_id, request.POST.get("name", ""))
+    except errors.RetrievalError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, "Renamed the collection.")
@@ -115,7 +117,7 @@ def rename_collection(request: HttpRequest, collection_id: str) -> HttpResponse:
 @login_required
 def delete_collection(request: HttpRequest, collection_id: str) -> HttpResponse:
     collection = owned_collection(request, collection_id)
-    flows.delete_collection(request.user, collection_id)
+    collections.delete_collection(request.user, collection_id)
     messages.success(request, f"Deleted {collection.name or 'the collection'} and its documents.")
     return redirect("retrieval")
 
@@ -131,7 +133,7 @@ def collection_context(collection: Collection, **extra) -> dict:
         "max_upload_mb": conf.max_upload_bytes() // 2**20,
         "max_pages": conf.max_pages(),
         "query_price": api.query_price(),
-        "accept": ",".join(sorted(flows.MIME_TYPES)),
+        "accept": ",".join(sorted(filetypes.MIME_TYPES)),
         **extra,
     }
 
@@ -160,21 +162,21 @@ def upload(request: HttpRequest, collection: Collection) -> list[dict]:
         return [{"name": "", "ok": False, "status": 400, "error": "Choose one or more files."}]
     results = []
     for file in files:
-        name = flows.clean_filename(file.name) or "file"
+        name = filetypes.clean_filename(file.name) or "file"
         try:
             models = [settings.RETRIEVAL_MODEL]
-            if flows.is_pdf(file.name or ""):
+            if filetypes.is_pdf(file.name or ""):
                 models.append(settings.OCR_PAGE_MODEL)
             call = admit_page(request, *models, source="alretrieval")
             charge = api.pdf_charge(call) if len(models) > 1 else None
             if file.size > conf.max_upload_bytes():
-                raise flows.RetrievalError(
+                raise errors.RetrievalError(
                     413,
                     f"The file is larger than {conf.max_upload_bytes() // 2**20} MB.",
                     "request_too_large",
                     "file",
                 )
-            document = flows.ingest_file(
+            document = ingest.ingest_file(
                 request.user,
                 collection.collection_id,
                 file.name or "",
@@ -203,7 +205,7 @@ def documents(request: HttpRequest, collection_id: str) -> HttpResponse:
 @login_required
 def delete_document(request: HttpRequest, collection_id: str, doc_id: str) -> HttpResponse:
     document = owned_document(request, collection_id, doc_id)
-    flows.delete_document(request.user, collection_id, doc_id)
+    document_cases.delete_document(request.user, collection_id, doc_id)
     messages.success(request, f"Deleted {document.filename}.")
     return redirect("retrieval-collection", collection_id=collection_id)
 
@@ -217,7 +219,7 @@ def document_page(request: HttpRequest, collection_id: str, doc_id: str, number:
     page = PageRow.objects.filter(document=document, number=number).first()
     if page is None:
         raise Http404("No such page")
-    wanted = set(terms(request.GET.get("q", "")[: flows.MAX_QUERY_CHARS]))
+    wanted = set(terms(request.GET.get("q", "")[: querying.MAX_QUERY_CHARS]))
     blocks = [
         {"heading": kind == "h", "html": highlight(text, wanted)}
         for kind, text in (page.blocks or [("p", page.text)])
@@ -309,7 +311,7 @@ def results_context(collection_id: str, text: str, answer: dict) -> dict:
 
 def page_link(document: Document, number: int, query: str) -> str:
     args = [document.collection.collection_id, document.doc_id]
-    if document.mime_type == flows.MIME_TYPES[".pdf"]:
+    if document.mime_type == filetypes.MIME_TYPES[".pdf"]:
         # The OCR'd page image is not kept: the original opens at that page instead.
         return reverse("retrieval-original", args=args) + f"#page={number}"
     url = reverse("retrieval-page", args=[*args, number])

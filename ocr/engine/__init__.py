@@ -39,7 +39,8 @@ page), geometry (deskew), tesseract (OCR, OSD, instance cache, missed regions, g
 control), layout (reading order), searchable (text-layer PDFs), textlayer, text
 (normalisation, language), metrics, results, errors.
 
-Concurrency: pdfium and Tesseract are not thread-safe. The module keeps one Tesseract
+Concurrency: pdfium and Tesseract are not thread-safe. Callers hold ``PDFIUM_LOCK`` (one
+per process) around ``inspect_pdf`` and ``process_page``. The module keeps one Tesseract
 instance per process (created lazily, reused, guarded by a lock); run pages in parallel
 with processes, one per core (``OMP_THREAD_LIMIT=1`` is harmless; see tesseract.py).
 """
@@ -50,12 +51,13 @@ from .availability import engine_problem
 from .errors import PDF_ERROR_CODES, PdfError
 from .metrics import cer
 from .page import process_page
-from .pdf import DEFAULT_MAX_PAGE_PIXELS, PdfInfo, inspect_pdf
+from .pdf import DEFAULT_MAX_PAGE_PIXELS, PDFIUM_LOCK, PdfInfo, inspect_pdf
 from .results import PageResult, Segment
 from .searchable import TextLayerPage, build_searchable_pdf, text_layer_page
 
 __all__ = [
     "DEFAULT_MAX_PAGE_PIXELS",
+    "PDFIUM_LOCK",
     "PDF_ERROR_CODES",
     "PageResult",
     "PdfError",

@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -48,6 +49,10 @@ MIN_RENDER_PX = 32  # smallest side, in pixels at the render dpi
 DEFAULT_MAX_PAGE_PIXELS = 150_000_000  # A0 at 300 dpi is ~140 MP
 
 PdfSource = bytes | str | os.PathLike[str]
+
+# pdfium is not thread-safe: every caller in a process (an upload's validation, a page's
+# reading; OCR's and retrieval's alike) holds this one lock around its pdfium calls.
+PDFIUM_LOCK = threading.RLock()
 
 
 @dataclass(frozen=True, slots=True)

@@ -139,3 +139,51 @@ def test_the_fake_upstream_is_an_outsider():
         if name.split(".")[0] in APPS
     ]
     assert not inside, "\n".join(inside)
+
+
+def module_graph() -> dict[str, set[str]]:
+    """Project module -> the project modules it imports (in a function too, but not in an
+    AppConfig's ``ready``, which runs once every module is loaded)."""
+    paths = {module_name(path): path for path in project_modules()}
+    for name in list(paths):  # a package stands for its __init__
+        if name.endswith(".__init__"):
+            paths[name.removesuffix(".__init__")] = paths.pop(name)
+    graph: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        if path.name == "apps.py":
+            continue
+        targets = set()
+        for imported, _, _ in imports_of(path):
+            while imported and imported not in paths:  # "from a.b import name" -> a.b
+                imported = imported.rpartition(".")[0]
+            if imported and imported != name:
+                targets.add(imported)
+        graph[name] = targets
+    return graph
+
+
+def cycle_through(graph: dict[str, set[str]], start: str) -> list[str] | None:
+    """A path start -> ... -> start, if there is one."""
+    stack, seen = [(start, [start])], set()
+    while stack:
+        node, path = stack.pop()
+        for target in sorted(graph.get(node, ())):
+            if target == start:
+                return [*path, start]
+            if target not in seen and not target.startswith(start + "."):
+                seen.add(target)
+                stack.append((target, [*path, target]))
+    return None
+
+
+@pytest.mark.parametrize("app", ["ocr", "retrieval"])
+def test_no_file_level_import_cycle(app):
+    """Tasks import use cases; use cases queue tasks by name, so no file imports back into
+    a file that (through others) imports it."""
+    graph = module_graph()
+    cycles = [
+        " -> ".join(cycle)
+        for name in sorted(graph)
+        if name.split(".")[0] == app and (cycle := cycle_through(graph, name))
+    ]
+    assert not cycles, "import cycles:\n" + "\n".join(cycles)

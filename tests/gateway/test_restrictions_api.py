@@ -15,7 +15,8 @@ import pytest
 
 from billing.models import Wallet
 from ocr.models import OcrJob
-from retrieval import flows as retrieval_flows
+from retrieval import collections
+from retrieval.ingest import ingest_pages
 from retrieval.models import Collection, Document
 from tests.gateway.conftest import add_model, catalog, fake, funded, make_key, server, upstream  # noqa: F401 - fixtures
 from tests.ocr.conftest import one_page_pdf
@@ -113,10 +114,8 @@ def test_retrieval_refuses_create_ingest_and_query(server, make_key, held_to_tes
     model = "portico/alretrieval"
     assert_refused(call(server, secret, "POST", base, json={"name": "x"}), ACCOUNT, model)
     # A collection made while the account could still use retrieval:
-    collection = retrieval_flows.create_collection(held_to_test_chat, "earlier")
-    retrieval_flows.ingest_pages(
-        held_to_test_chat, collection.collection_id, "t", None, ["harbour"]
-    )
+    collection = collections.create_collection(held_to_test_chat, "earlier")
+    ingest_pages(held_to_test_chat, collection.collection_id, "t", None, ["harbour"])
     cid = collection.collection_id
     ingest = f"{base}/{cid}/documents/ingest"
     assert_refused(call(server, secret, "POST", ingest, files=TXT), ACCOUNT, model)
@@ -155,9 +154,9 @@ def test_the_accounts_rate_limit_counts_retrieval_queries(server, make_key, fund
     funded.allowed_models = ["portico/alretrieval"]
     funded.rpm_limit = 3
     funded.save()
-    collection = retrieval_flows.create_collection(funded, "c")
+    collection = collections.create_collection(funded, "c")
     cid = collection.collection_id
-    retrieval_flows.ingest_pages(funded, cid, "t", None, ["The harbour budget grew."])
+    ingest_pages(funded, cid, "t", None, ["The harbour budget grew."])
     secret = make_key(scopes=ALL_SCOPES)
     path = f"/v1/alRetrieval/collections/{cid}/query"
     answers = [call(server, secret, "POST", path, json={"query": "harbour"}) for _ in range(4)]

@@ -11,7 +11,7 @@ from django.core.cache import cache
 
 from billing.models import Wallet
 from ground.errors import ApiError
-from ocr import engine, flows, tasks
+from ocr import availability, engine, tasks, uploads
 from ocr.engine import tesseract
 from ocr.models import OcrJob
 from tests.ocr.conftest import fund, one_page_pdf
@@ -27,9 +27,9 @@ def no_arabic_data(monkeypatch, tmp_path):
     (tmp_path / "eng.traineddata").write_bytes(b"")
     monkeypatch.setenv("TESSDATA_PREFIX", str(tmp_path))
     monkeypatch.setattr(tesseract, "TESSDATA_CANDIDATES", ())
-    flows.report_engine_state()
+    availability.report_engine_state()
     yield
-    cache.delete(flows.ENGINE_STATE_KEY)
+    cache.delete(availability.ENGINE_STATE_KEY)
 
 
 def test_the_engine_names_what_is_missing(no_arabic_data):
@@ -50,8 +50,8 @@ def test_readyz_reports_ocr_without_failing(client, no_arabic_data):
 def test_an_upload_is_503_and_holds_nothing(alice, ocr_model, no_arabic_data):
     fund(alice)
     with pytest.raises(ApiError) as refused:
-        flows.start_ocr_job(
-            admitted_call(alice, settings.OCR_PAGE_MODEL), flows.Upload("doc.pdf", one_page_pdf())
+        uploads.start_ocr_job(
+            admitted_call(alice, settings.OCR_PAGE_MODEL), uploads.Upload("doc.pdf", one_page_pdf())
         )
     assert (refused.value.status, refused.value.code) == (503, "ocr_unavailable")
     assert "ara.traineddata" in refused.value.message
@@ -70,11 +70,11 @@ def test_a_page_failing_for_want_of_the_engine_says_a_retry_cannot_help(
     alice, ocr_model, monkeypatch
 ):
     fund(alice)
-    monkeypatch.setattr(tasks.process_page, "delay_on_commit", lambda *a, **k: None)
-    job = flows.start_ocr_job(
-        admitted_call(alice, settings.OCR_PAGE_MODEL), flows.Upload("doc.pdf", one_page_pdf())
+    monkeypatch.setattr(tasks.process_page, "apply_async", lambda *a, **k: None)
+    job = uploads.start_ocr_job(
+        admitted_call(alice, settings.OCR_PAGE_MODEL), uploads.Upload("doc.pdf", one_page_pdf())
     )
-    monkeypatch.setattr(flows.engine, "engine_problem", lambda: "no ara.traineddata in /x")
+    monkeypatch.setattr(availability.engine, "engine_problem", lambda: "no ara.traineddata in /x")
     tasks.PageTask().on_failure(RuntimeError("boom"), "id", (job.pk, 1, job.attempt), {}, None)
     page = job.pages.get()
     assert "retrying will not help" in page.error and "ara.traineddata" in page.error

@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone
 
 from billing.models import Hold, Wallet
-from ocr import flows, lifecycle, storage
+from ocr import lifecycle, pages, storage
 from ocr.engine import cer
 from ocr.models import OcrJob
 from tests.ocr import pdfgen
@@ -290,7 +290,7 @@ def test_retry_refuses_done_running_copyless_unfixable_and_capped_jobs(
         alice_api.post(f"/ocr/jobs/{running.token}/retry"), HTTPStatus.CONFLICT, "job_in_progress"
     )
     copyless = make_job(
-        alice, status=OcrJob.Status.ERROR, error_code=flows.TRANSIENT, retryable=True
+        alice, status=OcrJob.Status.ERROR, error_code=pages.TRANSIENT, retryable=True
     )
     assert_error(
         alice_api.post(f"/ocr/jobs/{copyless.token}/retry"),
@@ -309,7 +309,7 @@ def test_retry_refuses_done_running_copyless_unfixable_and_capped_jobs(
         alice,
         status=OcrJob.Status.ERROR,
         pdf=one_page_pdf(),
-        error_code=flows.TRANSIENT,
+        error_code=pages.TRANSIENT,
         retryable=True,
         retry_count=3,
     )
@@ -329,7 +329,7 @@ def test_a_retry_reads_the_failed_pages_again_from_the_stored_original(
         status=OcrJob.Status.ERROR,
         pages=1,
         pdf=one_page_pdf(),
-        error_code=flows.TRANSIENT,
+        error_code=pages.TRANSIENT,
         retryable=True,
         error="1 of 1 pages failed.",
     )

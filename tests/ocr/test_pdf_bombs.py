@@ -295,7 +295,7 @@ def test_the_settings_configure_the_engine(settings) -> None:
 
 def test_the_upload_refuses_a_bomb_with_400_and_the_code() -> None:
     from ground.errors import ApiError
-    from ocr.flows import validate_pdf
+    from ocr.uploads import validate_pdf
 
     with pytest.raises(ApiError) as err:
         validate_pdf(bombgen.font_bomb())

@@ -13,7 +13,7 @@ from kombu.exceptions import OperationalError
 
 from billing.models import Hold, Wallet
 from ground.errors import ApiError
-from ocr import engine, flows, lifecycle, storage, tasks
+from ocr import engine, jobs, lifecycle, pages, queueing, settlement, storage, tasks, uploads
 from ocr.models import OcrJob, OcrPage
 from tests.ocr.conftest import FUNDS, PAGE_PRICE, fund, mixed_pdf, one_page_pdf
 from tests.support.admission import admitted_call
@@ -21,7 +21,7 @@ from usage.drain import discard_pending_events, drain_usage
 from usage.models import UsageRecord
 
 pytestmark = pytest.mark.django_db(transaction=True)
-REAL_QUEUE_PAGES = flows.queue_pages
+REAL_QUEUE_PAGES = queueing.queue_pages
 
 
 @pytest.fixture(autouse=True)
@@ -46,7 +46,7 @@ def funded_alice(alice, ocr_model):
 
 def upload(user, data: bytes = b"", **options) -> OcrJob:
     call = admitted_call(user, settings.OCR_PAGE_MODEL)
-    return flows.start_ocr_job(call, flows.Upload("doc.pdf", data or mixed_pdf()), **options)
+    return uploads.start_ocr_job(call, uploads.Upload("doc.pdf", data or mixed_pdf()), **options)
 
 
 def wallet(user) -> Wallet:
@@ -87,7 +87,7 @@ def test_an_upload_is_read_inline_and_settled_for_the_pages_read(funded_alice):
 def test_a_transient_failure_is_retried_automatically_by_celery(
     funded_alice, monkeypatch, inline_retries
 ):
-    monkeypatch.setattr(flows, "queue_pages", lambda job, nums: None)
+    monkeypatch.setattr(queueing, "queue_pages", lambda job, nums: None)
     job = upload(funded_alice, one_page_pdf())
     flaky = FlakyEngine(failures=2)
     monkeypatch.setattr(engine, "process_page", flaky)
@@ -101,7 +101,7 @@ def test_a_transient_failure_is_retried_automatically_by_celery(
 def test_a_page_failing_every_try_fails_the_job_retryably_and_settles_the_rest(
     funded_alice, monkeypatch, inline_retries
 ):
-    monkeypatch.setattr(flows, "queue_pages", lambda job, nums: None)
+    monkeypatch.setattr(queueing, "queue_pages", lambda job, nums: None)
     job = upload(funded_alice)
     tasks.process_page.apply(args=(job.pk, 1, 0), throw=False)
     tasks.process_page.apply(args=(job.pk, 3, 0), throw=False)
@@ -112,7 +112,7 @@ def test_a_page_failing_every_try_fails_the_job_retryably_and_settles_the_rest(
 
     job.refresh_from_db()
     assert job.status == OcrJob.Status.ERROR
-    assert job.retryable and job.error_code == flows.TRANSIENT
+    assert job.retryable and job.error_code == pages.TRANSIENT
     assert "Page 2" in job.error
     assert job.progress == 66
     assert job.next_retry_at is not None
@@ -124,7 +124,7 @@ def test_a_page_failing_every_try_fails_the_job_retryably_and_settles_the_rest(
 
     # The automatic retry (with backoff) reads page 2 from the stored original.
     monkeypatch.setattr(engine, "process_page", broken.real)
-    monkeypatch.setattr(flows, "queue_pages", REAL_QUEUE_PAGES)
+    monkeypatch.setattr(queueing, "queue_pages", REAL_QUEUE_PAGES)
     assert lifecycle.retry_failed_jobs() == 0  # not due yet
     OcrJob.objects.filter(pk=job.pk).update(next_retry_at=timezone.now())
     assert lifecycle.retry_failed_jobs() == 1
@@ -139,14 +139,14 @@ def test_the_automatic_retry_backs_off_exponentially(funded_alice, make_job, set
     settings.OCR_AUTO_RETRY_SECONDS = 10
     for count, expected in ((0, 10), (1, 20), (2, 40)):
         job = make_job(funded_alice, status=OcrJob.Status.ERROR, retry_count=count)
-        OcrPage.objects.filter(job=job).update(error_code=flows.TRANSIENT)
+        OcrPage.objects.filter(job=job).update(error_code=pages.TRANSIENT)
         job.original_name = storage.save_bytes(storage.original_name(job.token), b"%PDF-1.4")
-        flows.describe_failure(job)
+        pages.describe_failure(job)
         delay = (job.next_retry_at - timezone.now()).total_seconds()
         assert expected - 2 < delay <= expected
     job = make_job(funded_alice, status=OcrJob.Status.ERROR, retry_count=3, pdf=b"%PDF-1.4")
-    OcrPage.objects.filter(job=job).update(error_code=flows.TRANSIENT)
-    flows.describe_failure(job)
+    OcrPage.objects.filter(job=job).update(error_code=pages.TRANSIENT)
+    pages.describe_failure(job)
     assert job.retryable and job.next_retry_at is None
 
 
@@ -170,13 +170,13 @@ def test_a_broken_page_fails_for_good_and_cannot_be_retried(funded_alice, monkey
 
 
 def test_the_retry_cap_and_a_missing_original_are_refused(funded_alice, make_job, monkeypatch):
-    monkeypatch.setattr(flows, "queue_pages", lambda job, nums: None)
+    monkeypatch.setattr(queueing, "queue_pages", lambda job, nums: None)
     job = make_job(
         funded_alice,
         status=OcrJob.Status.ERROR,
         pages=1,
         pdf=one_page_pdf(),
-        error_code=flows.TRANSIENT,
+        error_code=pages.TRANSIENT,
         retryable=True,
     )
     for attempt in range(3):
@@ -184,7 +184,7 @@ def test_the_retry_cap_and_a_missing_original_are_refused(funded_alice, make_job
         job.refresh_from_db()
         assert (job.attempt, job.retry_count, job.status) == (attempt + 1, attempt + 1, "queued")
         OcrJob.objects.filter(pk=job.pk).update(
-            status=OcrJob.Status.ERROR, retryable=True, error_code=flows.TRANSIENT
+            status=OcrJob.Status.ERROR, retryable=True, error_code=pages.TRANSIENT
         )
     with pytest.raises(ApiError) as capped:
         lifecycle.retry_ocr_job(job.token, funded_alice.pk)
@@ -199,7 +199,7 @@ def test_a_queue_outage_refuses_the_upload_and_holds_nothing(funded_alice, monke
     def down(*args, **kwargs):
         raise OperationalError("Error 111 connecting to the broker")
 
-    monkeypatch.setattr(tasks.process_page, "delay_on_commit", down)
+    monkeypatch.setattr(tasks.process_page, "apply_async", down)
     with pytest.raises(ApiError) as refused:
         upload(funded_alice)
     assert (refused.value.status, refused.value.code) == (502, "queue_unavailable")
@@ -216,14 +216,14 @@ def test_a_queue_outage_on_retry_is_502_and_leaves_the_job_retryable(
         status=OcrJob.Status.ERROR,
         pdf=one_page_pdf(),
         pages=1,
-        error_code=flows.TRANSIENT,
+        error_code=pages.TRANSIENT,
         retryable=True,
     )
 
     def down(*args, **kwargs):
         raise OperationalError("broker unreachable")
 
-    monkeypatch.setattr(tasks.process_page, "delay_on_commit", down)
+    monkeypatch.setattr(tasks.process_page, "apply_async", down)
     with pytest.raises(ApiError) as refused:
         lifecycle.retry_ocr_job(job.token, funded_alice.pk)
     assert refused.value.status == HTTPStatus.BAD_GATEWAY
@@ -256,7 +256,7 @@ def test_without_an_enabled_ocr_model_ocr_is_free(alice, transactional_db):
 def test_an_ocr_job_cannot_start_without_admission(funded_alice):
     unadmitted = admitted_call(funded_alice)  # admitted for no model at all
     with pytest.raises(RuntimeError, match="without admission"):
-        flows.start_ocr_job(unadmitted, flows.Upload("doc.pdf", one_page_pdf()))
+        uploads.start_ocr_job(unadmitted, uploads.Upload("doc.pdf", one_page_pdf()))
     assert not OcrJob.objects.exists()
 
 
@@ -274,40 +274,41 @@ def test_expiry_deletes_files_and_pages_but_keeps_a_tombstone(funded_alice):
     with pytest.raises(FileNotFoundError):
         storage.default_storage.listdir(folder)
     with pytest.raises(ApiError) as gone:
-        flows.owned_job(job.token, funded_alice.pk)
+        jobs.owned_job(job.token, funded_alice.pk)
     assert gone.value.status == HTTPStatus.GONE
 
 
 def test_an_unemitted_settlement_is_emitted_by_the_sweep(funded_alice, monkeypatch):
-    real_emit = flows.emit_sync
+    real_emit = settlement.emit_sync
 
     def broken(event):
         raise ConnectionError("redis is down")
 
-    monkeypatch.setattr(flows, "emit_sync", broken)
+    monkeypatch.setattr(settlement, "emit_sync", broken)
     job = upload(funded_alice, one_page_pdf())
     job.refresh_from_db()
     assert (job.status, job.billed_attempt) == ("done", -1)
-    monkeypatch.setattr(flows, "emit_sync", real_emit)
+    monkeypatch.setattr(settlement, "emit_sync", real_emit)
     assert tasks.sweep_jobs() >= 1
     drain_usage()
     assert wallet(funded_alice).balance_usd == FUNDS - PAGE_PRICE
-    assert flows.settle_unbilled_jobs() == 0
+    assert settlement.settle_unbilled_jobs() == 0
 
 
 def lose_the_tasks(monkeypatch) -> None:
     """The broker swallows the page tasks (a worker died with them, a queue was flushed)."""
-    monkeypatch.setattr(tasks.process_page, "delay_on_commit", lambda *args, **kwargs: None)
+    monkeypatch.setattr(tasks.process_page, "apply_async", lambda *args, **kwargs: None)
 
 
 def test_pages_whose_tasks_were_lost_are_queued_again_by_the_sweep(funded_alice, monkeypatch):
     lose_the_tasks(monkeypatch)
     job = upload(funded_alice, one_page_pdf())
     assert OcrPage.objects.get(job=job).queued_at is not None
-    assert flows.requeue_lost_pages() == 0, "a page just queued is not lost"
+    assert queueing.requeue_lost_pages() == 0, "a page just queued is not lost"
 
+    monkeypatch.undo()  # the broker works again
     later = timezone.now() + timedelta(seconds=3601)
-    assert flows.requeue_lost_pages(now=later) == 1  # the real task runs inline (eager)
+    assert queueing.requeue_lost_pages(now=later) == 1  # the real task runs inline (eager)
 
     job.refresh_from_db()
     page = OcrPage.objects.get(job=job)
@@ -319,20 +320,20 @@ def test_a_page_taken_by_a_worker_that_died_is_queued_again(funded_alice, monkey
     lose_the_tasks(monkeypatch)
     job = upload(funded_alice, one_page_pdf())
     OcrPage.objects.filter(job=job).update(started_at=timezone.now())  # taken, then the worker died
-    assert flows.requeue_lost_pages(now=timezone.now() + timedelta(seconds=60)) == 0
-    assert flows.requeue_lost_pages(now=timezone.now() + timedelta(seconds=601)) == 1
+    assert queueing.requeue_lost_pages(now=timezone.now() + timedelta(seconds=60)) == 0
+    monkeypatch.undo()  # the broker works again
+    assert queueing.requeue_lost_pages(now=timezone.now() + timedelta(seconds=601)) == 1
     assert OcrJob.objects.get(pk=job.pk).status == "done"
 
 
 def test_a_page_lost_past_the_retry_cap_fails_clearly_and_retryably(
     funded_alice, monkeypatch, settings
 ):
-    lose_the_tasks(monkeypatch)
-    monkeypatch.setattr(tasks.process_page, "delay", lambda *args, **kwargs: None)
+    lose_the_tasks(monkeypatch)  # the sweep's tasks too
     job = upload(funded_alice, one_page_pdf())
     for attempt in range(settings.OCR_RETRY_CAP + 1):
         at = timezone.now() + timedelta(seconds=3601 * (attempt + 1))
-        assert flows.requeue_lost_pages(now=at) == 1
+        assert queueing.requeue_lost_pages(now=at) == 1
 
     job.refresh_from_db()
     page = OcrPage.objects.get(job=job)

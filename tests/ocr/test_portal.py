@@ -103,7 +103,7 @@ def test_someone_elses_job_is_404_and_an_expired_one_410(web, bob, alice, make_j
 
 
 def test_the_retry_button_reruns_a_failed_job(web, alice, ocr_model, make_job):
-    from ocr import flows
+    from ocr import pages
 
     fund(alice)
     job = make_job(
@@ -111,7 +111,7 @@ def test_the_retry_button_reruns_a_failed_job(web, alice, ocr_model, make_job):
         status=OcrJob.Status.ERROR,
         pages=1,
         pdf=one_page_pdf(),
-        error_code=flows.TRANSIENT,
+        error_code=pages.TRANSIENT,
         retryable=True,
         error="1 of 1 pages failed.",
     )

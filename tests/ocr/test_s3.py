@@ -19,7 +19,7 @@ from django.test import Client
 from django.utils import timezone
 from PIL import Image
 
-from ocr import flows, lifecycle, payloads, storage
+from ocr import lifecycle, pages, payloads, storage, uploads
 from ocr.models import OcrJob
 from tests.ocr.conftest import fund, key_for, mixed_pdf
 from tests.support.admission import admitted_call
@@ -93,8 +93,8 @@ def assert_presigned(url: str) -> None:
 
 def test_pages_are_stored_in_the_bucket_and_served_by_presigned_urls(alice, ocr_model, s3_storage):
     fund(alice)
-    job = flows.start_ocr_job(
-        admitted_call(alice, settings.OCR_PAGE_MODEL), flows.Upload("mixed.pdf", mixed_pdf())
+    job = uploads.start_ocr_job(
+        admitted_call(alice, settings.OCR_PAGE_MODEL), uploads.Upload("mixed.pdf", mixed_pdf())
     )
     job.refresh_from_db()
     assert job.status == OcrJob.Status.DONE, job.error
@@ -141,7 +141,7 @@ def test_a_retry_reads_the_original_back_from_the_bucket(alice, ocr_model, s3_st
         status=OcrJob.Status.ERROR,
         pages=3,
         pdf=mixed_pdf(),
-        error_code=flows.TRANSIENT,
+        error_code=pages.TRANSIENT,
         retryable=True,
     )
     assert payloads.media_page(job.token, alice.pk, "images", 0, 10)["images"] == []

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from accounts.flows import issue_key
 from billing.flows import credit
 from catalog.models import Model
-from retrieval import flows as retrieval_flows
+from retrieval import collections, ingest
 from tests.conftest import screenshot
 from tests.ocr.conftest import one_page_pdf
 from tests.support.browser import sign_in_as
@@ -41,8 +41,8 @@ def test_a_held_account_sees_its_real_limits_and_is_refused_by_name(
     page, held, portico_server, tmp_path, width
 ):
     issue_key(held, "ci", rpm=30)
-    collection = retrieval_flows.create_collection(held, "Handbook")
-    retrieval_flows.ingest_pages(held, collection.collection_id, "t", None, ["Harbour budget."])
+    collection = collections.create_collection(held, "Handbook")
+    ingest.ingest_pages(held, collection.collection_id, "t", None, ["Harbour budget."])
     page.set_viewport_size({"width": width, "height": 900})
     sign_in_as(page, portico_server, held)
 

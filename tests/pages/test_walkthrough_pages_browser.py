@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 
 from catalog.models import Deployment, Model, Provider
 from ocr.models import OcrJob, OcrPage
-from retrieval import flows
+from retrieval import ingest
 from retrieval.models import Collection
 from tests.conftest import PASSWORD, make_user
 from tests.ocr.conftest import make_job
@@ -149,7 +149,7 @@ def test_a_bilingual_search_keeps_its_lines_and_goes_to_the_playground_with_its_
 ):
     collection = Collection.objects.create(owner=alice, name="Harbour notes")
     text = f"# Harbour\n\n**Harbour rules** for *every* ship\n{AR}\n{EN}\n- Moor at **pier 4**\n"
-    flows.ingest_file(
+    ingest.ingest_file(
         alice, collection.collection_id, "handbook.md", "text/markdown", text.encode()
     )
     sign_in_as(page, portico_server, alice)

@@ -19,7 +19,7 @@ from billing.models import Wallet
 from catalog.models import Model
 from gateway import ratelimit
 from ocr.models import OcrJob
-from retrieval import dense, flows
+from retrieval import collections, dense, ingest
 from retrieval.models import Collection, Document
 from tests.ocr.conftest import make_job, one_page_pdf  # noqa: F401 - fixture
 from usage.drain import discard_pending_events, drain_usage
@@ -96,8 +96,8 @@ def test_the_retrieval_page_refuses_a_new_collection(signed_in, held):
 
 
 def test_the_retrieval_page_refuses_uploads_and_searches(signed_in, held):
-    collection = flows.create_collection(held, "made before the restriction")
-    flows.ingest_pages(held, collection.collection_id, "t", None, ["The harbour budget grew."])
+    collection = collections.create_collection(held, "made before the restriction")
+    ingest.ingest_pages(held, collection.collection_id, "t", None, ["The harbour budget grew."])
     page = reverse("retrieval-collection", args=[collection.collection_id])
     files = [
         SimpleUploadedFile("notes.txt", b"Ships in the harbour.", "text/plain"),
@@ -123,7 +123,7 @@ def test_a_pdf_uploaded_to_a_collection_needs_the_ocr_model(client, alice, servi
     alice.allowed_models = ["portico/alretrieval"]
     alice.save()
     client.force_login(alice)
-    collection = flows.create_collection(alice, "c")
+    collection = collections.create_collection(alice, "c")
     page = reverse("retrieval-collection", args=[collection.collection_id])
     pdf = SimpleUploadedFile("scan.pdf", one_page_pdf(), "application/pdf")
     response = client.post(page, {"files": [pdf]})
@@ -138,8 +138,8 @@ def test_the_accounts_limit_counts_the_portals_searches(client, alice, services)
     alice.rpm_limit = 2
     alice.save()
     client.force_login(alice)
-    collection = flows.create_collection(alice, "c")
-    flows.ingest_pages(alice, collection.collection_id, "t", None, ["The harbour budget grew."])
+    collection = collections.create_collection(alice, "c")
+    ingest.ingest_pages(alice, collection.collection_id, "t", None, ["The harbour budget grew."])
     search = reverse("retrieval-search", args=[collection.collection_id])
     answers = [
         client.post(search, {"q": "harbour"}, headers={"HX-Request": "true"}) for _ in range(3)
@@ -180,8 +180,8 @@ def test_retrieval_embeds_nothing_for_an_account_that_may_not_use_the_embedding_
     alice.allowed_models = ["portico/alretrieval"]
     alice.save()
     client.force_login(alice)
-    collection = flows.create_collection(alice, "c")
-    document = flows.ingest_pages(alice, collection.collection_id, "t", None, ["Harbour news."])
+    collection = collections.create_collection(alice, "c")
+    document = ingest.ingest_pages(alice, collection.collection_id, "t", None, ["Harbour news."])
     document.refresh_from_db()
     assert document.embedding_model == ""  # indexed lexically only
     search = reverse("retrieval-search", args=[collection.collection_id])
@@ -191,5 +191,5 @@ def test_retrieval_embeds_nothing_for_an_account_that_may_not_use_the_embedding_
 
     alice.allowed_models = ["portico/alretrieval", CountingEmbedder.model]
     alice.save()
-    flows.ingest_pages(alice, collection.collection_id, "u", None, ["More harbour news."])
+    ingest.ingest_pages(alice, collection.collection_id, "u", None, ["More harbour news."])
     assert embedder.texts == 1  # allowed now: the passage is embedded

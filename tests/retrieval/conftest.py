@@ -65,6 +65,6 @@ def make_pptx(slides: list[dict]) -> bytes:
 
 @pytest.fixture
 def collection(alice):
-    from retrieval import flows
+    from retrieval import collections
 
-    return flows.create_collection(alice, "alice's papers")
+    return collections.create_collection(alice, "alice's papers")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval import dense, flows, querying
+from retrieval import collections, dense, ingest, querying
 from retrieval.embedding import Payer
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -46,10 +46,10 @@ def test_dense_is_off_until_a_real_model_is_named_and_wired(settings):
 
 
 def test_dense_hits_are_fused_in_when_on(alice, embedder):
-    collection = flows.create_collection(alice)
+    collection = collections.create_collection(alice)
     cid = collection.collection_id
-    assert flows.list_collections(alice)["collections"][0]["dense_retrieval"] is True
-    flows.ingest_pages(alice, cid, "Notes", None, ["My car broke down.", "Chai with milk."])
+    assert collections.list_collections(alice)["collections"][0]["dense_retrieval"] is True
+    ingest.ingest_pages(alice, cid, "Notes", None, ["My car broke down.", "Chai with milk."])
     vector = querying.embed_query("automobile repair", Payer(alice.pk))
     answer = querying.query(alice, cid, "automobile repair", query_vector=vector)
     first = answer["context"][0]
@@ -62,7 +62,7 @@ def test_an_upstream_answer_is_read_as_base64_or_floats_in_input_order():
 
     import numpy as np
 
-    from retrieval.embedding import decode
+    from gateway.embedding import decode
 
     packed = base64.b64encode(np.array([0.5, 1.5], dtype="<f4").tobytes()).decode()
     payload = {"data": [{"index": 1, "embedding": [3.0, 4.0]}, {"index": 0, "embedding": packed}]}
@@ -82,7 +82,8 @@ def test_an_upstream_answer_is_read_as_base64_or_floats_in_input_order():
     ],
 )
 def test_an_unusable_upstream_answer_is_refused_not_stored(payload):
-    from retrieval.embedding import EmbeddingUnavailable, decode
+    from gateway.embedding import EmbeddingFailed as EmbeddingUnavailable
+    from gateway.embedding import decode
 
     with pytest.raises(EmbeddingUnavailable):
         decode(payload, 2)

@@ -164,3 +164,37 @@ def test_a_failing_embedding_upstream_degrades_to_lexical_never_a_5xx(api, fake)
     assert Document.objects.get(doc_id=doc_id).embedding_model == "fake-embed"
     again = api.post(f"/{cid}/query", json={"query": "coffee"}).json()
     assert again["dense_retrieval"] is True and "note" not in again
+
+
+def test_a_query_embedding_is_routed_and_metered_by_the_gateway_seam(api, fake, funded):
+    """Retrieval embeds through ``gateway.embedding``: the query's embedding is a usage
+    record of its own, under the query's request id, charged to the same key, routed to
+    a deployment of the model (the gateway's routing, not a call retrieval made itself)."""
+    cid = api.post(json={"name": "seam"}).json()["collection_id"]
+    ingest_pages(api, cid, "Tea", ["Green tea grows on hills."])
+
+    def passages_recorded():
+        return records() or None
+
+    wait_for(passages_recorded, timeout=20, what="the passages' embedding record")
+    seen = {r.pk for r in records()}
+    fake.reset()
+    answer = api.post(f"/{cid}/query", json={"query": "green tea"})
+    assert answer.status_code == HTTPStatus.OK, answer.text
+    assert answer.json()["dense_retrieval"] is True
+
+    def query_recorded():
+        new = [r for r in records() if r.pk not in seen]
+        return new if len(new) == 2 else None
+
+    new = wait_for(query_recorded, timeout=20, what="the query's two usage records")
+    (query,) = [r for r in new if r.endpoint == "alretrieval.query"]
+    (embed,) = [r for r in new if r.endpoint == "alretrieval.embed"]
+    assert embed.request_id == f"{query.request_id}_embed"
+    assert (embed.source, embed.model, embed.status) == ("alretrieval", "fake-embed", "ok")
+    assert (embed.user_id, embed.api_key_id) == (funded.pk, query.api_key_id)
+    assert embed.api_key_id is not None
+    assert embed.deployment_id is not None and embed.provider  # routed to a deployment
+    assert embed.cost_usd == embed.prompt_tokens * EMBED_PRICE_PER_1M / 1_000_000 > 0
+    (sent,) = [r["body"] for r in fake.requests() if r["path"] == "/v1/embeddings"]
+    assert (sent["input"], sent["encoding_format"]) == (["green tea"], "base64")

@@ -6,8 +6,8 @@ from http import HTTPStatus
 import pytest
 from django.core.files.storage import default_storage
 
-from retrieval import flows, querying
-from retrieval.flows import RetrievalError
+from retrieval import collections, documents, ingest, querying
+from retrieval.errors import RetrievalError
 from retrieval.models import Chunk, Collection, Document, Page, Posting
 from tests.retrieval.conftest import make_docx, make_pptx
 
@@ -23,16 +23,16 @@ def refused(status: int, call, *args, **kwargs) -> RetrievalError:
 
 
 def ingest_text(user, collection, name: str, text: str) -> Document:
-    return flows.ingest_file(user, collection.collection_id, name, "text/plain", text.encode())
+    return ingest.ingest_file(user, collection.collection_id, name, "text/plain", text.encode())
 
 
 # --- Collections ---------------------------------------------------------------------------
 def test_collections_have_hex_ids_and_list_newest_first(alice, bob):
-    first = flows.create_collection(alice, "first")
-    second = flows.create_collection(alice)
-    flows.create_collection(bob, "bob's")
+    first = collections.create_collection(alice, "first")
+    second = collections.create_collection(alice)
+    collections.create_collection(bob, "bob's")
     assert re.fullmatch(r"[0-9a-f]{32}", first.collection_id)
-    listed = flows.list_collections(alice)["collections"]
+    listed = collections.list_collections(alice)["collections"]
     assert [c["collection_id"] for c in listed] == [second.collection_id, first.collection_id]
     assert listed[1]["name"] == "first"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", listed[0]["created_at"])
@@ -40,26 +40,26 @@ def test_collections_have_hex_ids_and_list_newest_first(alice, bob):
 
 def test_dense_retrieval_is_reported_off_without_an_embedding_model(alice, settings):
     settings.RETRIEVAL_EMBEDDING_MODEL = ""
-    flows.create_collection(alice)
-    assert flows.list_collections(alice)["collections"][0]["dense_retrieval"] is False
+    collections.create_collection(alice)
+    assert collections.list_collections(alice)["collections"][0]["dense_retrieval"] is False
     settings.RETRIEVAL_EMBEDDING_MODEL = "portico/test-embedding"  # the hash test model
-    assert flows.list_collections(alice)["collections"][0]["dense_retrieval"] is False
+    assert collections.list_collections(alice)["collections"][0]["dense_retrieval"] is False
 
 
 def test_alice_cannot_see_or_touch_bobs_collection(alice, bob):
-    theirs = flows.create_collection(bob)
+    theirs = collections.create_collection(bob)
     doc = ingest_text(bob, theirs, "b.txt", "bob's secret plans")
     cid = theirs.collection_id
     refused(HTTPStatus.NOT_FOUND, querying.query, alice, cid, "secret")
-    refused(HTTPStatus.NOT_FOUND, flows.list_documents, alice, cid)
-    refused(HTTPStatus.NOT_FOUND, flows.document_status, alice, cid, doc.doc_id)
-    refused(HTTPStatus.NOT_FOUND, flows.delete_document, alice, cid, doc.doc_id)
-    refused(HTTPStatus.NOT_FOUND, flows.delete_collection, alice, cid)
-    refused(HTTPStatus.NOT_FOUND, flows.ingest_file, alice, cid, "a.txt", "", b"x")
-    refused(HTTPStatus.NOT_FOUND, flows.ingest_pages, alice, cid, "t", "f", ["x"])
-    assert flows.list_collections(alice) == {"collections": []}
+    refused(HTTPStatus.NOT_FOUND, documents.list_documents, alice, cid)
+    refused(HTTPStatus.NOT_FOUND, documents.document_status, alice, cid, doc.doc_id)
+    refused(HTTPStatus.NOT_FOUND, documents.delete_document, alice, cid, doc.doc_id)
+    refused(HTTPStatus.NOT_FOUND, collections.delete_collection, alice, cid)
+    refused(HTTPStatus.NOT_FOUND, ingest.ingest_file, alice, cid, "a.txt", "", b"x")
+    refused(HTTPStatus.NOT_FOUND, ingest.ingest_pages, alice, cid, "t", "f", ["x"])
+    assert collections.list_collections(alice) == {"collections": []}
     # Nor can she name bob's document inside her own collection.
-    mine = flows.create_collection(alice)
+    mine = collections.create_collection(alice)
     refused(HTTPStatus.NOT_FOUND, querying.query, alice, mine.collection_id, "x", [doc.doc_id])
     assert querying.query(bob, cid, "secret")["context"]
 
@@ -67,8 +67,8 @@ def test_alice_cannot_see_or_touch_bobs_collection(alice, bob):
 # --- Ingest -----------------------------------------------------------------------------
 def test_ingest_answers_queued_stores_the_file_and_indexes_it(alice, collection):
     data = make_docx(("h", "Intro"), ("p", "Alpha."), ("break", ""), ("p", "Beta."))
-    doc = flows.ingest_file(alice, collection.collection_id, "r.docx", "", data)
-    assert flows.ingest_answer(doc) == {
+    doc = ingest.ingest_file(alice, collection.collection_id, "r.docx", "", data)
+    assert ingest.ingest_answer(doc) == {
         "id": doc.doc_id,
         "status": "queued",
         "pages": 2,
@@ -76,9 +76,9 @@ def test_ingest_answers_queued_stores_the_file_and_indexes_it(alice, collection)
     }
     with default_storage.open(doc.stored_file, "rb") as handle:
         assert handle.read() == data
-    status = flows.document_status(alice, collection.collection_id, doc.doc_id)
+    status = documents.document_status(alice, collection.collection_id, doc.doc_id)
     assert status == {"doc_id": doc.doc_id, "status": "ready", "error": None}
-    listed = flows.list_documents(alice, collection.collection_id)["documents"][0]
+    listed = documents.list_documents(alice, collection.collection_id)["documents"][0]
     assert listed["filename"] == "r.docx"
     assert listed["mime_type"].endswith("wordprocessingml.document")
     assert (listed["status"], listed["pages"]) == ("ready", 2)
@@ -86,7 +86,7 @@ def test_ingest_answers_queued_stores_the_file_and_indexes_it(alice, collection)
 
 
 def test_ingest_json_pages_keeps_page_numbers(alice, collection):
-    doc = flows.ingest_pages(
+    doc = ingest.ingest_pages(
         alice, collection.collection_id, "Atlas", None, ["Rivers", "", "Mountains\x00"]
     )
     assert (doc.pages, doc.filename, doc.mime_type) == (3, "Atlas.json", "application/json")
@@ -116,7 +116,7 @@ def test_ingest_json_pages_keeps_page_numbers(alice, collection):
 def test_bad_uploads_are_refused_and_nothing_is_written(
     alice, collection, name, content_type, data, status
 ):
-    refused(status, flows.ingest_file, alice, collection.collection_id, name, content_type, data)
+    refused(status, ingest.ingest_file, alice, collection.collection_id, name, content_type, data)
     assert not Document.objects.exists()
     assert not default_storage.exists(f"retrieval/{collection.collection_id}")
 
@@ -125,7 +125,7 @@ def test_too_large_uploads_are_413(alice, collection, settings):
     settings.RETRIEVAL_MAX_UPLOAD_MB = 1
     error = refused(
         HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-        flows.ingest_file,
+        ingest.ingest_file,
         alice,
         collection.collection_id,
         "big.txt",
@@ -134,20 +134,20 @@ def test_too_large_uploads_are_413(alice, collection, settings):
     )
     assert error.param == "file"
     settings.RETRIEVAL_MAX_PAGES = 2
-    refused(413, flows.ingest_pages, alice, collection.collection_id, "t", None, ["a", "b", "c"])
+    refused(413, ingest.ingest_pages, alice, collection.collection_id, "t", None, ["a", "b", "c"])
 
 
 def test_json_pages_must_be_strings_with_some_text(alice, collection):
     cid = collection.collection_id
-    refused(422, flows.ingest_pages, alice, cid, "t", None, ["ok", 3])
-    refused(400, flows.ingest_pages, alice, cid, "t", None, ["", "  \x00 "])
+    refused(422, ingest.ingest_pages, alice, cid, "t", None, ["ok", 3])
+    refused(400, ingest.ingest_pages, alice, cid, "t", None, ["", "  \x00 "])
 
 
 def test_pptx_slides_are_pages_and_their_titles_are_sections(alice, collection):
     data = make_pptx(
         [{"title": "Budget", "body": ["Salaries rise"]}, {"title": "Risks", "notes": "Flooding"}]
     )
-    doc = flows.ingest_file(alice, collection.collection_id, "deck.pptx", "", data)
+    doc = ingest.ingest_file(alice, collection.collection_id, "deck.pptx", "", data)
     assert doc.pages == 2
     hit = querying.query(alice, collection.collection_id, "flooding")["context"][0]
     assert (hit["title"], hit["page_start"], hit["is_direct_hit"]) == ("Risks", 2, True)
@@ -155,7 +155,7 @@ def test_pptx_slides_are_pages_and_their_titles_are_sections(alice, collection):
 
 def test_markdown_headings_title_the_passages(alice, collection):
     text = "# Guide\n\nInstall the tool.\n\n## Troubleshooting\n\nRestart the daemon."
-    flows.ingest_file(alice, collection.collection_id, "g.md", "text/markdown", text.encode())
+    ingest.ingest_file(alice, collection.collection_id, "g.md", "text/markdown", text.encode())
     hit = querying.query(alice, collection.collection_id, "daemon restart")["context"][0]
     assert hit["title"] == "Troubleshooting"
 
@@ -171,7 +171,7 @@ FACTS = [
 
 @pytest.fixture
 def atlas(alice, collection):
-    return flows.ingest_pages(alice, collection.collection_id, "Atlas", "atlas.json", FACTS)
+    return ingest.ingest_pages(alice, collection.collection_id, "Atlas", "atlas.json", FACTS)
 
 
 @pytest.mark.parametrize(
@@ -215,7 +215,7 @@ def test_answers_have_the_contract_shape_and_comparable_scores(alice, collection
 
 def test_long_passages_are_trimmed_around_the_match(alice, collection):
     filler = " ".join(f"word{i}" for i in range(400))
-    flows.ingest_pages(
+    ingest.ingest_pages(
         alice, collection.collection_id, "t", None, [f"{filler} zebra crossing {filler}"]
     )
     snippet = querying.query(alice, collection.collection_id, "zebra")["context"][0]["snippet"]
@@ -252,7 +252,7 @@ def test_delete_document_removes_everything_incrementally(alice, collection, atl
     collection.refresh_from_db()
     before = (collection.chunk_count, collection.total_length)
     atlas_chunks = Chunk.objects.filter(document=atlas).count()
-    flows.delete_document(alice, cid, atlas.doc_id)
+    documents.delete_document(alice, cid, atlas.doc_id)
     collection.refresh_from_db()
     assert collection.chunk_count == before[0] - atlas_chunks
     assert not Posting.objects.filter(document_id=atlas.pk).exists()
@@ -261,16 +261,19 @@ def test_delete_document_removes_everything_incrementally(alice, collection, atl
     answer = querying.query(alice, cid, "Nile")
     assert [c["document_id"] for c in answer["context"]] == [other.doc_id]
     assert answer["effective_scope_doc_ids"] == [other.doc_id]
-    refused(404, flows.document_status, alice, cid, atlas.doc_id)
+    refused(404, documents.document_status, alice, cid, atlas.doc_id)
 
 
 def test_reindexing_replaces_a_documents_entries_without_double_counting(alice, collection, atlas):
     collection.refresh_from_db()
     stats = (collection.chunk_count, collection.total_length, Posting.objects.count())
-    flows.reindex_document(alice, collection.collection_id, atlas.doc_id)
+    documents.reindex_document(alice, collection.collection_id, atlas.doc_id)
     collection.refresh_from_db()
     assert (collection.chunk_count, collection.total_length, Posting.objects.count()) == stats
-    assert flows.document_status(alice, collection.collection_id, atlas.doc_id)["status"] == "ready"
+    assert (
+        documents.document_status(alice, collection.collection_id, atlas.doc_id)["status"]
+        == "ready"
+    )
 
 
 def test_collection_statistics_match_the_passages(alice, collection, atlas):
@@ -284,7 +287,7 @@ def test_collection_statistics_match_the_passages(alice, collection, atlas):
 
 
 def test_delete_collection_removes_its_documents_postings_and_files(alice, collection, atlas):
-    flows.delete_collection(alice, collection.collection_id)
+    collections.delete_collection(alice, collection.collection_id)
     assert not Collection.objects.exists()
     assert not Document.objects.exists()
     assert not Posting.objects.exists()
@@ -298,7 +301,7 @@ def test_deleting_the_owner_takes_the_postings_along(alice, collection, atlas):
 
 def test_query_words_side_by_side_rank_above_scattered_ones(alice, collection):
     cid = collection.collection_id
-    flows.ingest_pages(
+    ingest.ingest_pages(
         alice,
         cid,
         "t",
@@ -312,7 +315,7 @@ def test_query_words_side_by_side_rank_above_scattered_ones(alice, collection):
 
 
 def test_untitled_json_pages_take_their_title_from_the_filename(alice, collection):
-    flows.ingest_pages(alice, collection.collection_id, None, "minutes-2024.json", ["Budget"])
+    ingest.ingest_pages(alice, collection.collection_id, None, "minutes-2024.json", ["Budget"])
     assert querying.query(alice, collection.collection_id, "budget")["context"][0]["title"] == (
         "minutes-2024"
     )

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from billing.models import Wallet
-from retrieval import flows
+from retrieval import collections, ingest
 from tests.gateway.conftest import add_model, catalog, fake, funded, make_key, server, upstream  # noqa: F401 - fixtures
 from usage.drain import drain_usage
 from usage.models import UsageRecord
@@ -23,9 +23,9 @@ def test_a_search_that_finds_nothing_is_recorded_and_free(server, make_key, fund
     add_model(
         "portico/alretrieval", [(catalog["local"], "x", 1)], type="retrieval", unit_price=PRICE
     )
-    collection = flows.create_collection(funded, "c")
+    collection = collections.create_collection(funded, "c")
     cid = collection.collection_id
-    flows.ingest_pages(funded, cid, "Water", None, ["Desalination plants along the coast."])
+    ingest.ingest_pages(funded, cid, "Water", None, ["Desalination plants along the coast."])
     secret = make_key(scopes=["alretrieval"])
 
     def ask(question: str) -> httpx.Response:

@@ -14,7 +14,7 @@ from http import HTTPStatus
 import pytest
 from django.core.files.storage import default_storage
 
-from retrieval import flows
+from retrieval import errors, ingest
 from retrieval.extract import Limits, extract, extract_docx, extract_pptx, page_text
 from retrieval.models import Document, Page
 from retrieval.reading import MAX_PARAGRAPHS, ExtractionError
@@ -39,8 +39,8 @@ def paragraph(text: str) -> str:
     return f"<w:p><w:r><w:t>{text}</w:t></w:r></w:p>"
 
 
-def refused(call, *args) -> flows.RetrievalError:
-    with pytest.raises(flows.RetrievalError) as caught:
+def refused(call, *args) -> errors.RetrievalError:
+    with pytest.raises(errors.RetrievalError) as caught:
         call(*args)
     return caught.value
 
@@ -54,7 +54,7 @@ def nothing_written(collection) -> bool:
 # --- DOCX: bounded memory, refused when it is mostly empty structure ---------------------
 def test_a_docx_of_empty_paragraphs_is_refused_as_too_complex(alice, collection):
     bomb = docx_of("<w:p/>" * (MAX_PARAGRAPHS + 1) + paragraph("late text"))
-    error = refused(flows.ingest_file, alice, collection.collection_id, "e.docx", "", bomb)
+    error = refused(ingest.ingest_file, alice, collection.collection_id, "e.docx", "", bomb)
     assert (error.status, error.code, error.param) == (413, "too_complex", "file")
     assert "paragraphs" in error.message
     assert nothing_written(collection)
@@ -128,7 +128,7 @@ def test_one_endless_line_is_cut_between_words():
 def test_an_uploaded_text_file_gets_the_page_limit_json_ingest_has(alice, collection, settings):
     settings.RETRIEVAL_MAX_PAGE_CHARS = 1_000
     data = ("The harbour had a lighthouse. " * 40 + "\n\n") * 20  # ~24,000 characters
-    document = flows.ingest_file(alice, collection.collection_id, "long.txt", "", data.encode())
+    document = ingest.ingest_file(alice, collection.collection_id, "long.txt", "", data.encode())
     assert document.pages > 20
     lengths = list(Page.objects.filter(document=document).values_list("text", flat=True))
     assert len(lengths) == document.pages
@@ -143,11 +143,11 @@ def test_documents_over_the_character_limit_are_refused_in_every_format(
     cid = collection.collection_id
     text = "lighthouse " * 1_000
     for name, data in (("a.txt", text.encode()), ("a.md", text.encode())):
-        error = refused(flows.ingest_file, alice, cid, name, "", data)
+        error = refused(ingest.ingest_file, alice, cid, name, "", data)
         assert (error.status, error.code) == (413, "document_too_long")
-    error = refused(flows.ingest_file, alice, cid, "a.docx", "", docx_of(paragraph(text)))
+    error = refused(ingest.ingest_file, alice, cid, "a.docx", "", docx_of(paragraph(text)))
     assert (error.status, error.code) == (413, "document_too_long")
-    error = refused(flows.ingest_pages, alice, cid, "t", None, [text[:4_000], text[:4_000]])
+    error = refused(ingest.ingest_pages, alice, cid, "t", None, [text[:4_000], text[:4_000]])
     assert (error.status, error.code, error.param) == (413, "document_too_long", "pages")
     assert nothing_written(collection)
 
@@ -156,7 +156,7 @@ def test_text_split_past_the_page_limit_is_refused(alice, collection, settings):
     settings.RETRIEVAL_MAX_PAGE_CHARS = 1_000
     settings.RETRIEVAL_MAX_PAGES = 3
     data = ("lighthouse " * 90 + "\n\n") * 10
-    error = refused(flows.ingest_file, alice, collection.collection_id, "a.txt", "", data.encode())
+    error = refused(ingest.ingest_file, alice, collection.collection_id, "a.txt", "", data.encode())
     assert (error.status, error.code) == (HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "too_many_pages")
     assert nothing_written(collection)
 
@@ -176,7 +176,7 @@ def deck_of(slides: int) -> bytes:
 
 def test_a_deck_with_too_many_slides_is_refused_for_that_not_as_a_zip_bomb(alice, collection):
     error = refused(
-        flows.ingest_file, alice, collection.collection_id, "d.pptx", "", deck_of(2_600)
+        ingest.ingest_file, alice, collection.collection_id, "d.pptx", "", deck_of(2_600)
     )
     assert (error.status, error.code, error.param) == (413, "too_many_pages", "file")
     assert "2600 slides" in error.message and "2000" in error.message
@@ -199,6 +199,6 @@ def test_pdfs_have_the_page_limit_of_every_other_format(settings):
 
     settings.OCR_MAX_PAGES = 2  # /v1/ocr's job limit is not retrieval's
     settings.RETRIEVAL_MAX_PAGES = 5
-    assert flows.read_upload(".pdf", many_pages_pdf(4)) == (None, 4)
-    error = refused(flows.read_upload, ".pdf", many_pages_pdf(6))
+    assert ingest.read_upload(".pdf", many_pages_pdf(4)) == (None, 4)
+    error = refused(ingest.read_upload, ".pdf", many_pages_pdf(6))
     assert (error.status, error.code) == (413, "too_many_pages")

@@ -15,7 +15,7 @@ from django.urls import reverse
 from billing.flows import credit
 from billing.models import Hold, Wallet
 from catalog.models import Model
-from retrieval import flows
+from retrieval import ingest
 from retrieval.models import Collection, Document
 from tests.support.html import visible_text
 from usage.drain import discard_pending_events, drain_usage
@@ -91,7 +91,7 @@ def test_a_user_creates_renames_and_deletes_a_collection(signed_in, alice):
     collection.refresh_from_db()
     assert collection.name == "سياسات"
 
-    flows.ingest_file(alice, collection.collection_id, "a.txt", "text/plain", EN.encode())
+    ingest.ingest_file(alice, collection.collection_id, "a.txt", "text/plain", EN.encode())
     deleted = signed_in.post(url("retrieval-delete", collection.collection_id))
     assert deleted.status_code == HTTPStatus.FOUND and deleted["Location"] == url("retrieval")
     assert not Collection.objects.exists() and not Document.objects.exists()
@@ -173,7 +173,7 @@ def test_a_pdf_is_held_like_the_api_and_402_when_the_wallet_cannot_cover_it(
 def test_the_documents_partial_polls_while_one_is_pending_and_stops_when_none_is(
     signed_in, alice, collection
 ):
-    document = flows.ingest_file(alice, collection.collection_id, "a.txt", "text/plain", b"hi")
+    document = ingest.ingest_file(alice, collection.collection_id, "a.txt", "text/plain", b"hi")
     Document.objects.filter(pk=document.pk).update(status=Document.Status.PROCESSING)
     partial = signed_in.get(
         url("retrieval-documents", collection.collection_id), headers={"HX-Request": "true"}
@@ -188,7 +188,7 @@ def test_the_documents_partial_polls_while_one_is_pending_and_stops_when_none_is
 
 
 def test_a_document_is_deleted(signed_in, alice, collection):
-    document = flows.ingest_file(alice, collection.collection_id, "a.txt", "text/plain", b"hi")
+    document = ingest.ingest_file(alice, collection.collection_id, "a.txt", "text/plain", b"hi")
     response = signed_in.post(
         url("retrieval-document-delete", collection.collection_id, document.doc_id)
     )
@@ -197,7 +197,7 @@ def test_a_document_is_deleted(signed_in, alice, collection):
 
 
 def test_a_page_shows_its_text_with_the_query_words_marked(signed_in, alice, collection):
-    document = flows.ingest_file(
+    document = ingest.ingest_file(
         alice, collection.collection_id, "guide.md", "text/markdown", f"# Harbour\n\n{AR}".encode()
     )
     response = signed_in.get(
@@ -262,7 +262,7 @@ def test_a_search_is_charged_like_an_api_query_and_marks_the_matched_words(
 
 
 def test_a_search_the_wallet_cannot_cover_is_refused_and_free(signed_in, alice, collection, priced):
-    flows.ingest_file(alice, collection.collection_id, "a.txt", "text/plain", EN.encode())
+    ingest.ingest_file(alice, collection.collection_id, "a.txt", "text/plain", EN.encode())
     response = signed_in.post(url("retrieval-search", collection.collection_id), {"q": "ships"})
     assert response.status_code == HTTPStatus.OK  # htmx swaps only 2xx: the refusal is shown
     html = response.content.decode()
@@ -289,7 +289,7 @@ def test_a_pdf_passage_links_to_the_original_at_its_page(signed_in, alice, colle
 
 
 def test_use_in_playground_prefills_the_system_prompt_once(signed_in, alice, collection):
-    flows.ingest_file(alice, collection.collection_id, "notes.txt", "text/plain", EN.encode())
+    ingest.ingest_file(alice, collection.collection_id, "notes.txt", "text/plain", EN.encode())
     results = signed_in.post(url("retrieval-search", collection.collection_id), {"q": "ships"})
     prefill = results.context["prefill"]
     assert "[1] notes.txt, p. 1" in prefill and "lighthouse" in prefill
@@ -303,7 +303,7 @@ def test_use_in_playground_prefills_the_system_prompt_once(signed_in, alice, col
 
 
 def test_use_in_playground_puts_the_question_in_the_message_box_once(signed_in, alice, collection):
-    flows.ingest_file(alice, collection.collection_id, "notes.txt", "text/plain", EN.encode())
+    ingest.ingest_file(alice, collection.collection_id, "notes.txt", "text/plain", EN.encode())
     results = signed_in.post(
         url("retrieval-search", collection.collection_id), {"q": "Which ships <came>?"}
     )
@@ -331,7 +331,7 @@ def test_the_session_keys_are_the_ones_the_playground_reads():
 
 # --- Not yours -------------------------------------------------------------------------------
 def test_bob_never_sees_alices_collections(client, alice, bob, collection):
-    document = flows.ingest_file(alice, collection.collection_id, "a.txt", "text/plain", b"hi")
+    document = ingest.ingest_file(alice, collection.collection_id, "a.txt", "text/plain", b"hi")
     client.force_login(bob)
     assert collection.collection_id not in client.get(url("retrieval")).content.decode()
     cid, did = collection.collection_id, document.doc_id

@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from retrieval import flows, querying, search, spelling
+from retrieval import collections, ingest, querying, search, spelling
 from retrieval.offload import offload
 from retrieval.spelling import QueryBudget, QueryCancelled
 from tests.support.processes import wait_for
@@ -31,8 +31,8 @@ def vocabulary_reads(queries) -> int:
 def test_a_query_of_hundreds_of_made_up_words_reads_the_vocabulary_once(alice):
     rng = random.Random(5)
     words = sorted({made_up(rng, "s", rng.randint(5, 9)) for _ in range(3000)})
-    cid = flows.create_collection(alice).collection_id
-    flows.ingest_pages(alice, cid, "Words", None, [" ".join(words)])
+    cid = collections.create_collection(alice).collection_id
+    ingest.ingest_pages(alice, cid, "Words", None, [" ".join(words)])
     hostile = []
     while len(hostile) < 490:
         word = made_up(rng, "s", 7)
@@ -50,8 +50,8 @@ def test_a_query_of_hundreds_of_made_up_words_reads_the_vocabulary_once(alice):
 
 
 def test_a_misspelling_is_still_found_among_many_made_up_words(alice):
-    cid = flows.create_collection(alice).collection_id
-    flows.ingest_pages(alice, cid, "Notes", None, ["Gandhi led the salt march.", "Ships."])
+    cid = collections.create_collection(alice).collection_id
+    ingest.ingest_pages(alice, cid, "Notes", None, ["Gandhi led the salt march.", "Ships."])
     rng = random.Random(1)
     noise = " ".join(made_up(rng, "q", 7) for _ in range(200))
     hit = querying.query(alice, cid, f"Ghandi {noise}")["context"][0]
@@ -59,16 +59,16 @@ def test_a_misspelling_is_still_found_among_many_made_up_words(alice):
 
 
 def test_a_query_is_ranked_on_its_first_distinct_terms_only(alice):
-    cid = flows.create_collection(alice).collection_id
-    flows.ingest_pages(alice, cid, "Notes", None, ["zebra crossing", "lighthouse keeper"])
+    cid = collections.create_collection(alice).collection_id
+    ingest.ingest_pages(alice, cid, "Notes", None, ["zebra crossing", "lighthouse keeper"])
     filler = [f"word{n}" for n in range(search.MAX_QUERY_TERMS)]
     assert querying.query(alice, cid, " ".join(["lighthouse", *filler]))["context"]
     assert not querying.query(alice, cid, " ".join([*filler, "lighthouse"]))["context"]
 
 
 def test_a_cancelled_query_stops_before_reading_anything(alice):
-    cid = flows.create_collection(alice).collection_id
-    flows.ingest_pages(alice, cid, "Notes", None, ["Gandhi led the salt march."])
+    cid = collections.create_collection(alice).collection_id
+    ingest.ingest_pages(alice, cid, "Notes", None, ["Gandhi led the salt march."])
     budget = QueryBudget()
     budget.cancel()
     with CaptureQueriesContext(connection) as queries, pytest.raises(QueryCancelled):
@@ -78,9 +78,9 @@ def test_a_cancelled_query_stops_before_reading_anything(alice):
 
 
 def test_the_spelling_lookup_stops_where_the_query_is_cancelled(alice):
-    cid = flows.create_collection(alice).collection_id
-    flows.ingest_pages(alice, cid, "Notes", None, ["salt march sandals spinning"])
-    collection = flows.get_collection(alice, cid)
+    cid = collections.create_collection(alice).collection_id
+    ingest.ingest_pages(alice, cid, "Notes", None, ["salt march sandals spinning"])
+    collection = collections.get_collection(alice, cid)
 
     class CancelAfterFirstWord(QueryBudget):
         def check(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval import flows, querying
+from retrieval import collections, ingest, querying
 from retrieval.models import Term
 from retrieval.spelling import edit_distance, max_edits
 
@@ -37,8 +37,8 @@ def test_short_words_and_numbers_are_never_respelled():
 
 
 def test_a_misspelled_word_finds_the_page_but_is_not_a_direct_hit(alice):
-    cid = flows.create_collection(alice).collection_id
-    flows.ingest_pages(
+    cid = collections.create_collection(alice).collection_id
+    ingest.ingest_pages(
         alice,
         cid,
         "Notes",
@@ -54,8 +54,8 @@ def test_a_misspelled_word_finds_the_page_but_is_not_a_direct_hit(alice):
 
 
 def test_a_deleted_collection_takes_its_vocabulary_along(alice):
-    cid = flows.create_collection(alice).collection_id
-    flows.ingest_pages(alice, cid, "Notes", None, ["Gandhi led the salt march."])
+    cid = collections.create_collection(alice).collection_id
+    ingest.ingest_pages(alice, cid, "Notes", None, ["Gandhi led the salt march."])
     assert Term.objects.exists()
-    flows.delete_collection(alice, cid)
+    collections.delete_collection(alice, cid)
     assert not Term.objects.exists()

@@ -16,7 +16,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from portal.celery import app as celery_app
-from retrieval import flows, indexing
+from retrieval import collections, documents, indexing, ingest
 from retrieval.models import Chunk, Collection, Document, Posting
 from retrieval.tasks import index_document
 from tests.support.processes import CeleryWorker, child_env, wait_for
@@ -65,9 +65,9 @@ def kill(worker: CeleryWorker) -> None:
 
 def big_document(alice) -> tuple[str, Document]:
     """Long enough to take seconds to index (many batches of passages)."""
-    cid = flows.create_collection(alice).collection_id
+    cid = collections.create_collection(alice).collection_id
     page = " ".join(WORDS[(n * 7) % len(WORDS)] + str(n % 97) for n in range(400))
-    doc = flows.ingest_pages(alice, cid, "Log", None, [page] * 1_500)
+    doc = ingest.ingest_pages(alice, cid, "Log", None, [page] * 1_500)
     return cid, doc
 
 
@@ -92,7 +92,7 @@ def test_a_document_whose_worker_was_killed_is_queued_again_and_indexed_once(ali
     assert (row.status, row.requeues) == (Document.Status.QUEUED, 1)
     workers()
     wait_for(
-        lambda: flows.document_status(alice, cid, doc.doc_id)["status"] == "ready",
+        lambda: documents.document_status(alice, cid, doc.doc_id)["status"] == "ready",
         timeout=300,
         what="another worker to index the document",
     )
@@ -117,7 +117,7 @@ def test_a_document_lost_too_often_fails_with_a_clear_error_and_no_half_index(
     wait_for(lambda: processing(doc), timeout=120, what="indexing to start")
     kill(worker)
     assert indexing.sweep_documents(now=after_the_stall_time()) == 1
-    status = flows.document_status(alice, cid, doc.doc_id)
+    status = documents.document_status(alice, cid, doc.doc_id)
     assert status["status"] == "error"
     assert "stopped 1 times without finishing" in status["error"]
     assert "Ingest the document again" in status["error"]
@@ -127,23 +127,23 @@ def test_a_document_lost_too_often_fails_with_a_clear_error_and_no_half_index(
 
 
 def test_a_document_never_taken_from_the_queue_is_queued_again(alice, settings):
-    cid = flows.create_collection(alice).collection_id
+    cid = collections.create_collection(alice).collection_id
     celery_app.conf.task_always_eager = False  # queued; no worker takes it here
     try:
-        doc = flows.ingest_pages(alice, cid, "Notes", None, ["The harbour had a lighthouse."])
+        doc = ingest.ingest_pages(alice, cid, "Notes", None, ["The harbour had a lighthouse."])
     finally:
         celery_app.conf.task_always_eager = True
     later = timezone.now() + timedelta(seconds=settings.RETRIEVAL_LOST_SECONDS + 1)
     assert indexing.sweep_documents(now=later) == 1  # queued again: eager here, so indexed
-    assert flows.document_status(alice, cid, doc.doc_id)["status"] == "ready"
+    assert documents.document_status(alice, cid, doc.doc_id)["status"] == "ready"
     assert Document.objects.get(pk=doc.pk).requeues == 1
 
 
 def test_a_redelivered_task_leaves_a_document_another_worker_is_on(alice):
-    cid = flows.create_collection(alice).collection_id
+    cid = collections.create_collection(alice).collection_id
     celery_app.conf.task_always_eager = False
     try:
-        doc = flows.ingest_pages(alice, cid, "Notes", None, ["The harbour had a lighthouse."])
+        doc = ingest.ingest_pages(alice, cid, "Notes", None, ["The harbour had a lighthouse."])
     finally:
         celery_app.conf.task_always_eager = True
     run = indexing.claim(doc.pk)  # a worker has it, and its heartbeat is fresh
@@ -164,11 +164,11 @@ def test_the_brokers_visibility_timeout_exceeds_the_longest_task():
 
 
 def test_documents_left_processing_before_heartbeats_existed_are_swept_too(alice, settings):
-    cid = flows.create_collection(alice).collection_id
-    doc = flows.ingest_pages(alice, cid, "Notes", None, ["The harbour had a lighthouse."])
+    cid = collections.create_collection(alice).collection_id
+    doc = ingest.ingest_pages(alice, cid, "Notes", None, ["The harbour had a lighthouse."])
     long_ago = timezone.now() - timedelta(seconds=settings.RETRIEVAL_LOST_SECONDS + 1)
     Document.objects.filter(pk=doc.pk).update(  # as the release before left it
         status=Document.Status.PROCESSING, heartbeat_at=None, queued_at=None, created_at=long_ago
     )
     assert indexing.sweep_documents() == 1
-    assert flows.document_status(alice, cid, doc.doc_id)["status"] == "ready"  # eager here
+    assert documents.document_status(alice, cid, doc.doc_id)["status"] == "ready"  # eager here

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 
-from retrieval import api, flows, indexing, querying
+from retrieval import api, collections, documents, indexing, ingest, querying
 from retrieval.models import Document
 from tests.retrieval.conftest import make_docx
 from tests.support.admission import admitted_call
@@ -13,13 +13,13 @@ from tests.support.processes import wait_for
 
 
 def test_a_real_worker_indexes_an_ingested_document(alice, celery_worker):
-    collection = flows.create_collection(alice)
+    collection = collections.create_collection(alice)
     cid = collection.collection_id
     data = make_docx(("h", "Minutes"), ("p", "The board approved the harbour budget."))
-    doc = flows.ingest_file(alice, cid, "minutes.docx", "", data)
-    assert flows.ingest_answer(doc)["status"] == "queued"
+    doc = ingest.ingest_file(alice, cid, "minutes.docx", "", data)
+    assert ingest.ingest_answer(doc)["status"] == "queued"
     wait_for(
-        lambda: flows.document_status(alice, cid, doc.doc_id)["status"] == "ready",
+        lambda: documents.document_status(alice, cid, doc.doc_id)["status"] == "ready",
         timeout=30,
         what="the worker to index the document",
     )
@@ -31,15 +31,15 @@ def test_a_real_worker_indexes_an_ingested_document(alice, celery_worker):
 def test_a_pdf_with_a_text_layer_is_read_page_by_page(alice):
     from tests.ocr.pdfgen import text_layer_pdf
 
-    collection = flows.create_collection(alice)
+    collection = collections.create_collection(alice)
     cid = collection.collection_id
     data = text_layer_pdf("Quarterly report: the lighthouse keeper counted seventeen ships.")
     call = admitted_call(alice, settings.RETRIEVAL_MODEL, settings.OCR_PAGE_MODEL)
-    doc = flows.ingest_file(
+    doc = ingest.ingest_file(
         alice, cid, "report.pdf", "application/pdf", data, charge=api.pdf_charge(call)
     )
     assert doc.pages == 1
-    status = flows.document_status(alice, cid, doc.doc_id)
+    status = documents.document_status(alice, cid, doc.doc_id)
     assert status["status"] == "ready", status
     hit = querying.query(alice, cid, "lighthouse ships")["context"][0]
     assert (hit["page_start"], hit["is_direct_hit"]) == (1, True)
@@ -53,9 +53,9 @@ def test_a_failure_while_indexing_leaves_the_document_in_error(alice, monkeypatc
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(indexing, "index_document", broken)
-    collection = flows.create_collection(alice)
-    doc = flows.ingest_pages(alice, collection.collection_id, "t", None, ["text"])
-    status = flows.document_status(alice, collection.collection_id, doc.doc_id)
+    collection = collections.create_collection(alice)
+    doc = ingest.ingest_pages(alice, collection.collection_id, "t", None, ["text"])
+    status = documents.document_status(alice, collection.collection_id, doc.doc_id)
     assert status["status"] == "error"
     assert "disk on fire" not in status["error"]  # no internals in the answer
     assert Document.objects.get(pk=doc.pk).status == Document.Status.ERROR

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from django.db import connection
 
-from retrieval import flows, index, indexing
+from retrieval import collections, index, indexing, ingest
 from retrieval.models import Chunk, Collection, Document
 from tests.gateway.conftest import (  # noqa: F401 - fixtures
     catalog,
@@ -38,7 +38,7 @@ def other_writer(timeout: float = 0.0) -> sqlite3.Connection:
 
 
 def test_indexing_commits_in_batches_that_let_other_writers_in(alice, monkeypatch):
-    cid = flows.create_collection(alice).collection_id
+    cid = collections.create_collection(alice).collection_id
     page = " ".join(f"lighthouse{n % 50} harbour ships" for n in range(300))
     writes: list[str] = []
     beat = indexing.beat
@@ -58,7 +58,7 @@ def test_indexing_commits_in_batches_that_let_other_writers_in(alice, monkeypatc
             other.close()
 
     monkeypatch.setattr(indexing, "beat", beat_and_write)
-    doc = flows.ingest_pages(alice, cid, "Log", None, [page] * 600)
+    doc = ingest.ingest_pages(alice, cid, "Log", None, [page] * 600)
     passages = Chunk.objects.filter(document=doc).count()
     assert Document.objects.get(pk=doc.pk).status == Document.Status.READY
     assert passages > 3 * index.BATCH_PASSAGES
