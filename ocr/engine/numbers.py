@@ -1,0 +1,308 @@
+"""Numbers: number-like words read again with Portico's digit model.
+
+Why: the ``ara`` model (tessdata_fast, what Debian ships) has only two Arabic-Indic
+digits, ٠ and ١, and neither ٫ nor ٬: it cannot read ٢ to ٩ at all. With ``ara+eng``
+Tesseract reads them as letters, as Western digits (``٣٥٠`` → ``١0٠١``) or not at all
+(``٤٧`` dropped), and short Western numbers in Arabic lines suffer too (``47`` → ``7``).
+
+What (:func:`read_numbers`, on the lines of the first reading, in place):
+
+1. **Candidates**, per line: in right-to-left lines, words holding a digit of any system,
+   words without Arabic letters read below :data:`SUSPECT_CONF` and short Arabic
+   "words" read below :data:`ARABIC_SUSPECT_CONF` (a number the Arabic model turned into
+   letters); in left-to-right lines, numbers read below :data:`SUSPECT_CONF` or in
+   Eastern digits; and ink inside an Arabic line that no word covers (a number of two
+   digits or more, or a Latin word, Tesseract dropped). A missed region (:func:`ocr.engine.tesseract.missed_regions`)
+   whose reading was too unsure to keep is tried as a number too (a table cell).
+2. Each candidate box is read with ``tessdata/digits.traineddata`` (trained by
+   ``bin/train_digit_model.py`` on Western, Arabic-Indic and Persian digits and the
+   separators ``٫ ٬ , . / - : % ٪ +``) twice, restricted to one digit system each time
+   (Arabic-Indic or Western), and, where the first reading had Latin letters or none at
+   all, with the English model (``SA03``, ``A4``, ``No.``): the most confident reading
+   that beats the first one by :data:`MARGIN` replaces it. One number is therefore never
+   in two digit systems.
+3. **Persian**: the digits ۰ ۱ ۲ ۳ ۷ ۸ ۹ look exactly like ٠ ١ ٢ ٣ ٧ ٨ ٩; only ۴ ۵ ۶
+   differ. The model reads shapes, so a page whose numbers show a Persian ۴ ۵ ۶ (or whose
+   text has Persian letters and no Arabic ٤ ٥ ٦) gets all its Arabic-Indic digits in
+   the Persian code points (:func:`persian_page`).
+
+Reading order of numbers inside lines is :mod:`ocr.engine.bidi`'s job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from . import bidi
+from .lines import Line, Word, core_rows, union
+from .results import BBox
+from .text import ARABIC_LETTER_RE, LATIN_LETTER_RE
+
+TESSDATA = Path(__file__).with_name("tessdata")
+DIGIT_LANG = "digits"
+ARABIC_DIGITS = "٠١٢٣٤٥٦٧٨٩"
+PERSIAN_DIGITS = "۰۱۲۳۴۵۶۷۸۹"
+ANY_DIGIT = frozenset("0123456789" + ARABIC_DIGITS + PERSIAN_DIGITS)
+WHITELISTS = {
+    "western": "0123456789.,/-:%+",
+    "eastern": ARABIC_DIGITS + "۴۵۶" + "٫٬.,/-:٪%+",
+}
+SUSPECT_CONF = 90.0  # digits-and-symbols words in Arabic lines below this get a second look
+ARABIC_SUSPECT_CONF = 70.0  # short Arabic words below this may be misread numbers
+ARABIC_SUSPECT_LETTERS = 4
+MIN_CONF = 70.0  # a digit reading less sure than this never replaces anything
+ARABIC_TO_DIGITS_CONF = 85.0  # ... nor one replacing a word read as Arabic letters
+GAP_MIN_CONF = 85.0  # a number found in uncovered ink must be this sure
+GAP_LATIN_CONF = 90.0  # and a Latin word found there (dropped from an Arabic line) this
+MARGIN = 5.0  # a new reading must beat the first by this much (confidence points)
+MAX_CANDIDATES = 120  # bound the work on pathological pages
+PERSIAN_LETTERS = frozenset("پچژگکی")
+_TO_PERSIAN = str.maketrans(ARABIC_DIGITS, PERSIAN_DIGITS)
+_TO_ARABIC = str.maketrans(PERSIAN_DIGITS, ARABIC_DIGITS)
+
+# (image crop, kind) -> [(text, confidence, box in the crop)]; kind is "western",
+# "eastern" or "eng". Supplied by ocr.engine.tesseract, which owns the instances.
+Reader = Callable[[Image.Image, str], list[tuple[str, float, BBox]]]
+
+
+def read_numbers(
+    image: Image.Image, gray: np.ndarray, lines: list[Line], read: Reader, *, page_rtl: bool
+) -> int:
+    """Re-read the number-like words of ``lines`` and add the numbers Tesseract left out
+    (see the module docstring), in place. ``image``/``gray``: the page Tesseract read.
+    Returns how many readings changed the lines."""
+    ink = ink_map(gray)
+    budget = MAX_CANDIDATES
+    # Eastern digits are printed on pages with Arabic script only.
+    arabic = any(ARABIC_LETTER_RE.search(w.text) for line in lines for w in line.words)
+    systems = ("eastern", "western") if arabic else ("western",)
+    changed = 0
+    for line in lines:
+        rtl = line_is_rtl(line, page_rtl)
+        top, bottom = core_rows(line)
+        height = max(8, bottom - top)
+        words: list[Word] = []
+        for word in line.words:
+            if budget > 0 and is_candidate(word.text, word.confidence, rtl):
+                budget -= 1
+                arabic_word = _letters(word.text)[0] > 0
+                found, conf, _ = best_reading(
+                    image, word.bbox, height, read, with_english=not arabic_word, systems=systems
+                )
+                if arabic_word and not _digits_fit_ink(ink, word.bbox, found, conf):
+                    found = []
+                if found and conf >= MIN_CONF and conf >= word.confidence + MARGIN:
+                    words.extend(_in_line_order(found, rtl))
+                    changed += 1
+                    continue
+            words.append(word)
+        if budget > 0 and rtl:  # Tesseract drops numbers in Arabic lines, not English ones
+            for box in _gaps(ink, line, words, lines, (top, bottom))[:budget]:
+                budget -= 1
+                found, conf, _ = best_reading(
+                    image, box, height, read, with_english=True, systems=systems
+                )
+                text = " ".join(t for t, _, _ in found)
+                latin = _letters(text)[1] >= 2 and conf >= GAP_LATIN_CONF
+                # Specks read as a digit or two (٠ is a dot): a found number needs two tall
+                # digits.
+                number = tall_digits(text) >= 2 and _pieces_fit(ink, box, text)
+                if found and conf >= GAP_MIN_CONF and (number or latin):
+                    for new in _in_line_order(found, rtl):
+                        bidi.insert_at(words, new, rtl)
+                    changed += 1
+        line.words = words
+        line.bbox = union([line.bbox, *(w.bbox for w in words)])
+    return changed
+
+
+def _in_line_order(found: list[tuple[str, float, BBox]], rtl: bool) -> list[Word]:
+    """One crop's words (read left to right) in the line's order."""
+    words = [Word(t, c, b) for t, c, b in found]
+    return words[::-1] if rtl else words
+
+
+def _digits_fit_ink(
+    ink: np.ndarray, box: BBox, found: list[tuple[str, float, BBox]], conf: float
+) -> bool:
+    """Whether a digit reading of a word the Arabic model read as letters is believable:
+    sure enough (:data:`ARABIC_TO_DIGITS_CONF`, more for one digit), and with as many
+    tall pieces of ink as tall digits. Arabic-Indic digits stand apart, while an Arabic
+    word is one joined stroke or a few: Amiri's يمكن read as ٣٣ is one piece for two
+    digits."""
+    text = "".join(t for t, _, _ in found)
+    tall = [ch for ch in text if ch in ANY_DIGIT and ch not in "٠۰"]
+    need = ARABIC_TO_DIGITS_CONF + (7.0 if len(tall) <= 1 else 0.0)
+    if not found or conf < need or not tall:
+        return False
+    return _pieces_fit(ink, box, text)
+
+
+def _pieces_fit(ink: np.ndarray, box: BBox, text: str) -> bool:
+    """As many tall pieces of ink in ``box`` as tall digits in ``text`` (within a
+    quarter)."""
+    tall = [ch for ch in text if ch in ANY_DIGIT and ch not in "٠۰"]
+    if not tall:
+        return False
+    x0, y0, x1, y1 = box
+    count, _, stats, _ = cv2.connectedComponentsWithStats(ink[y0:y1, x0:x1], connectivity=8)
+    heights = stats[1:count, cv2.CC_STAT_HEIGHT]
+    if not len(heights):
+        return False
+    pieces = int((heights >= 0.45 * heights.max()).sum())
+    return abs(pieces - len(tall)) <= len(tall) // 4
+
+
+def line_is_rtl(line: Line, page_rtl: bool) -> bool:
+    """A line's direction from its letters; a line of numbers takes the page's."""
+    arabic, latin = _letters(" ".join(w.text for w in line.words))
+    return arabic > latin if arabic or latin else page_rtl
+
+
+def _gaps(
+    ink: np.ndarray, line: Line, words: list[Word], lines: list[Line], rows: tuple[int, int]
+) -> list[BBox]:
+    """Uncovered ink inside the line (and just beside it) on the line's core rows."""
+    top, bottom = rows
+    covered = [w.bbox for w in words]
+    for other in lines:
+        if other is not line and other.bbox[1] < bottom and other.bbox[3] > top:
+            covered.extend(w.bbox for w in other.words)
+    pad = (bottom - top) // 2
+    return uncovered_boxes(ink, rows, (line.bbox[0] - pad, line.bbox[2] + pad), covered)
+
+
+def tall_digits(text: str) -> int:
+    """Digits in ``text`` other than the Eastern zero (a dot, like a speck)."""
+    return sum(ch in ANY_DIGIT and ch not in "٠۰" for ch in text)
+
+
+def has_digit(text: str) -> bool:
+    return any(ch in ANY_DIGIT for ch in text)
+
+
+def _letters(text: str) -> tuple[int, int]:
+    return len(ARABIC_LETTER_RE.findall(text)), len(LATIN_LETTER_RE.findall(text))
+
+
+def is_candidate(text: str, confidence: float, rtl: bool) -> bool:
+    """Whether a recognised word deserves a second reading as a number."""
+    if not rtl:  # English lines read Western numbers well; Eastern digits there are rare
+        return has_digit(text) and (confidence < SUSPECT_CONF or _eastern(text))
+    if has_digit(text):
+        return True
+    arabic, _ = _letters(text)
+    if arabic == 0:
+        return confidence < SUSPECT_CONF
+    return arabic <= ARABIC_SUSPECT_LETTERS and confidence < ARABIC_SUSPECT_CONF
+
+
+def _eastern(text: str) -> bool:
+    return any(ch in ARABIC_DIGITS or ch in PERSIAN_DIGITS for ch in text)
+
+
+def is_number_text(text: str) -> bool:
+    """Digits with separators and signs only, at least one digit."""
+    return has_digit(text) and not any(ch.isalpha() for ch in text)
+
+
+def ink_map(gray: np.ndarray) -> np.ndarray:
+    """Ink (255) on paper (0), Otsu's threshold over the page."""
+    _, ink = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    return ink
+
+
+def uncovered_boxes(
+    ink: np.ndarray, rows: tuple[int, int], span: tuple[int, int], covered: list[BBox]
+) -> list[BBox]:
+    """Word-sized blobs of ink between ``rows`` and within ``span`` (x) that no box of
+    ``covered`` holds: what Tesseract left out of a line."""
+    top, bottom = rows
+    height = max(1, bottom - top)
+    x0, x1 = max(0, span[0]), min(ink.shape[1], span[1])
+    if x1 - x0 < 2 or bottom <= top:
+        return []
+    band = ink[top:bottom, x0:x1].copy()
+    grow = max(1, height // 5)
+    for bx0, _, bx1, _ in covered:
+        band[:, max(0, bx0 - grow - x0) : max(0, bx1 + grow - x0)] = 0
+    if cv2.countNonZero(band) < 0.05 * height * height:
+        return []
+    smear = cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, int(0.45 * height)), 1))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(band, smear), connectivity=8)
+    boxes = []
+    for x, y, w, h, _ in stats[1:count]:
+        if h >= 0.5 * height and w >= 0.4 * height:
+            ink_share = cv2.countNonZero(band[y : y + h, x : x + w]) / float(w * h)
+            if ink_share >= 0.1:
+                boxes.append((int(x0 + x), int(top + y), int(x0 + x + w), int(top + y + h)))
+    return boxes
+
+
+def crop_box(box: BBox, height: int, size: tuple[int, int]) -> BBox:
+    """``box`` padded for reading: a little to the sides, more above and below."""
+    pad_x, pad_y = max(2, height // 8), max(3, height // 3)
+    return (
+        max(0, box[0] - pad_x),
+        max(0, box[1] - pad_y),
+        min(size[0], box[2] + pad_x),
+        min(size[1], box[3] + pad_y),
+    )
+
+
+def best_reading(
+    image: Image.Image,
+    box: BBox,
+    height: int,
+    read: Reader,
+    *,
+    with_english: bool,
+    systems: tuple[str, ...] = ("eastern", "western"),
+) -> tuple[list[tuple[str, float, BBox]], float, str]:
+    """The most confident reading of ``box``: (words in page pixels, mean confidence,
+    kind). Digit readings count only when they are numbers; English ones when they hold
+    a Latin letter or a digit."""
+    area = crop_box(box, height, image.size)
+    crop = image.crop(area)
+    best: tuple[list[tuple[str, float, BBox]], float, str] = ([], -1.0, "")
+    for kind in (*systems, "eng") if with_english else systems:
+        words = read(crop, kind)
+        text = " ".join(t for t, _, _ in words)
+        if not words or (kind != "eng" and not is_number_text(text)):
+            continue
+        if kind == "eng" and not (has_digit(text) or _letters(text)[1]):
+            continue
+        conf = _mean(words)
+        if conf > best[1]:
+            placed = [
+                (t, c, (b[0] + area[0], b[1] + area[1], b[2] + area[0], b[3] + area[1]))
+                for t, c, b in words
+            ]
+            best = (placed, conf, kind)
+    return best
+
+
+def _mean(words: list[tuple[str, float, BBox]]) -> float:
+    scored = [(c, len(t)) for t, c, _ in words if c >= 0]
+    total = sum(n for _, n in scored)
+    return sum(c * n for c, n in scored) / total if total else 0.0
+
+
+def persian_page(texts: list[str]) -> bool:
+    """Whether the page's Arabic-Indic digits are Persian ones (see the module doc)."""
+    joined = "".join(texts)
+    persian_shapes = sum(ch in "۴۵۶" for ch in joined)
+    arabic_shapes = sum(ch in "٤٥٦" for ch in joined)
+    if persian_shapes or arabic_shapes:
+        return persian_shapes > arabic_shapes
+    return any(ch in PERSIAN_LETTERS for ch in joined)
+
+
+def settle_eastern(text: str, persian: bool) -> str:
+    """``text`` with its Eastern digits all Persian or all Arabic-Indic."""
+    return text.translate(_TO_PERSIAN if persian else _TO_ARABIC)
