@@ -93,7 +93,7 @@ def logical_order(words: Sequence[W], rtl: bool) -> list[W]:
     # stands: it is right where a word's box is not (a box stretched over its neighbour).
     centres = [w.bbox[0] + w.bbox[2] for w in words]
     leftwards = sum(b < a for a, b in itertools.pairwise(centres))
-    if 2 * leftwards < len(words) - 1:
+    if 2 * leftwards < len(words) - 1 or _apart(words):
         words = sorted(words, key=lambda w: -w.bbox[2])
     out: list[W] = []
     run: list[W] = []
@@ -106,6 +106,17 @@ def logical_order(words: Sequence[W], rtl: bool) -> list[W]:
         if word is not None:
             out.append(word)
     return out
+
+
+def _apart(words: Sequence[W]) -> bool:
+    """Whether no two boxes of the line overlap by more than a quarter of the narrower:
+    then the boxes say the order (a number read again, or found in ink Tesseract had
+    left out, may sit anywhere in Tesseract's order)."""
+    spans = sorted((w.bbox[0], w.bbox[2]) for w in words)
+    for (a0, a1), (b0, b1) in itertools.pairwise(spans):
+        if min(a1, b1) - b0 > 0.25 * max(1, min(a1 - a0, b1 - b0)):
+            return False
+    return True
 
 
 def _ltr_order(words: Sequence[W]) -> list[W]:

@@ -31,6 +31,7 @@ Reading order of numbers inside lines is :mod:`ocr.engine.bidi`'s job.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -52,16 +53,25 @@ WHITELISTS = {
     "western": "0123456789.,/-:%+",
     "eastern": ARABIC_DIGITS + "۴۵۶" + "٫٬.,/-:٪%+",
 }
+LOOKALIKES = frozenset("YEIOATVWFNLPSr¥£")  # Latin the English model makes of ٢٣٤٥٦٧٨
 SUSPECT_CONF = 90.0  # digits-and-symbols words in Arabic lines below this get a second look
 ARABIC_SUSPECT_CONF = 70.0  # short Arabic words below this may be misread numbers
 ARABIC_SUSPECT_LETTERS = 4
 MIN_CONF = 70.0  # a digit reading less sure than this never replaces anything
 ARABIC_TO_DIGITS_CONF = 85.0  # ... nor one replacing a word read as Arabic letters
-GAP_MIN_CONF = 85.0  # a number found in uncovered ink must be this sure
+GAP_MIN_CONF = 75.0  # a number found in uncovered ink must be this sure
 GAP_LATIN_CONF = 90.0  # and a Latin word found there (dropped from an Arabic line) this
+BROKEN_CONF = 50.0  # a first reading less sure than this is taken for broken
+BROKEN_MIN_CONF = 40.0  # a digit reading this sure replaces a broken one if the ink agrees
+ENGLISH_MIN_CONF = 80.0  # on Arabic pages: ٣٤٩٥ reads "YEIO" in English, unsurely
+TALL_PIECE = 0.6  # of the tallest piece: a digit (٥ too); ٠ and ٫ ٬ are smaller
+SPLIT_GAP = 0.25  # a digit reading's words closer than this (line heights) are one number
+PIECE_GAP = 0.2  # pieces of one number closer than this (line heights) are joined
+BROKEN_GAP = 1.0  # ... two broken pieces closer than this
 MARGIN = 5.0  # a new reading must beat the first by this much (confidence points)
 MAX_CANDIDATES = 120  # bound the work on pathological pages
 PERSIAN_LETTERS = frozenset("پچژگکی")
+ARABIC_MARKERS = 0.08  # share of a page's words with ال or ة above which it is Arabic
 _TO_PERSIAN = str.maketrans(ARABIC_DIGITS, PERSIAN_DIGITS)
 _TO_ARABIC = str.maketrans(PERSIAN_DIGITS, ARABIC_DIGITS)
 
@@ -87,16 +97,26 @@ def read_numbers(
         top, bottom = core_rows(line)
         height = max(8, bottom - top)
         words: list[Word] = []
-        for word in line.words:
-            if budget > 0 and is_candidate(word.text, word.confidence, rtl):
+        arabic_line = any(ARABIC_LETTER_RE.search(w.text) for w in line.words)
+        for word in _join_pieces(line.words, height) if rtl else line.words:
+            suspect = arabic_line and _lookalike(word.text)
+            if budget > 0 and (suspect or is_candidate(word.text, word.confidence, rtl)):
                 budget -= 1
-                arabic_word = _letters(word.text)[0] > 0
-                found, conf, _ = best_reading(
-                    image, word.bbox, height, read, with_english=not arabic_word, systems=systems
+                arabic_word = _arabic_word(word.text)
+                found, conf, kind = best_reading(
+                    image,
+                    word.bbox,
+                    height,
+                    read,
+                    with_english=not arabic_word,
+                    systems=systems,
+                    english_min=ENGLISH_MIN_CONF if arabic else 0.0,
                 )
+                if kind != "eng":
+                    found = _close_up(found, height)
                 if arabic_word and not _digits_fit_ink(ink, word.bbox, found, conf):
                     found = []
-                if found and conf >= MIN_CONF and conf >= word.confidence + MARGIN:
+                if found and _replaces(word, found, conf, kind, ink, suspect):
                     words.extend(_in_line_order(found, rtl))
                     changed += 1
                     continue
@@ -104,9 +124,11 @@ def read_numbers(
         if budget > 0 and rtl:  # Tesseract drops numbers in Arabic lines, not English ones
             for box in _gaps(ink, line, words, lines, (top, bottom))[:budget]:
                 budget -= 1
-                found, conf, _ = best_reading(
+                found, conf, kind = best_reading(
                     image, box, height, read, with_english=True, systems=systems
                 )
+                if kind != "eng":
+                    found = _close_up(found, height)
                 text = " ".join(t for t, _, _ in found)
                 latin = _letters(text)[1] >= 2 and conf >= GAP_LATIN_CONF
                 # Specks read as a digit or two (٠ is a dot): a found number needs two tall
@@ -119,6 +141,100 @@ def read_numbers(
         line.words = words
         line.bbox = union([line.bbox, *(w.bbox for w in words)])
     return changed
+
+
+def _arabic_word(text: str) -> bool:
+    """A word read as Arabic letters rather than a number with a letter stuck to it
+    (``5445١1/١19/1ه``): more Arabic letters than digits."""
+    return _letters(text)[0] > sum(ch in ANY_DIGIT for ch in text)
+
+
+def broken(text: str, confidence: float) -> bool:
+    """A first reading that cannot be a number as printed: unsure, digits of two systems
+    (``١1/17.70``), or digits with Latin letters (``8/79`` is fine, ``0١7V`` is not)."""
+    if confidence < BROKEN_CONF:
+        return True
+    western = any("0" <= ch <= "9" for ch in text)
+    eastern = _eastern(text)
+    return (western and eastern) or (has_digit(text) and bool(_letters(text)[1]) and eastern)
+
+
+def _join_pieces(words: list[Word], height: int) -> list[Word]:
+    """A right-to-left line's words with the broken pieces of one number joined: Tesseract
+    cuts an Arabic-Indic date or amount it cannot read into "words" at its slashes and
+    separators (``WF)`` ``VO`` for ۱۴۰۳/۰۶/۲۵). Neighbours without Arabic letters, less
+    than :data:`PIECE_GAP` line heights apart, one of them :func:`broken` (or both
+    broken, less than :data:`BROKEN_GAP` apart: the digits between them may be in no
+    word at all), become one word (read again as a whole)."""
+    out: list[Word] = []
+    for word in words:
+        if out and _piece(out[-1]) and _piece(word):
+            prev = out[-1]
+            gap = max(prev.bbox[0], word.bbox[0]) - min(prev.bbox[2], word.bbox[2])
+            pieces = broken(prev.text, prev.confidence) + broken(word.text, word.confidence)
+            if (pieces == 2 and gap <= BROKEN_GAP * height) or (
+                pieces == 1 and gap <= PIECE_GAP * height
+            ):
+                left, right = (prev, word) if prev.bbox[0] > word.bbox[0] else (word, prev)
+                out[-1] = Word(
+                    left.text + right.text,
+                    min(prev.confidence, word.confidence),
+                    union([prev.bbox, word.bbox]),
+                )
+                continue
+        out.append(word)
+    return out
+
+
+def _piece(word: Word) -> bool:
+    return not _letters(word.text)[0] and (has_digit(word.text) or word.confidence < BROKEN_CONF)
+
+
+def _lookalike(text: str) -> bool:
+    """Capital Latin letters only, all of them shapes the English model makes of
+    Arabic-Indic digits (``YEIOOAATIYITY`` for ٣٤٩٥٥٨٠٨٦١٢١٦١٣)."""
+    letters = [ch for ch in text if ch.isalpha()]
+    return len(letters) >= 3 and all(ch in LOOKALIKES for ch in letters)
+
+
+def _replaces(
+    word: Word,
+    found: list[tuple[str, float, BBox]],
+    conf: float,
+    kind: str,
+    ink: np.ndarray,
+    suspect: bool = False,
+) -> bool:
+    """Whether a second reading replaces ``word``: sure enough and better than the first
+    by :data:`MARGIN`, or sure enough with its tall digits matching the tall pieces of
+    ink where the first's do not; or, where the first cannot be right (:func:`broken`, or Latin
+    capitals that look like Arabic-Indic digits inside an Arabic line), a digit reading
+    at :data:`BROKEN_MIN_CONF` whose tall pieces of ink match its tall digits."""
+    if conf >= MIN_CONF and conf >= word.confidence + MARGIN:
+        return True
+    box = union([word.bbox, *(b for _, _, b in found)])
+    text = "".join(t for t, _, _ in found)
+    if conf >= MIN_CONF and _pieces_fit(ink, box, text) and not _pieces_fit(ink, box, word.text):
+        return True  # the ink has the digits of the second reading, not the first's (7 / 37)
+    if kind == "eng" or conf < BROKEN_MIN_CONF:
+        return False
+    if not (suspect or broken(word.text, word.confidence)):
+        return False
+    return _pieces_fit(ink, box, text)
+
+
+def _close_up(found: list[tuple[str, float, BBox]], height: int) -> list[tuple[str, float, BBox]]:
+    """A digit reading's words (left to right) with the pieces of one number joined: the
+    digit model splits ``٣٥٠٫٧٥`` at its separator now and then, and pieces less than
+    :data:`SPLIT_GAP` line heights apart are one number (words are a space apart)."""
+    out: list[tuple[str, float, BBox]] = []
+    for text, conf, box in found:
+        if out and box[0] - out[-1][2][2] <= SPLIT_GAP * height:
+            prev_text, prev_conf, prev_box = out[-1]
+            out[-1] = (prev_text + text, min(prev_conf, conf), union([prev_box, box]))
+        else:
+            out.append((text, conf, box))
+    return out
 
 
 def _in_line_order(found: list[tuple[str, float, BBox]], rtl: bool) -> list[Word]:
@@ -146,15 +262,15 @@ def _digits_fit_ink(
 def _pieces_fit(ink: np.ndarray, box: BBox, text: str) -> bool:
     """As many tall pieces of ink in ``box`` as tall digits in ``text`` (within a
     quarter)."""
-    tall = [ch for ch in text if ch in ANY_DIGIT and ch not in "٠۰"]
-    if not tall:
+    tall = [ch for ch in text if (ch in ANY_DIGIT and ch not in "٠۰") or ch == "/"]
+    if not any(ch in ANY_DIGIT for ch in tall):
         return False
     x0, y0, x1, y1 = box
     count, _, stats, _ = cv2.connectedComponentsWithStats(ink[y0:y1, x0:x1], connectivity=8)
     heights = stats[1:count, cv2.CC_STAT_HEIGHT]
     if not len(heights):
         return False
-    pieces = int((heights >= 0.45 * heights.max()).sum())
+    pieces = int((heights >= TALL_PIECE * heights.max()).sum())
     return abs(pieces - len(tall)) <= len(tall) // 4
 
 
@@ -196,9 +312,9 @@ def is_candidate(text: str, confidence: float, rtl: bool) -> bool:
         return has_digit(text) and (confidence < SUSPECT_CONF or _eastern(text))
     if has_digit(text):
         return True
-    arabic, _ = _letters(text)
-    if arabic == 0:
-        return confidence < SUSPECT_CONF
+    arabic, latin = _letters(text)
+    if arabic == 0:  # symbols, or one Latin letter (a digit read as "Y"); not a word (SABIC)
+        return latin < 2 and confidence < SUSPECT_CONF
     return arabic <= ARABIC_SUSPECT_LETTERS and confidence < ARABIC_SUSPECT_CONF
 
 
@@ -263,21 +379,26 @@ def best_reading(
     *,
     with_english: bool,
     systems: tuple[str, ...] = ("eastern", "western"),
+    english_min: float = 0.0,
 ) -> tuple[list[tuple[str, float, BBox]], float, str]:
     """The most confident reading of ``box``: (words in page pixels, mean confidence,
     kind). Digit readings count only when they are numbers; English ones when they hold
-    a Latin letter or a digit."""
+    a Latin letter or a digit, and are at least ``english_min`` sure."""
     area = crop_box(box, height, image.size)
     crop = image.crop(area)
     best: tuple[list[tuple[str, float, BBox]], float, str] = ([], -1.0, "")
     for kind in (*systems, "eng") if with_english else systems:
         words = read(crop, kind)
+        if kind == "eastern":
+            words = [(_stray_marks(t), c, b) for t, c, b in words]
         text = " ".join(t for t, _, _ in words)
         if not words or (kind != "eng" and not is_number_text(text)):
             continue
         if kind == "eng" and not (has_digit(text) or _letters(text)[1]):
             continue
         conf = _mean(words)
+        if kind == "eng" and conf < english_min:
+            continue
         if conf > best[1]:
             placed = [
                 (t, c, (b[0] + area[0], b[1] + area[1], b[2] + area[0], b[3] + area[1]))
@@ -287,6 +408,19 @@ def best_reading(
     return best
 
 
+_DASH_ZERO = re.compile(r"(?<=[٠-٩۴-۶])-(?=[٠-٩۴-۶])")
+_STRAY_THOUSANDS = re.compile(r"٬(?![٠-٩۴-۶]{3}(?:[٬٫]|$|[^٠-٩۴-۶]))")
+
+
+def _stray_marks(text: str) -> str:
+    """An Eastern reading with the digit model's usual slips undone: the small ٠ read as
+    a dash between two digits (``٢-٢٥`` for ``٢٠٢٥``; Arabic-Indic dates and phone
+    numbers are written with slashes or nothing between their digits), and a thousands
+    separator ٬ that is not followed by a group of three digits (a speck or the tail of
+    a digit: ``٠٥٧٥٤٬٦٠٦٨٩``)."""
+    return _STRAY_THOUSANDS.sub("", _DASH_ZERO.sub("٠", text))
+
+
 def _mean(words: list[tuple[str, float, BBox]]) -> float:
     scored = [(c, len(t)) for t, c, _ in words if c >= 0]
     total = sum(n for _, n in scored)
@@ -294,8 +428,16 @@ def _mean(words: list[tuple[str, float, BBox]]) -> float:
 
 
 def persian_page(texts: list[str]) -> bool:
-    """Whether the page's Arabic-Indic digits are Persian ones (see the module doc)."""
+    """Whether the page's Arabic-Indic digits are Persian ones (see the module doc).
+
+    Never on a page whose words read as Arabic (:data:`ARABIC_MARKERS` of its words
+    start with the article ال or hold ة, which Persian hardly uses): the digit model
+    reads ٥ as ۵ as often as not, so the digits alone would turn Arabic pages Persian."""
     joined = "".join(texts)
+    words = [w for text in texts for w in text.split() if ARABIC_LETTER_RE.search(w)]
+    markers = sum(w.startswith("ال") or "ة" in w for w in words)
+    if markers >= max(2, ARABIC_MARKERS * len(words)):
+        return False
     persian_shapes = sum(ch in "۴۵۶" for ch in joined)
     arabic_shapes = sum(ch in "٤٥٦" for ch in joined)
     if persian_shapes or arabic_shapes:

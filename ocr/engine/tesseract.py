@@ -334,12 +334,13 @@ def ocr_image(
             api.Clear()
         _, lines = parse_tsv(tsv)
         lines = drop_overlapping_lines(lines)
-        lines += _read_missed_regions(gray, image, lines, language or LANG, dpi)
+        read = _number_reader(dpi)
+        lines += _read_missed_regions(gray, image, lines, language or LANG, dpi, read)
         if kind == "ocr":
             _repair_latin_runs(image, lines, dpi)
         if language != "eng":
             page_rtl = layout.is_rtl(lines)
-            numbers.read_numbers(image, gray, lines, _number_reader(dpi), page_rtl=page_rtl)
+            numbers.read_numbers(image, gray, lines, read, page_rtl=page_rtl)
     for line in lines:
         rtl = numbers.line_is_rtl(line, page_rtl)
         line.words = bidi.logical_order(line.words, rtl)
@@ -428,7 +429,12 @@ def missed_regions(gray: np.ndarray, lines: list[Line]) -> list[BBox]:
 
 
 def _read_missed_regions(
-    gray: np.ndarray, image: Image.Image, lines: list[Line], language: str, dpi: int
+    gray: np.ndarray,
+    image: Image.Image,
+    lines: list[Line],
+    language: str,
+    dpi: int,
+    reader: numbers.Reader,
 ) -> list[Line]:
     """Re-read each :func:`missed_regions` box as a block of its own. Caller holds
     :data:`LOCK`. Readings below :data:`MISSED_MIN_CONF` are taken for noise, unless, on
@@ -461,9 +467,7 @@ def _read_missed_regions(
                 block += 1
         if len(found) == before and arabic:
             box = (x0, y0, x1, y1)
-            read, conf, _ = numbers.best_reading(
-                image, box, y1 - y0, _number_reader(dpi), with_english=False
-            )
+            read, conf, _ = numbers.best_reading(image, box, y1 - y0, reader, with_english=False)
             text = "".join(t for t, _, _ in read)
             if conf >= numbers.GAP_MIN_CONF and numbers.tall_digits(text) >= 2:
                 words = [Word(t, c, b) for t, c, b in read]
