@@ -8,9 +8,13 @@ import random
 from dataclasses import dataclass
 from functools import cache
 
+import pytest
+
 from ocr.engine import cer, latin_digits, process_page
 from ocr.engine.bidi import insert_at, logical_order
 from ocr.engine.numbers import persian_page, settle_eastern
+from retrieval import flows as retrieval_flows
+from retrieval import querying
 from retrieval.text import terms
 from tests.ocr import docgen, pdfgen, scangen
 
@@ -142,3 +146,19 @@ def test_a_number_read_in_arabic_indic_digits_is_found_by_its_latin_digits(brows
     phone = truth.split("الاتصال على الرقم ")[1].split()[0]  # Arabic-Indic
     assert phone in result.text, result.text
     assert terms(f"call {latin_digits(phone)}")[-1] in terms(result.text)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_invoice_4711_finds_the_ocr_text_of_an_invoice_printed_in_arabic_indic_digits(alice):
+    """Retrieval folds both digit systems: the OCR text keeps the printed ٤٧١١ and an
+    English query with Western digits finds it, ahead of another page."""
+    pages = []
+    for lines in (["فاتورة رقم ٤٧١١ بمبلغ ٣٥٠٫٧٥ ريال", pdfgen.ARABIC_TEXT], [pdfgen.ARABIC_TEXT]):
+        image = pdfgen.text_image(lines, dpi=300)
+        pages.append(process_page(pdfgen.image_pdf(image), 0, use_text_layer=False).text)
+    assert "٤٧١١" in pages[0] and "4711" not in pages[0], pages[0]
+    collection = retrieval_flows.create_collection(alice, "invoices")
+    retrieval_flows.ingest_pages(alice, collection.collection_id, "Invoices", "inv.json", pages)
+    answer = querying.query(alice, collection.collection_id, "invoice 4711")
+    assert answer["context"][0]["page_start"] == 1, answer
+    assert "٤٧١١" in answer["context"][0]["snippet"]
