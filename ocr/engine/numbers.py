@@ -11,20 +11,24 @@ What (:func:`read_numbers`, on the lines of the first reading, in place):
    words without Arabic letters read below :data:`SUSPECT_CONF` and short Arabic
    "words" read below :data:`ARABIC_SUSPECT_CONF` (a number the Arabic model turned into
    letters); in left-to-right lines, numbers read below :data:`SUSPECT_CONF` or in
-   Eastern digits; and ink inside an Arabic line that no word covers (a number of two
-   digits or more, or a Latin word, Tesseract dropped). A missed region (:func:`ocr.engine.tesseract.missed_regions`)
-   whose reading was too unsure to keep is tried as a number too (a table cell).
+   Eastern digits; in any line with Arabic, Latin capitals that all look like
+   Arabic-Indic digits (:func:`_lookalike`); and ink inside an Arabic line that no word
+   covers (a number of two digits or more, or a Latin word, Tesseract dropped). A missed
+   region (:func:`ocr.engine.tesseract.missed_regions`) whose reading was too unsure to
+   keep is tried as a number too (a table cell). In right-to-left lines, the broken
+   pieces of one number are joined first (:func:`_join_pieces`).
 2. Each candidate box is read with ``tessdata/digits.traineddata`` (trained by
    ``bin/train_digit_model.py`` on Western, Arabic-Indic and Persian digits and the
    separators ``٫ ٬ , . / - : % ٪ +``) twice, restricted to one digit system each time
-   (Arabic-Indic or Western), and, where the first reading had Latin letters or none at
-   all, with the English model (``SA03``, ``A4``, ``No.``): the most confident reading
-   that beats the first one by :data:`MARGIN` replaces it. One number is therefore never
-   in two digit systems.
+   (Arabic-Indic or Western), and, where the first reading had no Arabic letters, with
+   the English model (``SA03``, ``A4``, ``No.``; a Latin word only with it). The most confident reading replaces
+   the first when :func:`_replaces` says so: better by :data:`MARGIN`, or its digits
+   matching the ink where the first's do not, or the first :func:`broken` and the ink
+   agreeing. One number is therefore never in two digit systems.
 3. **Persian**: the digits ۰ ۱ ۲ ۳ ۷ ۸ ۹ look exactly like ٠ ١ ٢ ٣ ٧ ٨ ٩; only ۴ ۵ ۶
-   differ. The model reads shapes, so a page whose numbers show a Persian ۴ ۵ ۶ (or whose
-   text has Persian letters and no Arabic ٤ ٥ ٦) gets all its Arabic-Indic digits in
-   the Persian code points (:func:`persian_page`).
+   differ. A page whose numbers show more Persian ۴ ۵ ۶ than Arabic ٤ ٥ ٦ (or whose text
+   has Persian letters), and whose words do not read as Arabic, gets all its
+   Arabic-Indic digits in the Persian code points (:func:`persian_page`).
 
 Reading order of numbers inside lines is :mod:`ocr.engine.bidi`'s job.
 """
@@ -109,7 +113,9 @@ def read_numbers(
                     height,
                     read,
                     with_english=not arabic_word,
-                    systems=systems,
+                    # A Latin word (SABIC) is read again in English only, unless its
+                    # letters look like Arabic-Indic digits.
+                    systems=() if _latin_word(word.text) and not suspect else systems,
                     english_min=ENGLISH_MIN_CONF if arabic else 0.0,
                 )
                 if kind != "eng":
@@ -188,6 +194,10 @@ def _join_pieces(words: list[Word], height: int) -> list[Word]:
 
 def _piece(word: Word) -> bool:
     return not _letters(word.text)[0] and (has_digit(word.text) or word.confidence < BROKEN_CONF)
+
+
+def _latin_word(text: str) -> bool:
+    return _letters(text)[1] >= 2 and not has_digit(text)
 
 
 def _lookalike(text: str) -> bool:
@@ -312,9 +322,9 @@ def is_candidate(text: str, confidence: float, rtl: bool) -> bool:
         return has_digit(text) and (confidence < SUSPECT_CONF or _eastern(text))
     if has_digit(text):
         return True
-    arabic, latin = _letters(text)
-    if arabic == 0:  # symbols, or one Latin letter (a digit read as "Y"); not a word (SABIC)
-        return latin < 2 and confidence < SUSPECT_CONF
+    arabic, _ = _letters(text)
+    if arabic == 0:
+        return confidence < SUSPECT_CONF
     return arabic <= ARABIC_SUSPECT_LETTERS and confidence < ARABIC_SUSPECT_CONF
 
 
