@@ -113,9 +113,9 @@ def read_numbers(
                     height,
                     read,
                     with_english=not arabic_word,
-                    # A Latin word (SABIC) is read again in English only, unless its
-                    # letters look like Arabic-Indic digits.
-                    systems=() if _latin_word(word.text) and not suspect else systems,
+                    # A Latin word read with some confidence (SABIC) is read again in
+                    # English only, unless its letters look like Arabic-Indic digits.
+                    systems=() if _latin_word(word) and not suspect else systems,
                     english_min=ENGLISH_MIN_CONF if arabic else 0.0,
                 )
                 if kind != "eng":
@@ -196,8 +196,11 @@ def _piece(word: Word) -> bool:
     return not _letters(word.text)[0] and (has_digit(word.text) or word.confidence < BROKEN_CONF)
 
 
-def _latin_word(text: str) -> bool:
-    return _letters(text)[1] >= 2 and not has_digit(text)
+def _latin_word(word: Word) -> bool:
+    """Two Latin letters or more, no digit, read at :data:`BROKEN_CONF` or more (``Tee``
+    at 44 was ٦٠٠٦)."""
+    text = word.text
+    return word.confidence >= BROKEN_CONF and _letters(text)[1] >= 2 and not has_digit(text)
 
 
 def _lookalike(text: str) -> bool:
