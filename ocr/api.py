@@ -88,8 +88,12 @@ async def upload(request: HttpRequest, call: Call) -> HttpResponse:
 
 @router.get("/ocr/jobs/{token}", summary="Get an OCR job's status and text")
 @v1("ocr", source="ocr")
-async def job_status(request: HttpRequest, call: Call, token: str) -> HttpResponse:
-    return json_response(await sync_to_async(payloads.job_status)(token, call.ctx.owner_id))
+async def job_status(
+    request: HttpRequest, call: Call, token: str, digits: str = ""
+) -> HttpResponse:
+    """`?digits=latin` gives every number in 0-9 (default `printed`: as on the page)."""
+    payload = await sync_to_async(payloads.job_status)(token, call.ctx.owner_id, digits)
+    return json_response(payload)
 
 
 @router.post("/ocr/jobs/{token}/retry", summary="Retry a failed OCR job")
@@ -120,12 +124,22 @@ async def searchable(request: HttpRequest, call: Call, token: str) -> HttpRespon
 @router.get("/ocr/jobs/{token}/{page_num}", summary="Get one page: text, segments, image links")
 @v1("ocr", source="ocr")
 async def page(
-    request: HttpRequest, call: Call, token: str, page_num: int, detail: str = ""
+    request: HttpRequest,
+    call: Call,
+    token: str,
+    page_num: int,
+    detail: str = "",
+    digits: str = "",
 ) -> HttpResponse:
     """`?detail=words` adds the page's words and lines with boxes (pixels and fractions),
-    confidence, script and direction."""
+    confidence, script and direction; `?digits=latin` gives every number in 0-9."""
     payload = await sync_to_async(payloads.page_detail)(
-        token, call.ctx.owner_id, page_num, base_url=site_url(request), detail=detail
+        token,
+        call.ctx.owner_id,
+        page_num,
+        base_url=site_url(request),
+        detail=detail,
+        digits=digits,
     )
     return json_response(payload)
 

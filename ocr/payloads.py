@@ -5,11 +5,36 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from ground.errors import ApiError
-from ocr import storage
+from ocr import engine, storage
 from ocr.jobs import owned_job, queue_position
 from ocr.models import OcrJob, OcrPage
 
 MAX_MEDIA_LIMIT = 50
+DIGITS = ("printed", "latin")
+
+
+def digits_option(value: str) -> str:
+    """``?digits=``: ``printed`` (the default: numbers as the page prints them) or
+    ``latin`` (every digit 0-9, ٫ ٬ as . ,); anything else is a 400."""
+    value = value or "printed"
+    if value not in DIGITS:
+        raise ApiError(
+            400,
+            "'digits' must be 'printed' (the default) or 'latin'.",
+            param="digits",
+            code="invalid_parameter",
+        )
+    return value
+
+
+def in_digits(text: str, digits: str) -> str:
+    return engine.latin_digits(text) if digits == "latin" else text
+
+
+def items_in_digits(items: list[dict], digits: str) -> list[dict]:
+    if digits != "latin":
+        return items
+    return [{**item, "text": engine.latin_digits(str(item.get("text", "")))} for item in items]
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -28,10 +53,10 @@ def upload_payload(job: OcrJob) -> dict:
     }
 
 
-def page_summary(page: OcrPage) -> dict:
+def page_summary(page: OcrPage, digits: str = "printed") -> dict:
     return {
         "page_num": page.page_num,
-        "text": page.text,
+        "text": in_digits(page.text, digits),
         "num_segments": page.num_segments,
         "elapsed": round(page.elapsed, 2),
         "language": page.language,
@@ -43,8 +68,9 @@ def page_summary(page: OcrPage) -> dict:
     }
 
 
-def job_payload(job: OcrJob) -> dict:
-    """The job and the text of every page read so far."""
+def job_payload(job: OcrJob, digits: str = "printed") -> dict:
+    """The job and the text of every page read so far (``digits``: see
+    :func:`digits_option`)."""
     pages = job.pages.filter(status=OcrPage.Status.DONE).order_by("page_num")
     payload = {
         "token": job.token,
@@ -53,7 +79,7 @@ def job_payload(job: OcrJob) -> dict:
         "progress": job.progress,
         "total_pages": job.total_pages,
         "pages_done": job.pages_done,
-        "pages": [page_summary(page) for page in pages],
+        "pages": [page_summary(page, digits) for page in pages],
         "created_at": iso(job.created_at),
         "expires_at": iso(job.expires_at),
         "error": job.error or None,
@@ -65,11 +91,12 @@ def job_payload(job: OcrJob) -> dict:
     return payload
 
 
-def job_status(token: str, owner_id: int) -> dict:
-    return job_payload(owned_job(token, owner_id))
+def job_status(token: str, owner_id: int, digits: str = "") -> dict:
+    digits = digits_option(digits)
+    return job_payload(owned_job(token, owner_id), digits)
 
 
-def word_boxes(page: OcrPage) -> dict:
+def word_boxes(page: OcrPage, digits: str = "printed") -> dict:
     """``?detail=words``: words and lines with boxes in page pixels and as fractions."""
     width, height = max(page.width, 1), max(page.height, 1)
 
@@ -89,20 +116,28 @@ def word_boxes(page: OcrPage) -> dict:
     return {
         "width": page.width,
         "height": page.height,
-        "lines": [box(line) for line in page.lines],
-        "words": [box(word) for word in page.words],
+        "lines": [box(line) for line in items_in_digits(page.lines, digits)],
+        "words": [box(word) for word in items_in_digits(page.words, digits)],
     }
 
 
 def page_detail(
-    token: str, owner_id: int, page_num: int, *, base_url: str = "", detail: str = ""
+    token: str,
+    owner_id: int,
+    page_num: int,
+    *,
+    base_url: str = "",
+    detail: str = "",
+    digits: str = "",
 ) -> dict:
     """One page with expiring links to its thumbnail and full image (null until read);
-    ``detail="words"`` adds its words and lines with boxes."""
+    ``detail="words"`` adds its words and lines with boxes; ``digits``: see
+    :func:`digits_option`."""
     if detail not in ("", "words"):
         raise ApiError(
             400, "'detail' may only be 'words'.", param="detail", code="invalid_parameter"
         )
+    digits = digits_option(digits)
     if page_num < 1:
         raise ApiError(400, "page_num must be >= 1.", param="page_num", code="invalid_parameter")
     job = owned_job(token, owner_id)
@@ -115,7 +150,7 @@ def page_detail(
         )
     done = page.status == OcrPage.Status.DONE
     return {
-        **page_summary(page),
+        **page_summary(page, digits),
         "status": page.status,
         "thumbnail": {"url": storage.file_url(page.thumbnail_name, absolute_base=base_url)}
         if done
@@ -123,9 +158,9 @@ def page_detail(
         "image": {"url": storage.file_url(page.image_name, absolute_base=base_url)}
         if done
         else None,
-        "segments": page.segments,
+        "segments": items_in_digits(page.segments, digits),
         "error": page.error or None,
-        **(word_boxes(page) if detail == "words" else {}),
+        **(word_boxes(page, digits) if detail == "words" else {}),
     }
 
 

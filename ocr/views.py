@@ -15,7 +15,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -220,9 +220,13 @@ def page_file(request: HttpRequest, token: str, page_num: int, kind: str) -> Htt
 @require_GET
 @login_required
 def download(request: HttpRequest, token: str, fmt: str) -> HttpResponse:
-    """The text (``txt``) or everything read (``json``), of the job or of ``?page=n``."""
+    """The text (``txt``) or everything read (``json``), of the job or of ``?page=n``;
+    ``?digits=latin`` gives every number in 0-9, like the API."""
     if fmt not in ("txt", "json"):
         raise Http404("No such format")
+    digits = request.GET.get("digits", "") or "printed"
+    if digits not in payloads.DIGITS:
+        return HttpResponseBadRequest("digits must be 'printed' or 'latin'.")
     job, gone = owned(request, token)
     if gone:
         return gone
@@ -235,14 +239,21 @@ def download(request: HttpRequest, token: str, fmt: str) -> HttpResponse:
         pages = pages.filter(page_num=number)
         stem = f"{stem}-page-{page_num}"
     if fmt == "json":
-        body = payloads.job_payload(job)
+        body = payloads.job_payload(job, digits)
         body["pages"] = [
-            {**payloads.page_summary(page), "segments": page.segments} for page in pages
+            {
+                **payloads.page_summary(page, digits),
+                "segments": payloads.items_in_digits(page.segments, digits),
+            }
+            for page in pages
         ]
         content = orjson.dumps(body, option=orjson.OPT_INDENT_2)
         content_type = "application/json"
     else:
-        parts = [f"--- Page {page.page_num} ---\n{page.text}" for page in pages]
+        parts = [
+            f"--- Page {page.page_num} ---\n{payloads.page_summary(page, digits)['text']}"
+            for page in pages
+        ]
         content = ("\n\n".join(parts) + "\n").encode()
         content_type = "text/plain; charset=utf-8"
     response = HttpResponse(content, content_type=content_type)

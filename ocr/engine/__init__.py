@@ -22,6 +22,10 @@ Public API (re-exported here)::
     cer(reference: str, hypothesis: str) -> float
         Character error rate (see ocr.engine.metrics).
 
+    latin_digits(text: str) -> str
+        Every digit as 0-9 and ٫ ٬ ٪ as . , % (the API's ``?digits=latin``); the engine
+        itself returns numbers in the digits they were printed in.
+
     PdfError(code: str, message: str, *, page: int | None = None)
         ``code`` in PDF_ERROR_CODES: not_pdf, corrupt, encrypted, no_pages,
         too_many_pages, page_too_small, page_too_large, page_out_of_range, render_failed,
@@ -36,7 +40,9 @@ Public API (re-exported here)::
 Modules: pdf (open/validate/render), limits (decompression limits, with pdfreader and
 pdfsyntax: a bounded reader of raw PDF), page (pipeline), preprocess (clean-up chosen per
 page), geometry (deskew), tesseract (OCR, OSD, instance cache, missed regions, garbage
-control), layout (reading order), searchable (text-layer PDFs), textlayer, text
+control), numbers (number regions re-read with the digit model), bidi (logical order of
+a line's words), lines (words, lines, garbage control, segments), layout (reading order),
+oldtext (a page's own text removed under Portico's layer), searchable (text-layer PDFs), textlayer, text
 (normalisation, language), metrics, results, errors.
 
 Concurrency: pdfium and Tesseract are not thread-safe. Callers hold ``PDFIUM_LOCK`` (one
@@ -54,6 +60,7 @@ from .page import process_page
 from .pdf import DEFAULT_MAX_PAGE_PIXELS, PDFIUM_LOCK, PdfInfo, inspect_pdf
 from .results import PageResult, Segment
 from .searchable import TextLayerPage, build_searchable_pdf, text_layer_page
+from .text import latin_digits
 
 __all__ = [
     "DEFAULT_MAX_PAGE_PIXELS",
@@ -68,6 +75,7 @@ __all__ = [
     "cer",
     "engine_problem",
     "inspect_pdf",
+    "latin_digits",
     "process_page",
     "text_layer_page",
 ]

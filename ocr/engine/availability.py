@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import tesseract
+from . import numbers, tesseract
 
 LANGUAGES = ("ara", "eng")
 
 
 def engine_problem() -> str | None:
-    """None when Tesseract and its ``ara``/``eng`` data are here; else what is missing."""
+    """None when Tesseract, its ``ara``/``eng`` data and Portico's digit model are here;
+    else what is missing."""
     try:
         folder = Path(tesseract.tessdata_dir())
     except RuntimeError:
@@ -20,4 +21,7 @@ def engine_problem() -> str | None:
     ]
     if missing:
         return f"no {' or '.join(missing)} in {folder}"
+    digits = numbers.TESSDATA / f"{numbers.DIGIT_LANG}.traineddata"
+    if not digits.exists():
+        return f"no {digits.name} in {digits.parent} (see bin/train_digit_model.py)"
     return None

@@ -14,8 +14,9 @@ itself, from their boxes alone:
    or right to left when the group's text is mostly Arabic (the direction is decided
    per group, from its script). Each column is ordered recursively, so a column may hold
    its own sub-columns.
-4. **Tables.** A group whose columns hold short cells rather than running text
-   (:func:`_looks_like_table`) is read row by row instead, cells in the row's direction.
+4. **Tables.** A group whose columns hold short cells rather than running text, or
+   that has a column of numbers (:func:`_looks_like_table`), is read row by row
+   instead, cells in the row's direction.
 5. **Blocks.** Within a column, a new block starts where Tesseract started one or where
    the gap between lines exceeds :data:`BLOCK_GAP_LINE_HEIGHTS` line heights.
 
@@ -35,6 +36,8 @@ GUTTER_LINE_HEIGHTS = 1.2  # narrowest column gap, in median line heights
 GUTTER_KEEP = 0.6  # a band joins columns when each gutter keeps this share of its width
 BLOCK_GAP_LINE_HEIGHTS = 0.9  # a larger vertical gap inside a column starts a block
 TABLE_FILL = 0.55  # text columns have most lines filling at least this share
+NUMBER_COLUMN_LINES = 3  # a column of numbers makes a table from this many lines
+NUMBER_COLUMN_SHARE = 0.6  # ... when this share of its lines are numbers
 
 
 class _Word(Protocol):
@@ -153,9 +156,13 @@ def _columns(lines: list[L], gutters: list[tuple[int, int]]) -> list[list[L]]:
 
 
 def _looks_like_table(columns: list[list[L]]) -> bool:
-    """Columns of short cells (few lines filling their column) are a table's."""
+    """Columns of short cells (few lines filling their column) are a table's, and so are
+    columns beside a column of numbers (an invoice's amounts, whose cells are all about
+    as wide as their column)."""
     if len(columns) < 2:
         return False
+    if any(_numbers_column(column) for column in columns):
+        return True
     filled = total = 0
     for column in columns:
         x0 = min(ln.bbox[0] for ln in column)
@@ -164,6 +171,21 @@ def _looks_like_table(columns: list[list[L]]) -> bool:
         total += len(column)
         filled += sum(ln.bbox[2] - ln.bbox[0] >= TABLE_FILL * width for ln in column)
     return filled < 0.5 * total
+
+
+def _numbers_column(column: Sequence[_Line]) -> bool:
+    """A column of at least :data:`NUMBER_COLUMN_LINES` lines, most of them numbers (no
+    letters, a digit)."""
+    if len(column) < NUMBER_COLUMN_LINES:
+        return False
+    numbers = 0
+    for line in column:
+        text = line_text(line)
+        if any(ch.isdigit() for ch in text) and not (
+            ARABIC_LETTER_RE.search(text) or LATIN_LETTER_RE.search(text)
+        ):
+            numbers += 1
+    return numbers >= NUMBER_COLUMN_SHARE * len(column)
 
 
 def _table_rows(lines: list[L], rtl: bool) -> list[list[L]]:

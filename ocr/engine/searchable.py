@@ -20,6 +20,17 @@ map that maps each code to itself, so any script extracts as written. Words are
 written one text object each, at their box; right-to-left words in visual order, which
 text extraction (pdfium, poppler, Acrobat) turns back into logical order.
 
+**One text layer per page.** A page Portico OCR'd had no text layer it could trust, but
+it may have had one all the same (a scanner's earlier OCR, text with a broken
+``ToUnicode`` map, Arabic stored in visual order): left in place, its text would be
+extracted beside Portico's, twice and scrambled. So on every page that gets Portico's
+layer the old one goes (:mod:`ocr.engine.oldtext`): invisible text (render mode 3, an
+earlier OCR layer) is removed from the page's content, which looks exactly as before;
+visible text that could not be trusted is replaced by the page rendered as an image
+(like OCRmyPDF's ``--force-ocr``), since it cannot be hidden from extractors without
+disappearing from the page too. Pages that Portico did not OCR (``None``: their own good
+text layer was used) keep their content untouched.
+
 Known limit: on a page the engine turned by 180 degrees, pdfium extracts each word
 correctly but the words of a line in reverse order (it orders upside-down text by its
 x position on the page, whatever the content order).
@@ -41,6 +52,7 @@ from pathlib import Path
 
 import pikepdf
 
+from .oldtext import remove_text
 from .results import PageResult
 
 GLYPH_ADVANCE = 0.5  # em; the width given to every glyph of the glyphless font
@@ -259,13 +271,15 @@ def _show_word(
 
 
 def build_searchable_pdf(original: bytes, pages: Sequence[TextLayerPage | None]) -> bytes:
-    """``original`` with an invisible text layer on each page that has an entry."""
+    """``original`` with an invisible text layer on each page that has an entry, in place
+    of any text layer that page had (see the module docstring)."""
     pdf = pikepdf.open(io.BytesIO(original))
     font = None
     for index, page in enumerate(pdf.pages):
         layer = pages[index] if index < len(pages) else None
         if layer is None or not layer.words:
             continue
+        remove_text(pdf, page, original, index)
         if font is None:
             font = _font(pdf)
         geometry = _page_geometry(page)

@@ -11,9 +11,17 @@
   language, and ``line:<lang>`` (``PSM.SINGLE_BLOCK``) to re-read regions of ink that no
   recognised line covers (:func:`missed_regions`).
 
+* ``number:eastern`` / ``number:western`` (Portico's digit model,
+  ``tessdata/digits.traineddata``, each restricted to one digit system) and
+  ``number:eng`` (``PSM.SINGLE_LINE``) read number-like words again
+  (:mod:`ocr.engine.numbers`).
+
 After recognition, :func:`ocr_image` drops phantom lines, re-reads missed regions,
-repairs Latin junk in Arabic lines, drops garbage (:func:`drop_garbage`) and hands the
-lines to :mod:`ocr.engine.layout` for the reading order.
+repairs Latin junk in Arabic lines, re-reads numbers, puts each line's words in logical
+order (:mod:`ocr.engine.bidi`), settles the page's Eastern digits (Arabic-Indic or
+Persian), drops garbage (:func:`~ocr.engine.lines.drop_garbage`) and hands the lines to
+:mod:`ocr.engine.layout` for the reading order. Words, lines, garbage control and the
+segments live in :mod:`ocr.engine.lines`.
 
 Tesseract API objects are **not thread-safe**. Every use goes through :data:`LOCK`
 (a module-level ``threading.Lock``), so concurrent threads are serialised rather than
@@ -39,7 +47,6 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -47,9 +54,34 @@ import numpy as np
 from PIL import Image
 from tesserocr import OEM, PSM, PyTessBaseAPI
 
-from . import layout
+from . import bidi, layout, numbers
+from .lines import (
+    ARABIC_LINE_SHARE,
+    GARBAGE_CONF,
+    Line,
+    Word,
+    build_segments,
+    drop_garbage,
+    drop_overlapping_lines,
+    mean_conf,
+    parse_tsv,
+    script_counts,
+    union,
+    word_data,
+)
 from .results import BBox, Segment
-from .text import ARABIC_LETTER_RE, LATIN_LETTER_RE, fix_arabic_punctuation, normalize_text
+
+__all__ = [  # the names tests and the bench reach through this module
+    "GARBAGE_CONF",
+    "Line",
+    "Word",
+    "build_segments",
+    "drop_garbage",
+    "drop_overlapping_lines",
+    "ocr_image",
+    "parse_tsv",
+    "word_data",
+]
 
 LANG = "ara+eng"
 LANGUAGES = frozenset({"ara", "eng", LANG})
@@ -66,14 +98,10 @@ OSD_MIN_CONFIDENCE = 2.0  # Tesseract's orient_conf; lower means "don't know"
 SUSPICIOUS_LATIN_CONF = 85.0  # Latin words in Arabic lines below this get a second look
 ARABIC_REREAD_MIN_CONF = 30.0  # an Arabic re-read this sure beats suspicious Latin
 JUNK_LATIN_CONF = 50.0  # Latin this unsure inside Arabic is junk: any Arabic re-read wins
-ARABIC_LINE_SHARE = 0.6  # a line is "Arabic" when this share of its letters is Arabic
-OVERLAP_LOOKAHEAD = 4
 MISSED_PAD = 0.35  # line boxes grow by this share of a line height before looking for misses
 MISSED_MIN_CONF = 60.0  # a re-read region less sure than this is noise
 MISSED_MIN_INK = 0.06  # share of ink in a missed region's box below which it is specks
 MISSED_MAX_REGIONS = 60  # bound the work on pathological pages
-NOISE_LINE_ALNUM = 0.5
-GARBAGE_CONF = 85.0  # noise-like words below this confidence are dropped (measured)
 
 LOCK = threading.Lock()
 _apis: dict[str, tuple[int, PyTessBaseAPI]] = {}
@@ -102,6 +130,18 @@ def _make(kind: str) -> PyTessBaseAPI:
         api = PyTessBaseAPI(path=path, lang=kind[4:], psm=PSM.AUTO, oem=OEM.LSTM_ONLY)
     elif kind.startswith("line:"):  # re-reading a region the layout analysis missed
         api = PyTessBaseAPI(path=path, lang=kind[5:], psm=PSM.SINGLE_BLOCK, oem=OEM.LSTM_ONLY)
+    elif kind.startswith("number:"):  # one number region: the digit model, or English
+        which = kind[7:]
+        if which == "eng":
+            api = PyTessBaseAPI(path=path, lang="eng", psm=PSM.SINGLE_LINE, oem=OEM.LSTM_ONLY)
+        else:
+            api = PyTessBaseAPI(
+                path=str(numbers.TESSDATA),
+                lang=numbers.DIGIT_LANG,
+                psm=PSM.SINGLE_LINE,
+                oem=OEM.LSTM_ONLY,
+            )
+            api.SetVariable("tessedit_char_whitelist", numbers.WHITELISTS[which])
     elif kind == "ara":
         api = PyTessBaseAPI(path=path, lang="ara", psm=PSM.SINGLE_LINE, oem=OEM.LSTM_ONLY)
     else:
@@ -175,105 +215,14 @@ def detect_orientation(gray: np.ndarray, dpi: int, *, work_dpi: int = 150) -> in
     return int(result["orient_deg"]) % 360
 
 
-@dataclass(slots=True)
-class Word:
-    text: str
-    confidence: float
-    bbox: BBox
-
-
-@dataclass(slots=True)
-class Line:
-    block: int
-    bbox: BBox
-    words: list[Word]
-
-
-def parse_tsv(tsv: str, offset: tuple[int, int] = (0, 0)) -> tuple[dict[int, BBox], list[Line]]:
-    """Parse Tesseract TSV into block boxes and lines of words (reading order kept).
-
-    Levels: 2 = block, 4 = line, 5 = word. ``offset`` is added to every box.
-    """
-    dx, dy = offset
-    blocks: dict[int, BBox] = {}
-    lines: dict[tuple[int, int, int], Line] = {}
-    for row in tsv.splitlines():
-        cols = row.split("\t")
-        if len(cols) < 11 or not cols[0].isdigit():
-            continue
-        level, block, par, line = (int(c) for c in (cols[0], cols[2], cols[3], cols[4]))
-        left, top, width, height = (int(c) for c in cols[6:10])
-        box = (left + dx, top + dy, left + width + dx, top + height + dy)
-        if level == 2:
-            blocks[block] = box
-        elif level == 4:
-            lines[(block, par, line)] = Line(block, box, [])
-        elif level == 5 and (block, par, line) in lines:
-            text = normalize_text(cols[11] if len(cols) > 11 else "")
-            if text:
-                lines[(block, par, line)].words.append(Word(text, float(cols[10]), box))
-    return blocks, [ln for ln in lines.values() if ln.words]
-
-
-def _overlap(a0: int, a1: int, b0: int, b1: int) -> float:
-    """Overlap of [a0, a1) and [b0, b1) as a share of the shorter interval."""
-    shorter = max(1, min(a1 - a0, b1 - b0))
-    return max(0, min(a1, b1) - max(a0, b0)) / shorter
-
-
-def drop_overlapping_lines(lines: list[Line]) -> list[Line]:
-    """Remove phantom lines that sit on top of another line of the same block.
-
-    With row-noise rejection off (see module doc) Tesseract occasionally builds a second
-    "line" from the dots and marks of an Arabic row, overlapping the real line and
-    repeating some of its words. Two lines of a block covering the same area (>= 50%
-    overlap both vertically and horizontally, vertically for their boxes and for the
-    rows their words share, :func:`_core_rows`) are one visual row: the less confident
-    one (then the shorter one) is dropped. Phantoms follow their line in reading order,
-    so only the next :data:`OVERLAP_LOOKAHEAD` lines are compared.
-    """
-
-    def score(line: Line) -> tuple[float, int]:
-        return _mean_conf(line.words), sum(len(w.text) for w in line.words)
-
-    dropped: set[int] = set()
-    for i, a in enumerate(lines):
-        for j in range(i + 1, min(i + 1 + OVERLAP_LOOKAHEAD, len(lines))):
-            b = lines[j]
-            if i in dropped or j in dropped or a.block != b.block:
-                continue
-            if (
-                _overlap(a.bbox[1], a.bbox[3], b.bbox[1], b.bbox[3]) >= 0.5
-                and _overlap(*_core_rows(a), *_core_rows(b)) >= 0.5
-                and _overlap(a.bbox[0], a.bbox[2], b.bbox[0], b.bbox[2]) >= 0.5
-            ):
-                dropped.add(j if score(a) >= score(b) else i)
-    return [line for k, line in enumerate(lines) if k not in dropped]
-
-
-def _core_rows(line: Line) -> tuple[int, int]:
-    """The rows a line's words share: the median top and median bottom of its words.
-
-    A speck read as a "word" (or glued to one) stretches the line's box by half a line
-    or more; the medians ignore it.
-    """
-    tops = sorted(w.bbox[1] for w in line.words)
-    bottoms = sorted(w.bbox[3] for w in line.words)
-    return tops[len(tops) // 2], bottoms[len(bottoms) // 2]
-
-
-def _script(text: str) -> tuple[int, int]:
-    return len(ARABIC_LETTER_RE.findall(text)), len(LATIN_LETTER_RE.findall(text))
-
-
 def _is_latin_word(text: str) -> bool:
-    arabic, latin = _script(text)
+    arabic, latin = script_counts(text)
     return arabic == 0 and latin > 0
 
 
 def _suspicious_runs(line: Line) -> list[tuple[int, int]]:
     """Index ranges of low-confidence Latin words inside a mostly Arabic line."""
-    arabic, latin = _script(" ".join(w.text for w in line.words))
+    arabic, latin = script_counts(" ".join(w.text for w in line.words))
     if arabic < ARABIC_LINE_SHARE * (arabic + latin) or not latin:
         return []
     runs: list[tuple[int, int]] = []
@@ -331,20 +280,13 @@ def _repair_latin_runs(image: Image.Image, lines: list[Line], dpi: int) -> None:
             found = [
                 w
                 for w in arabic_words
-                if left <= (w.bbox[0] + w.bbox[2]) / 2 <= right and _script(w.text)[0] > 0
+                if left <= (w.bbox[0] + w.bbox[2]) / 2 <= right and script_counts(w.text)[0] > 0
             ]
-            conf, run_conf = _mean_conf(found), _mean_conf(run)
+            conf, run_conf = mean_conf(found), mean_conf(run)
             if found and (
                 conf >= ARABIC_REREAD_MIN_CONF or conf > run_conf or run_conf < JUNK_LATIN_CONF
             ):
                 line.words[start:end] = found
-
-
-def _mean_conf(words: list[Word]) -> float:
-    """Confidence mean weighted by word length (words with conf < 0 are ignored)."""
-    scored = [(w.confidence, len(w.text)) for w in words if w.confidence >= 0]
-    total = sum(n for _, n in scored)
-    return sum(c * n for c, n in scored) / total if total else 0.0
 
 
 def _instance_for(language: str | None) -> str:
@@ -375,6 +317,7 @@ def ocr_image(
     returns right-to-left lines cut after the first word, characters in visual order.
     """
     kind = _instance_for(language)
+    page_rtl = False
     if upscale > 1.0:
         gray = cv2.resize(gray, None, fx=upscale, fy=upscale, interpolation=cv2.INTER_CUBIC)
         dpi = round(dpi * upscale)
@@ -391,15 +334,54 @@ def ocr_image(
             api.Clear()
         _, lines = parse_tsv(tsv)
         lines = drop_overlapping_lines(lines)
-        lines += _read_missed_regions(gray, image, lines, language or LANG, dpi)
+        read = _number_reader(dpi)
+        lines += _read_missed_regions(gray, image, lines, language or LANG, dpi, read)
         if kind == "ocr":
             _repair_latin_runs(image, lines, dpi)
+        if language != "eng":
+            page_rtl = layout.is_rtl(lines)
+            numbers.read_numbers(image, gray, lines, read, page_rtl=page_rtl)
+    for line in lines:
+        rtl = numbers.line_is_rtl(line, page_rtl)
+        line.words = bidi.logical_order(line.words, rtl)
+        for word in line.words:
+            word.text = bidi.edge_punctuation(word.text, rtl)
+    _settle_persian_digits(lines)
     if upscale > 1.0:
         lines = [_scaled(line, 1.0 / upscale) for line in lines]
     blocks = layout.order_blocks(drop_garbage(lines))
     text, segments = build_segments(blocks)
     line_dicts, words = word_data(blocks)
     return text, segments, mean_conf, line_dicts, words
+
+
+def _number_reader(dpi: int) -> numbers.Reader:
+    """Reads a crop with the digit model (one digit system) or the English one, as
+    :func:`ocr.engine.numbers.read_numbers` asks. Caller holds :data:`LOCK`."""
+
+    def read(crop: Image.Image, kind: str) -> list[tuple[str, float, BBox]]:
+        api = _get(f"number:{kind}")
+        api.SetVariable("user_defined_dpi", str(dpi))
+        api.SetImage(crop)
+        try:
+            api.Recognize()
+            tsv = api.GetTSVText(0) or ""
+        finally:
+            api.Clear()
+        _, found = parse_tsv(tsv)
+        return [(w.text, w.confidence, w.bbox) for line in found for w in line.words]
+
+    return read
+
+
+def _settle_persian_digits(lines: list[Line]) -> None:
+    """One Eastern digit system per page: Persian when the page's digits say so (see
+    :func:`ocr.engine.numbers.persian_page`), Arabic-Indic otherwise."""
+    texts = [w.text for line in lines for w in line.words]
+    persian = numbers.persian_page(texts)
+    for line in lines:
+        for word in line.words:
+            word.text = numbers.settle_eastern(word.text, persian)
 
 
 def _scaled(line: Line, factor: float) -> Line:
@@ -447,14 +429,26 @@ def missed_regions(gray: np.ndarray, lines: list[Line]) -> list[BBox]:
 
 
 def _read_missed_regions(
-    gray: np.ndarray, image: Image.Image, lines: list[Line], language: str, dpi: int
+    gray: np.ndarray,
+    image: Image.Image,
+    lines: list[Line],
+    language: str,
+    dpi: int,
+    reader: numbers.Reader,
 ) -> list[Line]:
     """Re-read each :func:`missed_regions` box as a block of its own. Caller holds
-    :data:`LOCK`. Readings below :data:`MISSED_MIN_CONF` are taken for noise."""
+    :data:`LOCK`. Readings below :data:`MISSED_MIN_CONF` are taken for noise, unless, on
+    a page with Arabic, the digit model reads a number of two digits or more there (a
+    table cell of Arabic-Indic digits, which the Arabic model cannot read)."""
     found: list[Line] = []
     block = max((ln.block for ln in lines), default=0) + 1
     api = None
+    # Arabic-Indic table cells are what the Arabic model cannot read: only on Arabic pages.
+    arabic = language != "eng" and any(
+        script_counts(w.text)[0] for line in lines for w in line.words
+    )
     for x0, y0, x1, y1 in missed_regions(gray, lines)[:MISSED_MAX_REGIONS]:
+        before = len(found)
         if api is None:
             api = _get(f"line:{language}")
             api.SetVariable("user_defined_dpi", str(dpi))
@@ -468,130 +462,15 @@ def _read_missed_regions(
         for line in region_lines:
             # Only words with letters or digits: a region of specks reads as "* + .".
             words = [w for w in line.words if any(ch.isalnum() for ch in w.text)]
-            if words and _mean_conf(words) >= MISSED_MIN_CONF:
-                found.append(Line(block, _union([w.bbox for w in words]), words))
+            if words and mean_conf(words) >= MISSED_MIN_CONF:
+                found.append(Line(block, union([w.bbox for w in words]), words))
+                block += 1
+        if len(found) == before and arabic:
+            box = (x0, y0, x1, y1)
+            read, conf, _ = numbers.best_reading(image, box, y1 - y0, reader, with_english=False)
+            text = "".join(t for t, _, _ in read)
+            if conf >= numbers.GAP_MIN_CONF and numbers.tall_digits(text) >= 2:
+                words = [Word(t, c, b) for t, c, b in read]
+                found.append(Line(block, union([w.bbox for w in words]), words))
                 block += 1
     return found
-
-
-def _is_noise_word(word: Word, line_script: str) -> bool:
-    """A recognised "word" that is typical noise: no letter or digit at all (specks read
-    as ``. , ' * +``), or a word of the other script inside a line of one script (dots
-    and dust read as ``ll``, ``ee`` in Arabic lines, as ``يه`` or ``٠`` in English
-    ones). Single letters are not noise in themselves ("A", "I", "و")."""
-    if not any(ch.isalnum() for ch in word.text):
-        return True
-    arabic, latin = _script(word.text)
-    if line_script == "arabic":
-        return latin > 0 and arabic == 0
-    if line_script == "latin":
-        return arabic > 0 or any("\u0660" <= ch <= "\u0669" for ch in word.text)
-    return False
-
-
-def drop_garbage(lines: list[Line], threshold: float | None = None) -> list[Line]:
-    """Drop noise-like words recognised with confidence below ``threshold``, and whole
-    lines below it that are mostly symbols (under :data:`NOISE_LINE_ALNUM` letters or
-    digits).
-
-    The default, :data:`GARBAGE_CONF`, was measured on ``bench/ocr_quality_bench.py``
-    (see docs/ocr.md). Lines left without words are dropped.
-    """
-    limit = GARBAGE_CONF if threshold is None else threshold
-    kept = []
-    for line in lines:
-        arabic, latin = _script(" ".join(w.text for w in line.words))
-        line_script = "common"
-        if arabic >= ARABIC_LINE_SHARE * (arabic + latin) > 0:
-            line_script = "arabic"
-        elif latin >= ARABIC_LINE_SHARE * (arabic + latin) > 0:
-            line_script = "latin"
-        chars = [ch for w in line.words for ch in w.text]
-        if sum(ch.isalnum() for ch in chars) < NOISE_LINE_ALNUM * len(chars) and (
-            _mean_conf(line.words) < limit
-        ):
-            continue  # a "line" of specks: "* + . 5 * ++ ٠"
-        words = [
-            w for w in line.words if w.confidence >= limit or not _is_noise_word(w, line_script)
-        ]
-        if words:
-            kept.append(Line(line.block, _union([w.bbox for w in words]), words))
-    return kept
-
-
-def _union(boxes: list[BBox]) -> BBox:
-    return (
-        min(b[0] for b in boxes),
-        min(b[1] for b in boxes),
-        max(b[2] for b in boxes),
-        max(b[3] for b in boxes),
-    )
-
-
-def _word_script(text: str) -> str:
-    arabic, latin = _script(text)
-    if arabic > latin:
-        return "arabic"
-    if latin:
-        return "latin"
-    return "common"
-
-
-def build_segments(blocks: list[list[Line]]) -> tuple[str, list[Segment]]:
-    """Page text and block/line segments from lines grouped into ordered blocks."""
-    segments: list[Segment] = []
-    block_texts: list[str] = []
-    for index, block in enumerate(blocks):
-        texts = [fix_arabic_punctuation(" ".join(w.text for w in ln.words)) for ln in block]
-        confs = [_mean_conf(ln.words) for ln in block]
-        text = "\n".join(texts)
-        block_texts.append(text)
-        weights = [(c, len(t)) for c, t in zip(confs, texts, strict=True)]
-        conf = sum(c * n for c, n in weights) / max(1, sum(n for _, n in weights))
-        segments.append(Segment("block", _union([ln.bbox for ln in block]), text, conf, index))
-        segments.extend(
-            Segment("line", ln.bbox, t, c, index)
-            for ln, t, c in zip(block, texts, confs, strict=True)
-        )
-    return "\n\n".join(block_texts), segments
-
-
-def word_data(blocks: list[list[Line]]) -> tuple[list[dict], list[dict]]:
-    """JSON-ready lines and words in reading order.
-
-    A line: ``{"text", "bbox": [x0, y0, x1, y1], "confidence", "block", "direction"}``
-    (``"rtl"`` when its letters are mostly Arabic). A word: ``{"text", "bbox",
-    "confidence", "line", "block", "script", "direction"}`` where ``line`` indexes the
-    lines, ``script`` is ``"arabic"``, ``"latin"`` or ``"common"`` (digits, symbols) and
-    ``direction`` the word's own. Boxes are pixels of the final page image.
-    """
-    lines: list[dict] = []
-    words: list[dict] = []
-    for block_index, block in enumerate(blocks):
-        for line in block:
-            rtl = layout.is_rtl([line])
-            line_index = len(lines)
-            lines.append(
-                {
-                    "text": fix_arabic_punctuation(" ".join(w.text for w in line.words)),
-                    "bbox": list(line.bbox),
-                    "confidence": round(_mean_conf(line.words), 2),
-                    "block": block_index,
-                    "direction": "rtl" if rtl else "ltr",
-                }
-            )
-            for word in line.words:
-                script = _word_script(word.text)
-                direction = {"arabic": "rtl", "latin": "ltr"}.get(script, lines[-1]["direction"])
-                words.append(
-                    {
-                        "text": word.text,
-                        "bbox": list(word.bbox),
-                        "confidence": round(max(0.0, word.confidence), 2),
-                        "line": line_index,
-                        "block": block_index,
-                        "script": script,
-                        "direction": direction,
-                    }
-                )
-    return lines, words

@@ -21,6 +21,18 @@ _ARABIC_PUNCT = [
     (re.compile(_ARABIC_BEFORE + r"\s*\?"), "؟"),
 ]
 
+# Arabic-Indic and Persian digits, Arabic decimal/thousands separators and percent sign
+# -> their ASCII forms (``?digits=latin``).
+_LATIN_DIGITS = str.maketrans(
+    {
+        **{chr(0x0660 + d): str(d) for d in range(10)},
+        **{chr(0x06F0 + d): str(d) for d in range(10)},
+        "٫": ".",
+        "٬": ",",
+        "٪": "%",
+    }
+)
+
 MIXED_MIN_LETTERS = 10
 MIXED_MIN_SHARE = 0.05
 
@@ -34,6 +46,14 @@ def normalize_text(text: str) -> str:
     text = _BIDI_RE.sub("", text).replace("\r\n", "\n").replace("\r", "\n")
     lines = (_HSPACE_RE.sub(" ", line).strip() for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
+
+
+def latin_digits(text: str) -> str:
+    """``text`` with every digit in 0-9 and the Arabic separators ٫ ٬ ٪ as ``. , %``.
+
+    ``١٬٢٥٠٫٧٥`` → ``1,250.75``, ``۱۴۰۳/۰۶/۱۵`` → ``1403/06/15``; nothing else changes.
+    """
+    return text.translate(_LATIN_DIGITS)
 
 
 def fix_arabic_punctuation(line: str) -> str:

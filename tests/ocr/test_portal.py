@@ -82,6 +82,23 @@ def test_downloads_give_the_text_and_the_json(web, alice, make_job):
     assert web.get(reverse("ocr-download", args=[job.token, "xml"])).status_code == 404
 
 
+def test_downloads_give_numbers_in_latin_digits_on_request(web, alice, make_job):
+    job = make_job(alice, pages=1)
+    job.pages.update(
+        text="فاتورة ٤٧١١ بمبلغ ١٬٢٥٠٫٧٥",
+        segments=[{"kind": "line", "text": "فاتورة ٤٧١١", "bbox": [0, 0, 9, 9]}],
+    )
+    url = reverse("ocr-download", args=[job.token, "txt"])
+    assert "٤٧١١ بمبلغ ١٬٢٥٠٫٧٥" in web.get(url).content.decode()
+    assert "4711 بمبلغ 1,250.75" in web.get(url + "?digits=latin").content.decode()
+    body = orjson.loads(
+        web.get(reverse("ocr-download", args=[job.token, "json"]) + "?digits=latin").content
+    )
+    assert body["pages"][0]["text"].endswith("4711 بمبلغ 1,250.75")
+    assert body["pages"][0]["segments"][0]["text"] == "فاتورة 4711"
+    assert web.get(url + "?digits=roman").status_code == HTTPStatus.BAD_REQUEST
+
+
 def test_someone_elses_job_is_404_and_an_expired_one_410(web, bob, alice, make_job):
     from datetime import timedelta
 

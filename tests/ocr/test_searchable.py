@@ -118,3 +118,54 @@ def test_a_page_scanned_sideways_extracts_in_reading_order(arabic: bool, degrees
     assert result.rotation == 360 - degrees
     (text,) = _extract(build_searchable_pdf(original, [text_layer_page(result)]))
     assert cer(truth, text) <= 0.02, text
+
+
+def _old_layer_pdf(invisible: bool) -> tuple[bytes, str | None]:
+    """A page that already carries a text layer the engine cannot trust: a scan under an
+    earlier OCR's invisible junk, or visible Arabic stored in visual order (drawn unshaped,
+    so what is printed is itself scrambled: no truth to compare with)."""
+    if not invisible:
+        return pdfgen.arabic_text_layer_pdf(logical=False), None
+    image, truth = scangen.flow_page(scangen.paragraphs(random.Random(33), False, 1, 3))
+    scan = pdfgen.image_pdf(image)
+    junk = [
+        {"text": "~#| %%& ^^*", "bbox": [300, 300 + 80 * i, 2000, 360 + 80 * i], "line": i}
+        for i in range(6)
+    ]
+    return build_searchable_pdf(scan, [TextLayerPage(image.width, image.height, junk)]), truth
+
+
+@pytest.mark.parametrize("invisible", [True, False], ids=["old_ocr_layer", "visual_order_text"])
+def test_a_page_portico_read_keeps_only_portico_text(invisible: bool) -> None:
+    original, truth = _old_layer_pdf(invisible)
+    assert _extract(original)[0].strip()  # the page has a text layer of its own
+    result = process_page(original, 0)
+    assert result.path == "ocr"
+    (text,) = _extract(build_searchable_pdf(original, [text_layer_page(result)]))
+    # Once: the old layer beside Portico's would double the text (CER near 1).
+    assert cer(result.text, text) <= 0.02, text
+    assert truth is None or cer(truth, text) <= 0.05, text
+    assert "~#|" not in text
+
+
+def test_removing_an_invisible_old_layer_leaves_the_page_looking_the_same() -> None:
+    original, _ = _old_layer_pdf(invisible=True)
+    result = process_page(original, 0)
+    searchable = build_searchable_pdf(original, [text_layer_page(result)])
+    assert np.array_equal(_render(original), _render(searchable))
+
+
+def test_visible_untrusted_text_is_replaced_by_the_page_image() -> None:
+    original, _ = _old_layer_pdf(invisible=False)
+    result = process_page(original, 0)
+    searchable = build_searchable_pdf(original, [text_layer_page(result)])
+    before, after = _render(original).astype(int), _render(searchable).astype(int)
+    assert before.shape == after.shape
+    assert np.abs(before - after).mean() < 3  # the same page, drawn from its render
+
+
+def test_a_good_text_layer_portico_used_is_kept() -> None:
+    original = pdfgen.text_layer_pdf()
+    result = process_page(original, 0)
+    assert result.path == "text_layer"
+    assert _extract(build_searchable_pdf(original, [text_layer_page(result)])) == _extract(original)
