@@ -9,8 +9,6 @@ from ocr import storage
 from ocr.flows import owned_job, queue_position
 from ocr.models import OcrJob, OcrPage
 
-MAX_MEDIA_LIMIT = 50
-
 
 def iso(moment: datetime | None) -> str | None:
     if moment is None:
@@ -98,11 +96,8 @@ def page_detail(
     token: str, owner_id: int, page_num: int, *, base_url: str = "", detail: str = ""
 ) -> dict:
     """One page with expiring links to its thumbnail and full image (null until read);
-    ``detail="words"`` adds its words and lines with boxes."""
-    if detail not in ("", "words"):
-        raise ApiError(
-            400, "'detail' may only be 'words'.", param="detail", code="invalid_parameter"
-        )
+    ``detail="words"`` adds its words and lines with boxes (checked by
+    ``ocr.schemas.PageOptions``)."""
     if page_num < 1:
         raise ApiError(400, "page_num must be >= 1.", param="page_num", code="invalid_parameter")
     job = owned_job(token, owner_id)
@@ -130,16 +125,9 @@ def page_detail(
 
 
 def media_page(token: str, owner_id: int, kind: str, start: int, limit: int) -> dict:
-    """``kind`` "thumbnails" or "images": presigned URLs with object storage, data URIs otherwise."""
-    if start < 0:
-        raise ApiError(400, "'start' must be 0 or more.", param="start", code="invalid_parameter")
-    if not 1 <= limit <= MAX_MEDIA_LIMIT:
-        raise ApiError(
-            400,
-            f"'limit' must be between 1 and {MAX_MEDIA_LIMIT}.",
-            param="limit",
-            code="invalid_parameter",
-        )
+    """``kind`` "thumbnails" or "images": presigned URLs with object storage, data URIs
+    otherwise. ``start`` and ``limit`` were checked where they came in
+    (``ocr.schemas.MediaWindow``)."""
     job = owned_job(token, owner_id)
     end = min(start + limit, job.total_pages)
     field = "thumbnail_name" if kind == "thumbnails" else "image_name"
