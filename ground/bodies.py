@@ -111,9 +111,8 @@ def invalid(errors: list[dict], *, located: bool = False) -> ApiError:
             param=param,
             code="missing_required_parameter",
         )
-    return ApiError(
-        400, f"Invalid '{param}': {message}.", param=param or None, code="invalid_parameter"
-    )
+    message = f"Invalid '{param}': {message}." if param else f"{message}."
+    return ApiError(400, message, param=param or None, code="invalid_parameter")
 
 
 def field_path(loc, *, located: bool = False) -> str:
