@@ -171,3 +171,10 @@ def test_two_schemas_of_one_name_are_refused():
 
     with pytest.raises(ValueError, match="Two schemas are named 'RetrievalQuery'"):
         bodies.json_body(RetrievalQuery)
+
+
+def test_the_document_is_valid_openapi(document):
+    # openapi-spec-validator comes with schemathesis (make fuzz).
+    from openapi_spec_validator import validate
+
+    validate(document)
