@@ -24,8 +24,19 @@ from gateway.adapters import (
 )
 from gateway.admission import Call, admit, reserve, v1
 from gateway.catalog_views import catalog_entry, model_list_entry
+from gateway.openai_schemas import (
+    ChatCompletion,
+    ChatCompletionRequest,
+    EmbeddingList,
+    EmbeddingRequest,
+    Response,
+    ResponseRequest,
+)
+from gateway.schemas import Catalog, CatalogQuery, ModelList, ModelObject, UsagePage, UsageQuery
+from gateway.schemas import Wallet as WalletAnswer
 from gateway.upstream import open_chat, open_embeddings
 from gateway.validation import max_output_tokens, validate_chat, validate_embeddings
+from ground.bodies import json_body, parse_query, query_parameters
 from ground.errors import ApiError
 from ground.tokens import (
     estimate_input_tokens,
@@ -38,12 +49,15 @@ from usage.records import usage_page
 
 router = Router(tags=["LLM"])
 
-JSON_BODY = {
-    "requestBody": {
-        "content": {"application/json": {"schema": {"type": "object"}}},
-        "required": True,
-    }
-}
+
+def hot_body(model, stream: str | None = None) -> dict:
+    """``openapi_extra`` for a hot-path route: its body described by ``model`` (read by the
+    fast parser, not by the model), and with ``stream`` the event stream it may answer."""
+    extra = json_body(model)
+    if stream:
+        events = {"schema": {"type": "string", "description": stream}}
+        extra["responses"] = {200: {"content": {"text/event-stream": events}}}
+    return extra
 
 
 def completion_tokens_of(payload: dict) -> int:
@@ -80,14 +94,31 @@ async def run_chat(call: Call, body: dict, *, translator_factory=None, shape=Non
     return await proxy.finish_plain(call, reply, completion_tokens_of, shape)
 
 
-@router.post("/chat/completions", openapi_extra=JSON_BODY, summary="Create a chat completion")
+@router.post(
+    "/chat/completions",
+    openapi_extra=hot_body(
+        ChatCompletionRequest,
+        stream="With `stream: true`: `chat.completion.chunk` events, then `data: [DONE]`.",
+    ),
+    response=ChatCompletion,
+    summary="Create a chat completion",
+)
 @v1("chat", endpoint="chat.completions", admit_now=False)
 async def chat_completions(request: HttpRequest, call: Call) -> HttpResponse:
     """OpenAI-compatible chat completions; `stream: true` answers Server-Sent Events ending in `data: [DONE]`."""
     return await run_chat(call, proxy.parse_json_body(request))
 
 
-@router.post("/responses", openapi_extra=JSON_BODY, summary="Create a response (Responses API)")
+@router.post(
+    "/responses",
+    openapi_extra=hot_body(
+        ResponseRequest,
+        stream="With `stream: true`: `response.created`, `response.output_text.delta`, …, "
+        "`response.completed`.",
+    ),
+    response=Response,
+    summary="Create a response (Responses API)",
+)
 @v1("chat", endpoint="responses", admit_now=False)
 async def responses(request: HttpRequest, call: Call) -> HttpResponse:
     """The Responses surface, served through each provider's chat completions."""
@@ -107,7 +138,12 @@ async def responses(request: HttpRequest, call: Call) -> HttpResponse:
     )
 
 
-@router.post("/embeddings", openapi_extra=JSON_BODY, summary="Create embeddings")
+@router.post(
+    "/embeddings",
+    openapi_extra=hot_body(EmbeddingRequest),
+    response=EmbeddingList,
+    summary="Create embeddings",
+)
 @v1("embeddings", endpoint="embeddings", admit_now=False)
 async def embeddings(request: HttpRequest, call: Call) -> HttpResponse:
     """`input` as a string or an array; `encoding_format` float or base64; `dimensions`."""
@@ -125,7 +161,7 @@ async def embeddings(request: HttpRequest, call: Call) -> HttpResponse:
     return await proxy.finish_plain(call, reply, lambda payload: 0)
 
 
-@router.get("/models", summary="List the models this key may use")
+@router.get("/models", response=ModelList, summary="List the models this key may use")
 @v1("models")
 async def list_models(request: HttpRequest, call: Call) -> HttpResponse:
     catalog = await get_catalog()
@@ -146,11 +182,16 @@ def matches(entry: dict, model, provider: str, needle: str) -> bool:
     return not needle or needle in text
 
 
-@router.get("/models/catalog", summary="The model catalog with prices and measured latency")
+@router.get(
+    "/models/catalog",
+    openapi_extra=query_parameters(CatalogQuery),
+    response=Catalog,
+    summary="The model catalog with prices and measured latency",
+)
 @v1("models")
-async def model_catalog(
-    request: HttpRequest, call: Call, provider: str = "", search: str = ""
-) -> HttpResponse:
+async def model_catalog(request: HttpRequest, call: Call) -> HttpResponse:
+    options = parse_query(request, CatalogQuery)
+    provider, search = options.provider, options.search
     catalog = await get_catalog()
     stats = await sync_to_async(model_stats)(24)
     recent = await sync_to_async(model_stats)(1)
@@ -168,7 +209,7 @@ async def model_catalog(
 
 
 # After /models/catalog: URL patterns match in order, and ids may contain "/".
-@router.get("/models/{path:model_id}", summary="One model this key may use")
+@router.get("/models/{path:model_id}", response=ModelObject, summary="One model this key may use")
 @v1("models")
 async def retrieve_model(request: HttpRequest, call: Call, model_id: str) -> HttpResponse:
     """The official SDKs' ``models.retrieve``: the same object as an entry of ``/models``.
@@ -187,21 +228,27 @@ async def retrieve_model(request: HttpRequest, call: Call, model_id: str) -> Htt
     return proxy.json_response(model_list_entry(model))
 
 
-@router.get("/usage", summary="Your usage records, newest first", tags=["Usage"])
+@router.get(
+    "/usage",
+    openapi_extra=query_parameters(UsageQuery),
+    response=UsagePage,
+    summary="Your usage records, newest first",
+    tags=["Usage"],
+)
 @v1("usage")
-async def list_usage(
-    request: HttpRequest, call: Call, model: str = "", limit: int = 20, after: str = ""
-) -> HttpResponse:
-    if not 1 <= limit <= 100:
-        raise ApiError(
-            400, "'limit' must be between 1 and 100.", param="limit", code="invalid_parameter"
-        )
-    page = await sync_to_async(usage_page)(call.ctx.owner_id, model=model, limit=limit, after=after)
+async def list_usage(request: HttpRequest, call: Call) -> HttpResponse:
+    options = parse_query(request, UsageQuery)
+    page = await sync_to_async(usage_page)(
+        call.ctx.owner_id, model=options.model, limit=options.limit, after=options.after
+    )
     return proxy.json_response(page)
 
 
 @router.get(
-    "/wallet", summary="Your prepaid balance, open holds and available funds", tags=["Usage"]
+    "/wallet",
+    response=WalletAnswer,
+    summary="Your prepaid balance, open holds and available funds",
+    tags=["Usage"],
 )
 @v1("usage")
 async def wallet(request: HttpRequest, call: Call) -> HttpResponse:

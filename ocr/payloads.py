@@ -9,7 +9,6 @@ from ocr import engine, storage
 from ocr.jobs import owned_job, queue_position
 from ocr.models import OcrJob, OcrPage
 
-MAX_MEDIA_LIMIT = 50
 DIGITS = ("printed", "latin")
 
 
@@ -131,12 +130,8 @@ def page_detail(
     digits: str = "",
 ) -> dict:
     """One page with expiring links to its thumbnail and full image (null until read);
-    ``detail="words"`` adds its words and lines with boxes; ``digits``: see
-    :func:`digits_option`."""
-    if detail not in ("", "words"):
-        raise ApiError(
-            400, "'detail' may only be 'words'.", param="detail", code="invalid_parameter"
-        )
+    ``detail="words"`` adds its words and lines with boxes (checked by
+    ``ocr.schemas.PageOptions``); ``digits``: see :func:`digits_option`."""
     digits = digits_option(digits)
     if page_num < 1:
         raise ApiError(400, "page_num must be >= 1.", param="page_num", code="invalid_parameter")
@@ -165,16 +160,9 @@ def page_detail(
 
 
 def media_page(token: str, owner_id: int, kind: str, start: int, limit: int) -> dict:
-    """``kind`` "thumbnails" or "images": presigned URLs with object storage, data URIs otherwise."""
-    if start < 0:
-        raise ApiError(400, "'start' must be 0 or more.", param="start", code="invalid_parameter")
-    if not 1 <= limit <= MAX_MEDIA_LIMIT:
-        raise ApiError(
-            400,
-            f"'limit' must be between 1 and {MAX_MEDIA_LIMIT}.",
-            param="limit",
-            code="invalid_parameter",
-        )
+    """``kind`` "thumbnails" or "images": presigned URLs with object storage, data URIs
+    otherwise. ``start`` and ``limit`` were checked where they came in
+    (``ocr.schemas.MediaWindow``)."""
     job = owned_job(token, owner_id)
     end = min(start + limit, job.total_pages)
     field = "thumbnail_name" if kind == "thumbnails" else "image_name"

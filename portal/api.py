@@ -14,6 +14,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from gateway.api import router as gateway_router
+from ground import bodies
 from ground.db import RETRY_AFTER_SECONDS, is_lock_timeout
 from ground.errors import ApiError, error_response
 from ocr.api import router as ocr_router
@@ -67,7 +68,11 @@ class PorticoApi(NinjaAPI):
             "scheme": "bearer",
             "description": "An API key: `Authorization: Bearer sk-…`",
         }
-        components.setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        schemas = components.setdefault("schemas", {})
+        # The request bodies and query options read with ground.bodies (their $refs).
+        for name, definition in bodies.COMPONENTS.items():
+            schemas.setdefault(name, definition)
+        schemas["Error"] = ERROR_SCHEMA
         schema["security"] = [{"bearerAuth": []}]
         error = {
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
@@ -99,16 +104,9 @@ def on_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
 
 @api.exception_handler(ValidationError)
 def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    first = exc.errors[0] if exc.errors else {}
-    location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
-    # ninja nests the body under the parameter name; the client knows only the fields.
-    if len(location) > 1 and location[0] in {"payload", "data", "params"}:
-        location = location[1:]
-    param = ".".join(location) or None
-    message = first.get("msg", "Invalid request")
-    if param:
-        message = f"{param}: {message}"
-    return error_response(400, message, param=param, code="invalid_parameter")
+    """A path parameter ninja could not read: the same mapping as every body and query
+    option (``ground.bodies.invalid``)."""
+    return bodies.invalid(list(exc.errors), located=True).response()
 
 
 @api.exception_handler(AuthenticationError)

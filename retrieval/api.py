@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import orjson
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.signing import TimestampSigner
@@ -36,6 +35,7 @@ from gateway.admission import (
     v1,
 )
 from gateway.proxy import json_response
+from ground.bodies import form_body, json_body, parse_json
 from ground.errors import ApiError
 from ground.net import site_url
 from ground.uploads import uploaded_file
@@ -43,32 +43,31 @@ from retrieval import charges, collections, dense, documents, embedding, filetyp
 from retrieval.ingest import ingest_answer, ingest_file, ingest_pages
 from retrieval.models import Document
 from retrieval.offload import offload
+from retrieval.schemas import (
+    CollectionCreate,
+    CollectionCreated,
+    CollectionDeleted,
+    CollectionList,
+    DocumentDeleted,
+    DocumentList,
+    DocumentStatus,
+    FileIngest,
+    IngestAccepted,
+    PagesIngest,
+    QueryAnswer,
+    RetrievalQuery,
+)
 from retrieval.spelling import QueryBudget
 
 router = Router(tags=["Retrieval"])
 BASE = "/alRetrieval/collections"
-JSON_BODY = {"requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}}}
 INGEST_BODY = {
     "requestBody": {
         "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {"file": {"type": "string", "format": "binary"}},
-                    "required": ["file"],
-                }
-            },
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "title": {"type": "string"},
-                        "filename": {"type": "string"},
-                        "pages": {"type": "array", "items": {"type": "string"}},
-                    },
-                    "required": ["pages"],
-                }
-            },
+            **form_body(FileIngest, files={"file": "PDF, DOCX, PPTX, TXT or MD"})["requestBody"][
+                "content"
+            ],
+            **json_body(PagesIngest)["requestBody"]["content"],
         },
         "required": True,
     }
@@ -77,22 +76,8 @@ FILE_LINK_SALT = "retrieval.file"
 
 
 def owner(call: Call) -> User:
-    """The caller as a model instance for the flows' queries (no database round trip)."""
+    """The caller as a model instance for the use cases' queries (no database round trip)."""
     return User(pk=call.ctx.owner_id)
-
-
-def json_object(request: HttpRequest, *, required: bool) -> dict:
-    if not request.body:
-        if required:
-            raise ApiError(400, "Send a JSON object.", code="invalid_json")
-        return {}
-    try:
-        body = orjson.loads(request.body)
-    except orjson.JSONDecodeError as exc:
-        raise ApiError(400, f"The body is not valid JSON ({exc}).", code="invalid_json") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "The request body must be a JSON object.", code="invalid_json")
-    return body
 
 
 def file_link(request: HttpRequest):
@@ -114,24 +99,30 @@ def retrieval_model() -> str:
     return settings.RETRIEVAL_MODEL
 
 
-@router.post(BASE, openapi_extra=JSON_BODY, summary="Create a collection")
+@router.post(
+    BASE,
+    openapi_extra=json_body(CollectionCreate, required=False),
+    response=CollectionCreated,
+    summary="Create a collection",
+)
 @v1("alretrieval", source="alretrieval", model=retrieval_model)
 async def create_collection(request: HttpRequest, call: Call) -> HttpResponse:
-    body = json_object(request, required=False)
-    name = body.get("name")
-    if name is not None and not isinstance(name, str):
-        raise ApiError(400, "'name' must be a string.", param="name", code="invalid_parameter")
-    collection = await offload(collections.create_collection, owner(call), name)
+    body = parse_json(request, CollectionCreate, required=False)
+    collection = await offload(collections.create_collection, owner(call), body.name)
     return json_response({"collection_id": collection.collection_id, "name": collection.name})
 
 
-@router.get(BASE, summary="List your collections, newest first")
+@router.get(BASE, response=CollectionList, summary="List your collections, newest first")
 @v1("alretrieval", source="alretrieval")
 async def list_collections(request: HttpRequest, call: Call) -> HttpResponse:
     return json_response(await sync_to_async(collections.list_collections)(owner(call)))
 
 
-@router.delete(BASE + "/{collection_id}", summary="Delete a collection and its documents")
+@router.delete(
+    BASE + "/{collection_id}",
+    response=CollectionDeleted,
+    summary="Delete a collection and its documents",
+)
 @v1("alretrieval", source="alretrieval")
 async def delete_collection(request: HttpRequest, call: Call, collection_id: str) -> HttpResponse:
     await offload(collections.delete_collection, owner(call), collection_id)
@@ -164,13 +155,13 @@ def ingest(request: HttpRequest, call: Call, collection_id: str) -> dict:
             charge=charge,
         )
     elif content_type in ("application/json", "") or content_type.endswith("+json"):
-        body = json_object(request, required=True)
+        body = parse_json(request, PagesIngest)
         document = ingest_pages(
             user,
             collection_id,
-            body.get("title"),
-            body.get("filename"),
-            body.get("pages"),
+            body.title,
+            body.filename,
+            body.pages,
             api_key_id=call.ctx.key_id or None,
         )
     else:
@@ -196,6 +187,7 @@ def pdf_charge(call: Call) -> charges.PdfCharge:
 @router.post(
     BASE + "/{collection_id}/documents/ingest",
     openapi_extra=INGEST_BODY,
+    response=IngestAccepted,
     summary="Ingest a document",
 )
 @v1("alretrieval", source="alretrieval", model=retrieval_model)
@@ -204,7 +196,11 @@ async def ingest_document(request: HttpRequest, call: Call, collection_id: str) 
     return json_response(await offload(ingest, request, call, collection_id))
 
 
-@router.get(BASE + "/{collection_id}/documents", summary="List a collection's documents")
+@router.get(
+    BASE + "/{collection_id}/documents",
+    response=DocumentList,
+    summary="List a collection's documents",
+)
 @v1("alretrieval", source="alretrieval")
 async def list_documents(request: HttpRequest, call: Call, collection_id: str) -> HttpResponse:
     payload = await sync_to_async(documents.list_documents)(
@@ -213,7 +209,11 @@ async def list_documents(request: HttpRequest, call: Call, collection_id: str) -
     return json_response(payload)
 
 
-@router.get(BASE + "/{collection_id}/documents/{doc_id}/status", summary="A document's status")
+@router.get(
+    BASE + "/{collection_id}/documents/{doc_id}/status",
+    response=DocumentStatus,
+    summary="A document's status",
+)
 @v1("alretrieval", source="alretrieval")
 async def document_status(
     request: HttpRequest, call: Call, collection_id: str, doc_id: str
@@ -223,7 +223,11 @@ async def document_status(
     )
 
 
-@router.delete(BASE + "/{collection_id}/documents/{doc_id}", summary="Delete a document")
+@router.delete(
+    BASE + "/{collection_id}/documents/{doc_id}",
+    response=DocumentDeleted,
+    summary="Delete a document",
+)
 @v1("alretrieval", source="alretrieval")
 async def delete_document(
     request: HttpRequest, call: Call, collection_id: str, doc_id: str
@@ -243,25 +247,16 @@ def query_price() -> Decimal:
 
 
 async def charged_query(
-    call: Call, collection_id: str, text, *, doc_ids=None, top_k=8
+    call: Call, collection_id: str, question: RetrievalQuery
 ) -> tuple[dict, Decimal]:
     """Admit, hold one ``RETRIEVAL_MODEL`` request, search, record the usage event: how
     every query is charged, from the API and from the portal's Retrieval page alike.
-    Answers the flow's ``{"context", ...}`` and the price charged: nothing when the
-    search found no passage."""
+    ``question`` was checked by its schema (the one check). Answers the flow's
+    ``{"context", ...}`` and the price charged: nothing when the search found no passage."""
     await admit_model(call, settings.RETRIEVAL_MODEL)
-    if not isinstance(top_k, int) or isinstance(top_k, bool):
-        raise ApiError(
-            400, "'top_k' must be an integer from 1 to 50.", param="top_k", code="invalid_parameter"
-        )
-    if not isinstance(text, str) or not text.strip():
-        raise ApiError(
-            422, "Missing required field 'query'.", param="query", code="missing_required_parameter"
-        )
-    user = owner(call)
-    # Not yours is a 404 before anything is held; a bad query a 4xx before it is embedded.
-    await sync_to_async(collections.get_collection)(user, collection_id)
-    text, top_k = querying.check_query(text, top_k)
+    # Not yours is a 404 before anything is held; the search reuses the collection.
+    collection = await sync_to_async(collections.get_collection)(owner(call), collection_id)
+    text = question.query
     price = await sync_to_async(query_price)()
     embedder = dense.active_embedder()
     dense_on = embedder is not None and await dense.aenabled()
@@ -282,12 +277,11 @@ async def charged_query(
     # Off the process's shared sync thread; stopped when the client goes away.
     budget = QueryBudget()
     answer = await offload(
-        querying.query,
-        user,
-        collection_id,
+        querying.query_collection,
+        collection,
         text,
-        doc_ids=doc_ids,
-        top_k=top_k,
+        doc_ids=question.doc_ids,
+        top_k=question.top_k,
         query_vector=vector,
         budget=budget,
     )
@@ -299,16 +293,15 @@ async def charged_query(
     return answer, charged
 
 
-@router.post(BASE + "/{collection_id}/query", openapi_extra=JSON_BODY, summary="Query a collection")
+@router.post(
+    BASE + "/{collection_id}/query",
+    openapi_extra=json_body(RetrievalQuery),
+    response=QueryAnswer,
+    summary="Query a collection",
+)
 @v1("alretrieval", endpoint="alretrieval.query", source="alretrieval", admit_now=False)
 async def query(request: HttpRequest, call: Call, collection_id: str) -> HttpResponse:
     """Ranked passages with their pages; charged as one request of `portico/alretrieval`."""
-    body = json_object(request, required=True)
-    answer, _ = await charged_query(
-        call,
-        collection_id,
-        body.get("query"),
-        doc_ids=body.get("doc_ids"),
-        top_k=body.get("top_k", 8),
-    )
+    question = parse_json(request, RetrievalQuery)
+    answer, _ = await charged_query(call, collection_id, question)
     return json_response(answer)

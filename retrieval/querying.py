@@ -11,10 +11,9 @@ from retrieval import dense
 from retrieval.collections import get_collection
 from retrieval.embedding import EmbeddingUnavailable, Payer
 from retrieval.errors import RetrievalError
-from retrieval.models import Document
+from retrieval.models import Collection, Document
 from retrieval.search import search
 from retrieval.spelling import QueryBudget
-from retrieval.text import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -30,24 +29,6 @@ class QueryVector:
 
     vector: Sequence[float] | None
     note: str = ""
-
-
-def check_query(query: str | None, top_k: int | None) -> tuple[str, int]:
-    """The cleaned query and ``top_k``, or the refusal (before anything is charged)."""
-    if query is None or (isinstance(query, str) and not query.strip()):
-        raise RetrievalError(422, "query is required.", "missing_query", "query")
-    if not isinstance(query, str):
-        raise RetrievalError(400, "query must be a string.", "invalid_query", "query")
-    if len(query) > MAX_QUERY_CHARS:
-        raise RetrievalError(
-            400, f"query is limited to {MAX_QUERY_CHARS} characters.", "query_too_long", "query"
-        )
-    top_k = DEFAULT_TOP_K if top_k is None else top_k
-    if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= MAX_TOP_K:
-        raise RetrievalError(
-            400, f"top_k must be an integer from 1 to {MAX_TOP_K}.", "invalid_top_k", "top_k"
-        )
-    return clean_text(query), top_k
 
 
 DENSE_FAILED_NOTE = (
@@ -90,9 +71,25 @@ async def aembed_query(text: str, payer: Payer) -> QueryVector:
 def query(
     user,
     collection_id: str,
-    query: str | None,
+    query: str,
     doc_ids: list[str] | None = None,
-    top_k: int | None = DEFAULT_TOP_K,
+    top_k: int = DEFAULT_TOP_K,
+    *,
+    query_vector: QueryVector | None = None,
+    budget: QueryBudget | None = None,
+) -> dict:
+    """``query_collection`` on ``user``'s collection ``collection_id`` (404 if not theirs)."""
+    collection = get_collection(user, collection_id)
+    return query_collection(
+        collection, query, doc_ids, top_k, query_vector=query_vector, budget=budget
+    )
+
+
+def query_collection(
+    collection: Collection,
+    query: str,
+    doc_ids: list[str] | None = None,
+    top_k: int = DEFAULT_TOP_K,
     *,
     query_vector: QueryVector | None = None,
     budget: QueryBudget | None = None,
@@ -101,16 +98,14 @@ def query(
     plus ``dense_retrieval`` (whether a cosine ranking was fused in) and, when dense
     retrieval is on but failed for this query, a ``note``.
 
+    The arguments were checked once, where they came in (``retrieval.schemas.
+    RetrievalQuery``: the query cleaned and bounded, ``doc_ids`` strings, ``top_k`` 1–50).
     Dense ranking needs ``query_vector``: the caller embeds the query once admission let
     it use the embedding model (``retrieval.api.charged_query``). ``budget``: how the
     caller cancels the query (its client went away); the search stops at its next
     checkpoint with ``QueryCancelled``."""
-    query, top_k = check_query(query, top_k)
-    collection = get_collection(user, collection_id)
     if doc_ids:
-        if not isinstance(doc_ids, list) or not all(isinstance(d, str) for d in doc_ids):
-            raise RetrievalError(400, "doc_ids must be a list of strings.", "invalid", "doc_ids")
-        wanted = [clean_text(d)[:64] for d in dict.fromkeys(doc_ids)]  # no NUL reaches a query
+        wanted = list(dict.fromkeys(doc_ids))
         found = {
             doc_id: (pk, status)
             for doc_id, pk, status in Document.objects.filter(

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.snapshots import KeyContext, session_context
 from gateway.admission import Call, admit_page, v1
+from ground.bodies import validate
 from ground.errors import ApiError
 from retrieval import api, collections, conf, errors, filetypes, ingest, querying
 from retrieval import documents as document_cases
@@ -34,6 +35,7 @@ from retrieval.display import highlight, passage_lines
 from retrieval.documents import get_document
 from retrieval.models import Collection, Document
 from retrieval.models import Page as PageRow
+from retrieval.schemas import RetrievalQuery
 from retrieval.text import clean_text, terms
 
 LINK_SECONDS = 3600
@@ -269,7 +271,8 @@ async def portal_caller(request: HttpRequest) -> KeyContext:
 )
 async def charged_search(request: HttpRequest, call: Call, collection_id: str) -> HttpResponse:
     text = clean_text(request.POST.get("q", ""))
-    answer, price = await api.charged_query(call, collection_id, text, top_k=TOP_K)
+    question = validate(RetrievalQuery, {"query": text, "top_k": TOP_K})
+    answer, price = await api.charged_query(call, collection_id, question)
     context = await sync_to_async(results_context)(collection_id, text, answer)
     context.update(cost=price, request_id=call.request_id)
     return await sync_to_async(render_results)(request, collection_id, context)

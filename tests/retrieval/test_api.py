@@ -259,7 +259,7 @@ def test_hostile_doc_ids_are_a_404_not_a_server_error(api):
     for doc_ids in (["a\u0000b"], ["x" * 10_000], ["²"]):
         response = api.post(f"/{cid}/query", json={"query": "tea", "doc_ids": doc_ids})
         assert response.status_code == HTTPStatus.NOT_FOUND, response.text
-    for doc_ids in ("abc", [1], [["nested"]]):
+    for doc_ids, param in (("abc", "doc_ids"), ([1], "doc_ids[0]"), ([["nested"]], "doc_ids[0]")):
         response = api.post(f"/{cid}/query", json={"query": "tea", "doc_ids": doc_ids})
         assert response.status_code == HTTPStatus.BAD_REQUEST, response.text
-        assert response.json()["error"]["param"] == "doc_ids"
+        assert response.json()["error"]["param"] == param

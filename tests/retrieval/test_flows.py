@@ -6,9 +6,12 @@ from http import HTTPStatus
 import pytest
 from django.core.files.storage import default_storage
 
+from ground.bodies import validate
+from ground.errors import ApiError
 from retrieval import collections, documents, ingest, querying
 from retrieval.errors import RetrievalError
 from retrieval.models import Chunk, Collection, Document, Page, Posting
+from retrieval.schemas import RetrievalQuery
 from tests.retrieval.conftest import make_docx, make_pptx
 
 # Indexing is queued with delay_on_commit, so the tests commit.
@@ -224,12 +227,36 @@ def test_long_passages_are_trimmed_around_the_match(alice, collection):
     assert len(snippet.split()) <= 70
 
 
+@pytest.mark.parametrize(
+    ("body", "status", "code", "param"),
+    [
+        ({}, 422, "missing_required_parameter", "query"),
+        ({"query": None}, 422, "missing_required_parameter", "query"),
+        ({"query": "   "}, 422, "missing_required_parameter", "query"),
+        ({"query": 5}, 400, "invalid_parameter", "query"),
+        ({"query": "x" * 4001}, 400, "invalid_parameter", "query"),
+        ({"query": "x", "top_k": 51}, 400, "invalid_parameter", "top_k"),
+        ({"query": "x", "top_k": 0}, 400, "invalid_parameter", "top_k"),
+        ({"query": "x", "top_k": "8"}, 400, "invalid_parameter", "top_k"),
+        ({"query": "x", "top_k": True}, 400, "invalid_parameter", "top_k"),
+        ({"query": "x", "doc_ids": "abc"}, 400, "invalid_parameter", "doc_ids"),
+        ({"query": "x", "doc_ids": ["a", 1]}, 400, "invalid_parameter", "doc_ids[1]"),
+    ],
+)
+def test_a_query_is_checked_once_by_its_schema(body, status, code, param):
+    with pytest.raises(ApiError) as caught:
+        validate(RetrievalQuery, body)
+    assert (caught.value.status, caught.value.code, caught.value.param) == (status, code, param)
+
+
+def test_a_checked_query_is_cleaned_and_takes_the_default_top_k():
+    question = validate(RetrievalQuery, {"query": "tea\x00 time", "doc_ids": ["a\x00b", "x" * 99]})
+    assert (question.query, question.top_k) == ("tea time", 8)
+    assert question.doc_ids == ["ab", "x" * 64]
+
+
 def test_query_validation(alice, collection, atlas):
     cid = collection.collection_id
-    refused(422, querying.query, alice, cid, None)
-    refused(422, querying.query, alice, cid, "   ")
-    refused(400, querying.query, alice, cid, "x", top_k=51)
-    refused(400, querying.query, alice, cid, "x", top_k=0)
     refused(404, querying.query, alice, cid, "x", ["nope"])
     assert len(querying.query(alice, cid, "the of and")["context"]) == 0  # only stop words
 

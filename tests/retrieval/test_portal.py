@@ -268,7 +268,7 @@ def test_a_search_the_wallet_cannot_cover_is_refused_and_free(signed_in, alice, 
     html = response.content.decode()
     assert 'role="alert"' in html and "Top up your wallet" in html
     blank = signed_in.post(url("retrieval-search", collection.collection_id), {"q": "  "})
-    assert "Missing required field" in blank.content.decode()
+    assert "Missing required parameter" in blank.content.decode()
     drain_usage()
     assert not UsageRecord.objects.filter(status="ok").exists()
 
