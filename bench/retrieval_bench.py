@@ -148,7 +148,7 @@ def start_server(user) -> tuple[object, Api]:
     from django.conf import settings
 
     from accounts.flows import issue_key
-    from billing.flows import credit
+    from billing.credits import credit
     from tests.support.processes import PorticoServer, child_env
 
     credit(user.pk, Decimal(1000), kind="adjustment", idempotency_key=f"bench:{time.time()}")

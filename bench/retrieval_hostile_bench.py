@@ -129,7 +129,7 @@ def run_query_bench(words: int) -> None:
 
     from accounts.flows import issue_key
     from accounts.models import User
-    from billing.flows import credit
+    from billing.credits import credit
     from tests.support.processes import PorticoServer, child_env
 
     rng = random.Random(7)

@@ -1,7 +1,7 @@
 """Funds leases: a busy wallet's priced requests admitted in memory, not one hold each;
 and the heartbeat that keeps this process's holds alive while it lives.
 
-A per-request hold (``flows.reserve_funds``) costs one conditional ``UPDATE`` of the
+A per-request hold (``billing.holds.reserve_funds``) costs one conditional ``UPDATE`` of the
 wallet row on every priced request. A web process that sees a wallet busy (``BUSY``
 priced requests within a second) instead takes a *lease*: one ``Hold`` row of kind
 ``lease`` for part of the wallet's free balance, taken in one transaction exactly like a
@@ -12,7 +12,7 @@ lock, a few additions):
 * when the request ends, its actual cost replaces the worst case (``Lease.finish``) and
   the usage event carries the lease id;
 * the drain, when it debits the wallet for that event, lowers the lease row by the same
-  cost in the same transaction (``flows.settle_usage_events``), and closes the row when
+  cost in the same transaction (``billing.settlement.settle_usage_events``), and closes the row when
   nothing is left in it. So ``balance − held`` stays exact: a cost is held by the lease
   until the moment it is debited, never twice.
 
@@ -51,7 +51,8 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connections
 
-from billing.flows import BillingError, reserve_funds
+from billing.errors import BillingError
+from billing.holds import reserve_funds
 from billing.lease import (  # noqa: F401 (the lease's steps, for callers of this module)
     LEASE_MIN_WORST_CASES,
     MAX_WALLET_SHARE,

@@ -11,8 +11,8 @@ from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
-from billing.flows import wallet_summary
 from billing.pricing import worst_case_cost
+from billing.wallets import wallet_summary
 from catalog.snapshots import get_catalog
 from catalog.stats import model_stats
 from gateway import proxy

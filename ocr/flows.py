@@ -35,7 +35,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from billing.flows import BillingError, release_hold, reserve_funds
+from billing.errors import BillingError
+from billing.holds import release_hold, reserve_funds
 from billing.models import Hold
 from catalog.models import Model
 from gateway.admission import Call, require_admitted

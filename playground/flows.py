@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from accounts.snapshots import playground_context
-from billing.flows import wallet_summary
+from billing.wallets import wallet_summary
 from catalog.snapshots import ModelEntry, get_catalog
 from ground.money import exact_usd, format_cost, format_usd, plain
 from usage.drain import pending_events

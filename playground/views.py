@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.snapshots import KeyContext, playground_context
-from billing.flows import wallet_summary
+from billing.wallets import wallet_summary
 from gateway import proxy
 from gateway.admission import Call, v1
 from gateway.api import run_chat

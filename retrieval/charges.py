@@ -14,7 +14,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.utils import timezone
 
-from billing.flows import release_hold, reserve_funds
+from billing.holds import release_hold, reserve_funds
 from billing.models import Hold
 from ocr import flows as ocr_flows
 from retrieval.models import Document, Page

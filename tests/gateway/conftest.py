@@ -10,7 +10,7 @@ import openai
 import pytest
 
 from accounts.flows import issue_key
-from billing.flows import credit
+from billing.credits import credit
 from catalog.models import Deployment, Model, Provider
 from fakeupstream import FakeUpstream
 from tests.support.processes import wait_for

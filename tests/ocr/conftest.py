@@ -63,7 +63,7 @@ def ocr_model(transactional_db):
 
 
 def fund(user, amount: Decimal = FUNDS) -> None:
-    from billing.flows import credit
+    from billing.credits import credit
 
     credit(user.pk, amount, kind="adjustment", idempotency_key=f"ocr-test-fund:{user.pk}")
 

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.flows import issue_key
-from billing.flows import credit
+from billing.credits import credit
 from billing.models import LedgerEntry, RedemptionBatch
 from catalog.models import Deployment, Model, Provider
 from tests.conftest import make_user

@@ -17,7 +17,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.flows import issue_key
-from billing.flows import credit
+from billing.credits import credit
 from catalog.models import Deployment, Model, Provider
 from ocr.models import OcrJob
 from retrieval.models import Collection, Document

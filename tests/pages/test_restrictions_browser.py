@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.flows import issue_key
-from billing.flows import credit
+from billing.credits import credit
 from catalog.models import Model
 from retrieval import flows as retrieval_flows
 from tests.conftest import screenshot

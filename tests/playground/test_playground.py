@@ -11,7 +11,8 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.test import AsyncClient, Client
 
-from billing.flows import credit, wallet_summary
+from billing.credits import credit
+from billing.wallets import wallet_summary
 from catalog.models import Deployment, Model, Provider
 from catalog.snapshots import bump_catalog_version
 from gateway import ratelimit

@@ -12,7 +12,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.flows import issue_key
-from billing.flows import credit
+from billing.credits import credit
 from catalog.models import Deployment, Model, Provider
 from ground.money import cost_html, exact_usd, format_cost, format_usd, plain, usd_html
 from tests.support.usage import usage_event
