@@ -9,7 +9,7 @@ from django.db import transaction
 
 from accounts.models import User
 from billing.credits import grant_demo_credit
-from catalog.flows import load_default_catalog
+from catalog.shipped import load_default_catalog
 from ground.env import env_str
 from ground.money import format_usd
 
