@@ -67,7 +67,7 @@ def prepare_database() -> str:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)
-    from accounts.flows import issue_key
+    from accounts.keys import issue_key
     from accounts.models import User
     from billing.credits import credit
     from catalog.models import Model

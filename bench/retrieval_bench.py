@@ -147,7 +147,7 @@ def start_server(user) -> tuple[object, Api]:
 
     from django.conf import settings
 
-    from accounts.flows import issue_key
+    from accounts.keys import issue_key
     from billing.credits import credit
     from tests.support.processes import PorticoServer, child_env
 

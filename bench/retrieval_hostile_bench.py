@@ -127,7 +127,7 @@ def run_query_bench(words: int) -> None:
     import httpx
     from django.conf import settings
 
-    from accounts.flows import issue_key
+    from accounts.keys import issue_key
     from accounts.models import User
     from billing.credits import credit
     from tests.support.processes import PorticoServer, child_env

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.flows import support_email
+from accounts.support import support_email
 from billing import checkout
 from billing.errors import BillingError
 from billing.forms import RedeemForm, ThresholdForm, TopUpForm

@@ -29,7 +29,7 @@ from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from accounts.flows import KEY_PREFIX, hash_key
+from accounts.key_secrets import KEY_PREFIX, hash_key
 from accounts.snapshots import KeyContext, get_key_context, is_known_valid, session_context
 from billing import leases
 from billing.pricing import price

@@ -265,7 +265,7 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Portico <noreply@portico.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Who users write to for credit or help; empty: the first superuser's address, else
-# DEFAULT_FROM_EMAIL's (``accounts.flows.support_email``).
+# DEFAULT_FROM_EMAIL's (``accounts.support.support_email``).
 SUPPORT_EMAIL = env_str("SUPPORT_EMAIL")
 
 # --- Static and media files --------------------------------------------------------

@@ -9,7 +9,7 @@ import httpx
 import openai
 import pytest
 
-from accounts.flows import issue_key
+from accounts.keys import issue_key
 from billing.credits import credit
 from catalog.models import Deployment, Model, Provider
 from fakeupstream import FakeUpstream

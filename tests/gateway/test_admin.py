@@ -12,7 +12,8 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts import snapshots
-from accounts.flows import hash_key, issue_key, revoke_key
+from accounts.key_secrets import hash_key
+from accounts.keys import issue_key, revoke_key
 from accounts.models import ApiKey
 from billing.credits import credit
 from billing.models import Wallet

@@ -17,7 +17,7 @@ from django.test import AsyncClient, Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.flows import issue_key
+from accounts.keys import issue_key
 from ground.money import format_usd as usd
 from tests.support.html import money_span
 from tests.support.usage import usage_event

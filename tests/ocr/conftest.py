@@ -69,7 +69,7 @@ def fund(user, amount: Decimal = FUNDS) -> None:
 
 
 def key_for(user, **options) -> str:
-    from accounts.flows import issue_key
+    from accounts.keys import issue_key
 
     options.setdefault("scopes", ["ocr"])
     return issue_key(user, options.pop("name", "ocr test"), **options).secret

@@ -9,7 +9,7 @@ import openai
 import pytest
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
-from accounts.flows import issue_key
+from accounts.keys import issue_key
 from accounts.models import User
 from billing.credits import credit
 from tests.conftest import PASSWORD, make_user, screenshot

@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from accounts.flows import issue_key
+from accounts.keys import issue_key
 from billing.credits import credit
 from billing.models import LedgerEntry, RedemptionBatch
 from catalog.models import Deployment, Model, Provider

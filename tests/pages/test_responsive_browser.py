@@ -16,7 +16,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from accounts.flows import issue_key
+from accounts.keys import issue_key
 from billing.credits import credit
 from catalog.models import Deployment, Model, Provider
 from ocr.models import OcrJob

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from accounts.flows import issue_key
+from accounts.keys import issue_key
 from billing.credits import credit
 from catalog.models import Model
 from retrieval import flows as retrieval_flows

@@ -12,7 +12,7 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from accounts.flows import issue_key
+from accounts.keys import issue_key
 from accounts.models import User
 from billing.credits import credit
 from billing.models import Wallet
