@@ -23,7 +23,7 @@ from gateway.adapters import (
     responses_to_chat_request,
 )
 from gateway.admission import Call, admit, reserve, v1
-from gateway.catalog_views import catalog_entry, model_list_entry
+from gateway.catalog_views import catalog_entry, model_list_entry, usable_models
 from gateway.upstream import open_chat, open_embeddings
 from gateway.validation import max_output_tokens, validate_chat, validate_embeddings
 from ground.errors import ApiError
@@ -128,12 +128,7 @@ async def embeddings(request: HttpRequest, call: Call) -> HttpResponse:
 @router.get("/models", summary="List the models this key may use")
 @v1("models")
 async def list_models(request: HttpRequest, call: Call) -> HttpResponse:
-    catalog = await get_catalog()
-    data = [
-        model_list_entry(m)
-        for m in catalog.models.values()
-        if m.type in ("llm", "embedding") and m.deployments and call.ctx.allows_model(m.public_id)
-    ]
+    data = [model_list_entry(m) for m in await usable_models(call.ctx)]
     return proxy.json_response({"object": "list", "data": data})
 
 

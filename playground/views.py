@@ -27,7 +27,9 @@ from gateway.admission import Call, v1
 from gateway.api import run_chat
 from ground.errors import ApiError, error_response
 from ground.net import api_base_url
-from playground.flows import chat_body, model_option, models_for, request_usage
+from playground.chat import chat_body
+from playground.picker import model_option, models_for
+from playground.request_usage import request_usage
 
 # Set by another page (Retrieval's "Use in playground") to start with a system prompt
 # and a question in the message box; read once.

@@ -17,7 +17,7 @@ from catalog.models import Deployment, Model, Provider
 from catalog.snapshots import bump_catalog_version
 from gateway import ratelimit
 from playground import views
-from playground.flows import chat_body
+from playground.chat import chat_body
 from usage.drain import discard_pending_events, drain_usage
 from usage.models import UsageRecord
 
