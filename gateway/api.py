@@ -22,7 +22,8 @@ from gateway.adapters import (
     chat_to_responses_response,
     responses_to_chat_request,
 )
-from gateway.admission import Call, admit, reserve, v1
+from gateway.admission import admit, reserve, v1
+from gateway.call import Call
 from gateway.catalog_views import catalog_entry, model_list_entry, usable_models
 from gateway.upstream import open_chat, open_embeddings
 from gateway.validation import max_output_tokens, validate_chat, validate_embeddings

@@ -23,8 +23,9 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.snapshots import KeyContext, playground_context
 from billing.wallets import wallet_summary
 from gateway import proxy
-from gateway.admission import Call, v1
+from gateway.admission import v1
 from gateway.api import run_chat
+from gateway.call import Call
 from ground.errors import ApiError, error_response
 from ground.net import api_base_url
 from playground.chat import chat_body

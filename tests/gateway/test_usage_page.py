@@ -32,7 +32,7 @@ _ids = itertools.count(1)
 
 
 def event(user, **fields) -> dict:
-    """A usage event as ``gateway.admission.usage_event`` makes it; ``fields`` override."""
+    """A usage event as ``gateway.metering.usage_event`` makes it; ``fields`` override."""
     at = fields.pop("at", None) or timezone.now()
     defaults = {
         "request_id": f"req_test{next(_ids):06d}",
