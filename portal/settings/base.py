@@ -22,9 +22,10 @@ DEBUG = env_bool("DEBUG", default=True)
 # (make run is DEBUG); a developer who wants Django's technical pages (URL patterns,
 # tracebacks) sets DEBUG_ERROR_PAGES=1.
 DEBUG_ERROR_PAGES = env_bool("DEBUG_ERROR_PAGES", default=False)
-SECRET_KEY = env_secret(
-    "SECRET_KEY", required=not DEBUG, fallback="dev-only-insecure-key-change-me-0123456789abcdef"
-)
+# Published here, so good for one machine only: with DEBUG off the key must be set (and
+# ``check --deploy`` refuses this one, copied into an environment).
+DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-change-me-0123456789abcdef"
+SECRET_KEY = env_secret("SECRET_KEY", required=not DEBUG, fallback=DEVELOPMENT_SECRET_KEY)
 # Keys are hashed (HMAC-SHA-256) and provider secrets encrypted under this; rotating
 # SECRET_KEY must not invalidate every API key, so it can be set separately.
 API_KEY_SECRET = env_secret("API_KEY_SECRET", required=False, fallback=SECRET_KEY)

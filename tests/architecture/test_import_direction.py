@@ -54,6 +54,7 @@ LATE_IMPORT_ALLOWED = {
     ("catalog/apps.py", "catalog"),
     ("retrieval/apps.py", "retrieval"),
     ("usage/apps.py", "usage"),  # hands accounts its key-spend query once models load
+    ("portal/apps.py", "portal"),  # system checks registered once apps are ready
 }
 
 
