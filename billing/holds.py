@@ -21,7 +21,6 @@ from ground.money import ZERO, format_cost, money_value
 from usage.models import UsageRollup
 
 
-# --- Reserve → settle ------------------------------------------------------------------------------
 def hold_ttl() -> timedelta:
     return timedelta(seconds=settings.HOLD_TTL_SECONDS)
 

@@ -167,12 +167,14 @@ class Leases:
         """The wallet cannot fund a request: give back what this process's lease of it
         has unused (sync thread). True when something went back."""
         lease = self.by_user.get(user_id)
-        if lease is None or lease.free <= 0:
+        if lease is None or (lease.free <= 0 and not lease.closed):
             return False
-        self.by_user.pop(user_id, None)
-        back = give_back(lease)
+        back = give_back(lease)  # waits for a give-back the upkeep thread has under way
+        if self.by_user.get(user_id) is lease:
+            self.by_user.pop(user_id, None)
         self.retire(lease)
-        return back > 0
+        # Given back here, or by the upkeep a moment ago: either way it is in the wallet.
+        return back > 0 or lease.closed
 
     # --- The maintenance task -------------------------------------------------------------
     def tick_seconds(self) -> float:
@@ -238,9 +240,11 @@ class Leases:
             self.check_alive(user_id, lease)
 
     def drop(self, user_id: int, lease: Lease) -> None:
+        # Listed until its funds are back, so a request that finds the wallet short meanwhile
+        # waits for them (``reclaim``) instead of being refused.
+        give_back(lease)
         if self.by_user.get(user_id) is lease:
             self.by_user.pop(user_id, None)
-        give_back(lease)
         self.retire(lease)
 
     def check_alive(self, user_id: int, lease: Lease) -> None:

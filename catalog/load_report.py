@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
-# --- Loading specs into the database ----------------------------------------------------
 @dataclass(frozen=True)
 class ProviderStatus:
     name: str

@@ -17,7 +17,6 @@ class SyncError(RuntimeError):
     """A provider's model list could not be fetched or used."""
 
 
-# --- Importing a provider's model list ----------------------------------------------------
 @dataclass
 class SyncReport:
     provider: str

@@ -17,7 +17,6 @@ from ground.errors import ApiError
 from ground.net import client_ip
 
 
-# --- Authentication ------------------------------------------------------------------------
 def bearer_token(request: HttpRequest) -> str | None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")

@@ -24,7 +24,6 @@ log = logging.getLogger(__name__)
 _background: set[asyncio.Task] = set()
 
 
-# --- Usage of requests that end early ----------------------------------------------------------
 def usage_event(
     call: Call,
     *,
