@@ -2,8 +2,8 @@
 
 Keys are issued only in the portal or with ``manage.py createapikey``, where the secret
 can be shown once; here there is no add form and no way to see a secret or its hash.
-Edits go through ``accounts.key_flows.update_key`` and revocations through
-``accounts.flows.revoke_key``, like the portal's, so the hot path's cache forgets the
+Edits go through ``accounts.key_settings.update_key`` and revocations through
+``accounts.keys.revoke_key``, like the portal's, so the hot path's cache forgets the
 key at once. Changes to limits and allowlists are logged with their old and new values.
 """
 
@@ -20,8 +20,9 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts.flows import KeyError_, clean_cidrs, clean_models, revoke_key
-from accounts.key_flows import EDITABLE, update_key
+from accounts.key_rules import KeyError_, clean_cidrs, clean_models
+from accounts.key_settings import EDITABLE, update_key
+from accounts.keys import revoke_key
 from accounts.models import ApiKey, Scope, User
 from catalog.fields import ModelAllowlistField, catalog_choices
 from ground.admin import AuditedChangesMixin, LinesField

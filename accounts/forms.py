@@ -1,6 +1,6 @@
 """The API-key form of the Keys page: one form for creating a key and for editing one.
 
-Field checks reuse ``accounts.flows``' cleaners so an error lands next to its field;
+Field checks reuse ``accounts.key_rules``' cleaners so an error lands next to its field;
 the flow still validates again when it runs (its ``KeyError_`` becomes a form error).
 """
 
@@ -14,7 +14,7 @@ from django import forms
 from django.conf import settings
 from django.utils import timezone
 
-from accounts import flows
+from accounts import key_rules
 from accounts.models import ALL_SCOPES, ApiKey, Scope
 from catalog.snapshots import get_catalog_sync
 from ground.money import LARGEST_AMOUNT, plain
@@ -159,15 +159,15 @@ class KeyForm(forms.Form):
     def clean_models(self) -> list[str]:
         try:
             current = self.instance.allowed_models if self.instance else None
-            return flows.clean_models(self.owner, self.cleaned_data["models"], current)
-        except flows.KeyError_ as exc:
+            return key_rules.clean_models(self.owner, self.cleaned_data["models"], current)
+        except key_rules.KeyError_ as exc:
             raise forms.ValidationError(str(exc)) from None
 
     def clean_ip_allowlist(self) -> list[str]:
         lines = [line.strip() for line in self.cleaned_data["ip_allowlist"].splitlines()]
         try:
-            return flows.clean_cidrs([line for line in lines if line])
-        except flows.KeyError_ as exc:
+            return key_rules.clean_cidrs([line for line in lines if line])
+        except key_rules.KeyError_ as exc:
             raise forms.ValidationError(str(exc)) from None
 
     def clean_expires_at(self) -> datetime | None:

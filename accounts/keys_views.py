@@ -23,10 +23,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import retarget
 
-from accounts.flows import IssuedKey, KeyError_, issue_key, revoke_key, rotate_key
 from accounts.forms import KeyForm
-from accounts.key_flows import update_key
+from accounts.key_rules import KeyError_
+from accounts.key_settings import update_key
 from accounts.key_spend import KeySpend, key_spend
+from accounts.keys import IssuedKey, issue_key, revoke_key, rotate_key
 from accounts.models import ApiKey
 from ground.money import plain, usd_html
 

@@ -11,7 +11,7 @@ It prints, per way of reserving a priced request's worst case, the cost of one a
 concurrency 1 and 16 (asyncio tasks; the database paths go through ``sync_to_async`` as
 the gateway's admission does), next to baselines taken in the same run:
 
-* ``hold`` rows: ``billing.flows.reserve_funds`` (the request path's conditional
+* ``hold`` rows: ``billing.holds.reserve_funds`` (the request path's conditional
   ``UPDATE`` and the ``Hold`` row), alone and followed by ``settle_usage_events`` of the
   request's usage event in its own transaction (a drain batch of one: the ledger debit
   every design pays, plus closing the hold). On a fresh SQLite database under
@@ -221,8 +221,9 @@ def setup_django(var_dir: Path, database_url: str) -> None:
 
 def funded_user() -> int:
     from accounts.models import User
-    from billing.flows import credit, ensure_wallet
+    from billing.credits import credit
     from billing.models import LedgerEntry, Wallet
+    from billing.wallets import ensure_wallet
 
     email = f"funds-{uuid.uuid4().hex[:8]}@example.com"
     user = User.objects.create_user(email=email, password="x")
@@ -236,7 +237,8 @@ async def hold_rows(rows: dict, backend: str, seconds: float) -> None:
     from asgiref.sync import sync_to_async
     from django.db import transaction
 
-    from billing.flows import reserve_funds, settle_usage_events
+    from billing.holds import reserve_funds
+    from billing.settlement import settle_usage_events
     from usage.events import UsageEvent
 
     user_id = await sync_to_async(funded_user)()

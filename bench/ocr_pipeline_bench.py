@@ -67,9 +67,9 @@ def prepare_database() -> str:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)
-    from accounts.flows import issue_key
+    from accounts.keys import issue_key
     from accounts.models import User
-    from billing.flows import credit
+    from billing.credits import credit
     from catalog.models import Model
 
     Model.objects.update_or_create(

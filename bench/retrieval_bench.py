@@ -147,8 +147,8 @@ def start_server(user) -> tuple[object, Api]:
 
     from django.conf import settings
 
-    from accounts.flows import issue_key
-    from billing.flows import credit
+    from accounts.keys import issue_key
+    from billing.credits import credit
     from tests.support.processes import PorticoServer, child_env
 
     credit(user.pk, Decimal(1000), kind="adjustment", idempotency_key=f"bench:{time.time()}")

@@ -127,9 +127,9 @@ def run_query_bench(words: int) -> None:
     import httpx
     from django.conf import settings
 
-    from accounts.flows import issue_key
+    from accounts.keys import issue_key
     from accounts.models import User
-    from billing.flows import credit
+    from billing.credits import credit
     from tests.support.processes import PorticoServer, child_env
 
     rng = random.Random(7)

@@ -104,7 +104,7 @@ def setup_django(url: str) -> None:
 
 def make_people() -> tuple[int, list[int], list[int]]:
     """The benchmark user, the others, and the benchmark user's three keys."""
-    from accounts.flows import issue_key
+    from accounts.keys import issue_key
     from accounts.models import User
 
     users = [User.objects.create_user(email=f"bench{n}@example.com") for n in range(USERS)]

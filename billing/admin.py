@@ -15,10 +15,12 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from billing.flows import BillingError, admin_adjust, set_low_balance_threshold
+from billing.credits import admin_adjust
+from billing.errors import BillingError
 from billing.forms import AdjustForm, RedemptionBatchForm, WalletForm
 from billing.models import Hold, LedgerEntry, RedemptionBatch, RedemptionCode, Wallet
 from billing.redemption import create_redemption_batch
+from billing.wallets import set_low_balance_threshold
 from ground.admin import ReadOnlyAdmin, money_column
 from ground.money import exact_usd, format_usd, plain, usd_html
 

@@ -8,4 +8,5 @@ class BillingConfig(AppConfig):
     verbose_name = "Billing"
 
     def ready(self) -> None:
-        from billing import signals  # noqa: F401
+        # Signal receivers, and the tasks that use cases queue by name.
+        from billing import signals, tasks  # noqa: F401

@@ -18,8 +18,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from billing.flows import hold_ttl, wallet_id_of
+from billing.holds import hold_ttl
 from billing.models import Hold, Wallet
+from billing.wallets import wallet_id_of
 from ground.money import QUANTUM, ZERO, money_value
 
 log = logging.getLogger(__name__)

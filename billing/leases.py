@@ -1,7 +1,7 @@
 """Funds leases: a busy wallet's priced requests admitted in memory, not one hold each;
 and the heartbeat that keeps this process's holds alive while it lives.
 
-A per-request hold (``flows.reserve_funds``) costs one conditional ``UPDATE`` of the
+A per-request hold (``billing.holds.reserve_funds``) costs one conditional ``UPDATE`` of the
 wallet row on every priced request. A web process that sees a wallet busy (``BUSY``
 priced requests within a second) instead takes a *lease*: one ``Hold`` row of kind
 ``lease`` for part of the wallet's free balance, taken in one transaction exactly like a
@@ -12,7 +12,7 @@ lock, a few additions):
 * when the request ends, its actual cost replaces the worst case (``Lease.finish``) and
   the usage event carries the lease id;
 * the drain, when it debits the wallet for that event, lowers the lease row by the same
-  cost in the same transaction (``flows.settle_usage_events``), and closes the row when
+  cost in the same transaction (``billing.settlement.settle_usage_events``), and closes the row when
   nothing is left in it. So ``balance − held`` stays exact: a cost is held by the lease
   until the moment it is debited, never twice.
 
@@ -51,7 +51,8 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connections
 
-from billing.flows import BillingError, reserve_funds
+from billing.errors import BillingError
+from billing.holds import reserve_funds
 from billing.lease import (  # noqa: F401 (the lease's steps, for callers of this module)
     LEASE_MIN_WORST_CASES,
     MAX_WALLET_SHARE,
@@ -166,12 +167,14 @@ class Leases:
         """The wallet cannot fund a request: give back what this process's lease of it
         has unused (sync thread). True when something went back."""
         lease = self.by_user.get(user_id)
-        if lease is None or lease.free <= 0:
+        if lease is None or (lease.free <= 0 and not lease.closed):
             return False
-        self.by_user.pop(user_id, None)
-        back = give_back(lease)
+        back = give_back(lease)  # waits for a give-back the upkeep thread has under way
+        if self.by_user.get(user_id) is lease:
+            self.by_user.pop(user_id, None)
         self.retire(lease)
-        return back > 0
+        # Given back here, or by the upkeep a moment ago: either way it is in the wallet.
+        return back > 0 or lease.closed
 
     # --- The maintenance task -------------------------------------------------------------
     def tick_seconds(self) -> float:
@@ -240,9 +243,11 @@ class Leases:
             self.check_alive(user_id, lease)
 
     def drop(self, user_id: int, lease: Lease) -> None:
+        # Listed until its funds are back, so a request that finds the wallet short meanwhile
+        # waits for them (``reclaim``) instead of being refused.
+        give_back(lease)
         if self.by_user.get(user_id) is lease:
             self.by_user.pop(user_id, None)
-        give_back(lease)
         self.retire(lease)
 
     def check_alive(self, user_id: int, lease: Lease) -> None:

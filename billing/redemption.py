@@ -12,7 +12,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from billing.flows import BillingError, post_entry
+from billing.errors import BillingError
+from billing.ledger import post_entry
 from billing.models import LedgerEntry, RedemptionBatch, RedemptionCode
 
 # No 0/O, 1/I/L or U/V look-alikes: a code read aloud or off paper is typed right.

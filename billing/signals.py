@@ -11,8 +11,9 @@ from django.db.backends.signals import connection_created
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from billing.flows import grant_signup_credit, settle_usage_events
+from billing.credits import grant_signup_credit
 from billing.models import Wallet
+from billing.settlement import settle_usage_events
 from ground.money import refuse_decimal_params_on
 from usage.signals import usage_recorded
 

@@ -4,7 +4,7 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
 
-from billing.flows import release_expired_holds
+from billing.holds import release_expired_holds
 from billing.models import Wallet
 from ground.money import format_usd
 

@@ -10,7 +10,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from billing import checkout
-from billing.flows import BillingError, credit
+from billing.credits import credit
+from billing.errors import BillingError
 from billing.models import LedgerEntry
 from ground.money import format_usd
 from ground.text import strict_int

@@ -1,5 +1,6 @@
 """The wallet page (balance, ledger, top-ups, redemption codes, low-balance e-mail)
-and Stripe's webhook. Views parse, call a flow in ``billing.flows`` and render."""
+and Stripe's webhook. Views parse, call a use case (``billing.wallets``,
+``billing.ledger_page``…) and render."""
 
 from __future__ import annotations
 
@@ -17,12 +18,14 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.flows import support_email
+from accounts.support import support_email
 from billing import checkout
-from billing.flows import BillingError, ensure_wallet, ledger_page, set_low_balance_threshold
+from billing.errors import BillingError
 from billing.forms import RedeemForm, ThresholdForm, TopUpForm
+from billing.ledger_page import ledger_page
 from billing.redemption import redeem_code
 from billing.topups import handle_stripe_event, start_checkout
+from billing.wallets import ensure_wallet, set_low_balance_threshold
 from ground.errors import error_response
 from ground.money import format_usd, plain
 from ground.net import client_ip

@@ -8,4 +8,5 @@ class CatalogConfig(AppConfig):
     verbose_name = "Catalog"
 
     def ready(self) -> None:
-        from catalog import signals  # noqa: F401
+        # Signal receivers, and the checks that read the catalog (check --deploy).
+        from catalog import checks, signals  # noqa: F401

@@ -1,6 +1,6 @@
 """The catalog file format: read YAML, validate it, and turn it into specs.
 
-Pure: nothing here touches the database. ``catalog.flows.load_catalog`` checks what only
+Pure: nothing here touches the database. ``catalog.loading.load_catalog`` checks what only
 the database knows (deployments naming providers and models loaded earlier) and writes.
 See docs/catalog.md for the format.
 """

@@ -11,8 +11,8 @@ from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
-from billing.flows import wallet_summary
 from billing.pricing import worst_case_cost
+from billing.wallets import wallet_summary
 from catalog.snapshots import get_catalog
 from catalog.stats import model_stats
 from gateway import proxy
@@ -22,8 +22,9 @@ from gateway.adapters import (
     chat_to_responses_response,
     responses_to_chat_request,
 )
-from gateway.admission import Call, admit, reserve, v1
-from gateway.catalog_views import catalog_entry, model_list_entry
+from gateway.admission import admit, reserve, v1
+from gateway.call import Call
+from gateway.catalog_views import catalog_entry, model_list_entry, usable_models
 from gateway.openai_schemas import (
     ChatCompletion,
     ChatCompletionRequest,
@@ -164,12 +165,7 @@ async def embeddings(request: HttpRequest, call: Call) -> HttpResponse:
 @router.get("/models", response=ModelList, summary="List the models this key may use")
 @v1("models")
 async def list_models(request: HttpRequest, call: Call) -> HttpResponse:
-    catalog = await get_catalog()
-    data = [
-        model_list_entry(m)
-        for m in catalog.models.values()
-        if m.type in ("llm", "embedding") and m.deployments and call.ctx.allows_model(m.public_id)
-    ]
+    data = [model_list_entry(m) for m in await usable_models(call.ctx)]
     return proxy.json_response({"object": "list", "data": data})
 
 

@@ -1,8 +1,26 @@
-"""How models look in /v1/models and /v1/models/catalog."""
+"""The models a caller may use, and how models look in /v1/models and /v1/models/catalog."""
 
 from __future__ import annotations
 
-from catalog.snapshots import ModelEntry
+from accounts.snapshots import KeyContext
+from catalog.snapshots import ModelEntry, get_catalog
+
+LISTED_TYPES = ("llm", "embedding")
+
+
+async def usable_models(ctx: KeyContext, types: tuple[str, ...] = LISTED_TYPES) -> list[ModelEntry]:
+    """The enabled models of ``types`` with a deployment that ``ctx`` (a key, or the
+    playground's signed-in user) may use: what ``/v1/models`` lists, in catalog order.
+
+    The same cached catalog the endpoints resolve against, so a list never offers a model
+    that the next request would not find. Other apps ask here, not the catalog.
+    """
+    catalog = await get_catalog()
+    return [
+        m
+        for m in catalog.models.values()
+        if m.type in types and m.deployments and ctx.allows_model(m.public_id)
+    ]
 
 
 def model_list_entry(model: ModelEntry) -> dict:

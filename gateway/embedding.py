@@ -34,7 +34,7 @@ import orjson
 from billing.pricing import price, worst_case_cost
 from catalog.snapshots import DeploymentEntry, ModelEntry, get_catalog, get_catalog_sync
 from gateway import proxy, upstream
-from gateway.admission import Call
+from gateway.call import Call
 from ground.errors import ApiError
 from ground.tokens import estimate_input_tokens, worst_case_input_tokens
 from usage.events import UsageEvent, emit, emit_sync

@@ -7,15 +7,12 @@ request must not become a new series) and the deployment's provider.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
 from catalog.snapshots import DeploymentEntry
+from gateway.call import Call
 from gateway.upstream import RetryableUpstreamError, UpstreamError
 from ground import metrics
 from ground.errors import ApiError
-
-if TYPE_CHECKING:
-    from gateway.admission import Call
 
 
 def labels(call: Call) -> tuple[str, str]:

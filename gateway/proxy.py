@@ -20,14 +20,9 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from catalog.snapshots import DeploymentEntry, ModelEntry, get_catalog
 from gateway import routing
 from gateway.adapters import StreamModelRewriter
-from gateway.admission import (
-    Call,
-    check_model_access,
-    record,
-    record_in_background,
-    usage_event,
-    with_headers,
-)
+from gateway.admission import check_model_access, with_headers
+from gateway.call import Call
+from gateway.metering import record, record_in_background, usage_event
 from gateway.metrics import observe_upstream_error
 from gateway.upstream import RetryableUpstreamError, UpstreamError, UpstreamReply
 from ground.errors import ApiError

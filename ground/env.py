@@ -1,6 +1,6 @@
 """Typed helpers that read settings from the environment.
 
-Every knob in ``portal/settings.py`` goes through one of these so a missing or
+Every knob in ``portal/settings/`` goes through one of these so a missing or
 malformed value fails at start-up with a message naming the variable.
 """
 

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from billing.flows import release_hold
+from billing.holds import release_hold
 from ground.errors import ApiError
 from ocr import queueing, storage
 from ocr.availability import check_engine_available

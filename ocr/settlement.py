@@ -28,7 +28,8 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
-from billing.flows import BillingError, reserve_funds
+from billing.errors import BillingError
+from billing.holds import reserve_funds
 from billing.models import Hold
 from catalog.models import Model
 from ground.errors import ApiError

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from billing.flows import release_hold
+from billing.holds import release_hold
 from gateway.admission import Call, require_admitted
 from ground.errors import ApiError
 from ocr import engine, queueing, reading, storage

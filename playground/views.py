@@ -21,13 +21,16 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.snapshots import KeyContext, playground_context
-from billing.flows import wallet_summary
+from billing.wallets import wallet_summary
 from gateway import proxy
-from gateway.admission import Call, v1
+from gateway.admission import v1
 from gateway.api import run_chat
+from gateway.call import Call
 from ground.errors import ApiError, error_response
 from ground.net import api_base_url
-from playground.flows import chat_body, model_option, models_for, request_usage
+from playground.chat import chat_body
+from playground.picker import model_option, models_for
+from playground.request_usage import request_usage
 
 # Set by another page (Retrieval's "Use in playground") to start with a system prompt
 # and a question in the message box; read once.

@@ -43,7 +43,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from billing.models import Hold
-from gateway.admission import bearer_token
+from gateway.authentication import bearer_token
 from ground.errors import error_response
 from ocr.models import OcrJob, OcrPage
 from retrieval.models import Document

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from accounts.models import Scope
-from billing.flows import wallet_summary
+from billing.wallets import wallet_summary
 from catalog.snapshots import get_catalog_sync
 from catalog.views import quickstart_model
 from ground.money import usd_html

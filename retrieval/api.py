@@ -28,12 +28,11 @@ from gateway.admission import (
     Call,
     admit_model,
     admit_model_sync,
-    record,
     require_admitted,
     reserve,
-    usage_event,
     v1,
 )
+from gateway.metering import record, usage_event
 from gateway.proxy import json_response
 from ground.bodies import form_body, json_body, parse_json
 from ground.errors import ApiError

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from billing.flows import release_hold
+from billing.holds import release_hold
 from ocr.settlement import PageCharge, charge_pages, hold_pages, page_price
 from retrieval.models import Document, Page
 

@@ -1,6 +1,6 @@
 """Per-key spend for the Keys page, from the hourly rollups (``accounts.key_spend``).
 
-The periods are the ones the key spend caps use (``billing.flows.check_key_budgets``):
+The periods are the ones the key spend caps use (``billing.holds.check_key_budgets``):
 the current UTC day, the current UTC month, and all time, summed over ``UsageRollup``.
 One grouped query answers every key on the page.
 """

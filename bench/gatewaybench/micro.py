@@ -47,10 +47,10 @@ async def run() -> dict[str, dict[str, float]]:
     from asgiref.sync import ThreadSensitiveContext, sync_to_async
     from django.conf import settings
 
-    from accounts.flows import hash_key
+    from accounts.key_secrets import hash_key
     from accounts.models import ApiKey, User
     from accounts.snapshots import load_key_context
-    from billing.flows import reserve_funds
+    from billing.holds import reserve_funds
     from catalog.snapshots import load_catalog_snapshot
     from usage import drain, events, spool
 

@@ -31,9 +31,9 @@ KEY_RPM = 10_000_000
 
 
 def seed(fake_base_url: str) -> dict[str, str]:
-    from accounts.flows import issue_key
+    from accounts.keys import issue_key
     from accounts.models import User
-    from billing.flows import credit
+    from billing.credits import credit
     from catalog.models import Deployment, Model, Provider
 
     user = User.objects.create_user(EMAIL, password=None)

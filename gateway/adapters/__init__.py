@@ -1,7 +1,8 @@
 """Pure wire-format adapters (no Django, no I/O) used on the gateway hot path.
 
 * :mod:`.anthropic` - OpenAI Chat Completions <-> Anthropic Messages API.
-* :mod:`.responses` - OpenAI Responses API on top of Chat Completions.
+* :mod:`.responses_request`, :mod:`.responses_object`, :mod:`.responses_stream` - OpenAI
+  Responses API on top of Chat Completions (request, answer, stream).
 * :mod:`.sse` - incremental Server-Sent Events parser.
 * :mod:`.model_id` - the public model id in streamed chat chunks.
 """
@@ -16,11 +17,9 @@ from .anthropic import (
 )
 from .errors import AdapterError, openai_error
 from .model_id import StreamModelRewriter
-from .responses import (
-    ResponsesStreamTranslator,
-    chat_to_responses_response,
-    responses_to_chat_request,
-)
+from .responses_object import chat_to_responses_response
+from .responses_request import responses_to_chat_request
+from .responses_stream import ResponsesStreamTranslator
 from .sse import SSEParser, format_event
 
 __all__ = [

@@ -2,7 +2,7 @@
 
 :func:`responses_to_chat_request` turns a ``POST /v1/responses`` body into a
 chat completions body for any OpenAI-compatible provider. A pure function (no
-I/O, no Django); re-exported by :mod:`.responses`.
+I/O, no Django); re-exported by the package.
 
 Mapping: ``input`` (string or items) and ``instructions`` -> ``messages``
 (instructions first, as a system message); ``function_call`` /

@@ -12,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts import key_spend as registry
-from accounts.flows import issue_key
+from accounts.keys import issue_key
 from ground.money import format_usd
 from tests.support.html import visible_text
 from tests.support.usage import usage_event

@@ -13,7 +13,8 @@ from urllib.parse import parse_qsl
 import pytest
 from django.db.models import Sum
 
-from billing.flows import credit, ledger_balance
+from billing.credits import credit
+from billing.ledger import ledger_balance
 from billing.models import LedgerEntry, RedemptionBatch, Wallet
 from billing.redemption import create_redemption_batch
 

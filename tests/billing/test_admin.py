@@ -10,7 +10,7 @@ from http import HTTPStatus
 import pytest
 from django.contrib.admin.models import LogEntry
 
-from billing.flows import reserve_funds
+from billing.holds import reserve_funds
 from billing.models import LedgerEntry, RedemptionBatch, RedemptionCode
 from billing.redemption import redeem_code
 from tests.billing.conftest import fund, make_batch, wallet_of

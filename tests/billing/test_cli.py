@@ -9,7 +9,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from billing.flows import reserve_funds
+from billing.holds import reserve_funds
 from billing.models import LedgerEntry
 from tests.billing.conftest import fund, wallet_of
 

@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from billing.flows import BillingError, reserve_funds
+from billing.errors import BillingError
+from billing.holds import reserve_funds
 from billing.models import Hold, Wallet
 from tests.billing.conftest import fund, wallet_of
 

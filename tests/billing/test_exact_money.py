@@ -97,7 +97,8 @@ def test_money_columns_compare_and_sum_exactly_in_sql(bob):
     """The conditional reservation and the aggregates run in SQL: no binary rounding."""
     from django.db.models import Sum
 
-    from billing.flows import BillingError, reserve_funds
+    from billing.errors import BillingError
+    from billing.holds import reserve_funds
 
     tenth = Decimal("0.1")
     fund(bob, Decimal("0.3"))

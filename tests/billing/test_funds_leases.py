@@ -15,7 +15,7 @@ import httpx
 import pytest
 from django.db.models import Sum
 
-from billing.flows import release_expired_holds
+from billing.holds import release_expired_holds
 from billing.models import Hold, Wallet
 from tests.billing.conftest import assert_ledger_invariants, fund, wallet_of
 from tests.billing.test_gateway_charges import drained_records, worst_case_cost

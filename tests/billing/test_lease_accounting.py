@@ -13,7 +13,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from billing import leases
-from billing.flows import release_expired_holds
+from billing.holds import release_expired_holds
 from billing.models import Hold
 from tests.billing.conftest import assert_ledger_invariants, fund, wallet_of
 from tests.support.usage import usage_event
@@ -168,7 +168,7 @@ def test_a_lease_given_back_with_nothing_left_closes_at_once(alice, lease):
 
 
 def test_a_wallet_grown_too_small_for_a_lease_gets_no_top_up(alice, lease):
-    from billing.flows import reserve_funds
+    from billing.holds import reserve_funds
 
     free = wallet_of(alice).balance_usd - wallet_of(alice).held_usd
     reserve_funds(alice.pk, "req_big", free - WORST * (leases.LEASE_MIN_WORST_CASES - 10))
@@ -179,7 +179,7 @@ def test_a_wallet_grown_too_small_for_a_lease_gets_no_top_up(alice, lease):
 @pytest.mark.django_db(transaction=True)
 def test_the_last_funds_left_in_a_lease_go_back_to_serve_a_request(alice, lease):
     """Half a worst case free in the lease and half in the wallet: one request fits."""
-    from billing.flows import reserve_funds
+    from billing.holds import reserve_funds
 
     half = WORST / 2
     wallet = wallet_of(alice)

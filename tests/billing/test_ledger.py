@@ -9,15 +9,12 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from billing.flows import (
-    BillingError,
-    admin_adjust,
-    ledger_page,
-    release_expired_holds,
-    reserve_funds,
-    set_low_balance_threshold,
-)
+from billing.credits import admin_adjust
+from billing.errors import BillingError
+from billing.holds import release_expired_holds, reserve_funds
+from billing.ledger_page import ledger_page
 from billing.models import Hold, LedgerEntry
+from billing.wallets import set_low_balance_threshold
 from ground.money import plain as money
 from tests.billing.conftest import assert_ledger_invariants, fund, usage_event, wallet_of
 from usage.drain import record_usage_events

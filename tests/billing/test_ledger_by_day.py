@@ -9,8 +9,9 @@ from decimal import Decimal
 
 import pytest
 
-from billing.flows import UsageDay, ledger_page, settle_usage_events
+from billing.ledger_page import UsageDay, ledger_page
 from billing.models import LedgerEntry
+from billing.settlement import settle_usage_events
 from tests.billing.conftest import fund
 from tests.support.html import money_span
 from tests.support.usage import usage_event

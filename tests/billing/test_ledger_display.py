@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from billing.flows import admin_adjust
+from billing.credits import admin_adjust
 from billing.models import LedgerEntry, RedemptionBatch
 from billing.redemption import redeem_code
 from tests.billing.conftest import fund, make_batch, wallet_of

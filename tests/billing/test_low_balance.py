@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 
-from billing.flows import credit
+from billing.credits import credit
 from billing.models import Wallet
 from tests.support.usage import usage_event
 from usage.drain import record_usage_events

@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from billing.flows import BillingError
+from billing.errors import BillingError
 from billing.models import LedgerEntry, RedemptionBatch, RedemptionCode
 from billing.redemption import CODE_ALPHABET, create_redemption_batch, normalize_code, redeem_code
 from tests.billing.conftest import assert_ledger_invariants, make_batch, wallet_of

@@ -14,7 +14,7 @@ from django.core import mail
 from django.core.management import call_command
 
 from accounts.models import User
-from billing.flows import grant_signup_credit
+from billing.credits import grant_signup_credit
 from billing.models import LedgerEntry
 from tests.billing.conftest import wallet_of
 from tests.conftest import PASSWORD, make_user

@@ -8,7 +8,7 @@ from http import HTTPStatus
 
 import pytest
 
-from billing.flows import reserve_funds
+from billing.holds import reserve_funds
 from tests.billing.conftest import fund, make_batch, wallet_of
 from tests.support.html import money_span, visible_text
 

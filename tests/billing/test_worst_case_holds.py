@@ -10,7 +10,7 @@ from http import HTTPStatus
 import httpx
 import pytest
 
-from billing.flows import credit
+from billing.credits import credit
 from billing.models import LedgerEntry
 from ground import tokens
 from ground.tokens import worst_case_prompt_tokens

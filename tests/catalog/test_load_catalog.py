@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from catalog.flows import CatalogError, load_catalog, read_catalog_file
+from catalog.catalog_file import CatalogError, read_catalog_file
+from catalog.loading import load_catalog
 from catalog.models import Deployment, Model, Provider
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from catalog.flows import load_catalog, load_default_catalog, read_catalog_file
+from catalog.catalog_file import read_catalog_file
+from catalog.loading import load_catalog
 from catalog.models import Deployment, Model, Provider
+from catalog.shipped import load_default_catalog
 
 pytestmark = pytest.mark.django_db
 

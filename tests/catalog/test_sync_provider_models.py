@@ -12,8 +12,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from catalog.flows import SyncError, sync_provider_models
 from catalog.models import Deployment, Model, Provider
+from catalog.provider_sync import SyncError, sync_provider_models
 from fakeupstream import FakeUpstream
 
 pytestmark = pytest.mark.django_db

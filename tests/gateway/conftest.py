@@ -9,8 +9,8 @@ import httpx
 import openai
 import pytest
 
-from accounts.flows import issue_key
-from billing.flows import credit
+from accounts.keys import issue_key
+from billing.credits import credit
 from catalog.models import Deployment, Model, Provider
 from fakeupstream import FakeUpstream
 from tests.support.processes import wait_for

@@ -10,13 +10,10 @@ import orjson
 import pytest
 from openai.types.responses import Response
 
-from gateway.adapters import AdapterError
-from gateway.adapters import responses as responses_module
-from gateway.adapters.responses import (
-    ResponsesStreamTranslator,
-    chat_to_responses_response,
-    responses_to_chat_request,
-)
+from gateway.adapters import AdapterError, responses_object, responses_stream
+from gateway.adapters.responses_object import chat_to_responses_response
+from gateway.adapters.responses_request import responses_to_chat_request
+from gateway.adapters.responses_stream import ResponsesStreamTranslator
 from gateway.adapters.sse import SSEParser
 
 
@@ -548,7 +545,8 @@ def test_a_tool_call_stream_becomes_function_call_items() -> None:
 def test_stream_output_is_identical_when_fed_one_byte_at_a_time_or_in_random_splits(
     stream: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(responses_module, "_now", lambda: 1700000001)  # pin completed_at
+    for module in (responses_object, responses_stream):  # pin created_at and completed_at
+        monkeypatch.setattr(module, "_now", lambda: 1700000001)
     expected, _ = run_stream(stream.replace(b"\r\n", b"\n"))
     assert run_stream(stream, [1] * len(stream))[0] == expected
     rng = random.Random(7)

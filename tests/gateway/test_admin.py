@@ -12,9 +12,10 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts import snapshots
-from accounts.flows import hash_key, issue_key, revoke_key
+from accounts.key_secrets import hash_key
+from accounts.keys import issue_key, revoke_key
 from accounts.models import ApiKey
-from billing.flows import credit
+from billing.credits import credit
 from billing.models import Wallet
 from catalog.models import LatencyRollup, Provider
 from tests.gateway.conftest import add_model

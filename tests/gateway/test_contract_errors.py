@@ -11,7 +11,7 @@ import openai
 import pytest
 from django.utils import timezone
 
-from accounts.flows import revoke_key
+from accounts.keys import revoke_key
 from accounts.models import ApiKey
 from tests.gateway.conftest import drained_records
 from tests.support.processes import wait_for

@@ -6,7 +6,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from accounts.flows import hash_key
+from accounts.key_secrets import hash_key
 from accounts.models import ApiKey
 
 pytestmark = pytest.mark.django_db

@@ -14,8 +14,10 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts import snapshots
-from accounts.flows import KeyError_, hash_key, issue_key, revoke_key
-from accounts.key_flows import update_key
+from accounts.key_rules import KeyError_
+from accounts.key_secrets import hash_key
+from accounts.key_settings import update_key
+from accounts.keys import issue_key, revoke_key
 from accounts.models import ALL_SCOPES, ApiKey
 from catalog.models import Provider
 from tests.gateway.conftest import add_model

@@ -15,7 +15,7 @@ from django.test import Client, RequestFactory
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
-from accounts.flows import issue_key
+from accounts.keys import issue_key
 from billing.models import Hold, Wallet
 from portal.metrics import internal_peer
 from retrieval.models import Collection, Document

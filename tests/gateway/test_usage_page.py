@@ -17,7 +17,7 @@ from django.test import AsyncClient, Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.flows import issue_key
+from accounts.keys import issue_key
 from ground.money import format_usd as usd
 from tests.support.html import money_span
 from tests.support.usage import usage_event
@@ -32,7 +32,7 @@ _ids = itertools.count(1)
 
 
 def event(user, **fields) -> dict:
-    """A usage event as ``gateway.admission.usage_event`` makes it; ``fields`` override."""
+    """A usage event as ``gateway.metering.usage_event`` makes it; ``fields`` override."""
     at = fields.pop("at", None) or timezone.now()
     defaults = {
         "request_id": f"req_test{next(_ids):06d}",

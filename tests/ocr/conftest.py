@@ -63,13 +63,13 @@ def ocr_model(transactional_db):
 
 
 def fund(user, amount: Decimal = FUNDS) -> None:
-    from billing.flows import credit
+    from billing.credits import credit
 
     credit(user.pk, amount, kind="adjustment", idempotency_key=f"ocr-test-fund:{user.pk}")
 
 
 def key_for(user, **options) -> str:
-    from accounts.flows import issue_key
+    from accounts.keys import issue_key
 
     options.setdefault("scopes", ["ocr"])
     return issue_key(user, options.pop("name", "ocr test"), **options).secret

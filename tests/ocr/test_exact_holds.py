@@ -12,7 +12,7 @@ from http import HTTPStatus
 
 import pytest
 
-from billing.flows import credit
+from billing.credits import credit
 from catalog.models import Model
 from tests.billing.conftest import assert_ledger_invariants, wallet_of
 from tests.ocr.conftest import OcrApi, key_for, one_page_pdf

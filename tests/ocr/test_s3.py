@@ -52,7 +52,7 @@ def bucket_client(url: str):
 
 @pytest.fixture
 def s3_storage(settings, s3_url):
-    """Portico's own S3 settings (see portal/settings.py), aimed at the moto server."""
+    """Portico's own S3 settings (see portal/settings/files.py), aimed at the moto server."""
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {

@@ -9,9 +9,9 @@ import openai
 import pytest
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
-from accounts.flows import issue_key
+from accounts.keys import issue_key
 from accounts.models import User
-from billing.flows import credit
+from billing.credits import credit
 from tests.conftest import PASSWORD, make_user, screenshot
 from tests.pages.test_keys_browser import sdk
 from tests.support.processes import wait_for

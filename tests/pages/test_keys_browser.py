@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.models import ApiKey, User
-from billing.flows import credit
+from billing.credits import credit
 from tests.conftest import PASSWORD, screenshot
 from tests.support.browser import sign_up_and_sign_in
 from tests.support.processes import wait_for

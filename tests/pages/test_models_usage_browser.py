@@ -12,7 +12,7 @@ import pytest
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.utils import timezone
 
-from accounts.flows import issue_key
+from accounts.keys import issue_key
 from catalog.models import Deployment, Model, Provider
 from tests.conftest import PASSWORD, make_user, screenshot
 from tests.gateway.test_usage_page import event

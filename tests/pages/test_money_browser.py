@@ -11,8 +11,8 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from accounts.flows import issue_key
-from billing.flows import credit
+from accounts.keys import issue_key
+from billing.credits import credit
 from billing.models import LedgerEntry, RedemptionBatch
 from catalog.models import Deployment, Model, Provider
 from tests.conftest import make_user

@@ -12,7 +12,8 @@ from decimal import Decimal
 import pytest
 
 from accounts.models import User
-from billing.flows import credit, wallet_summary
+from billing.credits import credit
+from billing.wallets import wallet_summary
 from catalog.models import Deployment, Model, Provider
 from fakeupstream import FakeUpstream, completion_text
 from ground.money import exact_usd, format_cost, format_usd

@@ -16,8 +16,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from accounts.flows import issue_key
-from billing.flows import credit
+from accounts.keys import issue_key
+from billing.credits import credit
 from catalog.models import Deployment, Model, Provider
 from ocr.models import OcrJob
 from retrieval.models import Collection, Document

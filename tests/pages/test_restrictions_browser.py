@@ -10,8 +10,8 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from accounts.flows import issue_key
-from billing.flows import credit
+from accounts.keys import issue_key
+from billing.credits import credit
 from catalog.models import Model
 from retrieval import collections, ingest
 from tests.conftest import screenshot

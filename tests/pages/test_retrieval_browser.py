@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from billing.flows import credit
+from billing.credits import credit
 from catalog.models import Model
 from tests.conftest import screenshot
 from tests.ocr.conftest import ocr_server

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.flows import issue_key
+from accounts.keys import issue_key
 from accounts.models import User
 from billing.models import LedgerEntry
 from catalog.models import Provider

@@ -11,12 +11,13 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.test import AsyncClient, Client
 
-from billing.flows import credit, wallet_summary
+from billing.credits import credit
+from billing.wallets import wallet_summary
 from catalog.models import Deployment, Model, Provider
 from catalog.snapshots import bump_catalog_version
 from gateway import ratelimit
 from playground import views
-from playground.flows import chat_body
+from playground.chat import chat_body
 from usage.drain import discard_pending_events, drain_usage
 from usage.models import UsageRecord
 

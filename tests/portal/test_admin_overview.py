@@ -12,10 +12,11 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from accounts.flows import issue_key
+from accounts.keys import issue_key
 from accounts.models import User
-from billing.flows import credit, ensure_wallet
+from billing.credits import credit
 from billing.models import Wallet
+from billing.wallets import ensure_wallet
 from catalog.models import Deployment, Model, Provider
 from gateway import routing
 from ocr.models import OcrJob

@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
 from accounts.models import User
-from billing.flows import credit
+from billing.credits import credit
 from catalog.models import Provider
 from tests.conftest import PASSWORD, make_user, screenshot
 from tests.support.usage import usage_event

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from billing.flows import credit
+from billing.credits import credit
 from catalog.models import Deployment, Model, Provider
 from tests.gateway.test_usage_page import event
 from tests.support.html import money_span

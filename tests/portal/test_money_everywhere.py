@@ -11,8 +11,8 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from accounts.flows import issue_key
-from billing.flows import credit
+from accounts.keys import issue_key
+from billing.credits import credit
 from catalog.models import Deployment, Model, Provider
 from ground.money import cost_html, exact_usd, format_cost, format_usd, plain, usd_html
 from tests.support.usage import usage_event

@@ -14,7 +14,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from billing.flows import credit
+from billing.credits import credit
 from billing.models import Wallet
 from catalog.models import Model
 from gateway import ratelimit

@@ -6,7 +6,8 @@ from __future__ import annotations
 from asgiref.sync import async_to_sync
 
 from accounts.snapshots import key_context_from, session_context
-from gateway.admission import Call, admit_model
+from gateway.admission import admit_model
+from gateway.call import Call
 
 
 def admitted_call(user, *models: str, key=None, source: str = "api_key") -> Call:

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.db import DatabaseError
 
-from billing.flows import credit
+from billing.credits import credit
 from billing.models import Wallet
 from ground.redis import get_redis
 from tests.support.usage import usage_event

@@ -13,7 +13,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from accounts.flows import issue_key
+from accounts.keys import issue_key
 from catalog.models import Provider
 from tests.gateway.conftest import add_model
 from tests.support.usage import usage_event

@@ -6,7 +6,8 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.flows import KeyError_, issue_key
+from accounts.key_rules import KeyError_
+from accounts.keys import issue_key
 from accounts.models import User
 
 

@@ -11,7 +11,9 @@ from decimal import Decimal, InvalidOperation
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import User
-from billing.flows import BillingError, admin_adjust, wallet_summary
+from billing.credits import admin_adjust
+from billing.errors import BillingError
+from billing.wallets import wallet_summary
 from ground.money import LARGEST_AMOUNT, exact_usd, format_usd
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog.flows import CatalogError, load_catalog, read_catalog_file
+from catalog.catalog_file import CatalogError, read_catalog_file
+from catalog.loading import load_catalog
 
 
 class Command(BaseCommand):

@@ -7,8 +7,8 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog.flows import SyncError, sync_provider_models
 from catalog.models import Model, Provider
+from catalog.provider_sync import SyncError, sync_provider_models
 
 
 def price(value: str) -> Decimal:

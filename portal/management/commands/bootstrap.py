@@ -8,8 +8,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.models import User
-from billing.flows import grant_demo_credit
-from catalog.flows import load_default_catalog
+from billing.credits import grant_demo_credit
+from catalog.shipped import load_default_catalog
 from ground.env import env_str
 from ground.money import format_usd
 

@@ -1,23 +1,18 @@
-"""Catalog use cases: load a catalog file, import a provider's model list, and the
-bootstrap hook that loads the shipped catalog.
+"""Loading a catalog file into the database.
 
 A catalog file (see ``catalog.yaml`` and docs/catalog.md) is the source of truth for the
 keys it names: loading it twice changes nothing, and loading an edited copy updates the
 rows. Keys a file leaves out keep whatever value the row has (set in the admin, say).
 Secrets never live in the file: it names the environment variables that hold them.
-"""
+Parsing and checking the file itself (no database): ``catalog.catalog_file``."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import httpx
-from django.conf import settings
 from django.db import transaction
 
 from catalog.catalog_file import (
@@ -27,31 +22,12 @@ from catalog.catalog_file import (
     ModelSpec,
     ProviderSpec,
     env_value,
-    parse_catalog,
     read_catalog_file,
     url_problem,
     validate_catalog,
 )
+from catalog.load_report import Change, LoadReport, ProviderStatus
 from catalog.models import Deployment, Model, Provider
-
-__all__ = [
-    "CatalogError",
-    "LoadReport",
-    "SyncError",
-    "SyncReport",
-    "check_references",
-    "fetch_upstream_models",
-    "load_catalog",
-    "load_catalog_file",
-    "load_default_catalog",
-    "parse_catalog",
-    "read_catalog_file",
-    "sync_provider_models",
-]
-
-
-class SyncError(RuntimeError):
-    """A provider's model list could not be fetched or used."""
 
 
 def check_references(spec: CatalogSpec, environ: Mapping[str, str]) -> list[str]:
@@ -80,63 +56,6 @@ def check_references(spec: CatalogSpec, environ: Mapping[str, str]) -> list[str]
         if d.model_id and d.model_id not in models:
             errors.append(f"{d.path}.model: unknown model {d.model_id!r}")
     return errors
-
-
-# --- Loading specs into the database ----------------------------------------------------
-@dataclass(frozen=True)
-class ProviderStatus:
-    name: str
-    enabled: bool
-    reason: str
-
-
-@dataclass(frozen=True)
-class Change:
-    kind: str  # provider | model | deployment
-    label: str
-    action: str  # created | updated | disabled
-    fields: tuple[str, ...] = ()
-
-
-@dataclass
-class LoadReport:
-    providers: list[ProviderStatus] = field(default_factory=list)
-    changes: list[Change] = field(default_factory=list)
-    unchanged: int = 0
-    unroutable: list[str] = field(default_factory=list)
-    dry_run: bool = False
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.changes)
-
-    def count(self, action: str, kind: str | None = None) -> int:
-        return sum(1 for c in self.changes if c.action == action and kind in (None, c.kind))
-
-    def lines(self, *, verbose: bool = False) -> list[str]:
-        width = max((len(p.name) for p in self.providers), default=0)
-        lines = ["Providers:"]
-        lines += [
-            f"  {p.name:<{width}}  {'enabled ' if p.enabled else 'disabled'}  {p.reason}"
-            for p in self.providers
-        ]
-        for change in self.changes:
-            if verbose or change.action != "created":
-                detail = f" ({', '.join(change.fields)})" if change.fields else ""
-                lines.append(f"  {change.action} {change.kind} {change.label}{detail}")
-        lines.append(
-            f"{'Would change' if self.dry_run else 'Catalog'}: {self.count('created')} created, "
-            f"{self.count('updated')} updated, {self.count('disabled')} disabled (pruned), "
-            f"{self.unchanged} unchanged."
-        )
-        if self.unroutable:
-            lines.append(
-                f"No enabled provider yet for {len(self.unroutable)} model(s): "
-                + ", ".join(self.unroutable)
-            )
-        if self.dry_run:
-            lines.append("Dry run: nothing was saved.")
-        return lines
 
 
 def _stored_key(provider: Provider) -> str | None:
@@ -330,157 +249,3 @@ def load_catalog_file(
     dry_run: bool = False,
 ) -> LoadReport:
     return load_catalog(read_catalog_file(path), environ=environ, prune=prune, dry_run=dry_run)
-
-
-def default_catalog_files(environ: Mapping[str, str] = os.environ) -> list[Path]:
-    """``catalog.yaml``, plus ``catalog.fake.yaml`` when a fake upstream is configured."""
-    base = Path(settings.BASE_DIR)
-    files = [base / "catalog.yaml"]
-    if env_value(environ, "FAKE_UPSTREAM_URL"):
-        files.append(base / "catalog.fake.yaml")
-    return files
-
-
-def load_default_catalog(
-    *,
-    admin: Any = None,
-    demo: Any = None,
-    stdout: Any = None,
-    environ: Mapping[str, str] = os.environ,
-) -> list[LoadReport]:
-    """Bootstrap hook: load the shipped catalog file(s) and print what happened."""
-    reports = []
-    for path in default_catalog_files(environ):
-        report = load_catalog_file(path, environ=environ)
-        reports.append(report)
-        if stdout is not None:
-            stdout.write(f"Catalog {path.name}:")
-            for line in report.lines():
-                stdout.write(f"  {line}")
-    return reports
-
-
-# --- Importing a provider's model list ----------------------------------------------------
-@dataclass
-class SyncReport:
-    provider: str
-    dry_run: bool = False
-    added: list[tuple[str, str]] = field(default_factory=list)  # (public id, upstream id)
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (upstream id, why)
-    warnings: list[str] = field(default_factory=list)
-
-    def lines(self) -> list[str]:
-        verb = "Would add" if self.dry_run else "Added"
-        lines = [f"{verb}: {public_id} → {self.provider}/{up}" for public_id, up in self.added]
-        lines += [f"Skipped {up}: {why}" for up, why in self.skipped]
-        lines += [f"Warning: {w}" for w in self.warnings]
-        lines.append(
-            f"{self.provider}: {len(self.added)} {verb.lower()}, {len(self.skipped)} skipped."
-            + (" Dry run: nothing was saved." if self.dry_run else "")
-        )
-        return lines
-
-
-def fetch_upstream_models(provider: Provider) -> list[dict[str, Any]]:
-    """``GET {base_url}/models`` with the provider's key; the entries of ``data``."""
-    if provider.kind != Provider.Kind.OPENAI:
-        raise SyncError(
-            f"provider {provider.name!r} is {provider.get_kind_display()!r}; only "
-            "OpenAI-compatible providers have a /models list to sync"
-        )
-    if not provider.base_url:
-        raise SyncError(f"provider {provider.name!r} has no base URL")
-    try:
-        key = provider.get_api_key()
-    except ValueError as exc:
-        raise SyncError(f"provider {provider.name!r}: stored API key: {exc}") from None
-    headers = {str(k): str(v) for k, v in (provider.extra_headers or {}).items()}
-    if key:
-        headers["Authorization"] = f"Bearer {key}"
-    url = provider.base_url.rstrip("/") + "/models"
-    timeout = httpx.Timeout(provider.first_byte_timeout, connect=provider.connect_timeout)
-    try:
-        response = httpx.get(url, headers=headers, timeout=timeout)
-    except httpx.TimeoutException:
-        raise SyncError(f"GET {url} timed out") from None
-    except httpx.HTTPError as exc:
-        raise SyncError(f"cannot reach {url}: {exc}") from None
-    if response.status_code >= 400:
-        snippet = " ".join(response.text.split())[:300]
-        raise SyncError(f"GET {url} answered {response.status_code}: {snippet}")
-    try:
-        body = response.json()
-    except ValueError:
-        raise SyncError(f"GET {url} did not answer JSON") from None
-    entries = body.get("data") if isinstance(body, dict) else body
-    if not isinstance(entries, list):
-        raise SyncError(f"GET {url}: expected {{'data': [...]}}, got {str(body)[:200]}")
-    return [e for e in entries if isinstance(e, dict) and isinstance(e.get("id"), str) and e["id"]]
-
-
-def _guess_type(entry: dict[str, Any]) -> str:
-    if entry.get("type") in Model.Type.values:
-        return entry["type"]
-    return Model.Type.EMBEDDING if "embed" in entry["id"].lower() else Model.Type.LLM
-
-
-def sync_provider_models(
-    provider: Provider,
-    *,
-    dry_run: bool = False,
-    enable: bool = False,
-    model_type: str | None = None,
-    input_price: Decimal | None = None,
-    output_price: Decimal | None = None,
-) -> SyncReport:
-    """Add a ``{provider}/{upstream id}`` model and a deployment for every upstream model
-    the provider does not serve yet. New models are disabled unless ``enable``: their
-    prices (zero unless given) need an admin's review first."""
-    if model_type is not None and model_type not in Model.Type.values:
-        raise SyncError(f"unknown model type {model_type!r}")
-    entries = fetch_upstream_models(provider)
-    report = SyncReport(provider=provider.name, dry_run=dry_run)
-    deployed: dict[str, list[str]] = {}
-    for upstream, public_id in provider.deployments.values_list(
-        "upstream_model", "model__public_id"
-    ):
-        deployed.setdefault(upstream, []).append(public_id)
-    max_id = Model._meta.get_field("public_id").max_length
-    with transaction.atomic():
-        for entry in sorted(entries, key=lambda e: e["id"]):
-            upstream = entry["id"]
-            public_id = f"{provider.name}/{upstream}"
-            if upstream in deployed:
-                report.skipped.append(
-                    (upstream, f"already deployed as {', '.join(deployed[upstream])}")
-                )
-                continue
-            if len(public_id) > max_id:
-                report.skipped.append((upstream, f"public id longer than {max_id} characters"))
-                continue
-            deployed[upstream] = [public_id]
-            report.added.append((public_id, upstream))
-            if dry_run:
-                continue
-            model = Model.objects.filter(public_id=public_id).first()
-            if model is None:
-                context = entry.get("context_window")
-                model = Model.objects.create(
-                    public_id=public_id,
-                    type=model_type or _guess_type(entry),
-                    name=upstream,
-                    description=f"Imported from {provider.display_name}; review the price.",
-                    owned_by=str(entry.get("owned_by") or provider.name)[:100],
-                    context_window=context if isinstance(context, int) and context > 0 else None,
-                    input_price_per_1m=input_price or Decimal(0),
-                    output_price_per_1m=output_price or Decimal(0),
-                    enabled=enable,
-                )
-            Deployment.objects.create(model=model, provider=provider, upstream_model=upstream)
-    if report.added and enable and not (input_price or output_price):
-        report.warnings.append("models were enabled with a zero price: requests to them are free")
-    if report.added and not enable:
-        report.warnings.append(
-            "new models are disabled: set their prices and enable them in the admin"
-        )
-    return report

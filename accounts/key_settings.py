@@ -1,8 +1,9 @@
-"""Changing an existing API key's settings (its secret stays; see ``flows.rotate_key``).
+"""Changing an existing API key's settings (its secret stays; see
+``accounts.keys.rotate_key``).
 
-Kept beside ``accounts.flows`` (issue, revoke, rotate) and validated by the same
-helpers, so a key edited in the portal obeys exactly the rules of a new one. Saving
-the row fires ``accounts.signals.api_key_changed``, which drops the hot path's cached
+Kept beside ``accounts.keys`` (issue, revoke, rotate) and validated by the same rules
+(``accounts.key_rules``), so a key edited in the portal obeys exactly the rules of a new
+one. Saving the row fires ``accounts.signals.api_key_changed``, which drops the hot path's cached
 snapshot: the new limits apply within about a second.
 """
 
@@ -14,7 +15,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.flows import KeyError_, clean_cidrs, clean_models, clean_scopes
+from accounts.key_rules import KeyError_, clean_cidrs, clean_models, clean_scopes
 from accounts.models import ApiKey
 
 # update_key() keyword → ApiKey field; the keywords match issue_key()'s.
