@@ -25,7 +25,11 @@ from ground.env import (
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(env_str("PORTICO_VAR_DIR") or BASE_DIR / "var")
+# A parallel test run (pytest-xdist) keeps each of its workers' files, cache keys and
+# broker queues apart; the servers and workers a test starts are told the same
+# (tests/support/processes.py: child_env).
+XDIST_WORKER = env_str("PYTEST_XDIST_WORKER")
+VAR_DIR = Path(env_str("PORTICO_VAR_DIR") or BASE_DIR / "var") / XDIST_WORKER
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("DEBUG", default=True)
@@ -161,7 +165,7 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "portico"),
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "portico") + XDIST_WORKER,
         }
     }
 else:
@@ -476,6 +480,9 @@ CELERY_BEAT_SCHEDULE["retrieval-sweep-documents"] = {
 BROKER_VISIBILITY_TIMEOUT = env_int("BROKER_VISIBILITY_TIMEOUT", RETRIEVAL_TASK_TIME_LIMIT + 300)
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = BROKER_VISIBILITY_TIMEOUT
+    # Deployments (or test workers) sharing one Redis keep their queues apart.
+    if prefix := env_str("CELERY_BROKER_KEY_PREFIX") or XDIST_WORKER:
+        CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = f"{prefix}:"
 # The priced catalog entry a query is charged as; the embedding model for dense retrieval.
 RETRIEVAL_MODEL = env_str("RETRIEVAL_MODEL", "portico/alretrieval")
 RETRIEVAL_EMBEDDING_MODEL = env_str("RETRIEVAL_EMBEDDING_MODEL")

@@ -28,6 +28,9 @@ settings.SIGNUP_CREDIT_USD = Decimal(os.environ["SIGNUP_CREDIT_USD"])
 # skipped MoneyField's conversion would be added as a float); this process does too
 # once the test database exists (see django_db_setup below).
 os.environ["SQLITE_REFUSE_DECIMAL_PARAMS"] = "1"
+# This process migrates the test database first (a parallel run's workers inherit the
+# variable from the process that started them): off until django_db_setup turns it on.
+settings.SQLITE_REFUSE_DECIMAL_PARAMS = False
 # The funds leases' upkeep of this process must see the tests' transactions (real
 # servers started by tests keep the default: a thread of its own).
 settings.FUNDS_LEASE_UPKEEP_THREAD = False
