@@ -13,6 +13,7 @@ import pytest
 from django.conf import settings
 
 from portal.celery import app as celery_app
+from tests.support.cache import clear_cache
 from tests.support.processes import CeleryWorker, PorticoServer, child_env
 from tests.support.screenshots import artifacts_dir
 
@@ -70,9 +71,7 @@ def _fast_hasher(settings) -> None:
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
-    from django.core.cache import cache
-
-    cache.clear()
+    clear_cache()
     yield
 
 
