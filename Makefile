@@ -7,6 +7,8 @@ UV := $(shell command -v uv 2>/dev/null)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+# The suite runs in this many processes (pytest-xdist; 0 = one process).
+PYTEST_WORKERS ?= 2
 
 .PHONY: help setup run test lint fmt bench soak fuzz clean
 
@@ -27,7 +29,7 @@ test: export PORTICO_VAR_DIR ?= $(CURDIR)/var/test
 test: export CACHE_KEY_PREFIX ?= portico-test
 test: setup ## Run the whole test suite (DATABASE_URL / REDIS_URL honoured)
 	@bin/os-packages --install-if-root
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: setup ## ruff check + format check
 	$(VENV)/bin/ruff check .

@@ -13,6 +13,7 @@ import pytest
 from django.conf import settings
 
 from portal.celery import app as celery_app
+from tests.support.cache import clear_cache
 from tests.support.processes import CeleryWorker, PorticoServer, child_env
 from tests.support.screenshots import artifacts_dir
 
@@ -28,6 +29,9 @@ settings.SIGNUP_CREDIT_USD = Decimal(os.environ["SIGNUP_CREDIT_USD"])
 # skipped MoneyField's conversion would be added as a float); this process does too
 # once the test database exists (see django_db_setup below).
 os.environ["SQLITE_REFUSE_DECIMAL_PARAMS"] = "1"
+# This process migrates the test database first (a parallel run's workers inherit the
+# variable from the process that started them): off until django_db_setup turns it on.
+settings.SQLITE_REFUSE_DECIMAL_PARAMS = False
 # The funds leases' upkeep of this process must see the tests' transactions (real
 # servers started by tests keep the default: a thread of its own).
 settings.FUNDS_LEASE_UPKEEP_THREAD = False
@@ -67,9 +71,7 @@ def _fast_hasher(settings) -> None:
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
-    from django.core.cache import cache
-
-    cache.clear()
+    clear_cache()
     yield
 
 

@@ -14,7 +14,11 @@ from ground.env import (
 )
 
 BASE_DIR = Path(__file__).resolve().parents[2]
-VAR_DIR = Path(env_str("PORTICO_VAR_DIR") or BASE_DIR / "var")
+# A parallel test run (pytest-xdist) keeps each of its workers' files, cache keys and
+# broker queues apart; the servers and workers a test starts are told the same
+# (tests/support/processes.py: child_env).
+XDIST_WORKER = env_str("PYTEST_XDIST_WORKER")
+VAR_DIR = Path(env_str("PORTICO_VAR_DIR") or BASE_DIR / "var") / XDIST_WORKER
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("DEBUG", default=True)

@@ -8,7 +8,7 @@ from ground.env import (
     env_str,
     parse_database_url,
 )
-from portal.settings.base import VAR_DIR
+from portal.settings.base import VAR_DIR, XDIST_WORKER
 
 # --- Database -------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL")
@@ -44,7 +44,7 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "portico"),
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "portico") + XDIST_WORKER,
         }
     }
 else:

@@ -12,7 +12,7 @@ from ground.env import (
     env_str,
 )
 from portal.broker import folders
-from portal.settings.base import VAR_DIR
+from portal.settings.base import VAR_DIR, XDIST_WORKER
 from portal.settings.databases import REDIS_URL
 from portal.settings.documents import OCR_QUEUE, RETRIEVAL_TASK_TIME_LIMIT
 
@@ -60,6 +60,9 @@ CELERY_BEAT_SCHEDULE: dict = {
 BROKER_VISIBILITY_TIMEOUT = env_int("BROKER_VISIBILITY_TIMEOUT", RETRIEVAL_TASK_TIME_LIMIT + 300)
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = BROKER_VISIBILITY_TIMEOUT
+    # Deployments (or test workers) sharing one Redis keep their queues apart.
+    if prefix := env_str("CELERY_BROKER_KEY_PREFIX") or XDIST_WORKER:
+        CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = f"{prefix}:"
 # A dedicated queue keeps long OCR work from delaying mail and usage draining;
 # run a worker with ``-Q <name>`` for it (``OCR_QUEUE``). Empty: the default queue.
 if OCR_QUEUE:

@@ -66,6 +66,7 @@ def test_a_pdf_uploaded_in_the_portal_fills_in_live_and_shows_its_pages(
     expect(page.get_by_role("heading", name=re.compile(r"Page 2"))).to_be_visible()
     image = page.get_by_role("img", name="Scan of page 2")
     expect(image).to_be_visible()
+    expect(image).to_have_js_property("complete", True)  # visible before it has loaded
     assert image.evaluate("img => img.naturalWidth") > 500
     text = page.locator("[data-ocr-text] p").first
     expect(text).to_contain_text("المعرض")

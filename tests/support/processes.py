@@ -59,6 +59,11 @@ def child_env(**extra: str) -> dict[str, str]:
     # Only the test process needs it (Playwright's loop); servers must catch ORM-in-async bugs.
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     env.update(test_database_env())
+    # A parallel run's worker: the child gets this worker's files, cache keys and queues.
+    if worker := env.pop("PYTEST_XDIST_WORKER", None):
+        env["PORTICO_VAR_DIR"] = str(settings.VAR_DIR)
+        env["CACHE_KEY_PREFIX"] = settings.CACHES["default"].get("KEY_PREFIX", "")
+        env.setdefault("CELERY_BROKER_KEY_PREFIX", worker)
     env.setdefault("PORTICO_VAR_DIR", str(settings.VAR_DIR))
     env.update({"PYTHONUNBUFFERED": "1", "DEBUG": "1"})
     env.update(extra)
