@@ -39,6 +39,10 @@ def test_a_429_carries_retry_after_and_the_rate_limit_headers(server, make_key, 
     assert first.status_code != HTTPStatus.TOO_MANY_REQUESTS
 
     second = call(server, secret, method, path, body)
+    if second.status_code != HTTPStatus.TOO_MANY_REQUESTS:
+        # The two fell on either side of a minute's boundary (the limiter counts per
+        # window): the next one is the second of its window.
+        first, second = second, call(server, secret, method, path, body)
 
     assert second.status_code == HTTPStatus.TOO_MANY_REQUESTS, second.text
     assert second.json()["error"]["type"] == "rate_limit_error"
