@@ -232,7 +232,15 @@ def page(browser, request):
     marker = request.node.get_closest_marker("allow_http_error")
     allowed = [f"status of {status} " for status in (marker.args if marker else ())]
     errors = [e for e in errors if not any(text in e for text in allowed)]
-    assert not errors, f"JavaScript errors on the page: {errors}"
+    if errors:
+        # A 500 behind a console error: the server's own log says why.
+        servers = [
+            value
+            for name in request.fixturenames
+            if isinstance(value := request.node.funcargs.get(name), PorticoServer)
+        ]
+        logs = "\n".join(server.output() for server in servers)
+        raise AssertionError(f"JavaScript errors on the page: {errors}\n{logs}")
 
 
 def screenshot(page, name: str) -> Path:
