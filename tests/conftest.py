@@ -118,6 +118,14 @@ def portico_server(django_db_setup, django_db_blocker, mail_dir):
 
     Tests that use it need ``transactional_db`` so the server sees their rows.
     """
+    yield from serve_portico(mail_dir)
+
+
+def serve_portico(mail_dir: Path) -> Iterator[PorticoServer]:
+    """A server for a fixture to yield. A module whose pages write rows that point at
+    content types, or read the catalog snapshot, gets its own (module scope): a shared
+    server keeps what it cached before another module's database flush gave those rows
+    new ids."""
     env = child_env(
         EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
         EMAIL_FILE_PATH=str(mail_dir),

@@ -12,11 +12,20 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from accounts.keys import issue_key
 from accounts.models import User
 from billing.credits import credit
-from tests.conftest import PASSWORD, make_user, screenshot
+from tests.conftest import PASSWORD, make_user, screenshot, serve_portico
 from tests.pages.test_keys_browser import sdk
 from tests.support.processes import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(scope="module")
+def portico_server(django_db_setup, mail_dir):
+    """A server of this module's own (see ``serve_portico``): the shared one may hold
+    content types or a catalog snapshot cached before an earlier module's flush."""
+    yield from serve_portico(mail_dir)
+
+
 HELLO = [{"role": "user", "content": "hi"}]
 
 

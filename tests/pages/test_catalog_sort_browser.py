@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import screenshot
+from tests.conftest import screenshot, serve_portico
 from tests.pages.test_models_usage_browser import sign_in, world  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(scope="module")
+def portico_server(django_db_setup, mail_dir):
+    """A server of this module's own (see ``serve_portico``): the shared one may hold
+    content types or a catalog snapshot cached before an earlier module's flush."""
+    yield from serve_portico(mail_dir)
+
 
 ROWS = "#model-results tbody tr"
 
