@@ -1,4 +1,4 @@
-"""Retrieval settings (``RETRIEVAL_*`` in ``portal/settings.py``), read when used so
+"""Retrieval settings (``RETRIEVAL_*`` in ``portal/settings/documents.py``), read when used so
 tests can change them."""
 
 from __future__ import annotations
