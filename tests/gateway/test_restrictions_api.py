@@ -159,11 +159,16 @@ def test_the_accounts_rate_limit_counts_retrieval_queries(server, make_key, fund
     ingest_pages(funded, cid, "t", None, ["The harbour budget grew."])
     secret = make_key(scopes=ALL_SCOPES)
     path = f"/v1/alRetrieval/collections/{cid}/query"
-    answers = [call(server, secret, "POST", path, json={"query": "harbour"}) for _ in range(4)]
-    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    answers = []
+    while len(answers) < 7 and (not answers or answers[-1].status_code != 429):
+        answers.append(call(server, secret, "POST", path, json={"query": "harbour"}))
+    # The fourth within a minute is refused; the limiter counts per minute, so when a
+    # minute's boundary falls between them, the fourth of the new minute is.
+    codes = [a.status_code for a in answers]
+    assert codes[-1] == 429 and set(codes[:-1]) == {200} and len(codes) >= 4, codes
     error = answers[-1].json()["error"]
     assert "3 requests per minute for your account" in error["message"]
     assert int(answers[-1].headers["retry-after"]) >= 1
     drain_usage()
     charged = UsageRecord.objects.filter(user=funded, model="portico/alretrieval", cost_usd__gt=0)
-    assert charged.count() == 3
+    assert charged.count() == len(codes) - 1
