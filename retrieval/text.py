@@ -9,8 +9,8 @@ Arabic: NFKC (presentation forms → letters), diacritics, Quranic marks and tat
 removed; أ إ آ ٱ → ا, ؤ → و, ئ → ي, ة → ه, ى → ي, Persian ک/ی → ك/ي; Arabic-Indic
 digits → 0-9; then a light stemmer after Larkey's *light10* (prefixes و, ال, وال, بال,
 كال, فال, لل; suffixes ها ان ات ون ين يه ه ي and the pronoun clitics هم كم نا) that
-never leaves a stem under ``MIN_STEM`` (3) letters: حاكم, سكان, القرآن keep their
-letters instead of colliding with حا, سك, قر. A stem can still fall on another word
+never leaves a stem under ``MIN_STEM`` (3) letters, nor under 4 for the dual ان: حاكم,
+سكان, القرآن, لبنان keep their letters instead of colliding with حا, سك, قر, لبن. A stem can still fall on another word
 (سليمان → سليم), so the index keeps two more kinds of term (``index_terms``):
 
 * the word's exact form (after the article), marked with ``EXACT``, whenever the stemmer
@@ -123,6 +123,8 @@ _AR_ARTICLES = ("وال", "بال", "كال", "فال", "لل", "ال")
 _AR_BARE = ("ب", "ل", "ك")
 _AR_SUFFIXES = ("ها", "هم", "كم", "نا", "ان", "ات", "ون", "ين", "يه", "ه", "ي")
 MIN_STEM = 3  # a stem keeps at least this many letters (سكان stays, not سك)
+# ...and 4 when the suffix is the dual ان, which ends many names (لبنان, ايران, عمان).
+_AR_SUFFIX_MIN_STEM = {"ان": 4}
 _ARABIC_LETTER = re.compile("[\u0621-\u064a]")
 # An index term for a word's exact form (after the article) is marked so that it can
 # never equal a stem: the word characters never include it.
@@ -142,7 +144,8 @@ def strip_article(word: str) -> str:
 
 def _strip_suffixes(word: str) -> str:
     for suffix in _AR_SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= MIN_STEM:
+        least = _AR_SUFFIX_MIN_STEM.get(suffix, MIN_STEM)
+        if word.endswith(suffix) and len(word) - len(suffix) >= least:
             word = word[: -len(suffix)]
     return word
 
