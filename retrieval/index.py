@@ -21,7 +21,7 @@ from retrieval import dense
 from retrieval.chunking import ChunkSpec, chunk_pages
 from retrieval.embedding import EmbeddingUnavailable, Payer
 from retrieval.models import Chunk, Collection, Document, Page, Posting, Term
-from retrieval.text import term_counts
+from retrieval.text import ANALYSER_VERSION, index_terms, is_exact
 
 log = logging.getLogger(__name__)
 # Passages written per transaction: ~180 words each, so ~20,000 postings, a fraction of
@@ -151,6 +151,7 @@ def index_document(
                 error="",
                 indexed_at=timezone.now(),
                 embedding_model=prepared.embedding_model,
+                analyser_version=ANALYSER_VERSION,
             )
     return len(specs)
 
@@ -161,7 +162,7 @@ def _write_batch(document: Document, specs: list[ChunkSpec], vectors: list, star
     for ordinal in range(start, min(end, len(specs))):
         spec = specs[ordinal]
         # The section title is part of what a passage is about.
-        tf = term_counts(f"{spec.title}\n{spec.text}")
+        tf, length = index_terms(f"{spec.title}\n{spec.text}")
         counts.append(tf)
         chunks.append(
             Chunk(
@@ -172,7 +173,7 @@ def _write_batch(document: Document, specs: list[ChunkSpec], vectors: list, star
                 page_end=spec.page_end,
                 title=spec.title[:500],
                 text=spec.text,
-                length=sum(tf.values()),
+                length=length,
                 embedding=dense.encode(vectors[ordinal]) if vectors else None,
             )
         )
@@ -196,7 +197,7 @@ def _write_batch(document: Document, specs: list[ChunkSpec], vectors: list, star
         for term, count in tf.items()
     ]
     Posting.objects.bulk_create(postings, batch_size=2000)
-    vocabulary = {term for tf in counts for term in tf}
+    vocabulary = {term for tf in counts for term in tf if not is_exact(term)}
     Term.objects.bulk_create(
         [Term(collection_id=document.collection_id, term=term) for term in vocabulary],
         batch_size=2000,

@@ -70,6 +70,9 @@ class Document(models.Model):
     billed = models.BooleanField(default=False)
     # The model that embedded its passages (dense retrieval); empty: lexical only.
     embedding_model = models.CharField(max_length=200, blank=True)
+    # The analyser (retrieval.text.ANALYSER_VERSION) that wrote its postings; documents
+    # from an older one are analysed again (retrieval.reanalysis). 1: before versions.
+    analyser_version = models.PositiveSmallIntegerField(default=1)
     created_at = models.DateTimeField(default=timezone.now)
     indexed_at = models.DateTimeField(null=True, blank=True)
     # For the sweep (retrieval.indexing.sweep_documents): when its task was queued, the

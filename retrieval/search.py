@@ -40,7 +40,7 @@ from django.db import connection
 from retrieval import dense
 from retrieval.models import Chunk, Collection, Posting
 from retrieval.spelling import QueryBudget, spelling_relatives
-from retrieval.text import terms, word_spans
+from retrieval.text import second_terms, terms, word_spans
 
 K1 = 1.2
 B = 0.75
@@ -49,6 +49,13 @@ RERANK_DEPTH = 30  # BM25's best passages that the proximity bonus may reorder
 PROXIMITY_WEIGHT = 0.25
 FUZZY_WEIGHT = 0.8
 MAX_QUERY_TERMS = 64
+# Second terms of an Arabic query word (``retrieval.text``), as a share of a term's
+# weight: its exact form when the stemmer cut a suffix (سليمان finds سليمان before
+# سليم) and its stem without a bare ب / ل / ك (لسكان finds السكان). Measured on XQuAD
+# Arabic (bench/arabic_analyser_bench.py): 0.2–0.5 and 0.35–1 are alike; higher
+# exact-form weights start to lose paraphrased questions.
+EXACT_WEIGHT = 0.35
+BARE_PREFIX_WEIGHT = 0.5
 POSTINGS = Posting._meta.db_table
 
 
@@ -88,16 +95,22 @@ def bm25(
     document_pks: list[int] | None,
     limit: int,
     budget: QueryBudget,
+    second: Counter[str] | None = None,
 ) -> Ranking:
-    """The ``limit`` best passages, best first (ties by passage id)."""
+    """The ``limit`` best passages, best first (ties by passage id). ``second``: the
+    query's second terms and their (fractional) counts; one the collection lacks is
+    neither looked up for spelling nor counted in the best possible score."""
     budget.check()
     if not query_terms or not collection.chunk_count or document_pks == []:
         return Ranking([], {}, 1.0)
+    second = Counter({t: c for t, c in (second or {}).items() if t not in query_terms})
     n = collection.chunk_count
     avgdl = max(collection.total_length / n, 1.0)
-    terms = sorted(query_terms)
+    terms = sorted(query_terms | second)
     dfs = _document_frequencies(collection.pk, terms)
-    weights = {t: query_terms[t] * idf(n, dfs.get(t, 0)) for t in terms}
+    weights = {t: (query_terms[t] or second[t]) * idf(n, dfs.get(t, 0)) for t in terms}
+    weights = {t: w for t, w in weights.items() if t in query_terms or dfs.get(t)}
+    terms = sorted(weights)
     best_possible = sum(weights.values()) * (K1 + 1)
     absent = [t for t in query_terms if not dfs.get(t)]  # in query order
     relatives = spelling_relatives(collection.pk, absent, budget)
@@ -239,6 +252,19 @@ def query_sequence(query: str) -> list[str]:
     return [term for term in sequence if term in kept]
 
 
+def query_second_terms(query: str) -> Counter[str]:
+    """The query's second terms with their weights (at most ``MAX_QUERY_TERMS`` of each
+    kind, the first ones)."""
+    exact, bare = second_terms(query)
+    out: Counter[str] = Counter()
+    for found, weight in ((exact, EXACT_WEIGHT), (bare, BARE_PREFIX_WEIGHT)):
+        kept = set(list(dict.fromkeys(found))[:MAX_QUERY_TERMS])
+        for term in found:
+            if term in kept:
+                out[term] += weight
+    return out
+
+
 def search(
     collection: Collection,
     query: str,
@@ -260,6 +286,7 @@ def search(
         document_pks=document_pks,
         limit=max(top_k, RERANK_DEPTH),
         budget=budget,
+        second=query_second_terms(query),
     )
     budget.check()
     rows = {

@@ -5,7 +5,9 @@ leaves apart from the text's, "septicemia" / "septicemic") is looked up in the
 collection's vocabulary (``Term``): the closest terms that start with the same letter,
 within 1 edit (5-letter terms) or 2 edits (longer ones; edits: insert, delete, replace,
 swap two neighbours — the optimal string alignment distance), at most
-``MAX_CANDIDATES`` of them.
+``MAX_CANDIDATES`` of them. A 4-letter term (``SHORT_LENGTH``: an Arabic stem is often
+that short) is respelled only when the edit is unambiguous: exactly one vocabulary term
+within 1 edit (قرات → قراء, were there no other); shorter ones never.
 
 The work one query may cause is bounded, whatever the query holds:
 
@@ -30,7 +32,8 @@ from rapidfuzz.distance import OSA
 
 from retrieval.models import Term
 
-MIN_LENGTH = 5  # shorter words are too easily another word
+MIN_LENGTH = 5  # shorter words are too easily another word...
+SHORT_LENGTH = 4  # ...unless exactly one vocabulary term is 1 edit away
 MAX_CANDIDATES = 3
 MAX_RESPELLED_TERMS = 8
 MAX_VOCABULARY_ROWS = 200_000
@@ -61,9 +64,9 @@ class QueryBudget:
 
 
 def max_edits(term: str) -> int:
-    if len(term) < MIN_LENGTH or term.isdigit():
+    if len(term) < SHORT_LENGTH or term.isdigit():
         return 0
-    return 1 if len(term) == MIN_LENGTH else 2
+    return 1 if len(term) <= MIN_LENGTH else 2
 
 
 def edit_distance(a: str, b: str, limit: int) -> int:
@@ -114,6 +117,8 @@ def spelling_relatives(
                 )
                 if candidate != term
             ]
+            if len(term) < MIN_LENGTH and len(scored) != 1:
+                continue  # a short word with several neighbours: which one is a guess
             if scored:
                 best = min(d for d, _ in scored)
                 out[term] = sorted(c for d, c in scored if d == best)[:MAX_CANDIDATES]

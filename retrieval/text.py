@@ -8,7 +8,24 @@ queries, so an informally typed query meets formally written text:
 Arabic: NFKC (presentation forms → letters), diacritics, Quranic marks and tatweel
 removed; أ إ آ ٱ → ا, ؤ → و, ئ → ي, ة → ه, ى → ي, Persian ک/ی → ك/ي; Arabic-Indic
 digits → 0-9; then a light stemmer after Larkey's *light10* (prefixes و, ال, وال, بال,
-كال, فال, لل; suffixes ها ان ات ون ين يه ه ي and the pronoun clitics هم كم نا).
+كال, فال, لل; suffixes ها ان ات ون ين يه ه ي and the pronoun clitics هم كم نا) that
+never leaves a stem under ``MIN_STEM`` (3) letters, nor under 4 for the dual ان: حاكم,
+سكان, القرآن, لبنان keep their letters instead of colliding with حا, سك, قر, لبن. A stem can still fall on another word
+(سليمان → سليم), so the index keeps two more kinds of term (``index_terms``):
+
+* the word's exact form (after the article), marked with ``EXACT``, whenever the stemmer
+  cut a suffix: a query for سليمان ranks pages with سليمان above pages with سليم;
+* for a word of 5+ letters that starts with a bare ب / ل / ك ("with", "for", "like"),
+  the stem of the rest (لسكان → سكان); whether the letter is a prefix (بكتاب) or the
+  word's own (برنامج) cannot be told from the word alone, so this is a second term
+  beside the word's own stem, never instead of it.
+
+The query weighs these second terms below its stems (``retrieval.search``); ``terms``
+(snippets, highlights, proximity, direct hits) gives the stems only. Joined question
+words (ماهي، ماهو، بما، لما، ...) are stop words, and so is a word whose stem is one.
+
+``ANALYSER_VERSION`` names this analysis; postings written by an older version are
+rewritten by ``retrieval.reanalysis``.
 
 English (and any other Latin-script text): case-folded and stemmed with Snowball's
 English (Porter 2) stemmer. Stop words of both languages are dropped on both sides.
@@ -91,58 +108,135 @@ _AR_STOP = """
 ان أن إن لم لن لا و او أو ثم مع عند بين كل قد به بها له لها لهم منذ حتى اي أي أية اية ايه
 التى الذى بعد قبل خلال حول ضد دون غير ذات ذو يا لقد وقد وفي وهو وهي ومن وما وكان وكانت
 ب ل ك ف
+ماهي ماهو ماهى ماهم ماهن ماهما بما لما مما عما فيما كما ممن عمن لمن بمن فمن فما لماذا
+بماذا ولماذا ومتى وكيف واين وأين وكم وهل فهل اذا إذا عندما حيث هناك كذلك ايضا أيضا
 """
 STOP_WORDS = frozenset(normalize(word) for word in (_EN_STOP + _AR_STOP).split())
 
+# Bumped whenever ``index_terms`` may give other terms for the same text: postings
+# written by an older version are rewritten (retrieval.reanalysis).
+ANALYSER_VERSION = 2
+
 # --- Stemming ------------------------------------------------------------------------
 _english = snowballstemmer.stemmer("english")
-_AR_PREFIXES = ("وال", "بال", "كال", "فال", "لل", "ال")
+_AR_ARTICLES = ("وال", "بال", "كال", "فال", "لل", "ال")
+_AR_BARE = ("ب", "ل", "ك")
 _AR_SUFFIXES = ("ها", "هم", "كم", "نا", "ان", "ات", "ون", "ين", "يه", "ه", "ي")
+MIN_STEM = 3  # a stem keeps at least this many letters (سكان stays, not سك)
+# ...and 4 when the suffix is the dual ان, which ends many names (لبنان, ايران, عمان).
+_AR_SUFFIX_MIN_STEM = {"ان": 4}
 _ARABIC_LETTER = re.compile("[\u0621-\u064a]")
+# An index term for a word's exact form (after the article) is marked so that it can
+# never equal a stem: the word characters never include it.
+EXACT = "="
 
 
-def stem_arabic(word: str) -> str:
-    """Light stemming after Larkey's light10, on normalised text (ة already ه, ى ي)."""
+def strip_article(word: str) -> str:
+    """The word without و and the article with its joined prepositions (وال بال كال
+    فال لل ال)."""
     if len(word) > 3 and word.startswith("و"):
         word = word[1:]
-    for prefix in _AR_PREFIXES:
+    for prefix in _AR_ARTICLES:
         if word.startswith(prefix) and len(word) - len(prefix) >= 2:
-            word = word[len(prefix) :]
-            break
+            return word[len(prefix) :]
+    return word
+
+
+def _strip_suffixes(word: str) -> str:
     for suffix in _AR_SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 2:
+        least = _AR_SUFFIX_MIN_STEM.get(suffix, MIN_STEM)
+        if word.endswith(suffix) and len(word) - len(suffix) >= least:
             word = word[: -len(suffix)]
     return word
 
 
+def stem_arabic(word: str) -> str:
+    """Light stemming after Larkey's light10, on normalised text (ة already ه, ى ي),
+    that never leaves fewer than ``MIN_STEM`` letters."""
+    return _strip_suffixes(strip_article(word))
+
+
+def bare_prefix_stem(word: str) -> str:
+    """The stem of the word without a bare ب / ل / ك ("with", "for", "like": لسكان →
+    سكان), or "" when it has none. Only for words of 5+ letters without the article;
+    whether the letter is a prefix (بكتاب) or the word's own (برنامج) cannot be told
+    from the word alone, so this is a second term beside the word's own stem."""
+    bare = strip_article(word)
+    if bare != word or len(word) < 5 or not word.startswith(_AR_BARE):
+        return ""
+    return _strip_suffixes(word[1:])
+
+
 @lru_cache(maxsize=200_000)
-def _terms_of_word(surface: str) -> tuple[str, ...]:
+def _analyse_word(surface: str) -> tuple[tuple[str, str, str], ...]:
+    """``(term, exact form term or "", bare-prefix term or "")`` for each word."""
     out = []
     for word in WORD.findall(normalize(surface)):
         if word in STOP_WORDS or word == "_" * len(word):
             continue
+        exact = alias = ""
         if _ARABIC_LETTER.search(word):
             term = stem_arabic(word)
+            bare = strip_article(word)
+            if bare != term:  # the stemmer cut a suffix: keep the exact form too
+                exact = (EXACT + bare)[:64]
+            alias = bare_prefix_stem(word)[:64]
+            if alias in STOP_WORDS or alias == term:
+                alias = ""
         elif word.isdigit():
             term = word
         elif len(word) < 2:
             continue
         else:
             term = _english.stemWord(word)
-        out.append(term[:64])
+        out.append((term[:64], exact, alias))
     return tuple(out)
 
 
+def _terms_of_word(surface: str) -> tuple[str, ...]:
+    return tuple(term for term, _, _ in _analyse_word(surface))
+
+
 def terms(text: str) -> list[str]:
-    """Index terms of ``text`` in order (repeats kept)."""
+    """Index terms of ``text`` in order (repeats kept); exact forms are not among them."""
     out: list[str] = []
     for surface in WORD.findall(text):
         out.extend(_terms_of_word(surface))
     return out
 
 
-def term_counts(text: str) -> Counter[str]:
-    return Counter(terms(text))
+def second_terms(text: str) -> tuple[list[str], list[str]]:
+    """The exact-form terms of ``text`` (Arabic words the stemmer cut) and its
+    bare-prefix terms, each in order."""
+    exact: list[str] = []
+    aliases: list[str] = []
+    for surface in WORD.findall(text):
+        for _, form, alias in _analyse_word(surface):
+            if form:
+                exact.append(form)
+            if alias:
+                aliases.append(alias)
+    return exact, aliases
+
+
+def is_exact(term: str) -> bool:
+    return term.startswith(EXACT)
+
+
+def index_terms(text: str) -> tuple[Counter[str], int]:
+    """What the index stores for ``text``: its terms, exact-form and bare-prefix terms
+    (counted), and its length in words (BM25's document length: the terms only)."""
+    counts: Counter[str] = Counter()
+    length = 0
+    for surface in WORD.findall(text):
+        for term, exact, alias in _analyse_word(surface):
+            counts[term] += 1
+            length += 1
+            if exact:
+                counts[exact] += 1
+            if alias:
+                counts[alias] += 1
+    return counts, length
 
 
 def word_spans(text: str) -> list[tuple[int, int, tuple[str, ...]]]:

@@ -12,6 +12,7 @@ from retrieval import collections, documents, ingest, querying
 from retrieval.errors import RetrievalError
 from retrieval.models import Chunk, Collection, Document, Page, Posting
 from retrieval.schemas import RetrievalQuery
+from retrieval.text import index_terms, terms
 from tests.retrieval.conftest import make_docx, make_pptx
 
 # Indexing is queued with delay_on_commit, so the tests commit.
@@ -310,7 +311,10 @@ def test_collection_statistics_match_the_passages(alice, collection, atlas):
     assert collection.chunk_count == chunks.count()
     assert collection.total_length == sum(c.length for c in chunks)
     for chunk in chunks:
-        assert sum(Posting.objects.filter(chunk=chunk).values_list("tf", flat=True)) == chunk.length
+        # The postings hold the terms and the second terms; the length counts the words.
+        tf, length = index_terms(f"{chunk.title}\n{chunk.text}")
+        assert dict(Posting.objects.filter(chunk=chunk).values_list("term", "tf")) == tf
+        assert chunk.length == length == len(terms(f"{chunk.title}\n{chunk.text}"))
 
 
 def test_delete_collection_removes_its_documents_postings_and_files(alice, collection, atlas):
