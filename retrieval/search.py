@@ -18,6 +18,11 @@ vocabulary (``retrieval.spelling``, bounded work); the closest terms stand in fo
 with ``FUZZY_WEIGHT`` of their weight. The absent word still counts in the best possible
 score, and a passage found that way is not a direct hit.
 
+An Arabic query word also asks for its second terms (``retrieval.text``: the exact
+form when the stemmer cut a suffix, the stem without a bare ب / ل / ك) at
+``EXACT_WEIGHT`` / ``BARE_PREFIX_WEIGHT`` of their weight; they count in the best
+possible score only when the collection has them.
+
 A query is ranked on its first ``MAX_QUERY_TERMS`` distinct terms (a pasted page is
 not a reason to read the postings of hundreds of words); every stage takes a
 ``QueryBudget`` and stops with ``QueryCancelled`` once it is cancelled.
