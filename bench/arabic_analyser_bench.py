@@ -229,9 +229,12 @@ def rank(context: list[dict], doc_id: str, page: int) -> int | None:
 def measure(user, docs, questions) -> dict[str, tuple]:
     """Our ranking (this analyser) and the two baselines on one collection."""
     from retrieval import collections, querying
-    from retrieval.models import Chunk, Collection
+    from retrieval.models import Chunk, Collection, Posting
 
     cid, where = ingest(user, docs)
+    postings = Posting.objects.filter(
+        collection_id=Collection.objects.get(collection_id=cid).pk
+    ).count()
     chunks = list(
         Chunk.objects.filter(collection=Collection.objects.get(collection_id=cid)).values_list(
             "id", "title", "text", "document__doc_id", "page_start", "page_end"
@@ -264,7 +267,35 @@ def measure(user, docs, questions) -> dict[str, tuple]:
     out = {name: rb.metrics(r) for name, r in ranks.items()}
     out["ms"] = sorted(ms)
     out["n"] = len(questions)
+    out["postings"] = postings
     return out
+
+
+def percentile(ms: list[float], share: float) -> float:
+    ms = sorted(ms)
+    return ms[max(math.ceil(len(ms) * share) - 1, 0)]
+
+
+def interleaved_latency(user, docs, questions) -> dict[int, list[float]]:
+    """Query time of each analyser on its own collection, the two asked in turn for
+    every question, so that both see the same load."""
+    from retrieval import collections, querying
+    from retrieval.text import ANALYSER_VERSION
+
+    cids = {}
+    for version in (1, ANALYSER_VERSION):
+        with Analyser(version):
+            cids[version] = ingest(user, docs)[0]
+    ms = {version: [] for version in cids}
+    for question, _, _ in questions:
+        for version, cid in cids.items():
+            with Analyser(version):
+                t0 = time.perf_counter()
+                querying.query(user, cid, question, top_k=rb.TOP)
+                ms[version].append((time.perf_counter() - t0) * 1000)
+    for cid in cids.values():
+        collections.delete_collection(user, cid)
+    return ms
 
 
 def main() -> int:
@@ -294,7 +325,7 @@ def main() -> int:
     )
     head = f"{'hit@1':>6} {'hit@5':>6} {'MRR@10':>7}"
     print(
-        f"{'questions':<26}{'n':>6} {'an.':>4}  {head}   normalised BM25: {head}   plain BM25: {head}   query p50/p95"
+        f"{'questions':<26}{'n':>6} {'an.':>4}  {head}   normalised BM25: {head}   plain BM25: {head}   postings  query p50/p95"
     )
     for label, version, row in rows:
         cells = "   ".join(
@@ -302,10 +333,19 @@ def main() -> int:
             for name, prefix in (("ours", ""), ("normalised", " " * 17), ("plain", " " * 12))
         )
         ms = row["ms"]
-        p95 = ms[max(math.ceil(len(ms) * 0.95) - 1, 0)]
         print(
-            f"{label:<26}{row['n']:>6} {version:>4}  {cells}   {ms[len(ms) // 2]:.1f}/{p95:.1f} ms"
+            f"{label:<26}{row['n']:>6} {version:>4}  {cells}   {row['postings']:>8}  "
+            f"{percentile(ms, 0.5):.1f}/{percentile(ms, 0.95):.1f} ms"
         )
+    if not args.skip_xquad:
+        _, doc_sets, question_sets, _ = sets[0]
+        ms = interleaved_latency(user, doc_sets[0], question_sets[0])
+        print("\nQuery time, XQuAD Arabic, the two analysers asked in turn (same load):")
+        for version, times in ms.items():
+            print(
+                f"analyser {version}: p50 {percentile(times, 0.5):.1f} ms, "
+                f"p95 {percentile(times, 0.95):.1f} ms"
+            )
     return 0
 
 

@@ -18,6 +18,11 @@ vocabulary (``retrieval.spelling``, bounded work); the closest terms stand in fo
 with ``FUZZY_WEIGHT`` of their weight. The absent word still counts in the best possible
 score, and a passage found that way is not a direct hit.
 
+An Arabic query word also asks for its second terms (``retrieval.text``: the exact
+form when the stemmer cut a suffix, the stem without a bare ب / ل / ك) at
+``EXACT_WEIGHT`` / ``BARE_PREFIX_WEIGHT`` of their weight; they count in the best
+possible score only when the collection has them.
+
 A query is ranked on its first ``MAX_QUERY_TERMS`` distinct terms (a pasted page is
 not a reason to read the postings of hundreds of words); every stage takes a
 ``QueryBudget`` and stops with ``QueryCancelled`` once it is cancelled.
@@ -40,7 +45,7 @@ from django.db import connection
 from retrieval import dense
 from retrieval.models import Chunk, Collection, Posting
 from retrieval.spelling import QueryBudget, spelling_relatives
-from retrieval.text import second_terms, terms, word_spans
+from retrieval.text import analysed_words, terms, word_spans
 
 K1 = 1.2
 B = 0.75
@@ -245,24 +250,21 @@ def snippet(text: str, query_terms: Counter[str]) -> tuple[str, bool]:
     return ("…" if best else "") + out + ("…" if end < len(spans) - 1 else ""), direct
 
 
-def query_sequence(query: str) -> list[str]:
-    """The query's terms in order, keeping only its first ``MAX_QUERY_TERMS`` distinct ones."""
-    sequence = terms(query)
-    kept = set(list(dict.fromkeys(sequence))[:MAX_QUERY_TERMS])
-    return [term for term in sequence if term in kept]
-
-
-def query_second_terms(query: str) -> Counter[str]:
-    """The query's second terms with their weights (at most ``MAX_QUERY_TERMS`` of each
-    kind, the first ones)."""
-    exact, bare = second_terms(query)
-    out: Counter[str] = Counter()
-    for found, weight in ((exact, EXACT_WEIGHT), (bare, BARE_PREFIX_WEIGHT)):
-        kept = set(list(dict.fromkeys(found))[:MAX_QUERY_TERMS])
-        for term in found:
-            if term in kept:
-                out[term] += weight
-    return out
+def query_terms_of(query: str) -> tuple[list[str], Counter[str]]:
+    """The query's terms in order, keeping only its first ``MAX_QUERY_TERMS`` distinct
+    ones, and the second terms of those words with their weights (at most
+    ``MAX_QUERY_TERMS`` of them, the first)."""
+    words = analysed_words(query)
+    kept = set(list(dict.fromkeys(term for term, _, _ in words))[:MAX_QUERY_TERMS])
+    sequence = [term for term, _, _ in words if term in kept]
+    second: Counter[str] = Counter()
+    for term, exact, bare in words:
+        if term not in kept:
+            continue
+        for found, weight in ((exact, EXACT_WEIGHT), (bare, BARE_PREFIX_WEIGHT)):
+            if found and (found in second or len(second) < MAX_QUERY_TERMS):
+                second[found] += weight
+    return sequence, second
 
 
 def search(
@@ -278,7 +280,7 @@ def search(
     """The ``top_k`` best passages as the API's ``context`` entries; with ``query_vector``
     (made by ``embedding_model``) fused with the cosine ranking."""
     budget = budget or QueryBudget()
-    sequence = query_sequence(query)
+    sequence, second = query_terms_of(query)
     query_terms = Counter(sequence)
     ranking = bm25(
         collection,
@@ -286,7 +288,7 @@ def search(
         document_pks=document_pks,
         limit=max(top_k, RERANK_DEPTH),
         budget=budget,
-        second=query_second_terms(query),
+        second=second,
     )
     budget.check()
     rows = {

@@ -205,18 +205,12 @@ def terms(text: str) -> list[str]:
     return out
 
 
-def second_terms(text: str) -> tuple[list[str], list[str]]:
-    """The exact-form terms of ``text`` (Arabic words the stemmer cut) and its
-    bare-prefix terms, each in order."""
-    exact: list[str] = []
-    aliases: list[str] = []
+def analysed_words(text: str) -> list[tuple[str, str, str]]:
+    """``(term, exact form term or "", bare-prefix term or "")`` of each word, in order."""
+    out: list[tuple[str, str, str]] = []
     for surface in WORD.findall(text):
-        for _, form, alias in _analyse_word(surface):
-            if form:
-                exact.append(form)
-            if alias:
-                aliases.append(alias)
-    return exact, aliases
+        out.extend(_analyse_word(surface))
+    return out
 
 
 def is_exact(term: str) -> bool:

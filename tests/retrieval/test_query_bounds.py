@@ -4,6 +4,7 @@ vocabulary rows), runs on the retrieval threads, and stops when its client goes 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 import string
 import threading
@@ -115,3 +116,12 @@ def test_offloaded_work_runs_on_the_retrieval_threads_and_is_cancelled_with_its_
     wait_for(lambda: "cancelled" in seen, timeout=30, what="the offloaded work to end")
     assert seen["thread"].startswith("retrieval")
     assert seen["cancelled"] is True
+
+
+def test_a_query_asks_for_the_second_terms_of_its_kept_words_only():
+    letters = "تثجحخدذرزسشصضطظعغفق"  # no ب: a bare prefix gives a term of its own
+    words = [f"{a}{b}{c}ها" for a, b, c in itertools.product(letters, repeat=3)][:300]
+    sequence, second = search.query_terms_of(" ".join(words))
+    assert len(set(sequence)) == search.MAX_QUERY_TERMS
+    assert len(second) == search.MAX_QUERY_TERMS  # each word's exact form, the first 64
+    assert second == {f"={w}": search.EXACT_WEIGHT for w in words[: search.MAX_QUERY_TERMS]}
