@@ -7,6 +7,8 @@ parallel."""
 
 from __future__ import annotations
 
+import os
+import signal
 from datetime import timedelta
 
 import pytest
@@ -17,10 +19,21 @@ from django.utils import timezone
 from billing.models import Hold, Wallet
 from ocr import engine, queueing, tasks
 from ocr.models import OcrJob, OcrPage
+from portal.celery import app as celery_app
 from retrieval import api, collections, documents, indexing, ingest
 from retrieval.models import Document, Page
-from tests.ocr.conftest import ENGLISH, FUNDS, PAGE_PRICE, fund, mixed_pdf, ocr_model  # noqa: F401
+from tests.ocr import pdfgen
+from tests.ocr.conftest import (  # noqa: F401 - ocr_model is a fixture
+    ENGLISH,
+    FUNDS,
+    PAGE_PRICE,
+    fund,
+    mixed_pdf,
+    ocr_model,
+    small_page,
+)
 from tests.support.admission import admitted_call
+from tests.support.processes import CeleryWorker, child_env, wait_for
 from usage.drain import discard_pending_events, drain_usage
 from usage.models import UsageRecord
 
@@ -184,9 +197,7 @@ def test_a_page_failing_for_good_fails_the_document_and_charges_the_pages_read(
     assert_charged_once(funded_alice, doc, 2, "error", "ingest_failed")
 
 
-def test_lost_page_tasks_are_queued_again_and_nothing_is_charged_twice(
-    funded_alice, monkeypatch
-):
+def test_lost_page_tasks_are_queued_again_and_nothing_is_charged_twice(funded_alice, monkeypatch):
     lose_the_page_tasks(monkeypatch)
     cid, doc = ingest_pdf(funded_alice)
     job = reading_of(doc)
@@ -279,3 +290,81 @@ def test_ocrs_sweeps_leave_a_reading_to_retrieval(funded_alice, monkeypatch):
     assert OcrJob.objects.get(pk=job.pk).purged_at is None
     drain_usage()
     assert not UsageRecord.objects.exists()
+
+
+@pytest.mark.usefixtures("no_shared_worker")
+def test_real_workers_read_the_pages_in_parallel_and_the_status_shows_progress(funded_alice):
+    names = ["harbour", "lighthouse", "keeper", "ships", "northern", "dawn"]
+    pdf = pdfgen.image_pdf([small_page(f"The {name}. {ENGLISH}") for name in names], dpi=200)
+    celery_app.conf.task_always_eager = False
+    env = child_env(CELERY_TASK_ALWAYS_EAGER="0", MEDIA_ROOT=str(settings.MEDIA_ROOT))
+    workers = [CeleryWorker(env) for _ in range(2)]
+    try:
+        for worker in workers:
+            worker.wait_ready()
+        cid, doc = ingest_pdf(funded_alice, pdf)
+        seen: list[int] = []
+
+        def ready() -> bool:
+            status = documents.document_status(funded_alice, cid, doc.doc_id)
+            assert status["status"] != "error", status
+            seen.append(status["pages_read"])
+            return status["status"] == "ready"
+
+        wait_for(ready, timeout=300, interval=0.1, what="the workers to read and index the PDF")
+        # Each worker read some of the pages: one task per page, taken by whichever is free.
+        for worker in workers:
+            assert worker.saw("Task ocr.tasks.process_page["), worker.output()
+        read_by = [
+            sum("ocr.tasks.process_page[" in line and "succeeded" in line for line in w.lines)
+            for w in workers
+        ]
+        assert sum(read_by) == 6 and all(read_by), read_by
+    finally:
+        celery_app.conf.task_always_eager = True
+        for worker in workers:
+            worker.stop()
+    assert any(0 < n < 6 for n in seen), seen  # progress while it was read
+    assert seen == sorted(seen) and seen[-1] == 6
+    texts = list(
+        Page.objects.filter(document=doc).order_by("number").values_list("text", flat=True)
+    )
+    assert [name in text.lower() for name, text in zip(names, texts, strict=True)] == [True] * 6
+    assert_charged_once(funded_alice, doc, 6, "ok")
+
+
+@pytest.mark.usefixtures("no_shared_worker")
+def test_a_worker_killed_mid_page_has_its_page_read_again_and_charged_once(funded_alice):
+    pdf = pdfgen.image_pdf([small_page(f"Page {n}. {ENGLISH}") for n in range(4)], dpi=200)
+    celery_app.conf.task_always_eager = False
+    env = child_env(CELERY_TASK_ALWAYS_EAGER="0", MEDIA_ROOT=str(settings.MEDIA_ROOT))
+    started: list[CeleryWorker] = []
+    try:
+        first = CeleryWorker(env)
+        started.append(first)
+        first.wait_ready()
+        cid, doc = ingest_pdf(funded_alice, pdf)
+        job = reading_of(doc)
+        taken = OcrPage.objects.filter(job=job, started_at__isnull=False, status="pending")
+        wait_for(taken.exists, timeout=120, interval=0.05, what="a page to be taken")
+        os.killpg(first.proc.pid, signal.SIGKILL)  # the worker and its pool, mid-page
+        first.proc.wait(timeout=10)
+        assert Document.objects.get(pk=doc.pk).status == Document.Status.QUEUED
+
+        lost = max(settings.OCR_PAGE_LOST_SECONDS, settings.OCR_PAGE_STALL_SECONDS)
+        later = timezone.now() + timedelta(seconds=lost + 1)
+        assert queueing.requeue_lost_pages(now=later) >= 1  # what OCR's sweep does
+        second = CeleryWorker(env)
+        started.append(second)
+        second.wait_ready()
+        wait_for(
+            lambda: documents.document_status(funded_alice, cid, doc.doc_id)["status"] == "ready",
+            timeout=300,
+            what="another worker to read the rest and index the document",
+        )
+    finally:
+        celery_app.conf.task_always_eager = True
+        for worker in started:
+            worker.stop()
+    assert Page.objects.filter(document=doc).count() == 4
+    assert_charged_once(funded_alice, doc, 4, "ok")
