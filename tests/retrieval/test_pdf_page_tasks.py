@@ -10,10 +10,12 @@ from __future__ import annotations
 import os
 import signal
 from datetime import timedelta
+from http import HTTPStatus
 
 import pytest
 from celery.signals import task_prerun
 from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 
 from billing.models import Hold, Wallet
@@ -141,7 +143,7 @@ def test_the_reading_is_not_the_users_ocr_job(funded_alice, monkeypatch):
     assert (status["status"], status["pages"], status["pages_read"]) == ("processing", 3, 0)
 
 
-def test_progress_shows_the_pages_read_so_far(funded_alice, monkeypatch):
+def test_progress_shows_the_pages_read_so_far(funded_alice, monkeypatch, client):
     lose_the_page_tasks(monkeypatch)
     cid, doc = ingest_pdf(funded_alice)
     job = reading_of(doc)
@@ -149,6 +151,10 @@ def test_progress_shows_the_pages_read_so_far(funded_alice, monkeypatch):
     tasks.process_page.apply(args=(job.pk, 2, 0))
     status = documents.document_status(funded_alice, cid, doc.doc_id)
     assert (status["status"], status["pages_read"], status["pages"]) == ("processing", 1, 3)
+    client.force_login(funded_alice)
+    page = client.get(reverse("retrieval-documents", args=[cid]))  # what the page polls
+    assert page.status_code == HTTPStatus.OK
+    assert "1 of 3 pages read" in page.content.decode()
     tasks.process_page.apply(args=(job.pk, 1, 0))
     tasks.process_page.apply(args=(job.pk, 3, 0))  # the last page hands the reading back
     status = documents.document_status(funded_alice, cid, doc.doc_id)
