@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 def owned_job(token: str, owner_id: int, *, for_update: bool = False) -> OcrJob:
     """The caller's job: 404 when unknown or someone else's, 410 when expired."""
     rows = OcrJob.objects.select_for_update() if for_update else OcrJob.objects
-    job = rows.filter(token=token, owner_id=owner_id).first()
+    job = rows.own().filter(token=token, owner_id=owner_id).first()
     if job is None:
         raise ApiError(404, f"No OCR job with token '{token}'.", code="job_not_found")
     if job.expired:

@@ -114,14 +114,18 @@ def undo_retry(job: OcrJob) -> None:
 def retry_failed_jobs() -> int:
     """Automatic retries of failed, retryable jobs whose backoff has passed."""
     now = timezone.now()
-    due = OcrJob.objects.filter(
-        status=OcrJob.Status.ERROR,
-        retryable=True,
-        next_retry_at__lte=now,
-        retry_count__lt=settings.OCR_RETRY_CAP,
-        expires_at__gt=now,
-        purged_at__isnull=True,
-    ).values_list("token", "owner_id")[:100]
+    due = (
+        OcrJob.objects.own()
+        .filter(
+            status=OcrJob.Status.ERROR,
+            retryable=True,
+            next_retry_at__lte=now,
+            retry_count__lt=settings.OCR_RETRY_CAP,
+            expires_at__gt=now,
+            purged_at__isnull=True,
+        )
+        .values_list("token", "owner_id")[:100]
+    )
     retried = 0
     for token, owner_id in due:
         try:
@@ -138,7 +142,8 @@ def expire_ocr_jobs(limit: int = 500) -> int:
     A run that never finished has the pages it read charged in the same transaction."""
     now = timezone.now()
     expired = list(
-        OcrJob.objects.filter(expires_at__lte=now, purged_at__isnull=True)
+        OcrJob.objects.own()  # a reading for another app is taken or stopped by it
+        .filter(expires_at__lte=now, purged_at__isnull=True)
         .order_by("pk")
         .values_list("pk", flat=True)[:limit]
     )

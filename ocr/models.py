@@ -19,6 +19,12 @@ from django.utils import timezone
 from ground.money import money_field
 
 
+class OcrJobQuerySet(models.QuerySet):
+    def own(self) -> OcrJobQuerySet:
+        """The users' own OCR jobs: not the readings done for another app."""
+        return self.exclude(source__in=OcrJob.SERVING)
+
+
 class OcrJob(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -29,8 +35,12 @@ class OcrJob(models.Model):
     class Source(models.TextChoices):
         API = "api", "API key"
         PORTAL = "portal", "Portal upload"
+        # Reading the pages of a PDF for another app (``ocr.readings``): not the user's
+        # own OCR job, so neither /v1/ocr nor the OCR page shows it; that app settles it.
+        RETRIEVAL = "retrieval", "Retrieval document"
 
     FINISHED = (Status.DONE, Status.ERROR)
+    SERVING = (Source.RETRIEVAL,)
 
     token = models.CharField(max_length=64, unique=True)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
@@ -38,6 +48,9 @@ class OcrJob(models.Model):
         "accounts.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.API)
+    reference = models.CharField(
+        max_length=64, blank=True, help_text="What it reads for, in the app it serves"
+    )
     filename = models.CharField(max_length=255)
     size_bytes = models.PositiveBigIntegerField(default=0)
     original_name = models.CharField(max_length=300, blank=True, help_text="Path in storage")
@@ -65,6 +78,8 @@ class OcrJob(models.Model):
     expires_at = models.DateTimeField()
     purged_at = models.DateTimeField(null=True, blank=True)
 
+    objects = OcrJobQuerySet.as_manager()
+
     class Meta:
         ordering = ("-id",)
         indexes = [
@@ -72,6 +87,7 @@ class OcrJob(models.Model):
             models.Index(fields=("status", "id"), name="ocrjob_status"),
             models.Index(fields=("expires_at", "purged_at"), name="ocrjob_expiry"),
             models.Index(fields=("next_retry_at",), name="ocrjob_next_retry"),
+            models.Index(fields=("source", "reference"), name="ocrjob_serving"),
         ]
 
     def __str__(self) -> str:
@@ -83,6 +99,11 @@ class OcrJob(models.Model):
         if not self.total_pages:
             return 0
         return self.pages_done * 100 // self.total_pages
+
+    @property
+    def serving(self) -> bool:
+        """Reading for another app, which takes the pages and settles them."""
+        return self.source in self.SERVING
 
     @property
     def finished(self) -> bool:

@@ -6,6 +6,9 @@ exception is transient and Celery retries the page task with exponential backoff
 run with failed pages ends in ``error``; if every failure was transient (and the
 original is still stored) the job is ``retryable``, and :func:`ocr.lifecycle.retry_failed_jobs`
 retries it automatically with exponential backoff until ``OCR_RETRY_CAP``.
+
+A job that reads a PDF for another app (``ocr.readings``) keeps no page images, is not
+retried, and is not settled here: its last page sends ``ocr.signals.pages_read``.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from ocr import engine, storage
 from ocr.models import OcrJob, OcrPage
 from ocr.reading import read_page
 from ocr.settlement import settle_ocr_run
+from ocr.signals import pages_read
 
 log = logging.getLogger(__name__)
 
@@ -78,12 +82,14 @@ def process_ocr_page(job_id: int, page_num: int, attempt: int) -> None:
     except engine.PdfError as exc:
         fail_ocr_page(job_id, page_num, attempt, exc.message, code=exc.code)
         return
-    image = storage.save_bytes(
-        storage.page_file_name(job.token, page_num, "page"), result.image_png
-    )
-    thumb = storage.save_bytes(
-        storage.page_file_name(job.token, page_num, "thumbnail"), result.thumbnail_png
-    )
+    image = thumb = ""
+    if not job.serving:  # another app's reading needs the text only
+        image = storage.save_bytes(
+            storage.page_file_name(job.token, page_num, "page"), result.image_png
+        )
+        thumb = storage.save_bytes(
+            storage.page_file_name(job.token, page_num, "thumbnail"), result.thumbnail_png
+        )
     with transaction.atomic():
         # The job row first: a deletion or expiry either sees this page read, or this
         # page finds the job gone (and is not kept, nor charged).
@@ -164,7 +170,18 @@ def finish_run_if_complete(job_id: int, attempt: int) -> None:
                 "finished_at",
             ]
         )
-    settle_ocr_run(job)
+    if job.serving:
+        announce_pages_read(job)
+    else:
+        settle_ocr_run(job)
+
+
+def announce_pages_read(job: OcrJob) -> None:
+    """Hand a reading done for another app back to it (which settles it). A receiver that
+    fails is logged, not retried here: the app's own sweep takes finished readings too."""
+    for receiver, answer in pages_read.send_robust(sender=OcrJob, job=job):
+        if isinstance(answer, Exception):
+            log.error("OCR job %s: %s failed on pages_read: %r", job.pk, receiver, answer)
 
 
 def describe_failure(job: OcrJob) -> None:
@@ -179,7 +196,8 @@ def describe_failure(job: OcrJob) -> None:
     job.error = f"{len(failed)} of {job.total_pages} pages failed. {shown}{more}"
     transient = all(code in TRANSIENT_CODES for _, _, code in failed)
     job.error_code = TRANSIENT if transient else failed[0][2]
-    job.retryable = transient and storage.exists(job.original_name)
+    # A reading for another app is not run again: its pages' tasks had their retries.
+    job.retryable = transient and not job.serving and storage.exists(job.original_name)
     if job.retryable and job.retry_count < settings.OCR_RETRY_CAP:
         delay = settings.OCR_AUTO_RETRY_SECONDS * 2**job.retry_count
         job.next_retry_at = timezone.now() + timedelta(seconds=delay)

@@ -130,6 +130,7 @@ def job_charge(job: OcrJob) -> PageCharge:
 def settle_ocr_run(job: OcrJob) -> None:
     """Emit the run's usage event: the drain charges the pages read and closes the hold.
 
+    Not for a reading done for another app, which settles it (``ocr.readings``).
     Emitting twice is harmless (the drain records a request id once); a failed emit is
     repeated by :func:`settle_unbilled_jobs`.
     """
@@ -164,7 +165,7 @@ def settle_read_pages(job: OcrJob, reason: str) -> None:
     """Charge the pages the current run has read, now, in the caller's transaction (which
     has the job row locked): a run deleted or expired before it finished. A run whose
     usage event is out already is left to the drain."""
-    if job.billed_attempt >= job.attempt:
+    if job.billed_attempt >= job.attempt or job.serving:
         return
     if job.finished:
         status, code = ("ok" if job.status == OcrJob.Status.DONE else "error"), job.error_code
@@ -183,7 +184,7 @@ def settle_read_pages(job: OcrJob, reason: str) -> None:
 
 def settle_unbilled_jobs() -> int:
     """Runs whose usage event was never emitted (a crash, Redis down)."""
-    jobs = OcrJob.objects.filter(
+    jobs = OcrJob.objects.own().filter(  # another app settles what OCR reads for it
         status__in=OcrJob.FINISHED, billed_attempt__lt=F("attempt"), purged_at__isnull=True
     )[:200]
     count = 0

@@ -42,7 +42,7 @@ def ocr_home(request: HttpRequest) -> HttpResponse:
             error, error_code, status = exc.message, exc.code, exc.status
         else:
             return redirect("ocr-job", token=job.token)
-    jobs = OcrJob.objects.filter(owner=request.user).order_by("-id")[:RECENT_JOBS]
+    jobs = OcrJob.objects.own().filter(owner=request.user).order_by("-id")[:RECENT_JOBS]
     context = {
         "jobs": jobs,
         "error": error,
@@ -76,7 +76,7 @@ def upload(request: HttpRequest) -> OcrJob:
 
 def owned(request: HttpRequest, token: str) -> tuple[OcrJob | None, HttpResponse | None]:
     """The user's job, or the page to answer instead (404 not yours, 410 expired)."""
-    job = OcrJob.objects.filter(token=token, owner=request.user).first()
+    job = OcrJob.objects.own().filter(token=token, owner=request.user).first()
     if job is None:
         raise Http404("No such OCR job")
     if job.expired:

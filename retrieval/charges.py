@@ -1,9 +1,12 @@
-"""What a PDF's OCR pages cost: held at ingest, settled once its pages are read, released
-at once when the document (or its collection) is deleted first — through OCR's own
-settlement (``ocr.settlement.hold_pages`` and ``charge_pages``), at the price held.
+"""What a PDF's OCR pages cost: held at ingest, settled when OCR's page tasks have read
+them (``retrieval.pdfreading.take_pages``: the pages read, whether or not every page
+could be), and settled at once when the document (or its collection) is deleted first:
+its reading is stopped and the pages it had read are charged (none read: the hold is
+released). All through OCR's own settlement (``ocr.settlement.hold_pages`` and
+``charge_pages``), at the price held, under the ingest's request id.
 
 Closing a document's charge is claimed with one conditional update (``billed`` turns
-true), so the worker that finishes it and a delete that races it close it once.
+true), so the task that takes the pages and a delete that races it close it once.
 """
 
 from __future__ import annotations
@@ -12,8 +15,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from billing.holds import release_hold
+from ocr import readings
+from ocr.models import OcrJob
 from ocr.settlement import PageCharge, charge_pages, hold_pages, page_price
-from retrieval.models import Document, Page
+from retrieval.models import Document
 
 SOURCE = "alretrieval"
 ENDPOINT = "alretrieval.ingest"
@@ -55,33 +60,37 @@ def _charge(document: Document, owner_id: int) -> PageCharge:
     )
 
 
-def settle_pdf_pages(document_pk: int) -> None:
-    """Charge the OCR pages read (none when reading failed) and close the ingest's hold.
-
-    The usage drain records a request id once, so settling twice charges once."""
-    document = (
-        Document.objects.select_related("collection")
-        .filter(pk=document_pk, billed=False)
-        .exclude(billing_request_id="")
-        .first()
-    )
-    if document is None or not _claim(document):
+def settle_pdf_pages(document: Document, owner_id: int, pages_read: int, *, ok: bool) -> None:
+    """Charge the ``pages_read`` and close the ingest's hold, once, recorded in the
+    caller's transaction (the one that takes the pages)."""
+    if not _claim(document):
         return
-    read = Page.objects.filter(document=document).count()
-    ok = document.status != Document.Status.ERROR and read == document.pages
     charge_pages(
-        _charge(document, document.collection.owner_id),
-        document.pages if ok else 0,
+        _charge(document, owner_id),
+        pages_read,
         "ok" if ok else "error",
         "" if ok else "ingest_failed",
+        in_transaction=True,
     )
+
+
+def stop_pdf_reading(document: Document, owner_id: int, status: str, error_code: str) -> None:
+    """In the caller's transaction (which locked the document): stop the document's
+    reading and charge the pages it had read; with none read the hold is released at
+    once (a free usage event says why)."""
+    read = readings.stop_reading(OcrJob.Source.RETRIEVAL, document.doc_id)
+    if not _claim(document):
+        return
+    charge = _charge(document, owner_id)
+    if read:
+        charge_pages(charge, read, status, error_code, in_transaction=True)
+    else:
+        release_hold(document.billing_request_id)
+        charge_pages(charge, 0, status, error_code)
 
 
 def release_pdf_holds(documents: list[Document], owner_id: int) -> None:
-    """Documents deleted before their pages were charged: their holds are released now
-    (nothing is charged) and the usage log says why."""
+    """Documents deleted before their pages were taken, in the deleting transaction."""
     for document in documents:
-        if not _claim(document):
-            continue
-        release_hold(document.billing_request_id)
-        charge_pages(_charge(document, owner_id), 0, "cancelled", "document_deleted")
+        if document.billing_request_id:  # a PDF (nothing else is read or held)
+            stop_pdf_reading(document, owner_id, "cancelled", "document_deleted")

@@ -13,6 +13,7 @@ from retrieval.collections import delete_files, get_collection, timestamp
 from retrieval.errors import RetrievalError
 from retrieval.index import remove_from_index, remove_in_batches
 from retrieval.models import Document
+from retrieval.pdfreading import pdf_pages_read
 from retrieval.queueing import queue_indexing
 
 
@@ -36,6 +37,8 @@ def document_status(user, collection_id: str, doc_id: str) -> dict:
         "doc_id": document.doc_id,
         "status": public_status(document.status),
         "error": document.error or None,
+        "pages": document.pages,
+        "pages_read": pdf_pages_read(document),
     }
 
 

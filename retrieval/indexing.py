@@ -2,7 +2,7 @@
 and the sweep that finds documents whose task was lost.
 
 A task claims its document (``processing``) and keeps a heartbeat on it while it
-works: after each PDF page read and each batch of passages written. A worker killed
+works: after each batch of passages written. A worker killed
 with its task (SIGKILL, OOM, a lost machine) leaves a document whose heartbeat stops;
 the broker would deliver the task again only after its visibility timeout (an hour by
 default with Redis), so ``sweep_documents`` (beat, every 30 s) queues it again once
@@ -10,16 +10,14 @@ its heartbeat is ``RETRIEVAL_STALL_SECONDS`` old, or once it waited
 ``RETRIEVAL_LOST_SECONDS`` in the queue without a worker taking it, and gives up with
 a clear error after ``RETRIEVAL_RETRY_CAP`` lost tasks.
 
-A PDF is read page by page, each page saved as it is read, so a task that is queued
-again resumes where the last one stopped; a task reads for at most
-``RETRIEVAL_TASK_SECONDS`` and then queues its own continuation, which bounds the
-longest task (the broker's visibility timeout is set above it).
+A PDF's pages are read before, by OCR's page tasks (``retrieval.pdfreading``): its
+task's first step takes them. A PDF still being read is no lost task: the sweep leaves
+it alone (OCR's own sweep requeues its lost pages).
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -28,17 +26,12 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from ocr import engine
-from ocr import storage as ocr_storage
-from ocr.reading import read_page
-from retrieval.charges import settle_pdf_pages
+from retrieval.charges import stop_pdf_reading
 from retrieval.extract import ExtractionError
-from retrieval.filetypes import MIME_TYPES
 from retrieval.index import index_document, prepare_index, remove_from_index, remove_in_batches
-from retrieval.ingest import save_pages
 from retrieval.models import Document
-from retrieval.models import Page as PageRow
+from retrieval.pdfreading import awaits_pages, being_read, take_pages
 from retrieval.queueing import queue_indexing
-from retrieval.text import clean_text
 
 log = logging.getLogger(__name__)
 FAILED = "Indexing failed on our side; ingest the document again."
@@ -76,7 +69,7 @@ def queue(document: Document | int) -> None:
 
 
 def process_document(document_pk: int) -> None:
-    """Read (PDF) and index a queued document; a failure leaves it in ``error``."""
+    """Index a queued document (a PDF's pages taken first); a failure leaves it in ``error``."""
     run = claim(document_pk)
     if run is None:
         return
@@ -84,11 +77,8 @@ def process_document(document_pk: int) -> None:
     if document is None:
         return
     try:
-        if document.mime_type == MIME_TYPES[".pdf"] and not read_pdf(document):
-            with transaction.atomic():  # read on in a task of its own
-                Document.objects.filter(pk=document_pk).update(status=Document.Status.QUEUED)
-                queue(document_pk)
-            return
+        if awaits_pages(document) and not take_pages(document, document.collection.owner_id):
+            return  # still being read (queued again), or the reading failed (error)
         prepared = prepare_index(document)  # embedding (an upstream call) holds no lock
         beat(document_pk)
         index_document(document, prepared, run=run, heartbeat=lambda: beat(document_pk))
@@ -97,7 +87,6 @@ def process_document(document_pk: int) -> None:
     except Exception:
         log.exception("Indexing document %s failed", document.doc_id)
         fail(document_pk, FAILED)
-    settle_pdf_pages(document_pk)
 
 
 def fail(document_pk: int, message: str) -> None:
@@ -111,27 +100,6 @@ def fail(document_pk: int, message: str) -> None:
             return
         remove_from_index(document)
         Document.objects.filter(pk=document_pk).update(status=Document.Status.ERROR, error=message)
-
-
-def read_pdf(document: Document) -> bool:
-    """Read the pages not read yet, saving each; False when the time is up first."""
-    source = ocr_storage.pdf_source(document.stored_file)  # a local path, else the bytes
-    done = set(PageRow.objects.filter(document=document).values_list("number", flat=True))
-    deadline = time.monotonic() + settings.RETRIEVAL_TASK_SECONDS
-    read = 0
-    for number in range(1, document.pages + 1):
-        if number in done:
-            continue
-        if read and time.monotonic() > deadline:  # every task reads at least a page
-            return False
-        read += 1
-        result = read_page(source, number, dpi=settings.OCR_DPI)  # OCR's pdfium lock
-        text = clean_text(result.text)
-        with transaction.atomic():
-            PageRow.objects.filter(document=document, number=number).delete()
-            save_pages(document, [[("p", text)] if text else []], first=number)
-        beat(document.pk)
-    return True
 
 
 def sweep_documents(now=None, limit: int = 200) -> int:
@@ -149,6 +117,9 @@ def sweep_documents(now=None, limit: int = 200) -> int:
     )
     count = 0
     for document in Document.objects.filter(stalled | never_taken)[:limit]:
+        if document.status == Document.Status.QUEUED and being_read(document):
+            Document.objects.filter(pk=document.pk).update(queued_at=now)  # not lost
+            continue
         if document.requeues >= settings.RETRIEVAL_RETRY_CAP:
             fail(
                 document.pk,
@@ -156,7 +127,10 @@ def sweep_documents(now=None, limit: int = 200) -> int:
                 "stopped or the queue lost the task). Ingest the document again, or re-index "
                 "it once workers are running.",
             )
-            settle_pdf_pages(document.pk)
+            if document.billing_request_id:  # a PDF: its reading stops, what it read is charged
+                with transaction.atomic():
+                    locked = Document.objects.select_for_update().get(pk=document.pk)
+                    stop_pdf_reading(locked, document.collection.owner_id, "error", "ingest_failed")
             log.warning("Document %s: indexing lost too often, given up", document.doc_id)
         else:
             with transaction.atomic():

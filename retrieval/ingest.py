@@ -3,9 +3,9 @@ become a stored document whose indexing is queued.
 
 Ingest validates and extracts *before* writing anything: a hostile or broken file is a
 400 with nothing stored. A PDF is validated with ``ocr.reading.inspect_pdf`` here and
-read page by page by the indexing task (``retrieval.indexing``); its pages are charged
-like ``/v1/ocr``: held here (``retrieval.charges``), settled when read, released when
-the document is deleted first.
+its pages are read by OCR's page tasks (``retrieval.pdfreading``), then indexed; they
+are charged like ``/v1/ocr``: held here (``retrieval.charges``), the pages read charged
+when the reading ends or the document is deleted first.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from retrieval.filetypes import MIME_TYPES, check_content_type, clean_filename, 
 from retrieval.models import Collection, Document
 from retrieval.models import Page as PageRow
 from retrieval.office import document_too_long
+from retrieval.pdfreading import start_pdf_reading
 from retrieval.queueing import queue_indexing
 from retrieval.text import clean_text
 
@@ -218,20 +219,22 @@ def create_document(
     try:
         with transaction.atomic():
             document.save()
-            if pages is not None:
+            if pages is None:  # a PDF: OCR's page tasks read it, then it is indexed
+                start_pdf_reading(document, collection.owner_id)
+            else:
                 save_pages(document, pages)
-            queue_indexing(document.pk)
+                queue_indexing(document.pk)
     except BaseException:
         delete_files([document.stored_file])
         raise
     return document
 
 
-def save_pages(document: Document, pages: list[Page], *, first: int = 1) -> None:
+def save_pages(document: Document, pages: list[Page]) -> None:
     PageRow.objects.bulk_create(
         [
             PageRow(document=document, number=n, text=page_text(page), blocks=page)
-            for n, page in enumerate(pages, start=first)
+            for n, page in enumerate(pages, start=1)
         ],
         batch_size=500,
     )

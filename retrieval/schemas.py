@@ -114,6 +114,11 @@ class DocumentStatus(Schema):
     doc_id: str
     status: Literal["processing", "ready", "error"]
     error: str | None
+    pages: int
+    pages_read: int = Field(
+        description="Pages whose text is in hand: a PDF's pages read by OCR so far while "
+        "it is processing; every page for other formats."
+    )
 
 
 class DocumentDeleted(Schema):

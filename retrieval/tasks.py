@@ -10,7 +10,7 @@ from retrieval import indexing
 
 
 # The longest task there is: its hard limit is what the broker's visibility timeout is
-# set above (BROKER_VISIBILITY_TIMEOUT); PDFs are read in several tasks.
+# set above (BROKER_VISIBILITY_TIMEOUT). A PDF's pages are read before, by OCR's tasks.
 @shared_task(ignore_result=True, acks_late=True, time_limit=settings.RETRIEVAL_TASK_TIME_LIMIT)
 def index_document(document_pk: int) -> None:
     indexing.process_document(document_pk)

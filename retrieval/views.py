@@ -28,7 +28,7 @@ from accounts.snapshots import KeyContext, session_context
 from gateway.admission import Call, admit_page, v1
 from ground.bodies import validate
 from ground.errors import ApiError
-from retrieval import api, collections, conf, errors, filetypes, ingest, querying
+from retrieval import api, collections, conf, errors, filetypes, ingest, pdfreading, querying
 from retrieval import documents as document_cases
 from retrieval.api import FILE_LINK_SALT
 from retrieval.display import highlight, passage_lines
@@ -126,6 +126,9 @@ def delete_collection(request: HttpRequest, collection_id: str) -> HttpResponse:
 
 def collection_context(collection: Collection, **extra) -> dict:
     documents = list(collection.documents.order_by("-created_at", "-id"))
+    reading = pdfreading.pages_read(documents)  # a PDF's pages read so far, while read
+    for document in documents:
+        document.pages_read = reading.get(document.doc_id)
     return {
         "collection": collection,
         "documents": documents,

@@ -21,12 +21,11 @@ RETRIEVAL_MAX_PAGE_CHARS = env_int("RETRIEVAL_MAX_PAGE_CHARS", 200_000)
 RETRIEVAL_MAX_DOCUMENT_CHARS = env_int("RETRIEVAL_MAX_DOCUMENT_CHARS", 20_000_000)
 # Threads per web process for queries, ingest and deletion (retrieval.offload).
 RETRIEVAL_THREADS = env_int("RETRIEVAL_THREADS", 4)
-# Indexing tasks (retrieval.indexing): a PDF is read for at most RETRIEVAL_TASK_SECONDS
-# per task (then a new task reads on); an indexing task is stopped at
-# RETRIEVAL_TASK_TIME_LIMIT. The sweep queues again a document whose worker has shown
-# no sign of life for RETRIEVAL_STALL_SECONDS, or that waited RETRIEVAL_LOST_SECONDS in
-# the queue, and gives up after RETRIEVAL_RETRY_CAP lost tasks.
-RETRIEVAL_TASK_SECONDS = env_int("RETRIEVAL_TASK_SECONDS", 300)
+# Indexing tasks (retrieval.indexing; a PDF's pages are read before, by OCR's page
+# tasks): an indexing task is stopped at RETRIEVAL_TASK_TIME_LIMIT. The sweep queues
+# again a document whose worker has shown no sign of life for RETRIEVAL_STALL_SECONDS,
+# or that waited RETRIEVAL_LOST_SECONDS in the queue (a PDF still being read has not),
+# and gives up after RETRIEVAL_RETRY_CAP lost tasks.
 RETRIEVAL_TASK_TIME_LIMIT = env_int("RETRIEVAL_TASK_TIME_LIMIT", 1800)
 RETRIEVAL_STALL_SECONDS = env_int("RETRIEVAL_STALL_SECONDS", 600)
 RETRIEVAL_LOST_SECONDS = env_int("RETRIEVAL_LOST_SECONDS", 3600)
