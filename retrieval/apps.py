@@ -10,4 +10,8 @@ class RetrievalConfig(AppConfig):
     def ready(self) -> None:
         # The use cases queue the indexing task by name (``retrieval.queueing``): a process
         # that runs tasks inline (CELERY_TASK_ALWAYS_EAGER) must have it registered.
+        from gateway.server_tools import register_tool
         from retrieval import tasks  # noqa: F401
+        from retrieval.file_search_tool import FileSearchTool
+
+        register_tool("file_search", FileSearchTool())  # Responses' file_search searches here
