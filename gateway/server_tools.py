@@ -10,11 +10,13 @@ the searching and its charge. Retrieval registers its backend in its
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from gateway.adapters.responses_file_search import FileSearchResult, FileSearchSpec
-from gateway.call import Call
 from ground.errors import ApiError
+
+if TYPE_CHECKING:  # retrieval's apps.py imports this module before the models load
+    from gateway.call import Call
 
 
 class FileSearchBackend(Protocol):

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django.apps import AppConfig
 
+from gateway.server_tools import register_tool
+
 
 class RetrievalConfig(AppConfig):
     name = "retrieval"
@@ -10,7 +12,6 @@ class RetrievalConfig(AppConfig):
     def ready(self) -> None:
         # The use cases queue the indexing task by name (``retrieval.queueing``): a process
         # that runs tasks inline (CELERY_TASK_ALWAYS_EAGER) must have it registered.
-        from gateway.server_tools import register_tool
         from retrieval import tasks  # noqa: F401
         from retrieval.file_search_tool import FileSearchTool
 
