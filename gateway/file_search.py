@@ -58,7 +58,13 @@ from gateway.server_tools import server_tool
 from gateway.upstream import open_chat
 from gateway.validation import max_output_tokens, validate_chat
 from ground.errors import ApiError
-from ground.tokens import WORST_BYTES_PER_TOKEN, estimate_messages_tokens, worst_case_prompt_tokens
+from ground.tokens import (
+    WORST_BYTES_PER_TOKEN,
+    estimate_messages_tokens,
+    estimate_text_tokens,
+    worst_case_prompt_tokens,
+    worst_text_tokens,
+)
 from usage.events import emit
 
 PLAN_MAX_TOKENS = 256
@@ -116,7 +122,7 @@ async def respond(call: Call, body: dict, spec: FileSearchSpec, chat_body: dict)
         return await proxy.finish_plain(
             call,
             reply,
-            lambda payload: 0,
+            answer_tokens,
             lambda chat: with_file_search(
                 chat_to_responses_response(chat, request=body, response_id=response_id),
                 done,
@@ -139,15 +145,22 @@ async def respond(call: Call, body: dict, spec: FileSearchSpec, chat_body: dict)
     return proxy.streaming_response(call, events())
 
 
+def answer_tokens(payload: dict) -> int:
+    """The answer's tokens, estimated, for an upstream that did not report them."""
+    message = ((payload.get("choices") or [{}])[0] or {}).get("message") or {}
+    return estimate_text_tokens(message.get("content") or "")
+
+
 def worst_case(model, chat_body: dict, spec: FileSearchSpec, speaks_tools: bool) -> Decimal:
     """The most both rounds can cost: the planning round's prompt and its bounded output,
     and the answer's prompt with every passage the searches may add."""
     context = model.context_window
     prompt = worst_case_prompt_tokens(chat_body, context)
     results = MAX_QUERIES * spec.max_num_results * WORST_RESULT_BYTES // WORST_BYTES_PER_TOKEN
-    answer_prompt = min(
-        prompt + results + len(CITE_INSTRUCTIONS), context or prompt + results + 1000
-    )
+    # The instructions, and the planned calls with their tool messages, on top.
+    answer_prompt = prompt + results + worst_text_tokens(CITE_INSTRUCTIONS) + PLAN_MAX_TOKENS
+    if context:
+        answer_prompt = min(answer_prompt, context)
     total = worst_case_cost(model, answer_prompt, max_output_tokens(chat_body, model, prompt))
     if speaks_tools:
         total += worst_case_cost(

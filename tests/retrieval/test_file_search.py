@@ -294,3 +294,19 @@ def test_tool_choice_none_answers_without_searching(sdk, fake, store):
     assert len(chat_requests(fake)) == 1
     drain_usage()
     assert not UsageRecord.objects.filter(endpoint="responses.file_search").exists()
+
+
+def test_a_tool_speaking_provider_whose_model_makes_no_call_searches_the_input(sdk, fake, store):
+    # The fake's Anthropic route answers text even when a tool is forced.
+    response = sdk.responses.create(
+        model="fake-claude",
+        input=QUESTION,
+        tools=[tool(store)],
+        include=["file_search_call.results"],
+    )
+    search, message = response.output
+    assert search.queries == [QUESTION] and search.results[0].filename == "harbour.md"
+    planning, answering = [r["body"] for r in fake.requests() if r["path"] == "/v1/messages"]
+    assert planning["tool_choice"] == {"type": "tool", "name": "file_search"}
+    assert "tools" not in answering and "[1] harbour.md (page 2)" in str(answering["system"])
+    assert message.content[0].annotations == []
