@@ -98,13 +98,10 @@ async def respond(call: Call, body: dict, spec: FileSearchSpec, chat_body: dict)
     if not queries:
         question = user_question(messages)
         calls, queries = [], [question] if question else []
-    sources: list[FileSearchResult] = []
-    found: list[list[FileSearchResult]] = []
-    for number, query in enumerate(queries, start=1):
-        hits = await backend.search(call, spec, query, f"{call.request_id}_fs{number}")
-        found.append([trimmed(hit) for hit in hits])
-        sources.extend(found[-1])
+    found = await run_searches(call, backend, spec, queries)
+    sources = [result for results in found for result in results]  # numbered [1], [2], …
     answer_body = dict(chat_body, messages=answer_messages(messages, calls, queries, found))
+    call.est_prompt = estimate_messages_tokens(answer_body["messages"])
 
     response_id = _new_response_id()
     done = file_search_item(
@@ -228,6 +225,18 @@ async def record_plan(call: Call, payload: dict) -> None:
     )
     event.request_id = f"{call.request_id}_plan"
     await emit(event)
+
+
+async def run_searches(
+    call: Call, backend, spec: FileSearchSpec, queries: list[str]
+) -> list[list[FileSearchResult]]:
+    """Each query's results (passages trimmed to what the model reads), each search
+    metered as ``<id>_fs<n>``."""
+    found = []
+    for number, query in enumerate(queries, start=1):
+        hits = await backend.search(call, spec, query, f"{call.request_id}_fs{number}")
+        found.append([trimmed(hit) for hit in hits])
+    return found
 
 
 def trimmed(hit: FileSearchResult) -> FileSearchResult:

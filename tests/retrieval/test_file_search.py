@@ -26,6 +26,7 @@ from tests.gateway.conftest import (  # noqa: F401 - fixtures
     server,
     upstream,
 )
+from tests.gateway.test_contract_openai_schema import assert_valid
 from tests.retrieval.test_api import QUERY_PRICE, Api, priced  # noqa: F401 - fixtures
 from tests.support.processes import wait_for
 from usage.drain import drain_usage
@@ -95,6 +96,7 @@ def test_the_model_plans_the_search_and_its_citations_point_to_the_page(sdk, fak
     assert (citation.file_id, citation.filename) == (top.file_id, "harbour.md")
     assert citation.index == CITED.index("[1]")
     assert response.tools[0].type == "file_search"
+    assert_valid(response.to_dict(), "response.json")  # OpenAI's published schema
 
     planning, answering = chat_requests(fake)
     assert planning["tool_choice"] == {"type": "function", "function": {"name": "file_search"}}
@@ -157,6 +159,11 @@ def test_the_stream_reports_the_search_then_the_cited_answer(sdk, fake, store):
     assert kinds[-1] == "response.completed"
     assert [e.sequence_number for e in events] == list(range(len(events)))
     search_id = events[2].item.id
+    for event in events[3:6]:
+        assert_valid(event.to_dict(), "response.json#/$defs/file_search_event")
+    added = next(e for e in events if e.type == "response.output_text.annotation.added")
+    assert_valid(added.to_dict(), "response.json#/$defs/annotation_added_event")
+    assert_valid(events[-1].to_dict(), "response.json#/$defs/completed_event")
     assert all(e.item_id == search_id for e in events[3:6])
     final = events[-1].response
     search, message = final.output
@@ -310,3 +317,14 @@ def test_a_tool_speaking_provider_whose_model_makes_no_call_searches_the_input(s
     assert planning["tool_choice"] == {"type": "tool", "name": "file_search"}
     assert "tools" not in answering and "[1] harbour.md (page 2)" in str(answering["system"])
     assert message.content[0].annotations == []
+
+
+def test_a_key_that_may_not_use_the_retrieval_model_may_not_search(
+    client_for, make_key, fake, store
+):
+    chat_models_only = client_for(make_key(scopes=["chat", "alretrieval"], models=["fake-llm"]))
+    with pytest.raises(openai.PermissionDeniedError) as refused:
+        chat_models_only.responses.create(model="fake-llm", input=QUESTION, tools=[tool(store)])
+    assert refused.value.code == "model_not_allowed"
+    assert refused.value.body["param"] == "tools"
+    assert chat_requests(fake) == []
