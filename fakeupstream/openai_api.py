@@ -68,8 +68,8 @@ def tool_call(payload: dict[str, Any], knobs: dict[str, Any]) -> dict[str, Any] 
 
     It calls a tool when the request offers ``tools`` and ``tool_choice`` forces one
     (``"required"`` or a named function); with the knob ``tool_calls: "auto"`` also
-    whenever the last message is not a tool result; with ``"never"`` not at all (a model
-    that ignores tools). The function is the named one, else the first offered. Its
+    whenever the last message is not a tool result; with ``"always"`` every time tools
+    are offered; with ``"never"`` not at all (a model that ignores tools). The function is the named one, else the first offered. Its
     arguments are the knob ``tool_arguments``, else every required string parameter set
     to the last user message's text."""
     tools = [t for t in payload.get("tools") or () if isinstance(t, dict)]
@@ -81,7 +81,7 @@ def tool_call(payload: dict[str, Any], knobs: dict[str, Any]) -> dict[str, Any] 
     forced = choice == "required" or named is not None
     if not functions or mode == "never" or choice == "none":
         return None
-    if not forced and (mode != "auto" or last.get("role") == "tool"):
+    if not forced and mode != "always" and (mode != "auto" or last.get("role") == "tool"):
         return None
     function = next((f for f in functions if f.get("name") == named), functions[0])
     arguments = knobs["tool_arguments"]

@@ -39,8 +39,9 @@ KNOB_DEFAULTS: dict[str, Any] = {
 ALIASES = {"ttft_ms": "latency_ms"}
 GLOBAL_ONLY = ("models", "strict_models")
 # When a chat request offers tools: call one only when ``tool_choice`` forces it
-# ("required" or a named function), whenever no tool result came back yet, or never.
-TOOL_CALL_MODES = ("forced", "auto", "never")
+# ("required" or a named function), whenever no tool result came back yet, every time
+# (a model that keeps searching), or never.
+TOOL_CALL_MODES = ("forced", "auto", "always", "never")
 
 
 class ConfigError(ValueError):

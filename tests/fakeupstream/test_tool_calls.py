@@ -46,7 +46,7 @@ def test_a_forced_tool_choice_gets_a_call_with_the_question_as_its_string_argume
     assert json.loads(call.function.arguments) == {"query": "Where is the lighthouse?"}
 
 
-def test_auto_calls_until_a_tool_result_comes_back_and_never_ignores_tools(
+def test_auto_calls_until_a_tool_result_comes_back_always_calls_and_never_ignores_tools(
     client: openai.OpenAI, upstream: FakeUpstream
 ) -> None:
     plain = client.chat.completions.create(model="fake-llm", messages=ASK, tools=[SEARCH])
@@ -63,6 +63,10 @@ def test_auto_calls_until_a_tool_result_comes_back_and_never_ignores_tools(
     ]
     final = client.chat.completions.create(model="fake-llm", messages=answered, tools=[SEARCH])
     assert final.choices[0].message.tool_calls is None and final.choices[0].message.content
+
+    upstream.configure(tool_calls="always")
+    again = client.chat.completions.create(model="fake-llm", messages=answered, tools=[SEARCH])
+    assert again.choices[0].message.tool_calls[0].function.name == "search"
 
     upstream.configure(tool_calls="never")
     ignored = client.chat.completions.create(

@@ -101,7 +101,9 @@ def test_the_model_plans_the_search_and_its_citations_point_to_the_page(sdk, fak
     planning, answering = chat_requests(fake)
     assert planning["tool_choice"] == {"type": "function", "function": {"name": "file_search"}}
     assert [t["function"]["name"] for t in planning["tools"]] == ["file_search"]
-    assert "tools" not in answering  # the answer is asked for, not another search
+    # Offered the search again (the fake answers instead), nothing forced.
+    assert [t["function"]["name"] for t in answering["tools"]] == ["file_search"]
+    assert "tool_choice" not in answering
     call, result = answering["messages"][-2:]
     assert call["tool_calls"][0]["function"]["name"] == "file_search"
     assert result["role"] == "tool" and result["tool_call_id"] == call["tool_calls"][0]["id"]
@@ -328,3 +330,43 @@ def test_a_key_that_may_not_use_the_retrieval_model_may_not_search(
     assert refused.value.code == "model_not_allowed"
     assert refused.value.body["param"] == "tools"
     assert chat_requests(fake) == []
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_model_that_keeps_searching_is_answered_in_at_most_three_rounds(sdk, fake, store, stream):
+    fake.configure(tool_calls="always", completion_text=CITED)
+    raw = sdk.responses.with_raw_response.create(
+        model="fake-llm",
+        input=QUESTION,
+        tools=[tool(store)],
+        include=["file_search_call.results"],
+        stream=stream,
+    )
+    request_id = raw.headers["x-request-id"]
+    parsed = raw.parse()
+    response = list(parsed)[-1].response if stream else parsed
+
+    planning, again, last = chat_requests(fake)
+    assert "tools" in planning and "tools" in again and "tools" not in last
+    # The second call asked the same query again: not searched twice.
+    search, message = response.output
+    assert search.queries == [QUESTION]
+    assert response.output_text == CITED
+    assert message.content[0].annotations[0].file_id == search.results[0].file_id
+    assert last["messages"][-1]["role"] == "tool"
+
+    def recorded():
+        drain_usage()
+        found = {
+            r.request_id: r for r in UsageRecord.objects.filter(request_id__startswith=request_id)
+        }
+        return found if len(found) == 4 else None
+
+    records = wait_for(recorded, timeout=20, what="4 usage records")
+    assert set(records) == {
+        request_id,
+        f"{request_id}_plan",
+        f"{request_id}_plan2",
+        f"{request_id}_fs1",
+    }
+    assert records[f"{request_id}_plan2"].completion_tokens > 0
