@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+import aiohttp
 import orjson
 
 from gateway import proxy
@@ -180,7 +181,13 @@ async def more_searches(
             return None, reply
         await searches.record_round(proxy.usage_from(payload))
         return planned_queries(message), reply
-    peeked, calls, usage = await peek(reply)
+    try:
+        peeked, calls, usage = await peek(reply)
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        reply.close()  # nothing was sent yet: a plain 502, and the refusal settles the hold
+        raise ApiError(
+            502, f"The upstream stream broke: {type(exc).__name__}.", code="upstream_failed"
+        ) from None
     if calls is None or not only_searches(calls):
         return None, peeked
     reply.close()
