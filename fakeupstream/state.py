@@ -32,9 +32,16 @@ KNOB_DEFAULTS: dict[str, Any] = {
     "drop_stream_after": None,
     "extra_prompt_tokens": 0,
     "api_key": None,
+    "completion_text": None,
+    "tool_calls": "forced",
+    "tool_arguments": None,
 }
 ALIASES = {"ttft_ms": "latency_ms"}
 GLOBAL_ONLY = ("models", "strict_models")
+# When a chat request offers tools: call one only when ``tool_choice`` forces it
+# ("required" or a named function), whenever no tool result came back yet, every time
+# (a model that keeps searching), or never.
+TOOL_CALL_MODES = ("forced", "auto", "always", "never")
 
 
 class ConfigError(ValueError):
@@ -119,6 +126,23 @@ def _text(value: Any, name: str) -> str:
     return value
 
 
+def _tool_calls(value: Any, name: str) -> str:
+    if value not in TOOL_CALL_MODES:
+        raise ConfigError(f"{name} must be one of {', '.join(TOOL_CALL_MODES)}")
+    return value
+
+
+def _object(value: Any, name: str) -> dict[str, Any]:
+    if isinstance(value, str):
+        try:
+            value = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            raise ConfigError(f"{name} must be a JSON object") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{name} must be a JSON object")
+    return value
+
+
 def _models(value: Any, name: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(m, str) and m for m in value):
         raise ConfigError(f"{name} must be a list of model ids")
@@ -139,6 +163,9 @@ COERCERS: dict[str, Callable[[Any, str], Any]] = {
     "drop_stream_after": _optional(_integer),
     "extra_prompt_tokens": _integer,
     "api_key": _optional(_text),
+    "completion_text": _optional(_text),
+    "tool_calls": _tool_calls,
+    "tool_arguments": _optional(_object),
     "models": _models,
     "strict_models": _boolean,
 }

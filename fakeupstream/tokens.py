@@ -78,17 +78,30 @@ class Completion:
         return "".join(self.tokens)
 
 
+def words_of(text: str) -> list[str]:
+    """A configured ``completion_text`` as tokens: one per word, the space before it kept."""
+    words = text.split(" ")
+    return [word if i == 0 else " " + word for i, word in enumerate(words) if word or i == 0]
+
+
 def plan_completion(
-    configured: int, max_tokens: int | None, stops: Sequence[str] = ()
+    configured: int,
+    max_tokens: int | None,
+    stops: Sequence[str] = (),
+    text: str | None = None,
 ) -> Completion:
-    """Tokens to produce given the configured length, ``max_tokens`` and stop sequences.
+    """Tokens to produce given the configured length (or ``text``: the words of a
+    configured ``completion_text``), ``max_tokens`` and stop sequences.
 
     A stop sequence cuts the text right before its first occurrence (the sequence itself is
     not returned, like the real APIs); a token straddling the cut is shortened.
     """
+    source = words_of(text) if text is not None else None
+    if source is not None:
+        configured = len(source)
     n = configured if max_tokens is None else min(configured, max(max_tokens, 0))
     finish = "length" if max_tokens is not None and max_tokens < configured else "stop"
-    tokens = list(_token_cycle(n))
+    tokens = source[:n] if source is not None else list(_token_cycle(n))
     stops = [s for s in stops if s]
     if not stops:
         return Completion(tokens, finish)

@@ -15,7 +15,7 @@ from billing.pricing import worst_case_cost
 from billing.wallets import wallet_summary
 from catalog.snapshots import get_catalog
 from catalog.stats import model_stats
-from gateway import proxy
+from gateway import file_search, proxy
 from gateway.adapters import (
     AdapterError,
     ResponsesStreamTranslator,
@@ -122,13 +122,17 @@ async def chat_completions(request: HttpRequest, call: Call) -> HttpResponse:
 )
 @v1("chat", endpoint="responses", admit_now=False)
 async def responses(request: HttpRequest, call: Call) -> HttpResponse:
-    """The Responses surface, served through each provider's chat completions."""
+    """The Responses surface, served through each provider's chat completions; the
+    `file_search` tool searches your vector stores (`gateway.file_search`)."""
     body = proxy.parse_json_body(request)
     proxy.require_model(body)
+    spec, rest = file_search.split(body)
     try:
-        chat_body = responses_to_chat_request(body)
+        chat_body = responses_to_chat_request(rest)
     except AdapterError as exc:
         raise ApiError(400, exc.message, param=exc.param, code=exc.code) from None
+    if spec is not None and rest.get("tool_choice") != "none":
+        return await file_search.respond(call, body, spec, chat_body)
     if chat_body.get("stream"):
         chat_body["stream_options"] = {"include_usage": True}
     return await run_chat(

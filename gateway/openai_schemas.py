@@ -138,9 +138,16 @@ class ResponseRequest(Open):
     max_output_tokens: int | None = Field(None, ge=1)
     temperature: float | None = Field(None, ge=0, le=2)
     top_p: float | None = Field(None, ge=0, le=1)
-    tools: list[dict[str, Any]] | None = None
+    tools: list[dict[str, Any]] | None = Field(
+        None,
+        description="Function tools, and at most one `{type: file_search, vector_store_ids, "
+        "max_num_results, ranking_options}` searched by Portico (see docs/file_search.md).",
+    )
     tool_choice: str | dict[str, Any] | None = None
     parallel_tool_calls: bool | None = None
+    include: list[str] | None = Field(
+        None, description="`file_search_call.results` adds the search results to the output."
+    )
     text: dict[str, Any] | None = Field(None, description="`{format: {type: json_schema, …}}`")
     metadata: dict[str, str] | None = None
     store: bool | None = Field(None, description="Portico stores nothing: answered `false`.")
@@ -161,7 +168,9 @@ class Response(Open):
     created_at: int
     status: str
     model: str
-    output: list[dict[str, Any]] = Field(description="Message and function call items.")
+    output: list[dict[str, Any]] = Field(
+        description="Message, function call and `file_search_call` items."
+    )
     output_text: str
     usage: ResponseUsage | None
     error: dict[str, Any] | None = None

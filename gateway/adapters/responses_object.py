@@ -43,17 +43,25 @@ def _responses_usage(usage: Any) -> dict[str, Any] | None:
 
 def _echo_tools(request: dict[str, Any]) -> list[dict[str, Any]]:
     tools = request.get("tools") or []
-    return [
-        {
-            "type": "function",
-            "name": t.get("name"),
-            "description": t.get("description"),
-            "parameters": t.get("parameters"),
-            "strict": t.get("strict"),
+    return [_echo_tool(t) for t in tools if isinstance(t, dict)]
+
+
+def _echo_tool(tool: dict[str, Any]) -> dict[str, Any]:
+    if tool.get("type") == "file_search":
+        return {
+            "type": "file_search",
+            "vector_store_ids": tool.get("vector_store_ids"),
+            "max_num_results": tool.get("max_num_results"),
+            "filters": tool.get("filters"),
+            "ranking_options": tool.get("ranking_options"),
         }
-        for t in tools
-        if isinstance(t, dict)
-    ]
+    return {
+        "type": "function",
+        "name": tool.get("name"),
+        "description": tool.get("description"),
+        "parameters": tool.get("parameters"),
+        "strict": tool.get("strict"),
+    }
 
 
 def _response_object(

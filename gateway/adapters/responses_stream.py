@@ -4,6 +4,7 @@ streaming events, incrementally (no I/O, no Django). Item ids and the final
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -57,8 +58,10 @@ class ResponsesStreamTranslator:
         model: str | None = None,
         response_id: str | None = None,
         created_at: int | None = None,
+        annotate: Callable[[str], list[dict[str, Any]]] | None = None,
     ) -> None:
         self.request = request
+        self.annotate = annotate  # the finished text's annotations (file citations)
         self.model = model if model is not None else request.get("model")
         self.response_id = response_id or _new_response_id()
         self.created_at = _now() if created_at is None else created_at
@@ -114,6 +117,36 @@ class ResponsesStreamTranslator:
         response["output"] += self._partial_items()
         response["output_text"] += "".join(self._text_parts)
         self._emit(out, {"type": "response.failed", "response": response})
+        return b"".join(out)
+
+    # -- items made by Portico itself (a server-side tool call) ----------------------
+
+    def start(self) -> bytes:
+        """``response.created`` and ``response.in_progress`` now (before any upstream byte)."""
+        out: list[bytes] = []
+        self._header(out)
+        return b"".join(out)
+
+    def open_item(self, item: dict[str, Any]) -> tuple[bytes, int]:
+        """``response.output_item.added`` for ``item``; answers the events and its index."""
+        out: list[bytes] = []
+        self._header(out)
+        index = self._n_items
+        self._n_items += 1
+        self._emit(out, {"type": "response.output_item.added", "output_index": index, "item": item})
+        return b"".join(out), index
+
+    def item_event(self, event_type: str, item_id: str, index: int) -> bytes:
+        """A progress event of an open item (``response.file_search_call.searching`` …)."""
+        out: list[bytes] = []
+        self._emit(out, {"type": event_type, "item_id": item_id, "output_index": index})
+        return b"".join(out)
+
+    def close_item(self, item: dict[str, Any], index: int) -> bytes:
+        """``response.output_item.done``: ``item`` is part of the final response."""
+        out: list[bytes] = []
+        self._output.append(item)
+        self._emit(out, {"type": "response.output_item.done", "output_index": index, "item": item})
         return b"".join(out)
 
     # -- internals ---------------------------------------------------------------
@@ -269,8 +302,19 @@ class ResponsesStreamTranslator:
         self._text_id = None
         text = "".join(self._text_parts)
         self._text_parts = []
-        part = {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+        annotations = self.annotate(text) if self.annotate else []
+        part = {"type": "output_text", "text": text, "annotations": annotations, "logprobs": []}
         base = {"item_id": item_id, "output_index": index, "content_index": 0}
+        for number, annotation in enumerate(annotations):
+            self._emit(
+                out,
+                {
+                    "type": "response.output_text.annotation.added",
+                    **base,
+                    "annotation_index": number,
+                    "annotation": annotation,
+                },
+            )
         self._emit(out, {"type": "response.output_text.done", **base, "text": text, "logprobs": []})
         self._emit(out, {"type": "response.content_part.done", **base, "part": part})
         item = {
