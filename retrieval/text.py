@@ -22,7 +22,7 @@ never leaves a stem under ``MIN_STEM`` (3) letters, nor under 4 for the dual ا�
 
 The query weighs these second terms below its stems (``retrieval.search``); ``terms``
 (snippets, highlights, proximity, direct hits) gives the stems only. Joined question
-words (ماهي، ماهو، بما، لما، ...) are stop words, and so is a word whose stem is one.
+words (ماهي، ماهو، بما، لما، ...) are stop words.
 
 ``ANALYSER_VERSION`` names this analysis; postings written by an older version are
 rewritten by ``retrieval.reanalysis``.
