@@ -28,7 +28,7 @@ from accounts.snapshots import KeyContext, session_context
 from gateway.admission import Call, admit_page, v1
 from ground.bodies import validate
 from ground.errors import ApiError
-from retrieval import api, collections, conf, errors, filetypes, ingest, querying
+from retrieval import api, charging, collections, conf, errors, filetypes, ingest, querying
 from retrieval import documents as document_cases
 from retrieval.api import FILE_LINK_SALT
 from retrieval.display import highlight, passage_lines
@@ -134,7 +134,7 @@ def collection_context(collection: Collection, **extra) -> dict:
         "failed": sum(d.status == Document.Status.ERROR for d in documents),
         "max_upload_mb": conf.max_upload_bytes() // 2**20,
         "max_pages": conf.max_pages(),
-        "query_price": api.query_price(),
+        "query_price": charging.query_price(),
         "accept": ",".join(sorted(filetypes.MIME_TYPES)),
         **extra,
     }
