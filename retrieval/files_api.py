@@ -78,7 +78,9 @@ async def retrieve_file(request: HttpRequest, call: Call, file_id: str) -> HttpR
         "responses": {
             "200": {
                 "description": "The file's bytes.",
-                "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+                "content": {
+                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+                },
             }
         }
     },
