@@ -10,18 +10,34 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from ninja import Schema
-from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr
+from pydantic import Field, StrictBool, StrictStr, WithJsonSchema
 
 from ground.bodies import JsonInt, ascii_int, text
 from retrieval.querying import MAX_QUERY_CHARS, MAX_TOP_K
 
 Id = text(64)
-# Names and queries as sent: NUL and bidi controls are refused (400) by the use cases,
+# Names as sent: NUL and bidi controls are refused (400) by the use cases,
 # never silently cleaned (``retrieval.attributes.check_plain_text``).
 Name = Annotated[StrictStr, Field(max_length=200)]
-QueryText = Annotated[StrictStr, Field(max_length=MAX_QUERY_CHARS)]
-AttributeValue = StrictStr | StrictInt | StrictFloat | StrictBool
-Attributes = dict[str, AttributeValue]
+# Checked by ``retrieval.attributes.check_attributes`` (one message and param per
+# mistake, ``attributes.<key>``); described here as OpenAI documents it.
+Attributes = Annotated[
+    dict[str, Any],
+    WithJsonSchema(
+        {
+            "type": "object",
+            "maxProperties": 16,
+            "propertyNames": {"maxLength": 64},
+            "additionalProperties": {
+                "anyOf": [
+                    {"type": "string", "maxLength": 512},
+                    {"type": "number"},
+                    {"type": "boolean"},
+                ]
+            },
+        }
+    ),
+]
 Limit = ascii_int(ge=1, le=100)
 ATTRIBUTES_HELP = (
     "At most 16 keys (64 characters each); values: strings of at most 512 characters, "
@@ -119,9 +135,23 @@ class RankingOptions(Schema):
 
 
 class VectorStoreSearch(Schema):
-    query: QueryText | Annotated[list[QueryText], Field(min_length=1, max_length=10)] = Field(
-        description="A string, or a list of strings searched as one query."
-    )
+    # Checked by ``retrieval.vector_search.check_queries`` (one param per mistake).
+    query: Annotated[
+        Any,
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "string", "maxLength": MAX_QUERY_CHARS},
+                    {
+                        "type": "array",
+                        "items": {"type": "string", "maxLength": MAX_QUERY_CHARS},
+                        "minItems": 1,
+                        "maxItems": 10,
+                    },
+                ]
+            }
+        ),
+    ] = Field(description="A string, or a list of strings searched as one query.")
     max_num_results: Annotated[JsonInt, Field(ge=1, le=MAX_TOP_K)] = 10
     filters: dict[str, Any] | None = Field(
         None,

@@ -51,6 +51,24 @@ def check_query(query: object, param: str = "query") -> str:
     return check_plain_text(query, param)
 
 
+MAX_QUERIES = 10
+
+
+def check_queries(value: object) -> list[str]:
+    """A search's ``query``: a string, or a list of 1 to 10 strings (searched as one)."""
+    if isinstance(value, list):
+        if not 1 <= len(value) <= MAX_QUERIES:
+            raise RetrievalError(
+                400, f"Invalid 'query': 1 to {MAX_QUERIES} strings.", "invalid_parameter", "query"
+            )
+        return [check_query(item, f"query[{i}]") for i, item in enumerate(value)]
+    if value is not None and not isinstance(value, str):
+        raise RetrievalError(
+            400, "Invalid 'query': a string or a list of strings.", "invalid_parameter", "query"
+        )
+    return [check_query(value)]
+
+
 def check_max_results(value: object) -> int:
     if type(value) is not int or not 1 <= value <= MAX_TOP_K:
         raise RetrievalError(

@@ -20,7 +20,6 @@ from gateway.proxy import json_response
 from ground.bodies import json_body, parse_json, parse_query, query_parameters
 from retrieval import openai_shapes, vector_search, vector_stores
 from retrieval.api import owner, pdf_charge, retrieval_model
-from retrieval.attributes import check_plain_text
 from retrieval.charging import charged_search
 from retrieval.filters import parse_filters
 from retrieval.models import Collection
@@ -163,10 +162,8 @@ async def search(request: HttpRequest, call: Call, vector_store_id: str) -> Http
     """Ranked passages with their pages; charged as one request of `portico/alretrieval`
     (free when nothing is found), exactly like an alRetrieval query."""
     body = parse_json(request, VectorStoreSearch)
-    queries = [body.query] if isinstance(body.query, str) else body.query
-    for i, query in enumerate(queries):
-        check_plain_text(query, "query" if isinstance(body.query, str) else f"query[{i}]")
-    text = vector_search.check_query(" ".join(queries))
+    queries = vector_search.check_queries(body.query)
+    text = " ".join(queries)[: vector_search.MAX_QUERY_CHARS]
     checked = parse_filters(body.filters) if body.filters is not None else None
     threshold = body.ranking_options.score_threshold if body.ranking_options else None
     stores: list[Collection] = []
