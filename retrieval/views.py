@@ -125,7 +125,7 @@ def delete_collection(request: HttpRequest, collection_id: str) -> HttpResponse:
 
 
 def collection_context(collection: Collection, **extra) -> dict:
-    documents = list(collection.documents.order_by("-created_at", "-id"))
+    documents = list(collection.documents.select_related("file").order_by("-created_at", "-id"))
     return {
         "collection": collection,
         "documents": documents,
