@@ -312,3 +312,11 @@ def test_a_store_deleted_while_its_file_is_processed_leaves_nothing_behind(
     assert not Posting.objects.filter(document_id=document.pk).exists()
     # The file stays (as OpenAI's do), with its bytes.
     assert files.file_content(alice, file.file_id)[1] == text
+
+
+def test_a_file_upload_has_the_ingest_s_body_limit():
+    from portal.guard import body_limit
+
+    ingest = body_limit("/v1/alRetrieval/collections/c/documents/ingest")
+    assert body_limit("/v1/files") == body_limit("/api/v1/files") == ingest
+    assert body_limit("/v1/files/file-x") < ingest  # the other routes take small JSON bodies
