@@ -103,6 +103,7 @@ class Api:
         import httpx
 
         self.base = url + "/v1/alRetrieval/collections"
+        self.vector_stores = url + "/v1/vector_stores"
         self.client = httpx.Client(headers={"Authorization": f"Bearer {secret}"}, timeout=300)
 
     def call(self, method: str, path: str = "", **kwargs) -> dict:
@@ -139,6 +140,25 @@ class Api:
         t0 = time.perf_counter()
         answer = self.call("POST", f"/{cid}/query", json={"query": question, "top_k": top_k})
         return answer["context"], (time.perf_counter() - t0) * 1000
+
+    def search(self, cid: str, question: str, files: dict[str, str]) -> list[dict]:
+        """The same question through ``POST /v1/vector_stores/vs_…/search`` (OpenAI's
+        face of the same collection), as ``context`` entries (``files``: file id → doc id)."""
+        response = self.client.post(
+            f"{self.vector_stores}/vs_{cid}/search",
+            json={"query": question, "max_num_results": TOP},
+        )
+        if response.status_code != 200:
+            raise SystemExit(f"search: HTTP {response.status_code} {response.text}")
+        return [
+            {
+                "document_id": files[hit["file_id"]],
+                "page_start": hit["page_start"],
+                "page_end": hit["page_end"],
+                "score": hit["score"],
+            }
+            for hit in response.json()["data"]
+        ]
 
 
 def start_server(user) -> tuple[object, Api]:
@@ -295,9 +315,12 @@ def rank_of(context: list[dict], gold_doc: str, gold_page: int) -> int | None:
 def evaluate(api: Api, user, articles, cid, where, lang_queries) -> dict[str, dict]:
     """Per label: API and flows ranks' metrics, plain BM25's, latencies, disagreements."""
     from retrieval import querying
-    from retrieval.models import Chunk, Collection
+    from retrieval.models import Chunk, Collection, Document
 
     collection = Collection.objects.get(collection_id=cid)
+    files = dict(
+        Document.objects.filter(collection=collection).values_list("file__file_id", "doc_id")
+    )
     chunks = list(
         Chunk.objects.filter(collection=collection).values_list(
             "id", "title", "text", "document__doc_id", "page_start", "page_end"
@@ -308,7 +331,7 @@ def evaluate(api: Api, user, articles, cid, where, lang_queries) -> dict[str, di
     names = {d: f"{a2}/{p2}" for (_, a2, p2), (d, _) in where.items()}
     out = {}
     for label, lang, transform in lang_queries:
-        ours, base, api_ms, flows_ms, differ = [], [], [], [], 0
+        ours, base, faced, api_ms, flows_ms, differ, faces_differ = [], [], [], [], [], 0, 0
         for a, article in enumerate(articles):
             for p, paragraph in enumerate(article["paragraphs"]):
                 gold_doc, gold_page = where[(lang, a, p)]
@@ -320,6 +343,11 @@ def evaluate(api: Api, user, articles, cid, where, lang_queries) -> dict[str, di
                     direct = querying.query(user, cid, question, top_k=TOP)["context"]
                     flows_ms.append((time.perf_counter() - t0) * 1000)
                     differ += direct != context
+                    searched = api.search(cid, question, files)
+                    faces_differ += [
+                        (c["document_id"], c["page_start"], c["score"]) for c in context
+                    ] != [(c["document_id"], c["page_start"], c["score"]) for c in searched]
+                    faced.append(rank_of(searched, gold_doc, gold_page))
                     DUMP.append(
                         f"{label}\t{qa['id']}\t"
                         + " ".join(
@@ -343,6 +371,8 @@ def evaluate(api: Api, user, articles, cid, where, lang_queries) -> dict[str, di
         out[label] = {
             "ours": metrics(ours),
             "plain": metrics(base),
+            "vector_stores": metrics(faced),
+            "faces_differ": faces_differ,
             "n": len(ours),
             "api_ms": api_ms,
             "flows_ms": flows_ms,
@@ -391,6 +421,16 @@ def quality(api: Api, user, articles) -> None:
     differ = sum(row["differ"] for _, row in rows)
     total = sum(row["n"] for _, row in rows)
     print(f"API and querying.query rankings differ for {differ} of {total} questions")
+    print(f"\nThe same questions through POST /v1/vector_stores/{{id}}/search (top {TOP}):")
+    print(
+        f"{'questions':<26}{'n':>6}  {'hit@1':>6} {'hit@5':>6} {'MRR@10':>7}   differs from /query"
+    )
+    for label, row in rows:
+        faced = row["vector_stores"]
+        print(
+            f"{label:<26}{row['n']:>6}  {faced[0]:>6.3f} {faced[1]:>6.3f} {faced[2]:>7.3f}   "
+            f"{row['faces_differ']}"
+        )
 
 
 # --- Speed -------------------------------------------------------------------------------

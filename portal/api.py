@@ -19,6 +19,9 @@ from ground.db import RETRY_AFTER_SECONDS, is_lock_timeout
 from ground.errors import ApiError, error_response
 from ocr.api import router as ocr_router
 from retrieval.api import router as retrieval_router
+from retrieval.files_api import router as files_router
+from retrieval.vector_store_files_api import router as vector_store_files_router
+from retrieval.vector_stores_api import router as vector_stores_router
 
 log = logging.getLogger(__name__)
 
@@ -156,3 +159,6 @@ def on_unexpected_error(request: HttpRequest, exc: Exception) -> HttpResponse:
 api.add_router("", gateway_router)
 api.add_router("", ocr_router)
 api.add_router("", retrieval_router)
+api.add_router("", files_router)
+api.add_router("", vector_stores_router)
+api.add_router("", vector_store_files_router)

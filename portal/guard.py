@@ -42,7 +42,10 @@ def body_limit(path: str) -> int:
     api_path = path.removeprefix("/api")
     if api_path == "/v1/ocr/upload" or path == "/ocr/":
         return settings.OCR_MAX_UPLOAD_MB * MB + ENVELOPE_BYTES
-    if api_path.startswith("/v1/alRetrieval/") or path.startswith("/retrieval/"):
+    # A file uploaded with /v1/files is checked as an ingest is: the same limit.
+    if api_path.startswith("/v1/alRetrieval/") or api_path == "/v1/files":
+        return settings.RETRIEVAL_MAX_UPLOAD_MB * MB + ENVELOPE_BYTES
+    if path.startswith("/retrieval/"):
         return settings.RETRIEVAL_MAX_UPLOAD_MB * MB + ENVELOPE_BYTES
     if is_api(path):
         return settings.API_MAX_BODY_MB * MB

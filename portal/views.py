@@ -142,7 +142,7 @@ SCOPE_ENDPOINTS = {
     "chat": "POST /chat/completions, POST /responses",
     "embeddings": "POST /embeddings",
     "ocr": "/ocr/upload, /ocr/jobs/…, /ocr/thumbnails/…, /ocr/images/…",
-    "alretrieval": "/alRetrieval/collections/…",
+    "alretrieval": "/alRetrieval/collections/…, /files/…, /vector_stores/…",
     "usage": "GET /usage, GET /wallet",
 }
 

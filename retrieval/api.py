@@ -23,24 +23,17 @@ from django.urls import reverse
 from ninja import Router
 
 from accounts.models import User
-from catalog.models import Model
-from gateway.admission import (
-    Call,
-    admit_model,
-    admit_model_sync,
-    require_admitted,
-    reserve,
-    v1,
-)
-from gateway.metering import record, usage_event
+from gateway.admission import Call, admit_model_sync, require_admitted, v1
 from gateway.proxy import json_response
 from ground.bodies import form_body, json_body, parse_json
 from ground.errors import ApiError
 from ground.net import site_url
 from ground.uploads import uploaded_file
-from retrieval import charges, collections, dense, documents, embedding, filetypes, querying
+from retrieval import charges, collections, documents, filetypes, querying
+from retrieval.charging import charged_search
+from retrieval.filters import parse_filters
 from retrieval.ingest import ingest_answer, ingest_file, ingest_pages
-from retrieval.models import Document
+from retrieval.models import Collection, Document
 from retrieval.offload import offload
 from retrieval.schemas import (
     CollectionCreate,
@@ -236,60 +229,34 @@ async def delete_document(
 
 
 # --- Query ----------------------------------------------------------------------------------
-def query_price() -> Decimal:
-    price = (
-        Model.objects.filter(public_id=settings.RETRIEVAL_MODEL, enabled=True)
-        .values_list("unit_price", flat=True)
-        .first()
-    )
-    return price or Decimal(0)
-
-
 async def charged_query(
     call: Call, collection_id: str, question: RetrievalQuery
 ) -> tuple[dict, Decimal]:
-    """Admit, hold one ``RETRIEVAL_MODEL`` request, search, record the usage event: how
-    every query is charged, from the API and from the portal's Retrieval page alike.
-    ``question`` was checked by its schema (the one check). Answers the flow's
+    """Admit, hold one ``RETRIEVAL_MODEL`` request, search, record the usage event
+    (``retrieval.charging.charged_search``): how every query is charged, from the API and
+    from the portal's Retrieval page alike. ``question`` was checked by its schema (the
+    one check; its ``filters`` by ``parse_filters``). Answers the flow's
     ``{"context", ...}`` and the price charged: nothing when the search found no passage."""
-    await admit_model(call, settings.RETRIEVAL_MODEL)
-    # Not yours is a 404 before anything is held; the search reuses the collection.
-    collection = await sync_to_async(collections.get_collection)(owner(call), collection_id)
-    text = question.query
-    price = await sync_to_async(query_price)()
-    embedder = dense.active_embedder()
-    dense_on = embedder is not None and await dense.aenabled()
-    vector = querying.QueryVector(None)
-    if dense_on and call.ctx.refuses_model(embedder.model):
-        # The caller may search but not use the embedding model: lexical ranking only.
-        dense_on, vector = False, querying.QueryVector(None, querying.DENSE_REFUSED_NOTE)
-    # One hold covers the query and, with dense retrieval, its embedding's worst case;
-    # the embedding is its own usage event (charged like /v1/embeddings).
-    extra = await embedding.worst_case(embedder.model, [text]) if dense_on else Decimal(0)
-    await reserve(call, price + extra)
-    if dense_on:
-        call.admitted_models.add(embedder.model)
-        payer = embedding.Payer(
-            call.ctx.owner_id, call.ctx.key_id or None, f"{call.request_id}_embed"
+    checked = parse_filters(question.filters) if question.filters is not None else None
+    found: list[Collection] = []
+
+    def check() -> None:
+        found.append(collections.get_collection(owner(call), collection_id))
+
+    def run(vector: querying.QueryVector, budget: QueryBudget) -> dict:
+        return querying.query_collection(
+            found[0],
+            question.query,
+            doc_ids=question.doc_ids,
+            top_k=question.top_k,
+            query_vector=vector,
+            budget=budget,
+            filters=checked,
         )
-        vector = await querying.aembed_query(text, payer)
-    # Off the process's shared sync thread; stopped when the client goes away.
-    budget = QueryBudget()
-    answer = await offload(
-        querying.query_collection,
-        collection,
-        text,
-        doc_ids=question.doc_ids,
-        top_k=question.top_k,
-        query_vector=vector,
-        budget=budget,
+
+    return await charged_search(
+        call, question.query, run, found=lambda answer: bool(answer["context"]), check=check
     )
-    # A search that found nothing is free (it is still recorded, at $0).
-    charged = price if answer["context"] else Decimal(0)
-    event = usage_event(call, status="ok", http_status=200)
-    event.units, event.cost_usd = 1, charged
-    await record(call, event)
-    return answer, charged
 
 
 @router.post(

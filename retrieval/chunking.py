@@ -128,3 +128,26 @@ def _join_page_tails(chunks: list[ChunkSpec]) -> list[ChunkSpec]:
         else:
             out.append(chunk)
     return out
+
+
+def chunk_static(
+    pages: list[Page], max_tokens: int, overlap: int, *, title: str = ""
+) -> list[ChunkSpec]:
+    """OpenAI's ``static`` chunking strategy: windows of ``max_tokens`` words (a word
+    stands for a token), each starting ``max_tokens - overlap`` words after the previous
+    one, across pages; each passage knows the pages its words came from."""
+    words = [
+        (number, word)
+        for number, page in enumerate(pages, start=1)
+        for _, text in page
+        for word in text.split()
+    ]
+    step = max(max_tokens - overlap, 1)
+    chunks: list[ChunkSpec] = []
+    for start in range(0, len(words), step):
+        window = words[start : start + max_tokens]
+        text = " ".join(word for _, word in window)
+        chunks.append(ChunkSpec(window[0][0], window[-1][0], title, text, len(window)))
+        if start + max_tokens >= len(words):
+            break
+    return chunks

@@ -12,7 +12,7 @@ from django.db.models import Count, Q
 from retrieval import dense
 from retrieval.charges import release_pdf_holds
 from retrieval.errors import RetrievalError
-from retrieval.models import Collection, Document
+from retrieval.models import Collection, Document, File
 from retrieval.text import clean_text
 
 
@@ -64,11 +64,18 @@ def delete_collection(user, collection_id: str) -> None:
     """Remove the collection and its documents; the holds of PDFs not charged yet are
     released at once."""
     collection = get_collection(user, collection_id)
+    delete_collection_row(collection)
+
+
+def delete_collection_row(collection: Collection) -> None:
+    """``delete_collection`` once the caller's ownership was checked."""
     files = [name for name in collection.documents.values_list("stored_file", flat=True) if name]
     with transaction.atomic():
         unbilled = list(collection.documents.select_for_update().filter(billed=False))
+        file_pks = list(collection.documents.values_list("file_id", flat=True))
         release_pdf_holds(unbilled, collection.owner_id)
         collection.delete()  # postings go with it (a pre_delete receiver)
+        drop_bare_files(file_pks)
         transaction.on_commit(lambda: delete_files(files))
 
 
@@ -81,6 +88,14 @@ def collection_stats(collection: Collection) -> dict:
         **counts,
         "passages": collection.chunk_count,
     }
+
+
+def drop_bare_files(file_pks: list[int | None]) -> None:
+    """A file made by an alRetrieval ingest has no bytes of its own (they are its
+    document's): it goes with its last document."""
+    pks = [pk for pk in file_pks if pk]
+    if pks:
+        File.objects.filter(pk__in=pks, stored_file="", documents=None).delete()
 
 
 def delete_files(names: list[str]) -> None:

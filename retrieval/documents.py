@@ -9,7 +9,7 @@ from django.utils import timezone
 from ocr.storage import uses_object_storage
 from retrieval import dense
 from retrieval.charges import release_pdf_holds
-from retrieval.collections import delete_files, get_collection, timestamp
+from retrieval.collections import delete_files, drop_bare_files, get_collection, timestamp
 from retrieval.errors import RetrievalError
 from retrieval.index import remove_from_index, remove_in_batches
 from retrieval.models import Document
@@ -81,7 +81,12 @@ def list_documents(user, collection_id: str, *, file_url=stored_file_url) -> dic
 def delete_document(user, collection_id: str, doc_id: str) -> None:
     """Remove the document, its pages, passages, postings and stored file; the hold of a
     PDF not charged yet is released at once."""
-    document = get_document(user, collection_id, doc_id)
+    delete_document_row(get_document(user, collection_id, doc_id))
+
+
+def delete_document_row(document: Document) -> None:
+    """``delete_document`` once the caller's ownership was checked (``document.collection``
+    loaded)."""
     name = document.stored_file
     # A large document's postings go in batches first (SQLite's write lock is free in
     # between); the last transaction takes whatever a racing task wrote since.
@@ -93,6 +98,7 @@ def delete_document(user, collection_id: str, doc_id: str) -> None:
         release_pdf_holds([locked], document.collection.owner_id)
         remove_from_index(document)
         document.delete()
+        drop_bare_files([locked.file_id])
         transaction.on_commit(lambda: delete_files([name] if name else []))
 
 

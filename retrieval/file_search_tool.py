@@ -27,8 +27,9 @@ from gateway.call import Call
 from gateway.metering import usage_event
 from ground.errors import ApiError
 from retrieval import dense, embedding, querying
-from retrieval.api import query_price
+from retrieval.charging import query_price
 from retrieval.errors import RetrievalError
+from retrieval.filters import parse_filters
 from retrieval.models import Collection
 from retrieval.offload import offload
 from retrieval.spelling import QueryBudget
@@ -58,18 +59,10 @@ class FileSearchTool:
                 param="tools",
             )
         await admit_model(call, settings.RETRIEVAL_MODEL, param="tools")
-        # Not yours, and filters the search cannot apply, are refused before anything
-        # runs (filters by a trial search, uncharged: the search owns their rules).
+        # Not yours, and filters the search cannot apply, are refused before anything runs.
         await sync_to_async(check_stores)(owner(call), spec.vector_store_ids)
         if spec.filters is not None:
-            await offload(
-                search_vector_stores,
-                owner(call),
-                list(spec.vector_store_ids),
-                "filters",
-                max_num_results=1,
-                filters=spec.filters,
-            )
+            parse_filters(spec.filters, param="tools.filters")
         price = await sync_to_async(query_price)()
         embedder = dense.active_embedder()
         dense_on = embedder is not None and not call.ctx.refuses_model(embedder.model)

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from accounts.snapshots import payer_context
 from retrieval import dense
-from retrieval.chunking import ChunkSpec, chunk_pages
+from retrieval.chunking import ChunkSpec, chunk_pages, chunk_static
 from retrieval.embedding import EmbeddingUnavailable, Payer
 from retrieval.models import Chunk, Collection, Document, Page, Posting, Term
 from retrieval.text import ANALYSER_VERSION, index_terms, is_exact
@@ -84,7 +84,17 @@ def prepare_index(document: Document) -> Prepared:
         .order_by("number")
         .values_list("blocks", flat=True)
     ]
-    prepared = Prepared(chunk_pages(pages, default_title=document.title))
+    static = document.chunking or {}
+    if static.get("max_chunk_size_tokens"):
+        specs = chunk_static(
+            pages,
+            static["max_chunk_size_tokens"],
+            static.get("chunk_overlap_tokens", 0),
+            title=document.title,
+        )
+    else:
+        specs = chunk_pages(pages, default_title=document.title)
+    prepared = Prepared(specs)
     embedder = dense.active_embedder()
     if embedder is None or not prepared.specs or not dense.enabled():
         return prepared

@@ -11,6 +11,7 @@ when the reading ends or the document is deleted first.
 from __future__ import annotations
 
 import posixpath
+from dataclasses import dataclass
 
 import orjson
 from django.core.files.base import ContentFile
@@ -28,7 +29,7 @@ from retrieval.errors import RetrievalError
 from retrieval.extract import ExtractionError, Page, extract, page_text
 from retrieval.extract import pages_from_strings as _pages_from_strings
 from retrieval.filetypes import MIME_TYPES, check_content_type, clean_filename, extension_of
-from retrieval.models import Collection, Document
+from retrieval.models import Collection, Document, File
 from retrieval.models import Page as PageRow
 from retrieval.office import document_too_long
 from retrieval.pdfreading import start_pdf_reading
@@ -47,18 +48,25 @@ def validate_pdf(data: bytes) -> int:
     return info.page_count
 
 
-def ingest_file(
-    user,
-    collection_id: str,
-    filename: str,
-    content_type: str | None,
-    data: bytes,
-    *,
-    charge: PdfCharge | None = None,
-) -> Document:
-    """Validate and read an uploaded file, store it and queue its indexing. A PDF's OCR
-    pages are held from ``charge``'s wallet first (402 before anything is queued)."""
-    collection = get_collection(user, collection_id)
+@dataclass(frozen=True)
+class CheckedUpload:
+    """An upload that passed retrieval's checks: its pages (``None`` for a PDF, read later
+    by OCR) and page count."""
+
+    filename: str
+    extension: str
+    pages: list[Page] | None
+    page_count: int
+
+    @property
+    def mime_type(self) -> str:
+        return MIME_TYPES[self.extension]
+
+
+def check_upload(filename: str, content_type: str | None, data: bytes) -> CheckedUpload:
+    """The one check of an uploaded file, for an ingest and for ``/v1/files`` alike: the
+    type (extension and Content-Type), the size and page limits, bombs and hostile
+    Office/PDF files — a refusal before anything is stored."""
     filename = clean_filename(filename)
     if not data:
         raise RetrievalError(400, "The file is missing or empty.", "empty_file", "file")
@@ -72,14 +80,42 @@ def ingest_file(
         )
     check_content_type(extension, content_type)
     pages, page_count = read_upload(extension, data)
-    title = title_from(pages, filename)
+    return CheckedUpload(filename, extension, pages, page_count)
+
+
+def ingest_file(
+    user,
+    collection_id: str,
+    filename: str,
+    content_type: str | None,
+    data: bytes,
+    *,
+    charge: PdfCharge | None = None,
+) -> Document:
+    """Validate and read an uploaded file, store it and queue its indexing. A PDF's OCR
+    pages are held from ``charge``'s wallet first (402 before anything is queued)."""
+    collection = get_collection(user, collection_id)
+    return ingest_checked(collection, check_upload(filename, content_type, data), data, charge)
+
+
+def ingest_checked(
+    collection: Collection,
+    upload: CheckedUpload,
+    data: bytes,
+    charge: PdfCharge | None,
+    **extra,
+) -> Document:
+    """Store a checked upload as the collection's document and queue its indexing (the
+    PDF's pages held first). ``extra``: the document's ``file``, ``attributes``,
+    ``chunking`` and ``batch`` when it comes through the vector-store face."""
+    title = title_from(upload.pages, upload.filename)
     with transaction.atomic():  # a refused hold queues nothing; a failed save holds nothing
         billing = {}
-        if extension == ".pdf":
+        if upload.extension == ".pdf":
             if charge is None:  # a bug: every PDF is read by OCR, which someone pays for
                 raise ValueError("a PDF is ingested only with a PdfCharge from its admission")
             check_engine_available()
-            price = hold_pdf_pages(charge, page_count)
+            price = hold_pdf_pages(charge, upload.page_count)
             billing = {
                 "billing_request_id": charge.request_id,
                 "page_price_usd": price,
@@ -87,14 +123,15 @@ def ingest_file(
             }
         return create_document(
             collection,
-            filename,
+            upload.filename,
             title,
-            MIME_TYPES[extension],
+            upload.mime_type,
             data,
-            extension,
-            pages,
-            page_count,
+            upload.extension,
+            upload.pages,
+            upload.page_count,
             **billing,
+            **extra,
         )
 
 
@@ -202,8 +239,13 @@ def create_document(
     extension: str,
     pages: list[Page] | None,
     page_count: int,
-    **billing,
+    *,
+    file: File | None = None,
+    **fields,
 ) -> Document:
+    """The document row, its stored bytes (its own copy) and pages; its indexing queued.
+    Without ``file`` (an alRetrieval ingest) it gets a file with no bytes of its own,
+    listed by ``/v1/files`` for as long as the document lives."""
     document = Document(
         collection=collection,
         filename=filename or f"document{extension}",
@@ -212,12 +254,20 @@ def create_document(
         pages=page_count,
         size_bytes=len(data),
         queued_at=timezone.now(),
-        **billing,
+        **fields,
     )
     name = f"retrieval/{collection.collection_id}/{document.doc_id}/original{extension}"
     document.stored_file = default_storage.save(name, ContentFile(data))
     try:
         with transaction.atomic():
+            if file is None:
+                file = File.objects.create(
+                    owner_id=collection.owner_id,
+                    filename=document.filename,
+                    mime_type=mime_type,
+                    bytes=len(data),
+                )
+            document.file = file
             document.save()
             if pages is None:  # a PDF: OCR's page tasks read it, then it is indexed
                 start_pdf_reading(document, collection.owner_id)

@@ -25,6 +25,14 @@ def new_public_id() -> str:
     return secrets.token_hex(16)
 
 
+def new_file_id() -> str:
+    return "file-" + secrets.token_hex(12)
+
+
+def new_batch_id() -> str:
+    return "vsfb_" + secrets.token_hex(16)
+
+
 class Collection(models.Model):
     collection_id = models.CharField(max_length=32, unique=True, default=new_public_id)
     owner = models.ForeignKey(
@@ -35,12 +43,62 @@ class Collection(models.Model):
     # BM25 statistics over the collection's indexed passages.
     chunk_count = models.PositiveIntegerField(default=0)
     total_length = models.PositiveBigIntegerField(default=0)
+    # The vector-store face (OpenAI's shapes): up to 16 pairs of text; the expiry policy
+    # ``{"anchor": "last_active_at", "days": n}`` as given, and the last search.
+    metadata = models.JSONField(default=dict, blank=True)
+    expires_after = models.JSONField(null=True, blank=True)
+    last_active_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["owner", "-created_at"])]
 
     def __str__(self) -> str:
         return self.name or self.collection_id
+
+    @property
+    def vector_store_id(self) -> str:
+        return "vs_" + self.collection_id
+
+
+class File(models.Model):
+    """An uploaded file (``/v1/files``): the bytes as sent, checked like retrieval's ingest
+    when they arrived. Attaching it to a vector store (a collection) makes a ``Document``
+    from these bytes; every document has its file (an alRetrieval ingest makes one too)."""
+
+    class Purpose(models.TextChoices):
+        ASSISTANTS = "assistants"
+        USER_DATA = "user_data"
+
+    file_id = models.CharField(max_length=40, unique=True, default=new_file_id)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="retrieval_files"
+    )
+    filename = models.CharField(max_length=255)
+    mime_type = models.CharField(max_length=100)
+    bytes = models.PositiveBigIntegerField(default=0)
+    purpose = models.CharField(max_length=20, choices=Purpose.choices, default=Purpose.ASSISTANTS)
+    stored_file = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["owner", "created_at"])]
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class FileBatch(models.Model):
+    """Files attached to one vector store in one call (``…/file_batches``)."""
+
+    batch_id = models.CharField(max_length=40, unique=True, default=new_batch_id)
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="batches")
+    created_at = models.DateTimeField(default=timezone.now)
+    # Cancelling removes the batch's files still being processed; how many, for its counts.
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_files = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.batch_id
 
 
 class Document(models.Model):
@@ -52,6 +110,18 @@ class Document(models.Model):
 
     doc_id = models.CharField(max_length=32, unique=True, default=new_public_id)
     collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="documents")
+    # The file it was made from (its vector-store file id is the file's id). The file owns
+    # the stored bytes; SET_NULL, never a cascade: a document goes through
+    # ``retrieval.documents.delete_document`` (its postings have no foreign key).
+    file = models.ForeignKey(
+        File, null=True, blank=True, on_delete=models.SET_NULL, related_name="documents"
+    )
+    batch = models.ForeignKey(
+        FileBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="documents"
+    )
+    attributes = models.JSONField(default=dict, blank=True)
+    # {} (auto: page-and-section passages) or {"max_chunk_size_tokens", "chunk_overlap_tokens"}.
+    chunking = models.JSONField(default=dict, blank=True)
     filename = models.CharField(max_length=255)
     title = models.CharField(max_length=500, blank=True)
     mime_type = models.CharField(max_length=100)
@@ -88,6 +158,11 @@ class Document(models.Model):
         indexes = [
             models.Index(fields=["collection", "status"]),
             models.Index(fields=["status", "heartbeat_at"], name="retrieval_doc_sweep"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["collection", "file"], name="retrieval_document_file_once"
+            )
         ]
 
     def __str__(self) -> str:

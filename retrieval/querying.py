@@ -11,6 +11,7 @@ from retrieval import dense
 from retrieval.collections import get_collection
 from retrieval.embedding import EmbeddingUnavailable, Payer
 from retrieval.errors import RetrievalError
+from retrieval.filters import matches
 from retrieval.models import Collection, Document
 from retrieval.search import search
 from retrieval.spelling import QueryBudget
@@ -68,6 +69,18 @@ async def aembed_query(text: str, payer: Payer) -> QueryVector:
         return QueryVector(None, DENSE_FAILED_NOTE)
 
 
+def filtered(collection: Collection, checked: dict, document_pks: list[int] | None) -> list[int]:
+    """The ready documents (of ``document_pks``, when given) whose attributes match."""
+    ready = collection.documents.filter(status=Document.Status.READY)
+    if document_pks is not None:
+        ready = ready.filter(pk__in=document_pks)
+    return [
+        pk
+        for pk, attributes in ready.order_by("created_at", "id").values_list("pk", "attributes")
+        if matches(checked, attributes or {})
+    ]
+
+
 def query(
     user,
     collection_id: str,
@@ -93,6 +106,8 @@ def query_collection(
     *,
     query_vector: QueryVector | None = None,
     budget: QueryBudget | None = None,
+    filters: dict | None = None,
+    with_text: bool = False,
 ) -> dict:
     """The passages that best answer ``query``: the API's ``{"context", ...}`` answer,
     plus ``dense_retrieval`` (whether a cosine ranking was fused in) and, when dense
@@ -101,9 +116,11 @@ def query_collection(
     The arguments were checked once, where they came in (``retrieval.schemas.
     RetrievalQuery``: the query cleaned and bounded, ``doc_ids`` strings, ``top_k`` 1–50).
     Dense ranking needs ``query_vector``: the caller embeds the query once admission let
-    it use the embedding model (``retrieval.api.charged_query``). ``budget``: how the
+    it use the embedding model (``retrieval.charging.charged_search``). ``budget``: how the
     caller cancels the query (its client went away); the search stops at its next
-    checkpoint with ``QueryCancelled``."""
+    checkpoint with ``QueryCancelled``. ``filters``: a filter checked by
+    ``retrieval.filters.parse_filters``; only documents whose attributes it matches are
+    searched. ``with_text``: each passage also carries its whole ``text``."""
     if doc_ids:
         wanted = list(dict.fromkeys(doc_ids))
         found = {
@@ -131,6 +148,10 @@ def query_collection(
         # batches): while one exists, the search is scoped to the ready ones.
         pending = collection.documents.exclude(status=Document.Status.READY).exists()
         document_pks = [pk for _, pk in ready] if pending else None
+    if filters is not None:
+        document_pks = filtered(collection, filters, document_pks)
+        by_pk = dict(Document.objects.filter(pk__in=document_pks).values_list("pk", "doc_id"))
+        scope_ids = [by_pk[pk] for pk in document_pks]
     model = dense.configured_model()
     vector = query_vector.vector if query_vector else None
     context = search(
@@ -141,6 +162,7 @@ def query_collection(
         query_vector=vector,
         embedding_model=model or "",
         budget=budget,
+        with_text=with_text,
     )
     answer = {
         "context": context,

@@ -7,7 +7,7 @@ OpenAPI document (``tests/contract`` checks real answers against it).
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from ninja import Schema
 from pydantic import AfterValidator, Field
@@ -60,6 +60,12 @@ class RetrievalQuery(Schema):
     )
     top_k: TopK = Field(
         DEFAULT_TOP_K, description=f"How many passages to answer, 1 to {MAX_TOP_K}."
+    )
+    filters: dict[str, Any] | None = Field(
+        None,
+        description="Search only documents whose attributes match: OpenAI's comparison "
+        "filter (`type` eq, ne, gt, gte, lt, lte, in, nin; `key`; `value`) or compound "
+        "filter (`type` and/or; `filters`), at most 5 levels deep.",
     )
 
 

@@ -276,9 +276,11 @@ def search(
     query_vector: Sequence[float] | None = None,
     embedding_model: str = "",
     budget: QueryBudget | None = None,
+    with_text: bool = False,
 ) -> list[dict]:
     """The ``top_k`` best passages as the API's ``context`` entries; with ``query_vector``
-    (made by ``embedding_model``) fused with the cosine ranking."""
+    (made by ``embedding_model``) fused with the cosine ranking. ``with_text``: each entry
+    also carries the whole passage as ``text`` (the vector-store search answers it)."""
     budget = budget or QueryBudget()
     sequence, second = query_terms_of(query)
     query_terms = Counter(sequence)
@@ -321,15 +323,16 @@ def search(
         if row is None:  # deleted between the two queries
             continue
         text, direct = snippet(row["text"], query_terms)
-        context.append(
-            {
-                "title": row["title"],
-                "page_start": row["page_start"],
-                "page_end": row["page_end"],
-                "score": round(hit.score, 4),
-                "snippet": text,
-                "is_direct_hit": direct,
-                "document_id": row["document__doc_id"],
-            }
-        )
+        entry = {
+            "title": row["title"],
+            "page_start": row["page_start"],
+            "page_end": row["page_end"],
+            "score": round(hit.score, 4),
+            "snippet": text,
+            "is_direct_hit": direct,
+            "document_id": row["document__doc_id"],
+        }
+        if with_text:
+            entry["text"] = row["text"]
+        context.append(entry)
     return context

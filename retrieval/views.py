@@ -28,7 +28,17 @@ from accounts.snapshots import KeyContext, session_context
 from gateway.admission import Call, admit_page, v1
 from ground.bodies import validate
 from ground.errors import ApiError
-from retrieval import api, collections, conf, errors, filetypes, ingest, pdfreading, querying
+from retrieval import (
+    api,
+    charging,
+    collections,
+    conf,
+    errors,
+    filetypes,
+    ingest,
+    pdfreading,
+    querying,
+)
 from retrieval import documents as document_cases
 from retrieval.api import FILE_LINK_SALT
 from retrieval.display import highlight, passage_lines
@@ -125,7 +135,7 @@ def delete_collection(request: HttpRequest, collection_id: str) -> HttpResponse:
 
 
 def collection_context(collection: Collection, **extra) -> dict:
-    documents = list(collection.documents.order_by("-created_at", "-id"))
+    documents = list(collection.documents.select_related("file").order_by("-created_at", "-id"))
     reading = pdfreading.pages_read(documents)  # a PDF's pages read so far, while read
     for document in documents:
         document.pages_read = reading.get(document.doc_id)
@@ -137,7 +147,7 @@ def collection_context(collection: Collection, **extra) -> dict:
         "failed": sum(d.status == Document.Status.ERROR for d in documents),
         "max_upload_mb": conf.max_upload_bytes() // 2**20,
         "max_pages": conf.max_pages(),
-        "query_price": api.query_price(),
+        "query_price": charging.query_price(),
         "accept": ",".join(sorted(filetypes.MIME_TYPES)),
         **extra,
     }

@@ -27,6 +27,12 @@ V1_USES_MODEL = {
     ("POST", "/alRetrieval/collections"): "RETRIEVAL_MODEL",
     ("POST", "/alRetrieval/collections/{collection_id}/documents/ingest"): "RETRIEVAL_MODEL",
     ("POST", "/alRetrieval/collections/{collection_id}/query"): "body",
+    # Files & Vector Stores (OpenAI's shapes): attaching a file ingests it (a PDF also
+    # admits OCR_PAGE_MODEL in the view); a search is charged like an alRetrieval query.
+    ("POST", "/vector_stores"): "RETRIEVAL_MODEL",
+    ("POST", "/vector_stores/{vector_store_id}/files"): "RETRIEVAL_MODEL",
+    ("POST", "/vector_stores/{vector_store_id}/file_batches"): "RETRIEVAL_MODEL",
+    ("POST", "/vector_stores/{vector_store_id}/search"): "body",
 }
 # /v1 routes that read or delete what the caller owns, using no model and spending nothing.
 V1_NO_MODEL = {
@@ -46,6 +52,24 @@ V1_NO_MODEL = {
     ("GET", "/alRetrieval/collections/{collection_id}/documents"),
     ("GET", "/alRetrieval/collections/{collection_id}/documents/{doc_id}/status"),
     ("DELETE", "/alRetrieval/collections/{collection_id}/documents/{doc_id}"),
+    # Storing a file checks it (no model); reading, modifying, detaching, deleting.
+    ("POST", "/files"),
+    ("GET", "/files"),
+    ("GET", "/files/{file_id}"),
+    ("GET", "/files/{file_id}/content"),
+    ("DELETE", "/files/{file_id}"),
+    ("GET", "/vector_stores"),
+    ("GET", "/vector_stores/{vector_store_id}"),
+    ("POST", "/vector_stores/{vector_store_id}"),
+    ("DELETE", "/vector_stores/{vector_store_id}"),
+    ("GET", "/vector_stores/{vector_store_id}/files"),
+    ("GET", "/vector_stores/{vector_store_id}/files/{file_id}"),
+    ("POST", "/vector_stores/{vector_store_id}/files/{file_id}"),
+    ("DELETE", "/vector_stores/{vector_store_id}/files/{file_id}"),
+    ("GET", "/vector_stores/{vector_store_id}/files/{file_id}/content"),
+    ("GET", "/vector_stores/{vector_store_id}/file_batches/{batch_id}"),
+    ("POST", "/vector_stores/{vector_store_id}/file_batches/{batch_id}/cancel"),
+    ("GET", "/vector_stores/{vector_store_id}/file_batches/{batch_id}/files"),
 }
 
 # Portal pages that use a model or spend money (by URL name).

@@ -130,6 +130,8 @@ def test_every_json_answer_matches_the_document(server, make_key, priced, docume
     api.call("DELETE", document_path, document_path.format(collection_id=cid, doc_id=doc_id))
     api.call("DELETE", base + "/{collection_id}", f"{base}/{cid}")
 
+    walk_files_and_vector_stores(api)
+
     upload = api.call(
         "POST", "/ocr/upload", files={"file": ("a.pdf", text_layer_pdf("Hello"), "application/pdf")}
     )
@@ -141,7 +143,57 @@ def test_every_json_answer_matches_the_document(server, make_key, priced, docume
 
     # Left out here: a page's detail and a retry need a worker to read the pages
     # (tests/ocr checks those answers); the searchable PDF is not JSON.
-    assert len(api.checked) == 21
+    assert len(api.checked) == 21 + 20
+
+
+def walk_files_and_vector_stores(api: Checked) -> None:
+    """Every JSON route of the Files & Vector Stores face (the file's bytes are not JSON)."""
+    file = api.call(
+        "POST",
+        "/files",
+        files={"file": ("nile.txt", b"The Nile floods.", "text/plain")},
+        data={"purpose": "assistants"},
+    )
+    api.call("GET", "/files", params={"limit": 5})
+    api.call("GET", "/files/{file_id}", f"/files/{file['id']}")
+    store = api.call("POST", "/vector_stores", json={"name": "Atlas", "metadata": {"a": "b"}})
+    vs = f"/vector_stores/{store['id']}"
+    api.call("GET", "/vector_stores")
+    api.call("GET", "/vector_stores/{vector_store_id}", vs)
+    api.call("POST", "/vector_stores/{vector_store_id}", vs, json={"name": "Atlas 2"})
+    files = "/vector_stores/{vector_store_id}/files"
+    api.call("POST", files, vs + "/files", json={"file_id": file["id"], "attributes": {"n": 1}})
+    one = files + "/{file_id}"
+
+    def completed() -> bool:
+        return api.call("GET", one, f"{vs}/files/{file['id']}")["status"] == "completed"
+
+    wait_for(completed, timeout=60, what="the vector-store file to be indexed")
+    api.call("GET", files, vs + "/files", params={"filter": "completed"})
+    api.call("POST", one, f"{vs}/files/{file['id']}", json={"attributes": {"n": 2}})
+    api.call("GET", one + "/content", f"{vs}/files/{file['id']}/content")
+    found = api.call(
+        "POST",
+        "/vector_stores/{vector_store_id}/search",
+        vs + "/search",
+        json={"query": "Nile floods", "filters": {"type": "eq", "key": "n", "value": 2}},
+    )
+    assert found["data"]
+    other = api.call(
+        "POST",
+        "/files",
+        files={"file": ("b.md", b"# Delta", "text/markdown")},
+        data={"purpose": "user_data"},
+    )
+    batches = "/vector_stores/{vector_store_id}/file_batches"
+    batch = api.call("POST", batches, vs + "/file_batches", json={"file_ids": [other["id"]]})
+    path = f"{vs}/file_batches/{batch['id']}"
+    api.call("GET", batches + "/{batch_id}", path)
+    api.call("GET", batches + "/{batch_id}/files", path + "/files")
+    api.call("POST", batches + "/{batch_id}/cancel", path + "/cancel")
+    api.call("DELETE", one, f"{vs}/files/{file['id']}")
+    api.call("DELETE", "/vector_stores/{vector_store_id}", vs)
+    api.call("DELETE", "/files/{file_id}", f"/files/{file['id']}")
 
 
 def test_an_undeclared_field_is_found_however_deep():

@@ -387,6 +387,10 @@ def test_the_docs_are_a_quick_start(web, models):
     assert 'model="portico/test-chat"' in html
     assert 'model="portico/test-embedding"' in html
     assert 'href="/v1/docs"' in html
+    # The Retrieval page's link lands on a section, and the vector stores have theirs.
+    for anchor in ("retrieval", "vector-stores"):
+        assert f'id="{anchor}"' in html and f'href="#{anchor}"' in html
+    assert "vector_stores.search" in html and "/files/…" in html
 
 
 def test_the_openapi_reference_loads_no_asset_from_a_cdn(web):

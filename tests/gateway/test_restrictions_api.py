@@ -172,3 +172,55 @@ def test_the_accounts_rate_limit_counts_retrieval_queries(server, make_key, fund
     drain_usage()
     charged = UsageRecord.objects.filter(user=funded, model="portico/alretrieval", cost_usd__gt=0)
     assert charged.count() == len(codes) - 1
+
+
+def test_vector_stores_refuse_create_attach_batch_and_search(server, make_key, held_to_test_chat):
+    """The OpenAI face of the same collections: held to the same model the same way."""
+    secret = make_key(scopes=ALL_SCOPES)
+    model = "portico/alretrieval"
+    assert_refused(call(server, secret, "POST", "/v1/vector_stores", json={}), ACCOUNT, model)
+    collection = collections.create_collection(held_to_test_chat, "earlier")
+    ingest_pages(held_to_test_chat, collection.collection_id, "t", None, ["harbour"])
+    vs = f"/v1/vector_stores/vs_{collection.collection_id}"
+    uploaded = call(server, secret, "POST", "/v1/files", files=TXT, data={"purpose": "assistants"})
+    assert uploaded.status_code == HTTPStatus.OK  # storing a file uses no model
+    file_id = uploaded.json()["id"]
+    attach = call(server, secret, "POST", vs + "/files", json={"file_id": file_id})
+    assert_refused(attach, ACCOUNT, model)
+    batch = call(server, secret, "POST", vs + "/file_batches", json={"file_ids": [file_id]})
+    assert_refused(batch, ACCOUNT, model)
+    search = call(server, secret, "POST", vs + "/search", json={"query": "harbour"})
+    assert_refused(search, ACCOUNT, model)
+    assert call(server, secret, "GET", vs).json()["file_counts"]["total"] == 1
+    assert call(server, secret, "DELETE", vs).status_code == HTTPStatus.OK
+    nothing_spent(held_to_test_chat)
+
+
+def test_attaching_a_pdf_needs_the_ocr_model_and_a_key_needs_the_scope(
+    server, make_key, funded, services
+):
+    funded.allowed_models = ["portico/alretrieval"]  # retrieval, but not OCR
+    funded.save()
+    secret = make_key(scopes=ALL_SCOPES)
+    pdf = call(server, secret, "POST", "/v1/files", files=PDF, data={"purpose": "assistants"})
+    store = call(server, secret, "POST", "/v1/vector_stores", json={}).json()["id"]
+    attach = call(
+        server,
+        secret,
+        "POST",
+        f"/v1/vector_stores/{store}/files",
+        json={"file_id": pdf.json()["id"]},
+    )
+    assert_refused(attach, ACCOUNT, "portico/ocr")
+    assert not Document.objects.exists()
+    nothing_spent(funded)
+    chat_only = make_key(scopes=["chat"])
+    for method, path in [
+        ("GET", "/v1/files"),
+        ("GET", "/v1/vector_stores"),
+        ("POST", f"/v1/vector_stores/{store}/search"),
+    ]:
+        refused = call(
+            server, chat_only, method, path, json={"query": "x"} if method == "POST" else None
+        )
+        assert refused.status_code == HTTPStatus.FORBIDDEN, (path, refused.text)

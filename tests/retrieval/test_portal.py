@@ -353,3 +353,20 @@ def test_bob_never_sees_alices_collections(client, alice, bob, collection):
     assert collection.name == "alice's papers"
     assert Document.objects.filter(pk=document.pk).exists()
     assert not UsageRecord.objects.exists()
+
+
+def test_vector_stores_are_the_collections_and_their_files_show_ids_and_attributes(
+    signed_in, alice, collection
+):
+    from retrieval import files, vector_store_files
+
+    file = files.create_file(alice, "policy.txt", "text/plain", b"Leave policy.", "assistants")
+    vector_store_files.attach_file(
+        alice, collection.vector_store_id, file.file_id, {"dept": "HR", "year": 2026}, None, None
+    )
+    home = visible_text(signed_in.get(url("retrieval")).content.decode())
+    assert collection.vector_store_id in home
+    page = visible_text(
+        signed_in.get(url("retrieval-collection", collection.collection_id)).content.decode()
+    )
+    assert file.file_id in page and "dept: HR" in page and "year: 2026" in page
