@@ -68,8 +68,12 @@ class Document(models.Model):
         "accounts.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     billed = models.BooleanField(default=False)
-    # The model that embedded its passages (dense retrieval); empty: lexical only.
+    # The model that embeds its passages (dense retrieval); empty: lexical only. Vectors
+    # come after the document is ready (retrieval.embedding_jobs): ``dense_status`` says
+    # how far (pending → ready, or failed with ``dense_error``); empty when dense is off.
     embedding_model = models.CharField(max_length=200, blank=True)
+    dense_status = models.CharField(max_length=12, blank=True)
+    dense_error = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     indexed_at = models.DateTimeField(null=True, blank=True)
     # For the sweep (retrieval.indexing.sweep_documents): when its task was queued, the

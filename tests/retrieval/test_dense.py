@@ -16,13 +16,13 @@ class SynonymEmbedder:
     model = "acme/embed-1"
     topics = (("car", "automobile", "vehicle"), ("tea", "chai"), ("rain", "weather"))
 
-    def embed(self, texts, payer):
+    def embed(self, texts, payer, input_type="passage"):
         return [
             [float(any(word in text.lower() for word in topic)) for topic in self.topics] + [0.01]
             for text in texts
         ]
 
-    async def aembed(self, texts, payer):
+    async def aembed(self, texts, payer, input_type="query"):
         return self.embed(texts, payer)
 
 

@@ -80,7 +80,16 @@ def test_ingest_answers_queued_stores_the_file_and_indexes_it(alice, collection)
     with default_storage.open(doc.stored_file, "rb") as handle:
         assert handle.read() == data
     status = documents.document_status(alice, collection.collection_id, doc.doc_id)
-    assert status == {"doc_id": doc.doc_id, "status": "ready", "error": None}
+    assert status == {
+        "doc_id": doc.doc_id,
+        "status": "ready",
+        "error": None,
+        # Dense retrieval is off in the tests: no vectors will come.
+        "dense_status": "off",
+        "embedded_passages": 0,
+        "passages": 2,
+        "dense_error": None,
+    }
     listed = documents.list_documents(alice, collection.collection_id)["documents"][0]
     assert listed["filename"] == "r.docx"
     assert listed["mime_type"].endswith("wordprocessingml.document")
