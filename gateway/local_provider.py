@@ -50,6 +50,9 @@ E5_MODEL = "multilingual-e5-small"
 E5_DIMENSIONS = 384
 E5_MAX_INPUTS = 256  # ~1–2 minutes of passages on one core: a request, not a batch job
 E5_THREADS = 1  # the engine is fed one batch at a time per process
+# The model reads 512 tokens (~2,000 characters); its tokenizer would still read all of a
+# long text (a 100,000-character input took minutes here), so texts are cut first.
+E5_MAX_CHARS = 8_000
 INPUT_TYPES = ("query", "passage")
 
 
@@ -243,7 +246,13 @@ def e5_inputs(body: dict) -> tuple[list[str], str]:
     dimensions = body.get("dimensions")
     if dimensions is not None and dimensions != E5_DIMENSIONS:
         raise _bad("dimensions", f"{E5_MODEL} makes vectors of {E5_DIMENSIONS} dimensions.")
-    return inputs, input_type
+    # The engine takes UTF-8 C strings: a lone surrogate could not be encoded, a NUL
+    # would end the text early.
+    texts = [
+        text[:E5_MAX_CHARS].encode("utf-8", "replace").decode("utf-8").replace("\x00", " ")
+        for text in inputs
+    ]
+    return texts, input_type
 
 
 async def e5_embeddings(body: dict, model: str) -> bytes:

@@ -20,7 +20,7 @@ import logging
 from collections.abc import Callable
 
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, F
 
 from accounts.snapshots import payer_context
 from retrieval import dense
@@ -37,7 +37,10 @@ def start_embedding(document: Document) -> None:
     """Called as the document turns ready (inside that transaction): vectors follow."""
     model = dense.configured_model() if dense.enabled() else None
     Document.objects.filter(pk=document.pk).update(
-        embedding_model=model or "", dense_status=PENDING if model else "", dense_error=""
+        embedding_model=model or "",
+        dense_status=PENDING if model else "",
+        dense_error="",
+        embedded_passages=0,
     )
     if model:
         queue_embedding(document.pk)
@@ -50,11 +53,11 @@ def prepare_reembedding(document_pk: int, model: str, *, keep: bool = False) -> 
         document = Document.objects.select_for_update().filter(pk=document_pk).first()
         if document is None:
             return
+        fields = {"embedding_model": model, "dense_status": PENDING, "dense_error": ""}
         if not (keep and document.embedding_model == model):
             Chunk.objects.filter(document=document).update(embedding=None)
-        Document.objects.filter(pk=document_pk).update(
-            embedding_model=model, dense_status=PENDING, dense_error=""
-        )
+            fields["embedded_passages"] = 0
+        Document.objects.filter(pk=document_pk).update(**fields)
 
 
 def embed_document(document_pk: int, progress: Callable[[int, int], None] | None = None) -> str:
@@ -92,13 +95,20 @@ def embed_document(document_pk: int, progress: Callable[[int, int], None] | None
         with transaction.atomic():
             if not _still_embedding(document, model):
                 return ""  # deleted, indexed again or given another model meanwhile
-            for (chunk_id, _, _), vector in zip(batch, vectors, strict=True):
+            written = sum(
                 Chunk.objects.filter(pk=chunk_id, document=document).update(
                     embedding=dense.encode(vector)
                 )
+                for (chunk_id, _, _), vector in zip(batch, vectors, strict=True)
+            )
+            Document.objects.filter(pk=document.pk).update(
+                embedded_passages=F("embedded_passages") + written
+            )
         if progress is not None:
-            done = Chunk.objects.filter(document=document, embedding__isnull=False).count()
-            progress(done, total)
+            done = Document.objects.filter(pk=document.pk).values_list(
+                "embedded_passages", flat=True
+            )
+            progress(done.first() or 0, total)
 
 
 def _still_embedding(document: Document, model: str) -> bool:
@@ -118,13 +128,13 @@ def _finish(document: Document, model: str, status: str, error: str) -> str:
 
 
 def embedded_counts(documents) -> dict[int, tuple[int, int]]:
-    """``{document pk: (passages with a vector, passages)}``, in one query."""
+    """``{document pk: (passages with a vector, passages)}``, in one query (an index
+    range per document: the vectors themselves are not read)."""
+    embedded = {d.pk: d.embedded_passages for d in documents}
     rows = (
-        Chunk.objects.filter(document__in=documents)
-        .values("document_id")
-        .annotate(n=Count("id"), embedded=Count("id", filter=Q(embedding__isnull=False)))
+        Chunk.objects.filter(document__in=documents).values("document_id").annotate(n=Count("id"))
     )
-    return {row["document_id"]: (row["embedded"], row["n"]) for row in rows}
+    return {row["document_id"]: (embedded.get(row["document_id"], 0), row["n"]) for row in rows}
 
 
 def dense_info(document: Document, counts: dict[int, tuple[int, int]]) -> dict:

@@ -74,6 +74,9 @@ class Document(models.Model):
     embedding_model = models.CharField(max_length=200, blank=True)
     dense_status = models.CharField(max_length=12, blank=True)
     dense_error = models.CharField(max_length=300, blank=True)
+    # Passages with a vector of ``embedding_model``: progress, and (summed over a
+    # collection) part of the version of its cached vector matrix (retrieval.vectors).
+    embedded_passages = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
     indexed_at = models.DateTimeField(null=True, blank=True)
     # For the sweep (retrieval.indexing.sweep_documents): when its task was queued, the

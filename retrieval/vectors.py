@@ -2,11 +2,13 @@
 
 Brute force: a query's cosines are one matrix-vector product over the passages that
 carry a vector of the query's model (10,000 passages × 384 floats: ~15 MB, well under a
-millisecond to multiply; see docs/retrieval.md for the measurements). Reading the
-vectors from the database is what costs (tens of ms at 10,000 passages), so the matrix
-is kept per (collection, model) and read again only when its version changes: the count
-and the highest id of the passages with a vector, one indexed aggregate per query.
-Vectors written, a document deleted or re-embedded, all change the version.
+few milliseconds to multiply; see docs/retrieval.md for the measurements). Reading the
+vectors from the database is what costs (about a second at 10,000 passages on a busy
+machine), so the matrix is kept per (collection, model) and read again only when its
+version changes: over the collection's documents embedded by the model, their count,
+highest id, latest indexing time and the sum of their ``embedded_passages`` — one
+aggregate over a few document rows per query, never over the passages. Vectors
+written, a document added, deleted, indexed again or re-embedded change it.
 """
 
 from __future__ import annotations
@@ -17,16 +19,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Sum
 
-from retrieval.models import Chunk
+from retrieval.models import Chunk, Document
 
 CACHED_COLLECTIONS = 16
 
 
 @dataclass(frozen=True)
 class Matrix:
-    version: tuple[int, int]
+    version: tuple
     ids: np.ndarray  # passage ids (int64)
     documents: np.ndarray  # their documents' ids (int64)
     vectors: np.ndarray  # passages × dimensions, float32, unit rows
@@ -44,14 +46,26 @@ def _rows(collection_pk: int, model: str):
     )
 
 
+def version(collection_pk: int, model: str) -> tuple:
+    return tuple(
+        Document.objects.filter(collection_id=collection_pk, embedding_model=model)
+        .aggregate(
+            n=Count("id"),
+            top=Max("id"),
+            indexed=Max("indexed_at"),
+            embedded=Sum("embedded_passages"),
+        )
+        .values()
+    )
+
+
 def collection_matrix(collection_pk: int, model: str, dimensions: int) -> Matrix:
     """The passages of the collection embedded by ``model`` (vectors of ``dimensions``)."""
-    stats = _rows(collection_pk, model).aggregate(n=Count("id"), last=Max("id"))
-    version = (stats["n"], stats["last"] or 0)
+    version_now = version(collection_pk, model)
     key = (collection_pk, model, dimensions)
     with _lock:
         cached = _cache.get(key)
-        if cached is not None and cached.version == version:
+        if cached is not None and cached.version == version_now:
             _cache.move_to_end(key)
             return cached
     ids, documents, blobs = [], [], []
@@ -69,7 +83,7 @@ def collection_matrix(collection_pk: int, model: str, dimensions: int) -> Matrix
         if blobs
         else np.zeros((0, dimensions), dtype=np.float32)
     )
-    matrix = Matrix(version, np.array(ids, dtype=np.int64), np.array(documents), vectors)
+    matrix = Matrix(version_now, np.array(ids, dtype=np.int64), np.array(documents), vectors)
     with _lock:
         _cache[key] = matrix
         _cache.move_to_end(key)

@@ -20,4 +20,9 @@ class Migration(migrations.Migration):
             name='dense_error',
             field=models.CharField(blank=True, max_length=300),
         ),
+        migrations.AddField(
+            model_name='document',
+            name='embedded_passages',
+            field=models.PositiveIntegerField(default=0),
+        ),
     ]

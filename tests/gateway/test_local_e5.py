@@ -11,6 +11,7 @@ from http import HTTPStatus
 
 import httpx
 import numpy as np
+import orjson
 import pytest
 
 from gateway import local_provider
@@ -77,6 +78,12 @@ def test_what_the_model_cannot_do_is_a_clear_400(body, param):
     with pytest.raises(ApiError) as refused:
         asyncio.run(local_provider.e5_embeddings(body, E5))
     assert (refused.value.status, refused.value.param) == (400, param)
+
+
+def test_hostile_text_is_embedded_not_a_crash():
+    body = {"input": ["a\x00b", "lone \ud800 surrogate", "\u202eevil\u202c", "٣٤٥", "x" * 100_000]}
+    answer = orjson.loads(asyncio.run(local_provider.e5_embeddings(body, E5)))
+    assert [len(d["embedding"]) for d in answer["data"]] == [384] * 5
 
 
 def test_without_the_package_the_model_says_it_is_unavailable(settings):

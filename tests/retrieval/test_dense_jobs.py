@@ -79,7 +79,7 @@ def test_queries_use_the_vectors_made_so_far(alice, embedder):
     document = Document.objects.get()
     # Half-way: the second passage has no vector yet.
     Chunk.objects.filter(document=document, ordinal=1).update(embedding=None)
-    Document.objects.filter(pk=document.pk).update(dense_status="pending")
+    Document.objects.filter(pk=document.pk).update(dense_status="pending", embedded_passages=1)
     status = documents.document_status(alice, cid, document.doc_id)
     assert (status["dense_status"], status["embedded_passages"]) == ("pending", 1)
     vector = querying.embed_query("car", Payer(alice.pk))
