@@ -50,8 +50,9 @@ E5_MODEL = "multilingual-e5-small"
 E5_DIMENSIONS = 384
 E5_MAX_INPUTS = 256  # ~1–2 minutes of passages on one core: a request, not a batch job
 E5_THREADS = 1  # the engine is fed one batch at a time per process
-# The model reads 512 tokens (~2,000 characters); its tokenizer would still read all of a
-# long text (a 100,000-character input took minutes here), so texts are cut first.
+# The engine embeds a long text whole, in 512-token windows (mean of the windows): its
+# time grows with the length (a 100,000-character input took minutes here), so texts are
+# cut at what the gateway's embedding seam sends (gateway.embedding.MAX_TEXT_CHARS).
 E5_MAX_CHARS = 8_000
 INPUT_TYPES = ("query", "passage")
 
