@@ -24,6 +24,16 @@ without normalisation or stemming. Every question is also asked in-process throu
 both paths are printed (p50/p95), the difference being the HTTP/admission/metering
 cost.
 
+Dense retrieval (``--dense``): the built-in ``portico/multilingual-e5-small`` by default
+when installed (as in production), ``--dense off`` for lexical only, ``--dense hash`` for
+a meaningless embedder (hash vectors from the local test model under a catalog entry
+of its own) to show that a ranking that knows nothing does not drag the lexical one
+down, or any catalog embedding model's id. With dense on, two cross-language runs are
+added — English questions over the Arabic collection and Arabic questions over the
+English one — and the in-process path embeds its question too. ``--questions N``
+asks a sample of N questions per run (the built-in model embeds a few passages a
+second: the full set takes long).
+
 Speed: ingest rate of text pages through the API (JSON pages: extraction, storage,
 chunking, index writes, the task inline in the server) and query latency (p50/p95,
 API and ``querying.query``) on a synthetic collection of ``--pages`` pages made of XQuAD
@@ -70,6 +80,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the collections")
     parser.add_argument(
+        "--dense",
+        default="default",
+        help="default (the built-in model when installed) | off | hash | a catalog model id",
+    )
+    parser.add_argument("--questions", type=int, default=0, help="sample N questions per run")
+    parser.add_argument(
         "--dump-rankings",
         metavar="FILE",
         help="write every question's ranking (document, pages, score) to FILE, to compare "
@@ -78,7 +94,16 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def setup_django() -> None:
+HASH_MODEL = "bench/hash-embedding"
+
+
+def setup_django(dense: str) -> None:
+    if dense == "off":
+        os.environ["RETRIEVAL_EMBEDDING_MODEL"] = ""
+    elif dense == "hash":
+        os.environ["RETRIEVAL_EMBEDDING_MODEL"] = HASH_MODEL
+    elif dense != "default":
+        os.environ["RETRIEVAL_EMBEDDING_MODEL"] = dense
     if not os.environ.get("DATABASE_URL"):
         os.environ["PORTICO_VAR_DIR"] = tempfile.mkdtemp(prefix="portico-retrieval-bench-")
     os.environ.pop("REDIS_URL", None)
@@ -93,6 +118,15 @@ def setup_django() -> None:
     call_command("migrate", verbosity=0)
     # The shipped catalog: queries are priced (held and metered) as in production.
     call_command("load_catalog", str(ROOT / "catalog.yaml"), stdout=io.StringIO())
+    if dense == "hash":
+        from catalog.models import Deployment, Model, Provider
+
+        model, _ = Model.objects.get_or_create(public_id=HASH_MODEL, type="embedding")
+        Deployment.objects.get_or_create(
+            model=model,
+            provider=Provider.objects.get(name="local"),
+            upstream_model="test-embedding",
+        )
 
 
 # --- The API client -------------------------------------------------------------------
@@ -127,10 +161,11 @@ class Api:
         return self.ready(cid, self.call("POST", f"/{cid}/documents/ingest", files=files)["id"])
 
     def ready(self, cid: str, doc_id: str) -> str:
-        deadline = time.monotonic() + 600
+        """Ready, and its vectors made (when dense retrieval is on)."""
+        deadline = time.monotonic() + 3600
         while True:
             status = self.call("GET", f"/{cid}/documents/{doc_id}/status")
-            if status["status"] == "ready":
+            if status["status"] == "ready" and status["dense_status"] != "pending":
                 return doc_id
             if status["status"] == "error" or time.monotonic() > deadline:
                 raise SystemExit(f"document {doc_id}: {status}")
@@ -312,9 +347,12 @@ def rank_of(context: list[dict], gold_doc: str, gold_page: int) -> int | None:
     )
 
 
-def evaluate(api: Api, user, articles, cid, where, lang_queries) -> dict[str, dict]:
-    """Per label: API and flows ranks' metrics, plain BM25's, latencies, disagreements."""
-    from retrieval import querying
+def evaluate(api: Api, user, articles, cid, where, lang_queries, sample) -> dict[str, dict]:
+    """Per label: API and flows ranks' metrics, plain BM25's, vector_stores.search's,
+    latencies, disagreements. ``lang_queries``: (label, question language, transform,
+    passages' language)."""
+    from retrieval import dense, querying
+    from retrieval.embedding import Payer
     from retrieval.models import Chunk, Collection, Document
 
     collection = Collection.objects.get(collection_id=cid)
@@ -330,17 +368,23 @@ def evaluate(api: Api, user, articles, cid, where, lang_queries) -> dict[str, di
     located = {c[0]: (c[3], c[4], c[5]) for c in chunks}
     names = {d: f"{a2}/{p2}" for (_, a2, p2), (d, _) in where.items()}
     out = {}
-    for label, lang, transform in lang_queries:
+    dense_on = dense.enabled()
+    for label, lang, transform, gold_lang in lang_queries:
         ours, base, faced, api_ms, flows_ms, differ, faces_differ = [], [], [], [], [], 0, 0
         for a, article in enumerate(articles):
             for p, paragraph in enumerate(article["paragraphs"]):
-                gold_doc, gold_page = where[(lang, a, p)]
+                gold_doc, gold_page = where[(gold_lang, a, p)]
                 for qa in paragraph["qas"]:
+                    if sample is not None and qa["id"] not in sample:
+                        continue
                     question = transform(qa[lang])
                     context, ms = api.query(cid, question)
                     api_ms.append(ms)
                     t0 = time.perf_counter()
-                    direct = querying.query(user, cid, question, top_k=TOP)["context"]
+                    vector = querying.embed_query(question, Payer(user.pk)) if dense_on else None
+                    direct = querying.query(user, cid, question, top_k=TOP, query_vector=vector)[
+                        "context"
+                    ]
                     flows_ms.append((time.perf_counter() - t0) * 1000)
                     differ += direct != context
                     searched = api.search(cid, question, files)
@@ -381,25 +425,49 @@ def evaluate(api: Api, user, articles, cid, where, lang_queries) -> dict[str, di
     return out
 
 
-def quality(api: Api, user, articles) -> None:
+def quality(api: Api, user, articles, questions: int) -> None:
+    from retrieval import dense
+
     same = lambda text: text  # noqa: E731
+    sample = None
+    if questions:
+        ids = [qa["id"] for a in articles for p in a["paragraphs"] for qa in p["qas"]]
+        sample = set(random.Random(1).sample(ids, min(questions, len(ids))))
+    cross = dense.enabled()  # words cannot match across scripts: only with dense on
     rows = []
     started = time.perf_counter()
     for languages, queries in (
-        (["en"], [("English", "en", same)]),
-        (["ar"], [("Arabic", "ar", same), ("Arabic, informal", "ar", informal)]),
+        (
+            ["en"],
+            [("English", "en", same, "en")]
+            + ([("Cross: Arabic -> English", "ar", same, "en")] if cross else []),
+        ),
+        (
+            ["ar"],
+            [("Arabic", "ar", same, "ar"), ("Arabic, informal", "ar", informal, "ar")]
+            + ([("Cross: English -> Arabic", "en", same, "ar")] if cross else []),
+        ),
         (
             ["en", "ar"],
             [
-                ("Mixed: English", "en", same),
-                ("Mixed: Arabic", "ar", same),
-                ("Mixed: Arabic, informal", "ar", informal),
+                ("Mixed: English", "en", same, "en"),
+                ("Mixed: Arabic", "ar", same, "ar"),
+                ("Mixed: Arabic, informal", "ar", informal, "ar"),
             ],
         ),
     ):
+        t0 = time.perf_counter()
         cid, where = build_collection(api, articles, languages)
-        rows.extend(evaluate(api, user, articles, cid, where, queries).items())
+        passages = sum(1 for key in where if key[0] in languages)
+        print(
+            f"  built {'+'.join(languages)} ({passages} paragraphs, vectors included) in "
+            f"{time.perf_counter() - t0:.0f} s",
+            flush=True,
+        )
+        rows.extend(evaluate(api, user, articles, cid, where, queries, sample).items())
         api.delete(cid)
+    model = dense.configured_model() if dense.enabled() else None
+    print(f"\nDense retrieval: {model or 'off'}")
     print(
         f"\nQuality (XQuAD through the API, top {TOP}; hit = right document and page) "
         f"[{time.perf_counter() - started:.0f} s]"
@@ -515,7 +583,7 @@ def speed(api: Api, user, articles, pages: int, queries: int) -> str:
 
 def main() -> int:
     args = parse_args()
-    setup_django()
+    setup_django(args.dense)
     from accounts.models import User
 
     articles = json.loads(DATA.read_text())["articles"]
@@ -523,10 +591,18 @@ def main() -> int:
     server, api = start_server(user)
     try:
         if not args.skip_quality:
-            quality(api, user, articles)
+            quality(api, user, articles, args.questions)
             if args.dump_rankings:
                 Path(args.dump_rankings).write_text("\n".join(DUMP) + "\n")
-        if not args.skip_speed:
+        from retrieval import dense
+
+        if not args.skip_speed and dense.enabled():
+            # The server runs its tasks inline: each ingest would wait for its vectors.
+            print(
+                "\nSpeed skipped with dense retrieval on: run it with --dense off (ingest "
+                "is lexical first); bench/vectors_bench.py measures what vectors add."
+            )
+        elif not args.skip_speed:
             cid = speed(api, user, articles, args.pages, args.queries)
             if not args.keep:
                 api.delete(cid)

@@ -15,7 +15,9 @@ request: ``gateway.admission.admit_model``; a worker: the payer's context) befor
 calls; this function meters, it does not decide who may spend.
 
 Inputs go out in batches of ``BATCH_TEXTS`` with ``encoding_format: "base64"`` (float32
-on the wire); an upstream that ignores it and sends floats is read as well.
+on the wire); an upstream that ignores it and sends floats is read as well. ``input_type``
+(``"query"`` or ``"passage"``) tells a model that embeds the two differently (the local
+multilingual-e5-small) what the texts are for; OpenAI-compatible upstreams never see it.
 """
 
 from __future__ import annotations
@@ -117,12 +119,16 @@ async def worst_case(model: str, texts: list[str]) -> Decimal:
     return worst_case_cost(entry, worst_case_input_tokens(texts), 0) if entry else Decimal(0)
 
 
-async def aembed(caller: Caller, model: str, texts: list[str]) -> list[np.ndarray]:
+async def aembed(
+    caller: Caller, model: str, texts: list[str], input_type: str | None = None
+) -> list[np.ndarray]:
     """Embed ``texts`` with ``model`` on the running loop and its pooled upstream session;
     the usage event (ok or error) is emitted before this returns or raises."""
     entry, deployments = resolve(await get_catalog(), model)
     try:
-        embedded = await _run(model, entry, deployments, texts, caller.with_request_id())
+        embedded = await _run(
+            model, entry, deployments, texts, caller.with_request_id(), input_type
+        )
     except EmbeddingFailed as exc:
         if exc.event is not None:
             await emit(exc.event)
@@ -131,14 +137,16 @@ async def aembed(caller: Caller, model: str, texts: list[str]) -> list[np.ndarra
     return embedded.vectors
 
 
-def embed(caller: Caller, model: str, texts: list[str]) -> list[np.ndarray]:
+def embed(
+    caller: Caller, model: str, texts: list[str], input_type: str | None = None
+) -> list[np.ndarray]:
     """``aembed`` for synchronous code (a worker, a flow called outside the server)."""
     entry, deployments = resolve(get_catalog_sync(), model)
     caller = caller.with_request_id()
 
     async def run() -> Embedded:
         try:
-            return await _run(model, entry, deployments, texts, caller)
+            return await _run(model, entry, deployments, texts, caller, input_type)
         finally:
             # This loop is ours alone: close the session opened on it.
             await upstream.session().close()
@@ -165,6 +173,7 @@ async def _run(
     deployments: tuple[DeploymentEntry, ...],
     texts: list[str],
     caller: Caller,
+    input_type: str | None = None,
 ) -> Embedded:
     call = Call(endpoint=caller.endpoint, source=caller.source, request_id=caller.request_id)
     call.requested_model = model
@@ -176,6 +185,8 @@ async def _run(
         for start in range(0, len(texts), BATCH_TEXTS):
             batch = texts[start : start + BATCH_TEXTS]
             body = {"model": entry.public_id, "input": batch, "encoding_format": "base64"}
+            if input_type:
+                body["input_type"] = input_type
             reply = await proxy.route(
                 call,
                 deployments,

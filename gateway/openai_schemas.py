@@ -186,6 +186,12 @@ class EmbeddingRequest(Open):
     encoding_format: Literal["float", "base64"] | None = None
     dimensions: int | None = Field(None, ge=1)
     user: str | None = None
+    input_type: Literal["query", "passage"] | None = Field(
+        None,
+        description="Portico's: what the texts are for, for models that embed a question "
+        "and a passage differently (portico/multilingual-e5-small: its 'query: ' / "
+        "'passage: ' prefixes; default 'query'). Other models ignore it.",
+    )
 
 
 class Embedding(Open):

@@ -383,6 +383,8 @@ async def open_embeddings(
 ) -> UpstreamReply:
     kind = deployment.provider.kind
     if kind == "local":
+        if deployment.upstream_model == local_provider.E5_MODEL:
+            return UpstreamReply(body=await local_provider.e5_embeddings(body, public_model))
         if deployment.upstream_model != "test-embedding":
             raise UpstreamError(
                 502, f"The local provider has no embedding model {deployment.upstream_model!r}."
@@ -392,7 +394,10 @@ async def open_embeddings(
         raise UpstreamError(
             400, f"{public_model} is served by a provider without an embeddings API.", param="model"
         )
-    payload = orjson.dumps(dict(body, model=deployment.upstream_model))
+    # ``input_type`` is Portico's (the local e5 model's prefixes); OpenAI refuses it.
+    payload = orjson.dumps(
+        {**{k: v for k, v in body.items() if k != "input_type"}, "model": deployment.upstream_model}
+    )
     response = await post(deployment, "/embeddings", payload, openai_headers(deployment))
     await check_status(deployment, response)
     return UpstreamReply(body=await read_body(deployment, response))

@@ -173,6 +173,8 @@ def validate_embeddings(body: dict) -> None:
     encoding = body.get("encoding_format")
     if encoding is not None and encoding not in ("float", "base64"):
         raise bad("encoding_format", "'encoding_format' must be 'float' or 'base64'.")
+    if body.get("input_type") is not None and body["input_type"] not in ("query", "passage"):
+        raise bad("input_type", "'input_type' must be 'query' or 'passage'.")
     check_optional_int(body, "dimensions")
 
 

@@ -28,11 +28,13 @@ def get_collection(user, collection_id: str) -> Collection:
 
 
 def collection_info(collection: Collection, *, dense_on: bool | None = None) -> dict:
+    dense_on = dense.enabled() if dense_on is None else dense_on
     return {
         "collection_id": collection.collection_id,
         "name": collection.name,
         "created_at": timestamp(collection.created_at),
-        "dense_retrieval": dense.enabled() if dense_on is None else dense_on,
+        "dense_retrieval": dense_on,
+        "embedding_model": dense.configured_model() if dense_on else None,
     }
 
 

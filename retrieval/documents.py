@@ -10,6 +10,7 @@ from ocr.storage import uses_object_storage
 from retrieval import dense
 from retrieval.charges import release_pdf_holds
 from retrieval.collections import delete_files, drop_bare_files, get_collection, timestamp
+from retrieval.embedding_jobs import dense_info, embedded_counts
 from retrieval.errors import RetrievalError
 from retrieval.index import remove_from_index, remove_in_batches
 from retrieval.models import Document
@@ -39,6 +40,7 @@ def document_status(user, collection_id: str, doc_id: str) -> dict:
         "error": document.error or None,
         "pages": document.pages,
         "pages_read": pdf_pages_read(document),
+        **dense_info(document, embedded_counts([document])),
     }
 
 
@@ -52,9 +54,10 @@ def stored_file_url(document: Document) -> str | None:
 
 def list_documents(user, collection_id: str, *, file_url=stored_file_url) -> dict:
     collection = get_collection(user, collection_id)
-    documents = collection.documents.order_by("-created_at", "-id")
+    documents = list(collection.documents.order_by("-created_at", "-id"))
     dense_on = dense.enabled()
     model = dense.configured_model()
+    counts = embedded_counts(documents)
     return {
         "collection_id": collection.collection_id,
         "dense_retrieval": dense_on,
@@ -69,7 +72,9 @@ def list_documents(user, collection_id: str, *, file_url=stored_file_url) -> dic
                 # Its passages carry vectors of the configured model (else: lexical only).
                 "dense_retrieval": dense_on
                 and bool(d.embedding_model)
-                and d.embedding_model == model,
+                and d.embedding_model == model
+                and counts.get(d.pk, (0, 0))[0] > 0,
+                **dense_info(d, counts),
                 "file_url": file_url(d),
                 "created_at": timestamp(d.created_at),
             }

@@ -45,13 +45,19 @@ class Payer:
 
 class GatewayEmbedder:
     """``embed`` (synchronous: the Celery task) and ``aembed`` (the API's event loop) of
-    one catalog embedding model, through the gateway."""
+    one catalog embedding model, through the gateway. ``input_type``: ``"passage"`` for
+    what is indexed, ``"query"`` for a question (the e5 model's prefixes; other models
+    ignore it)."""
 
     def __init__(self, model: str) -> None:
         self.model = model
 
-    async def aembed(self, texts: list[str], payer: Payer) -> list[np.ndarray]:
-        return await gateway_embedding.aembed(payer.caller(), self.model, texts)
+    async def aembed(
+        self, texts: list[str], payer: Payer, input_type: str = "query"
+    ) -> list[np.ndarray]:
+        return await gateway_embedding.aembed(payer.caller(), self.model, texts, input_type)
 
-    def embed(self, texts: list[str], payer: Payer) -> list[np.ndarray]:
-        return gateway_embedding.embed(payer.caller(), self.model, texts)
+    def embed(
+        self, texts: list[str], payer: Payer, input_type: str = "passage"
+    ) -> list[np.ndarray]:
+        return gateway_embedding.embed(payer.caller(), self.model, texts, input_type)

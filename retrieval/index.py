@@ -3,23 +3,22 @@
 ``index_document`` replaces whatever the document had in the index (so a redelivered
 task or a re-ingest never counts twice), writes the new entries in bounded
 transactions and adjusts the collection's BM25 statistics with ``F()`` updates in each;
-the document turns ``ready`` in the last one.
+the document turns ``ready`` in the last one, and its vectors (dense retrieval) are
+queued then (``retrieval.embedding_jobs``).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import Count, F, Sum
 from django.utils import timezone
 
-from accounts.snapshots import payer_context
-from retrieval import dense
 from retrieval.chunking import ChunkSpec, chunk_pages, chunk_static
-from retrieval.embedding import EmbeddingUnavailable, Payer
+from retrieval.embedding_jobs import start_embedding
 from retrieval.models import Chunk, Collection, Document, Page, Posting, Term
 from retrieval.text import ANALYSER_VERSION, index_terms, is_exact
 
@@ -32,8 +31,6 @@ BATCH_PASSAGES = 200
 @dataclass
 class Prepared:
     specs: list[ChunkSpec]
-    vectors: list = field(default_factory=list)
-    embedding_model: str = ""
 
 
 def remove_from_index(document: Document) -> None:
@@ -72,12 +69,8 @@ def remove_in_batches(document: Document, run: int | None = None) -> bool:
             _give_back(document, stats)
 
 
-def embed_text(spec: ChunkSpec) -> str:
-    return f"{spec.title}\n{spec.text}"
-
-
 def prepare_index(document: Document) -> Prepared:
-    """The document's passages and, when dense retrieval is on, their vectors."""
+    """The document's passages (their vectors come later: ``retrieval.embedding_jobs``)."""
     pages = [
         [tuple(block) for block in blocks]
         for blocks in Page.objects.filter(document=document)
@@ -86,37 +79,15 @@ def prepare_index(document: Document) -> Prepared:
     ]
     static = document.chunking or {}
     if static.get("max_chunk_size_tokens"):
-        specs = chunk_static(
-            pages,
-            static["max_chunk_size_tokens"],
-            static.get("chunk_overlap_tokens", 0),
-            title=document.title,
+        return Prepared(
+            chunk_static(
+                pages,
+                static["max_chunk_size_tokens"],
+                static.get("chunk_overlap_tokens", 0),
+                title=document.title,
+            )
         )
-    else:
-        specs = chunk_pages(pages, default_title=document.title)
-    prepared = Prepared(specs)
-    embedder = dense.active_embedder()
-    if embedder is None or not prepared.specs or not dense.enabled():
-        return prepared
-    owner_id = document.collection.owner_id
-    payer_ctx = payer_context(owner_id, document.api_key_id)
-    if payer_ctx is None or payer_ctx.refuses_model(embedder.model):
-        # Admitted now, when the money is spent: the account (or key) may not use the
-        # embedding model, so the document is found lexically only.
-        log.info("Document %s is indexed without vectors: %s", document.doc_id, "not allowed")
-        return prepared
-    payer = Payer(owner_id, document.api_key_id)
-    try:
-        prepared.vectors = embedder.embed([embed_text(s) for s in prepared.specs], payer)
-    except EmbeddingUnavailable as exc:
-        log.warning(
-            "Document %s is indexed without vectors (lexical search only): %s",
-            document.doc_id,
-            exc.reason,
-        )
-        return prepared
-    prepared.embedding_model = embedder.model
-    return prepared
+    return Prepared(chunk_pages(pages, default_title=document.title))
 
 
 def _still_there(document: Document, run: int | None) -> bool:
@@ -144,14 +115,14 @@ def index_document(
     ready documents while others exist)."""
     if prepared is None:
         prepared = prepare_index(document)
-    specs, vectors = prepared.specs, prepared.vectors
+    specs = prepared.specs
     if not remove_in_batches(document, run):  # what a previous run wrote
         return 0
     for start in range(0, len(specs), BATCH_PASSAGES):
         with transaction.atomic():
             if not _still_there(document, run):
                 return start
-            _write_batch(document, specs, vectors, start, start + BATCH_PASSAGES)
+            _write_batch(document, specs, start, start + BATCH_PASSAGES)
         if heartbeat is not None:
             heartbeat()
     with transaction.atomic():
@@ -160,13 +131,13 @@ def index_document(
                 status=Document.Status.READY,
                 error="",
                 indexed_at=timezone.now(),
-                embedding_model=prepared.embedding_model,
                 analyser_version=ANALYSER_VERSION,
             )
+            start_embedding(document)  # searchable now; vectors follow in their own task
     return len(specs)
 
 
-def _write_batch(document: Document, specs: list[ChunkSpec], vectors: list, start: int, end: int):
+def _write_batch(document: Document, specs: list[ChunkSpec], start: int, end: int):
     chunks = []
     counts = []
     for ordinal in range(start, min(end, len(specs))):
@@ -184,7 +155,6 @@ def _write_batch(document: Document, specs: list[ChunkSpec], vectors: list, star
                 title=spec.title[:500],
                 text=spec.text,
                 length=length,
-                embedding=dense.encode(vectors[ordinal]) if vectors else None,
             )
         )
     Chunk.objects.bulk_create(chunks, batch_size=500)

@@ -138,11 +138,18 @@ class Document(models.Model):
         "accounts.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     billed = models.BooleanField(default=False)
-    # The model that embedded its passages (dense retrieval); empty: lexical only.
+    # The model that embeds its passages (dense retrieval); empty: lexical only. Vectors
+    # come after the document is ready (retrieval.embedding_jobs): ``dense_status`` says
+    # how far (pending → ready, or failed with ``dense_error``); empty when dense is off.
     embedding_model = models.CharField(max_length=200, blank=True)
     # The analyser (retrieval.text.ANALYSER_VERSION) that wrote its postings; documents
     # from an older one are analysed again (retrieval.reanalysis). 1: before versions.
     analyser_version = models.PositiveSmallIntegerField(default=1)
+    dense_status = models.CharField(max_length=12, blank=True)
+    dense_error = models.CharField(max_length=300, blank=True)
+    # Passages with a vector of ``embedding_model``: progress, and (summed over a
+    # collection) part of the version of its cached vector matrix (retrieval.vectors).
+    embedded_passages = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
     indexed_at = models.DateTimeField(null=True, blank=True)
     # For the sweep (retrieval.indexing.sweep_documents): when its task was queued, the

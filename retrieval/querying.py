@@ -51,7 +51,7 @@ def embed_query(text: str, payer: Payer) -> QueryVector:
     if embedder is None:
         return QueryVector(None)
     try:
-        return QueryVector(embedder.embed([text], payer)[0])
+        return QueryVector(embedder.embed([text], payer, input_type="query")[0])
     except EmbeddingUnavailable as exc:
         log.warning("Query ranked lexically only: embedding failed: %s", exc.reason)
         return QueryVector(None, DENSE_FAILED_NOTE)
@@ -63,7 +63,7 @@ async def aembed_query(text: str, payer: Payer) -> QueryVector:
     if embedder is None:
         return QueryVector(None)
     try:
-        return QueryVector((await embedder.aembed([text], payer))[0])
+        return QueryVector((await embedder.aembed([text], payer, input_type="query"))[0])
     except EmbeddingUnavailable as exc:
         log.warning("Query ranked lexically only: embedding failed: %s", exc.reason)
         return QueryVector(None, DENSE_FAILED_NOTE)

