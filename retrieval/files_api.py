@@ -76,7 +76,7 @@ async def retrieve_file(request: HttpRequest, call: Call, file_id: str) -> HttpR
     summary="A file's bytes, as uploaded",
     openapi_extra={
         "responses": {
-            "200": {
+            200: {
                 "description": "The file's bytes.",
                 "content": {
                     "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}

@@ -4,6 +4,7 @@ body (where it takes one) and its 200 answer are typed models with their fields,
 
 from __future__ import annotations
 
+import json
 from http import HTTPStatus
 
 import pytest
@@ -184,3 +185,20 @@ def test_the_document_is_valid_openapi(document):
     from openapi_spec_validator import validate
 
     validate(document)
+
+
+def test_no_object_in_the_served_document_repeats_a_key(django_db_blocker):
+    """Swagger UI parses the document as YAML, where a repeated key is an error that
+    leaves /v1/docs blank: ``{200: …}`` from a response schema and ``{"200": …}`` from
+    ``openapi_extra`` are two keys in Python and one repeated key in the JSON served."""
+    with django_db_blocker.unblock():
+        raw = Client().get("/v1/openapi.json").content
+    repeated: list[str] = []
+
+    def no_repeats(pairs: list[tuple[str, object]]) -> dict:
+        keys = [key for key, _ in pairs]
+        repeated.extend(key for key in set(keys) if keys.count(key) > 1)
+        return dict(pairs)
+
+    json.loads(raw, object_pairs_hook=no_repeats)
+    assert not repeated, f"keys repeated in one object of the document: {repeated}"
