@@ -28,12 +28,11 @@ from gateway.metering import usage_event
 from ground.errors import ApiError
 from retrieval import dense, embedding, querying
 from retrieval.charging import query_price
-from retrieval.errors import RetrievalError
 from retrieval.filters import parse_filters
-from retrieval.models import Collection
 from retrieval.offload import offload
 from retrieval.spelling import QueryBudget
 from retrieval.vector_search import search_vector_stores
+from retrieval.vector_stores import get_vector_store
 from usage.events import emit
 
 ENDPOINT = "responses.file_search"
@@ -113,18 +112,9 @@ class FileSearchTool:
 
 
 def check_stores(user: User, vector_store_ids: tuple[str, ...]) -> None:
-    """404 for a vector store id that is not one of ``user``'s collections."""
+    """404 for a vector store id that is not one of ``user``'s (``get_vector_store``)."""
     for index, vs_id in enumerate(vector_store_ids):
-        found = vs_id.startswith("vs_") and (
-            Collection.objects.filter(owner=user, collection_id=vs_id.removeprefix("vs_")).exists()
-        )
-        if not found:
-            raise RetrievalError(
-                404,
-                f"No vector store found with id '{vs_id}'.",
-                "not_found",
-                f"tools.vector_store_ids[{index}]",
-            )
+        get_vector_store(user, vs_id, f"tools.vector_store_ids[{index}]")
 
 
 async def record_search(call: Call, request_id: str, cost: Decimal) -> None:
