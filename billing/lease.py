@@ -118,6 +118,12 @@ class Lease:
             self.last_take = ticket.started
             return ticket
 
+    def spend(self, cost: Decimal) -> None:
+        """A part of a running request charged on a usage event of its own: spent now (the
+        request's ticket still holds its whole worst case until it finishes)."""
+        with self.lock:
+            self.used += cost
+
     def finish(self, ticket: Ticket, cost: Decimal) -> None:
         """The request ended costing ``cost``: that replaces its worst case."""
         with self.lock:

@@ -332,6 +332,17 @@ async def reserve(
     return held
 
 
+def settle_part(reservation: Hold | Ticket | None, event: UsageEvent) -> None:
+    """A part of a request that is charged on a usage event of its own while the request
+    runs (a Responses ``file_search`` search). Under a lease the event names the lease,
+    so the drain takes its cost out of the lease row, and the lease counts it as spent,
+    so what the lease admits next leaves room for it. A per-request hold needs nothing:
+    it covers the part until the request's own event closes it."""
+    if isinstance(reservation, Ticket) and event.cost_usd:
+        event.lease_id = reservation.lease_id
+        reservation.lease.spend(event.cost_usd)
+
+
 def settle_locally(reservation: Hold | Ticket | None, event: UsageEvent) -> None:
     """The request ended: a lease ticket takes the actual cost in place of the worst
     case, and the usage event names the lease so the drain lowers it by that cost. A

@@ -87,6 +87,13 @@ async def record(call: Call, event: UsageEvent) -> None:
             await adjusting
 
 
+async def record_part(call: Call, event: UsageEvent) -> None:
+    """A usage event for part of ``call`` (its own request id), charged from the call's
+    reservation while the call runs on (``billing.leases.settle_part``)."""
+    leases.settle_part(call.hold, event)
+    await emit(event)
+
+
 def record_in_background(call: Call, event: UsageEvent) -> None:
     """For a request the client abandoned: finish recording even though the view was cancelled."""
     in_background(record(call, event), f"usage of {call.request_id}")

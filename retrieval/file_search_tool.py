@@ -24,7 +24,7 @@ from gateway.adapters.responses_file_search import (
 )
 from gateway.admission import admit_model
 from gateway.call import Call
-from gateway.metering import usage_event
+from gateway.metering import record_part, usage_event
 from ground.errors import ApiError
 from retrieval import dense, embedding, querying
 from retrieval.charging import query_price
@@ -33,7 +33,6 @@ from retrieval.offload import offload
 from retrieval.spelling import QueryBudget
 from retrieval.vector_search import search_vector_stores
 from retrieval.vector_stores import get_vector_store
-from usage.events import emit
 
 ENDPOINT = "responses.file_search"
 SCOPE = "alretrieval"
@@ -118,8 +117,9 @@ def check_stores(user: User, vector_store_ids: tuple[str, ...]) -> None:
 
 
 async def record_search(call: Call, request_id: str, cost: Decimal) -> None:
-    """One retrieval query's usage event, charged directly (the request's hold is settled
-    by the model's answer); a search that found nothing is recorded at $0."""
+    """One retrieval query's usage event, charged from the request's reservation while
+    the request runs on (a lease counts it as spent at once; a per-request hold covers it
+    until the model's answer closes the hold); a search that found nothing is $0."""
     search = dataclasses.replace(
         call,
         request_id=request_id,
@@ -136,4 +136,4 @@ async def record_search(call: Call, request_id: str, cost: Decimal) -> None:
     )
     event = usage_event(search, status="ok", http_status=200)
     event.units, event.cost_usd = 1, cost
-    await emit(event)
+    await record_part(call, event)

@@ -214,3 +214,35 @@ def test_a_lease_trusts_its_row_for_less_than_the_hold_ttl(alice, lease):
     before = time.monotonic()
     assert leases.renew(lease)
     assert lease.valid_until - before < settings.HOLD_TTL_SECONDS
+
+
+def test_a_part_of_a_request_charged_on_its_own_event_is_taken_from_the_lease(alice, lease):
+    """A Responses file_search search is its own usage event while the request runs on:
+    under a lease it is spent at once (the lease admits that much less) and the drain
+    takes it out of the lease row, so balance − held stays exact."""
+    ticket = lease.take(WORST)
+    search = usage_event(alice, cost_usd=Decimal("0.002"))
+    leases.settle_part(ticket, search)
+    assert search.lease_id == lease.pk
+    assert lease.free == lease.granted - WORST - Decimal("0.002")  # worst case still held
+    answer = usage_event(alice, cost_usd=Decimal("0.003"))
+    leases.settle_locally(ticket, answer)
+    assert lease.free == lease.granted - Decimal("0.005")
+
+    record_usage_events([search, answer])
+
+    wallet = wallet_of(alice)
+    row = Hold.objects.get(pk=lease.pk)
+    assert wallet.balance_usd == Decimal("1") - Decimal("0.005")
+    assert row.amount_usd == lease.granted - Decimal("0.005") == wallet.held_usd
+    assert_ledger_invariants(alice)
+
+
+def test_a_part_of_a_request_under_its_own_hold_leaves_the_hold_to_the_request(alice):
+    fund(alice, "1")
+    before = wallet_of(alice).balance_usd
+    search = usage_event(alice, cost_usd=Decimal("0.002"))
+    leases.settle_part(None, search)
+    assert search.lease_id is None
+    record_usage_events([search])
+    assert wallet_of(alice).balance_usd == before - Decimal("0.002")
