@@ -277,3 +277,6 @@ class ApiKeyAdmin(AuditedChangesMixin, admin.ModelAdmin):
     @admin.display(description="models")
     def model_list(self, key: ApiKey) -> str:
         return ", ".join(key.allowed_models or []) or "all"
+
+
+from accounts import organizations_admin  # noqa: E402,F401  (registers organizations' admin)
