@@ -180,6 +180,20 @@ def test_a_sign_up_mail_is_logged_on_a_line_that_starts_with_the_envelope(portic
     assert re.fullmatch(r"✉ \[Portico\] .+ — to newbie@example\.com: http://\S+/", line), line
 
 
+def environ_of(pid: int) -> dict[str, str]:
+    raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(item.decode().split("=", 1) for item in raw if b"=" in item)
+
+
+def test_the_web_server_runs_with_one_blas_thread_and_the_workers_with_the_default(portico_run):
+    """Dense queries' cosines in the web server: one OpenBLAS thread (docs/retrieval.md);
+    the workers embedding whole documents keep what the machine gives them."""
+    (web,) = started(portico_run, "web server")
+    (worker,) = started(portico_run, "worker")[-1:]
+    assert environ_of(web).get("OPENBLAS_NUM_THREADS") == "1"
+    assert environ_of(worker).get("OPENBLAS_NUM_THREADS") == os.environ.get("OPENBLAS_NUM_THREADS")
+
+
 def test_sigterm_stops_every_process_within_ten_seconds(portico_run):
     pids = {portico_run.proc.pid}
     for name in PROCESSES:
