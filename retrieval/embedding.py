@@ -32,13 +32,16 @@ class Payer:
     user_id: int
     api_key_id: int | None = None
     request_id: str = ""
+    # The usage record's source: Retrieval's, or the page the embedding was made for
+    # (a playground question's searches).
+    source: str = SOURCE
 
     def caller(self) -> gateway_embedding.Caller:
         return gateway_embedding.Caller(
             self.user_id,
             self.api_key_id,
             self.request_id or f"rtv_emb_{uuid.uuid4().hex}",
-            source=SOURCE,
+            source=self.source,
             endpoint=ENDPOINT,
         )
 

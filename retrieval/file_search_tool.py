@@ -80,7 +80,10 @@ class FileSearchTool:
             else:
                 call.admitted_models.add(embedder.model)
                 payer = embedding.Payer(
-                    call.ctx.owner_id, call.ctx.key_id or None, f"{request_id}_embed"
+                    call.ctx.owner_id,
+                    call.ctx.key_id or None,
+                    f"{request_id}_embed",
+                    source=search_source(call),
                 )
                 vector = await querying.aembed_query(query, payer)
         hits = await offload(
@@ -116,6 +119,13 @@ def check_stores(user: User, vector_store_ids: tuple[str, ...]) -> None:
         get_vector_store(user, vs_id, f"tools.vector_store_ids[{index}]")
 
 
+def search_source(call: Call) -> str:
+    """The source of a search's usage records: Retrieval's for an API key's request; the
+    page's own for a signed-in user's page (the playground's "Chat with your documents"),
+    so the question and its searches show together under that page."""
+    return call.source if call.ctx.session else "alretrieval"
+
+
 async def record_search(call: Call, request_id: str, cost: Decimal) -> None:
     """One retrieval query's usage event, charged from the request's reservation while
     the request runs on (a lease counts it as spent at once; a per-request hold covers it
@@ -127,7 +137,7 @@ async def record_search(call: Call, request_id: str, cost: Decimal) -> None:
         requested_model=settings.RETRIEVAL_MODEL,
         model=None,
         deployment=None,
-        source="alretrieval",
+        source=search_source(call),
         endpoint=ENDPOINT,
         stream=False,
         est_prompt=0,

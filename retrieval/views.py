@@ -49,6 +49,7 @@ from retrieval.models import Collection, Document
 from retrieval.models import Page as PageRow
 from retrieval.schemas import RetrievalQuery
 from retrieval.text import clean_text, terms
+from retrieval.vector_stores import get_vector_store
 
 LINK_SECONDS = 3600
 TOP_K = 8
@@ -256,6 +257,22 @@ def document_page(request: HttpRequest, collection_id: str, doc_id: str, number:
         "next": number + 1 if number < document.pages else None,
     }
     return render(request, "retrieval/page.html", context)
+
+
+@require_GET
+@login_required
+def cited_page(request: HttpRequest, vector_store_id: str, file_id: str, number: int):
+    """Where a ``file_search`` citation (a vector store, a file and a page: what the
+    playground's "Chat with your documents" lists) opens: the document's page, as a
+    passage found by the portal's search links it."""
+    try:
+        store = get_vector_store(request.user, vector_store_id)
+    except errors.RetrievalError:
+        raise Http404("No such vector store") from None
+    document = store.documents.filter(file__file_id=file_id).first()
+    if document is None or not 1 <= number <= max(document.pages, 1):
+        raise Http404("This document is gone.")
+    return redirect(page_link(document, number, request.GET.get("q", "")))
 
 
 @require_GET
