@@ -473,7 +473,12 @@
         showMoney(message.values.cost, usage.cost_display, usage.cost_exact);
         message.values.cost.dataset.costUsd = usage.cost_usd;
         if (usage.searches) {
-          message.values.cost.append(` · ${usage.searches} search${usage.searches === 1 ? "" : "es"}`);
+          // Charged with the answer (its cost above includes them).
+          const item = make("div");
+          const count = make("dd", "", String(usage.searches));
+          count.dataset.stat = "searches";
+          item.append(make("dt", "", "Searches"), count);
+          message.article.querySelector(".pg-stats").append(item);
         }
         message.article.dataset.requestId = usage.request_id;
         if (balance && usage.wallet) showMoney(balance, usage.wallet.balance_display, usage.wallet.balance_exact);
