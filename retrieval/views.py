@@ -35,6 +35,7 @@ from retrieval import (
     conf,
     errors,
     filetypes,
+    filter_rows,
     ingest,
     pdfreading,
     querying,
@@ -144,6 +145,7 @@ def collection_context(collection: Collection, **extra) -> dict:
     for document in documents:
         document.pages_read = reading.get(document.doc_id)
         document.dense = dense_info(document, counts)
+        document.attribute_chips = filter_rows.attribute_chips(document.attributes)
     return {
         "collection": collection,
         "documents": documents,
@@ -157,6 +159,8 @@ def collection_context(collection: Collection, **extra) -> dict:
         "max_pages": conf.max_pages(),
         "query_price": charging.query_price(),
         "accept": ",".join(sorted(filetypes.MIME_TYPES)),
+        "operators": filter_rows.OPERATORS,
+        "attribute_keys": sorted({key for d in documents for key in d.attributes or {}}),
         **extra,
     }
 
@@ -308,11 +312,21 @@ async def portal_caller(request: HttpRequest) -> KeyContext:
 )
 async def charged_search(request: HttpRequest, call: Call, collection_id: str) -> HttpResponse:
     text = clean_text(request.POST.get("q", ""))
-    question = validate(RetrievalQuery, {"query": text, "top_k": TOP_K})
+    filters = filter_rows.filters_from(request.POST)  # the API's parser: its 400s
+    question = validate(RetrievalQuery, {"query": text, "top_k": TOP_K, "filters": filters})
     answer, price = await api.charged_query(call, collection_id, question)
     context = await sync_to_async(results_context)(collection_id, text, answer)
-    context.update(cost=price, request_id=call.request_id)
+    context.update(cost=price, request_id=call.request_id, **filter_context(request))
     return await sync_to_async(render_results)(request, collection_id, context)
+
+
+def filter_context(request: HttpRequest) -> dict:
+    """The filter rows to show again, and how the results name them."""
+    try:
+        rows = filter_rows.rows_from(request.POST)
+    except errors.RetrievalError:
+        rows = []
+    return {"filter_rows": rows, "filter_text": filter_rows.describe(rows)}
 
 
 def render_results(request: HttpRequest, collection_id: str, context: dict) -> HttpResponse:
@@ -382,7 +396,12 @@ async def search(request: HttpRequest, collection_id: str) -> HttpResponse:
     except ApiError as exc:  # admission recorded it (free) and put its headers on it
         if exc.status == HTTPStatus.NOT_FOUND:
             raise Http404("No such collection") from None
-        context = {"error": exc.message, "error_code": exc.code, "query": request.POST.get("q")}
+        context = {
+            "error": exc.message,
+            "error_code": exc.code,
+            "query": request.POST.get("q"),
+            **filter_context(request),
+        }
         # htmx swaps only 2xx answers by default: the refusal is shown in the results.
         return await sync_to_async(render_results)(request, collection_id, context)
 
