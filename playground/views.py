@@ -4,7 +4,9 @@
 then runs exactly what ``POST /v1/chat/completions`` runs: the user's allowlist and
 rate limits (under a per-user "playground" subject), the funds reservation (402 when
 the wallet cannot cover the request), the upstream relay and metering, with the usage
-record marked ``source="playground"``.
+record marked ``source="playground"``. ``POST /playground/documents`` ("Chat with your
+documents") does the same with ``POST /v1/responses`` and its ``file_search`` tool over
+one of the user's vector stores (``playground.documents``).
 """
 
 from __future__ import annotations

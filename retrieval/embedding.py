@@ -1,7 +1,8 @@
 """Passages and queries embedded through the gateway's seam (``gateway.embedding``):
 the same routing, fail-over and metering as ``POST /v1/embeddings``.
 
-Each call is one usage event with ``source="alretrieval"`` (endpoint
+Each call is one usage event with ``source="alretrieval"`` (or the payer's page's, for
+a playground question's search; endpoint
 ``alretrieval.embed``), charged to the payer; a failed call is an ``error`` event that
 costs nothing. Failures raise ``EmbeddingUnavailable``: callers fall back to lexical
 ranking and say so. Admission is the caller's: the API admits the embedding model for

@@ -4,7 +4,8 @@ store, what a search costs, and the search itself, charged like ``/alRetrieval``
 Registered with the gateway's server tools in ``RetrievalConfig.ready``; the gateway
 runs the tool loop (``gateway.file_search``). Each search is one request of
 ``RETRIEVAL_MODEL`` (free when it finds nothing) under the request id the gateway gives
-(``<id>_fs<n>``), with ``source=alretrieval`` and endpoint ``responses.file_search``; with
+(``<id>_fs<n>``), with ``source=alretrieval`` (a signed-in user's page: the page's own,
+``playground``) and endpoint ``responses.file_search``; with
 dense retrieval on, the query's embedding is its own usage event (``<id>_fs<n>_embed``).
 The key needs the ``alretrieval`` scope, as for the collection routes."""
 

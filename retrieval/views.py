@@ -2,7 +2,9 @@
 once, each document's status filling in live (htmx polling while any is pending), a
 document page's text, and a search that is charged exactly like ``POST /v1/alRetrieval/
 collections/{id}/query`` (the same ``retrieval.api.charged_query``), with the passages'
-matched words highlighted and a "Use in playground" hand-off.
+matched words highlighted, narrowed by attribute filter rows (``retrieval.filter_rows``),
+and a "Use in playground" hand-off; and where a ``file_search`` citation (the
+playground's "Chat with your documents") opens.
 
 Also the download behind a document's ``file_url`` when files live in local storage: a
 signed link that expires after an hour (object storage presigns its own).
