@@ -19,6 +19,7 @@ from catalog.snapshots import bump_catalog_version
 from gateway import ratelimit
 from playground import views
 from retrieval import collections, ingest
+from retrieval.models import Document
 from tests.gateway.conftest import add_model, catalog, fake, funded, upstream  # noqa: F401
 from tests.retrieval.test_api import QUERY_PRICE, priced  # noqa: F401 - fixtures
 from usage.drain import discard_pending_events, drain_usage
@@ -236,3 +237,21 @@ def test_bad_input_is_a_400_in_the_apis_shape(funded, catalog, body, param):
     status, _, content = ask(funded, body)
     assert status == HTTPStatus.BAD_REQUEST, content
     assert error_of(content)["param"] == param
+
+
+def test_a_cited_page_opens_for_its_owner_only(funded, store, bob):
+    document = Document.objects.get(collection__owner=funded)
+    cited = f"/retrieval/sources/{store}/{document.file.file_id}/pages/2/?q=lighthouse"
+    owner = Client()
+    owner.force_login(funded)
+    opened = owner.get(cited)
+    assert opened.status_code == HTTPStatus.FOUND
+    collection_id = store.removeprefix("vs_")
+    page = f"/retrieval/{collection_id}/documents/{document.doc_id}/pages/2/?q=lighthouse"
+    assert opened["Location"] == page
+    assert "Pharos" in owner.get(page).content.decode()
+    assert owner.get(cited.replace("/pages/2/", "/pages/3/")).status_code == HTTPStatus.NOT_FOUND
+    assert owner.get(cited.replace("file-", "file-x")).status_code == HTTPStatus.NOT_FOUND
+    other = Client()
+    other.force_login(bob)
+    assert other.get(cited).status_code == HTTPStatus.NOT_FOUND
