@@ -139,20 +139,24 @@ def key_context_from(api_key) -> KeyContext:
 
 
 SESSION_NAMES = {"playground": "Playground", "portal": "Portal"}
+SESSION_SCOPES = frozenset({"chat", "models", "alretrieval"})
 
 
 def session_context(user, session: str = "playground") -> KeyContext:
     """A signed-in user's page calling as the user, with the user's allowlist and limits.
 
     There is no key: per-key limits apply to a per-user subject of the page instead
-    (``playground:3``, ``portal:3``), and the account's own limits as for any key.
+    (``playground:3``, ``portal:3``), and the account's own limits as for any key. Its
+    scopes are what the user's own pages do: chat, list models, and read the user's own
+    documents (``alretrieval``: the playground's ``file_search`` over their vector
+    stores); the account's allowlist still decides which models each may use.
     """
     return KeyContext(
         key_id=0,
         owner_id=user.pk,
         name=SESSION_NAMES[session],
         prefix="",
-        scopes=frozenset({"chat", "models"}),
+        scopes=SESSION_SCOPES,
         allowed_models=allowlist(user.allowed_models),
         key_rpm=None,
         key_tpm=None,

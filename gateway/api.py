@@ -124,7 +124,12 @@ async def chat_completions(request: HttpRequest, call: Call) -> HttpResponse:
 async def responses(request: HttpRequest, call: Call) -> HttpResponse:
     """The Responses surface, served through each provider's chat completions; the
     `file_search` tool searches your vector stores (`gateway.file_search`)."""
-    body = proxy.parse_json_body(request)
+    return await run_responses(call, proxy.parse_json_body(request))
+
+
+async def run_responses(call: Call, body: dict) -> HttpResponse:
+    """The Responses pipeline shared by /responses and the playground's "Chat with your
+    documents" (its ``file_search`` tool included)."""
     proxy.require_model(body)
     spec, rest = file_search.split(body)
     try:

@@ -1,10 +1,14 @@
-"""The usage (cost, tokens, latency) of one of the user's own playground requests, and
-the wallet it was charged to."""
+"""The usage (cost, tokens, latency) of one of the user's own playground requests, with
+the parts it was charged for on the same id (a question to your documents: its searches),
+and the wallet it was charged to."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from billing.wallets import wallet_summary
 from ground.money import exact_usd, format_cost, format_usd, plain
+from retrieval.file_search_tool import ENDPOINT as FILE_SEARCH_ENDPOINT
 from usage.drain import pending_events
 from usage.models import UsageRecord
 from usage.tasks import request_drain
@@ -24,13 +28,21 @@ def request_usage(user_id: int, request_id: str) -> dict | None:
             record = records.first()  # an eager (inline) worker has drained it already
         if record is None:
             return None
+    # A question to your documents has parts of its own on the same id (``<id>_fs1``, the
+    # searches; ``<id>_plan``, a planning round; ``<id>_fs1_embed``), recorded before the
+    # answer: its cost is theirs and the answer's.
+    parts = list(
+        UsageRecord.objects.filter(user_id=user_id, request_id__startswith=f"{request_id}_")
+    )
+    cost = record.cost_usd + sum((p.cost_usd for p in parts), Decimal(0))
     return {
         "request_id": record.request_id,
         "model": record.model,
         "status": record.status,
-        "cost_usd": plain(record.cost_usd),
-        "cost_display": format_cost(record.cost_usd),
-        "cost_exact": exact_usd(record.cost_usd),
+        "cost_usd": plain(cost),
+        "cost_display": format_cost(cost),
+        "cost_exact": exact_usd(cost),
+        "searches": sum(p.endpoint == FILE_SEARCH_ENDPOINT for p in parts),
         "prompt_tokens": record.prompt_tokens,
         "completion_tokens": record.completion_tokens,
         "tokens_reported": record.tokens_reported,

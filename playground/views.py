@@ -4,7 +4,9 @@
 then runs exactly what ``POST /v1/chat/completions`` runs: the user's allowlist and
 rate limits (under a per-user "playground" subject), the funds reservation (402 when
 the wallet cannot cover the request), the upstream relay and metering, with the usage
-record marked ``source="playground"``.
+record marked ``source="playground"``. ``POST /playground/documents`` ("Chat with your
+documents") does the same with ``POST /v1/responses`` and its ``file_search`` tool over
+one of the user's vector stores (``playground.documents``).
 """
 
 from __future__ import annotations
@@ -24,13 +26,15 @@ from accounts.snapshots import KeyContext, playground_context
 from billing.wallets import wallet_summary
 from gateway import proxy
 from gateway.admission import v1
-from gateway.api import run_chat
+from gateway.api import run_chat, run_responses
 from gateway.call import Call
 from ground.errors import ApiError, error_response
 from ground.net import api_base_url
 from playground.chat import chat_body
+from playground.documents import documents_body
 from playground.picker import model_option, models_for
 from playground.request_usage import request_usage
+from retrieval.vector_stores import store_choices
 
 # Set by another page (Retrieval's "Use in playground") to start with a system prompt
 # and a question in the message box; read once.
@@ -46,8 +50,12 @@ async def playground(request: HttpRequest) -> HttpResponse:
     user = await request.auser()
     models = await models_for(user)
     wallet = await sync_to_async(wallet_summary)(user.pk)
+    stores = await sync_to_async(store_choices)(user)
     config = {
         "chatUrl": reverse("playground-chat"),
+        "documentsUrl": reverse("playground-documents"),
+        # A citation opens the cited page (the placeholders are filled in by the page).
+        "citedPageUrl": reverse("retrieval-cited-page", args=["VS_ID", "FILE_ID", 99999]),
         "usageUrl": reverse("playground-usage", args=["REQUEST_ID"]),
         "walletUrl": reverse("wallet"),
         "loginUrl": reverse("account_login"),
@@ -60,6 +68,7 @@ async def playground(request: HttpRequest) -> HttpResponse:
         "config": config,
         "models": models,
         "wallet": wallet,
+        "stores": stores,
         "prefill": prefill,
         "question": question,
     }
@@ -92,6 +101,28 @@ async def admitted_chat(request: HttpRequest, call: Call) -> HttpResponse:
 async def chat(request: HttpRequest) -> HttpResponse:
     try:
         return await admitted_chat(request)
+    except ApiError as error:  # admission recorded it and put its headers on it
+        return error.response()
+
+
+@v1(
+    "chat",
+    endpoint="responses",
+    source="playground",
+    admit_now=False,
+    context=playground_caller,
+)
+async def admitted_documents_chat(request: HttpRequest, call: Call) -> HttpResponse:
+    return await run_responses(call, documents_body(proxy.parse_json_body(request)))
+
+
+@require_POST
+async def documents_chat(request: HttpRequest) -> HttpResponse:
+    """ "Chat with your documents": the Responses API's ``file_search`` over one of the
+    user's vector stores, admitted, searched, charged and recorded as ``/v1/responses``
+    (``source="playground"``), streamed as Responses events."""
+    try:
+        return await admitted_documents_chat(request)
     except ApiError as error:  # admission recorded it and put its headers on it
         return error.response()
 

@@ -1,7 +1,8 @@
 """Passages and queries embedded through the gateway's seam (``gateway.embedding``):
 the same routing, fail-over and metering as ``POST /v1/embeddings``.
 
-Each call is one usage event with ``source="alretrieval"`` (endpoint
+Each call is one usage event with ``source="alretrieval"`` (or the payer's page's, for
+a playground question's search; endpoint
 ``alretrieval.embed``), charged to the payer; a failed call is an ``error`` event that
 costs nothing. Failures raise ``EmbeddingUnavailable``: callers fall back to lexical
 ranking and say so. Admission is the caller's: the API admits the embedding model for
@@ -32,13 +33,16 @@ class Payer:
     user_id: int
     api_key_id: int | None = None
     request_id: str = ""
+    # The usage record's source: Retrieval's, or the page the embedding was made for
+    # (a playground question's searches).
+    source: str = SOURCE
 
     def caller(self) -> gateway_embedding.Caller:
         return gateway_embedding.Caller(
             self.user_id,
             self.api_key_id,
             self.request_id or f"rtv_emb_{uuid.uuid4().hex}",
-            source=SOURCE,
+            source=self.source,
             endpoint=ENDPOINT,
         )
 

@@ -4,7 +4,8 @@ store, what a search costs, and the search itself, charged like ``/alRetrieval``
 Registered with the gateway's server tools in ``RetrievalConfig.ready``; the gateway
 runs the tool loop (``gateway.file_search``). Each search is one request of
 ``RETRIEVAL_MODEL`` (free when it finds nothing) under the request id the gateway gives
-(``<id>_fs<n>``), with ``source=alretrieval`` and endpoint ``responses.file_search``; with
+(``<id>_fs<n>``), with ``source=alretrieval`` (a signed-in user's page: the page's own,
+``playground``) and endpoint ``responses.file_search``; with
 dense retrieval on, the query's embedding is its own usage event (``<id>_fs<n>_embed``).
 The key needs the ``alretrieval`` scope, as for the collection routes."""
 
@@ -80,7 +81,10 @@ class FileSearchTool:
             else:
                 call.admitted_models.add(embedder.model)
                 payer = embedding.Payer(
-                    call.ctx.owner_id, call.ctx.key_id or None, f"{request_id}_embed"
+                    call.ctx.owner_id,
+                    call.ctx.key_id or None,
+                    f"{request_id}_embed",
+                    source=search_source(call),
                 )
                 vector = await querying.aembed_query(query, payer)
         hits = await offload(
@@ -116,6 +120,13 @@ def check_stores(user: User, vector_store_ids: tuple[str, ...]) -> None:
         get_vector_store(user, vs_id, f"tools.vector_store_ids[{index}]")
 
 
+def search_source(call: Call) -> str:
+    """The source of a search's usage records: Retrieval's for an API key's request; the
+    page's own for a signed-in user's page (the playground's "Chat with your documents"),
+    so the question and its searches show together under that page."""
+    return call.source if call.ctx.session else "alretrieval"
+
+
 async def record_search(call: Call, request_id: str, cost: Decimal) -> None:
     """One retrieval query's usage event, charged from the request's reservation while
     the request runs on (a lease counts it as spent at once; a per-request hold covers it
@@ -127,7 +138,7 @@ async def record_search(call: Call, request_id: str, cost: Decimal) -> None:
         requested_model=settings.RETRIEVAL_MODEL,
         model=None,
         deployment=None,
-        source="alretrieval",
+        source=search_source(call),
         endpoint=ENDPOINT,
         stream=False,
         est_prompt=0,

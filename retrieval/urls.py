@@ -15,6 +15,11 @@ urlpatterns = [
     path("retrieval/new", views.create_collection, name="retrieval-create"),
     path("retrieval/playground", views.use_in_playground, name="retrieval-playground"),
     path("retrieval/files/<str:signed>", views.signed_file, name="retrieval-file"),
+    path(
+        "retrieval/sources/<str:vector_store_id>/<str:file_id>/pages/<int:number>/",
+        views.cited_page,
+        name="retrieval-cited-page",
+    ),
     path(C, views.collection_page, name="retrieval-collection"),
     path(C + "rename", views.rename_collection, name="retrieval-rename"),
     path(C + "delete", views.delete_collection, name="retrieval-delete"),

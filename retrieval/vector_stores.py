@@ -14,6 +14,7 @@ import dataclasses
 import functools
 
 from django.db import transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from retrieval import openai_shapes
@@ -186,6 +187,24 @@ def list_vector_stores(user, *, after: str | None, limit: int | None, order: str
         order=order,
         to_object=functools.partial(openai_shapes.vector_store_object, now=timezone.now()),
     )
+
+
+def store_choices(user) -> list[dict]:
+    """The user's own vector stores for a picker (the playground's "Chat with your
+    documents"), newest first: id, name and how many documents are ready to search."""
+    stores = (
+        Collection.objects.filter(owner=user)
+        .annotate(ready=Count("documents", filter=Q(documents__status=Document.Status.READY)))
+        .order_by("-created_at", "-id")
+    )
+    return [
+        {
+            "id": store.vector_store_id,
+            "name": store.name or "Untitled collection",
+            "ready": store.ready,
+        }
+        for store in stores
+    ]
 
 
 def modify_vector_store(user, vector_store_id: str, changes: dict) -> Collection:

@@ -2,7 +2,9 @@
 once, each document's status filling in live (htmx polling while any is pending), a
 document page's text, and a search that is charged exactly like ``POST /v1/alRetrieval/
 collections/{id}/query`` (the same ``retrieval.api.charged_query``), with the passages'
-matched words highlighted and a "Use in playground" hand-off.
+matched words highlighted, narrowed by attribute filter rows (``retrieval.filter_rows``),
+and a "Use in playground" hand-off; and where a ``file_search`` citation (the
+playground's "Chat with your documents") opens.
 
 Also the download behind a document's ``file_url`` when files live in local storage: a
 signed link that expires after an hour (object storage presigns its own).
@@ -35,6 +37,7 @@ from retrieval import (
     conf,
     errors,
     filetypes,
+    filter_rows,
     ingest,
     pdfreading,
     querying,
@@ -49,6 +52,7 @@ from retrieval.models import Collection, Document
 from retrieval.models import Page as PageRow
 from retrieval.schemas import RetrievalQuery
 from retrieval.text import clean_text, terms
+from retrieval.vector_stores import get_vector_store
 
 LINK_SECONDS = 3600
 TOP_K = 8
@@ -143,6 +147,7 @@ def collection_context(collection: Collection, **extra) -> dict:
     for document in documents:
         document.pages_read = reading.get(document.doc_id)
         document.dense = dense_info(document, counts)
+        document.attribute_chips = filter_rows.attribute_chips(document.attributes)
     return {
         "collection": collection,
         "documents": documents,
@@ -156,6 +161,8 @@ def collection_context(collection: Collection, **extra) -> dict:
         "max_pages": conf.max_pages(),
         "query_price": charging.query_price(),
         "accept": ",".join(sorted(filetypes.MIME_TYPES)),
+        "operators": filter_rows.OPERATORS,
+        "attribute_keys": sorted({key for d in documents for key in d.attributes or {}}),
         **extra,
     }
 
@@ -260,6 +267,22 @@ def document_page(request: HttpRequest, collection_id: str, doc_id: str, number:
 
 @require_GET
 @login_required
+def cited_page(request: HttpRequest, vector_store_id: str, file_id: str, number: int):
+    """Where a ``file_search`` citation (a vector store, a file and a page: what the
+    playground's "Chat with your documents" lists) opens: the document's page, as a
+    passage found by the portal's search links it."""
+    try:
+        store = get_vector_store(request.user, vector_store_id)
+    except errors.RetrievalError:
+        raise Http404("No such vector store") from None
+    document = store.documents.filter(file__file_id=file_id).first()
+    if document is None or not 1 <= number <= max(document.pages, 1):
+        raise Http404("This document is gone.")
+    return redirect(page_link(document, number, request.GET.get("q", "")))
+
+
+@require_GET
+@login_required
 def original(request: HttpRequest, collection_id: str, doc_id: str) -> FileResponse:
     """The stored original for its owner, shown in the browser (``#page=N`` for PDFs)."""
     document = owned_document(request, collection_id, doc_id)
@@ -291,11 +314,21 @@ async def portal_caller(request: HttpRequest) -> KeyContext:
 )
 async def charged_search(request: HttpRequest, call: Call, collection_id: str) -> HttpResponse:
     text = clean_text(request.POST.get("q", ""))
-    question = validate(RetrievalQuery, {"query": text, "top_k": TOP_K})
+    filters = filter_rows.filters_from(request.POST)  # the API's parser: its 400s
+    question = validate(RetrievalQuery, {"query": text, "top_k": TOP_K, "filters": filters})
     answer, price = await api.charged_query(call, collection_id, question)
     context = await sync_to_async(results_context)(collection_id, text, answer)
-    context.update(cost=price, request_id=call.request_id)
+    context.update(cost=price, request_id=call.request_id, **filter_context(request))
     return await sync_to_async(render_results)(request, collection_id, context)
+
+
+def filter_context(request: HttpRequest) -> dict:
+    """The filter rows to show again, and how the results name them."""
+    try:
+        rows = filter_rows.rows_from(request.POST)
+    except errors.RetrievalError:
+        rows = []
+    return {"filter_rows": rows, "filter_text": filter_rows.describe(rows)}
 
 
 def render_results(request: HttpRequest, collection_id: str, context: dict) -> HttpResponse:
@@ -365,7 +398,12 @@ async def search(request: HttpRequest, collection_id: str) -> HttpResponse:
     except ApiError as exc:  # admission recorded it (free) and put its headers on it
         if exc.status == HTTPStatus.NOT_FOUND:
             raise Http404("No such collection") from None
-        context = {"error": exc.message, "error_code": exc.code, "query": request.POST.get("q")}
+        context = {
+            "error": exc.message,
+            "error_code": exc.code,
+            "query": request.POST.get("q"),
+            **filter_context(request),
+        }
         # htmx swaps only 2xx answers by default: the refusal is shown in the results.
         return await sync_to_async(render_results)(request, collection_id, context)
 

@@ -1,6 +1,9 @@
 // Portico playground: chat through the gateway, streamed and rendered safely as it arrives.
 // Requests go to /playground/chat, which runs the /v1 chat pipeline (limits, funds,
-// metering, billing) with the session as the credential.
+// metering, billing) with the session as the credential. With one of the user's
+// collections chosen ("Chat with your documents"), to /playground/documents instead: the
+// /v1/responses pipeline with the file_search tool, streamed as Responses events, whose
+// search results are listed under the answer, each linking to its page.
 (() => {
   "use strict";
 
@@ -163,8 +166,55 @@
     return { curl, python, javascript };
   }
 
+  // The same conversation as a Responses call with the file_search tool.
+  function documentsCodeSamples(body, storeId, baseUrl) {
+    const url = `${baseUrl.replace(/\/$/, "")}/responses`;
+    const request = {
+      model: body.model,
+      input: body.messages,
+      tools: [{ type: "file_search", vector_store_ids: [storeId] }],
+      include: ["file_search_call.results"],
+    };
+    const json = JSON.stringify(request, null, 2);
+    const curl = [
+      `curl ${shellQuote(url)} \\`,
+      `  -H "Authorization: Bearer $PORTICO_API_KEY" \\`,
+      `  -H "Content-Type: application/json" \\`,
+      `  -d ${shellQuote(json)}`,
+    ].join("\n");
+    const args = Object.entries(request)
+      .map(([key, value]) => `    ${key}=${pythonLiteral(value, "    ")},`)
+      .join("\n");
+    const python = [
+      "import os",
+      "",
+      "from openai import OpenAI",
+      "",
+      `client = OpenAI(base_url=${JSON.stringify(baseUrl)}, api_key=os.environ["PORTICO_API_KEY"])`,
+      "",
+      "response = client.responses.create(",
+      args,
+      ")",
+      "print(response.output_text)",
+      "for citation in response.output[1].content[0].annotations:",
+      '    print(citation.filename, citation.model_extra["page_start"])',
+    ].join("\n");
+    const javascript = [
+      'import OpenAI from "openai";',
+      "",
+      "const client = new OpenAI({",
+      `  baseURL: ${JSON.stringify(baseUrl)},`,
+      "  apiKey: process.env.PORTICO_API_KEY,",
+      "});",
+      "",
+      `const response = await client.responses.create(${json});`,
+      "console.log(response.output_text);",
+    ].join("\n");
+    return { curl, python, javascript };
+  }
+
   // Exposed for the page tests (and the curious console user).
-  window.PorticoPlayground = { renderMarkdown, SseParser, codeSamples };
+  window.PorticoPlayground = { renderMarkdown, SseParser, codeSamples, documentsCodeSamples };
 
   // --- The page -------------------------------------------------------------------------
   const root = document.querySelector("[data-playground]");
@@ -180,6 +230,7 @@
   const balance = root.querySelector("[data-wallet-balance]");
   const csrfToken = composer.querySelector("[name=csrfmiddlewaretoken]").value;
   const field = (name) => root.querySelector(`[data-settings] [name="${name}"]`);
+  const storeSelect = root.querySelector("[data-store-select]");
 
   const panes = [...root.querySelectorAll("[data-pane]")].map((element, index) => ({
     index,
@@ -264,7 +315,7 @@
     scrollToEnd(pane);
     return {
       pane, article, body, values, text: "", frame: 0, sentAt: performance.now(),
-      firstAt: null, endAt: null, usage: null,
+      firstAt: null, endAt: null, usage: null, search: null, annotations: [],
     };
   }
 
@@ -332,6 +383,66 @@
     }
   }
 
+  // --- Chat with your documents: what was searched, and the pages it found ---------------
+  function citedPageUrl(result, query) {
+    const url = config.citedPageUrl
+      .replace("VS_ID", encodeURIComponent(result.vector_store_id))
+      .replace("FILE_ID", encodeURIComponent(result.file_id))
+      .replace("99999", String(result.page_start));
+    return query ? `${url}?${new URLSearchParams({ q: query.slice(0, 500) })}` : url;
+  }
+
+  // The numbers the model cited, read from the annotations the server made (an
+  // annotation's index counts code points; a marker naming no result has none).
+  function citedNumbers(message) {
+    const chars = [...message.text];
+    const numbers = new Set();
+    for (const annotation of message.annotations) {
+      const marker = chars.slice(annotation.index, annotation.index + 6).join("").match(/^\[(\d{1,3})\]/);
+      if (marker) numbers.add(Number(marker[1]));
+    }
+    return numbers;
+  }
+
+  function showSources(message) {
+    const search = message.search;
+    if (!search) return;
+    const results = search.results || [];
+    const cited = citedNumbers(message);
+    const box = make("section", "pg-sources");
+    box.setAttribute("aria-label", "Sources");
+    const queries = (search.queries || []).map((q) => `“${q}”`).join(", ");
+    const head = make("p", "pg-sources-head");
+    head.append(make("strong", "", "Sources"), ` · searched for ${queries || "nothing"}`);
+    head.dir = "auto";
+    box.append(head);
+    if (!results.length) {
+      box.append(make("p", "pg-note", "Nothing in the collection matched."));
+    } else {
+      const list = make("ol", "pg-source-list");
+      results.forEach((result, i) => {
+        const number = i + 1;
+        const item = make("li", cited.has(number) ? "cited" : "");
+        item.dataset.source = String(number);
+        const pages = result.page_end && result.page_end !== result.page_start
+          ? `pages ${result.page_start}–${result.page_end}` : `page ${result.page_start}`;
+        const link = make("a", "", `[${number}] ${result.filename}, ${pages}`);
+        link.href = citedPageUrl(result, (search.queries || [])[0] || "");
+        link.target = "_blank";
+        link.rel = "noopener";
+        link.dir = "auto";
+        item.append(link);
+        if (cited.has(number)) item.append(" ", make("span", "badge ok", "cited"));
+        list.append(item);
+      });
+      box.append(list);
+      if (!cited.size) {
+        box.append(make("p", "pg-note", "The model cited none of these: they are what it was given to read."));
+      }
+    }
+    message.article.insertBefore(box, message.article.querySelector(".pg-stats"));
+  }
+
   const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
 
   // The usage event is written before the stream ends, but a stopped stream is
@@ -361,6 +472,14 @@
         showStats(message);
         showMoney(message.values.cost, usage.cost_display, usage.cost_exact);
         message.values.cost.dataset.costUsd = usage.cost_usd;
+        if (usage.searches) {
+          // Charged with the answer (its cost above includes them).
+          const item = make("div");
+          const count = make("dd", "", String(usage.searches));
+          count.dataset.stat = "searches";
+          item.append(make("dt", "", "Searches"), count);
+          message.article.querySelector(".pg-stats").append(item);
+        }
         message.article.dataset.requestId = usage.request_id;
         if (balance && usage.wallet) showMoney(balance, usage.wallet.balance_display, usage.wallet.balance_exact);
         return;
@@ -401,14 +520,16 @@
 
   async function runPane(pane, prompt) {
     const model = pane.select.value;
+    const store = storeSelect ? storeSelect.value : "";
     pane.history.push({ role: "user", content: prompt });
     const body = requestBody(model, pane.history);
+    if (store) body.vector_store_id = store;
     const message = addAssistantMessage(pane, model);
     const controller = new AbortController();
     pane.controller = controller;
     let response;
     try {
-      response = await fetch(config.chatUrl, {
+      response = await fetch(store ? config.documentsUrl : config.chatUrl, {
         method: "POST",
         headers: { "Content-Type": "application/json", Accept: "text/event-stream", "X-CSRFToken": csrfToken },
         body: JSON.stringify(body),
@@ -455,18 +576,32 @@
       } catch {
         return;
       }
+      const addText = (delta) => {
+        if (message.firstAt === null) {
+          message.firstAt = performance.now();
+          showStats(message);
+        }
+        message.text += delta;
+        scheduleRender(message);
+      };
+      if (chunk.type) {
+        // A Responses event (Chat with your documents).
+        if (chunk.type === "response.output_text.delta") addText(chunk.delta || "");
+        else if (chunk.type === "response.output_text.annotation.added") message.annotations.push(chunk.annotation);
+        else if (chunk.type === "response.output_item.done" && chunk.item?.type === "file_search_call") message.search = chunk.item;
+        else if (chunk.type === "error") streamError = { message: chunk.message };
+        else if (["response.completed", "response.incomplete"].includes(chunk.type)) {
+          const usage = chunk.response?.usage;
+          if (usage) message.usage = { prompt_tokens: usage.input_tokens, completion_tokens: usage.output_tokens, tokens_reported: true };
+          if (chunk.response?.incomplete_details?.reason === "max_output_tokens") finish = "length";
+        }
+        return;
+      }
       if (chunk.error) streamError = chunk.error;
       if (chunk.usage) message.usage = { ...chunk.usage, tokens_reported: true };
       for (const choice of chunk.choices || []) {
         const delta = choice.delta && choice.delta.content;
-        if (delta) {
-          if (message.firstAt === null) {
-            message.firstAt = performance.now();
-            showStats(message);
-          }
-          message.text += delta;
-          scheduleRender(message);
-        }
+        if (delta) addText(delta);
         if (choice.finish_reason) finish = choice.finish_reason;
       }
     };
@@ -483,6 +618,7 @@
     }
     message.endAt = performance.now();
     finalRender(message);
+    showSources(message);
     if (controller.signal.aborted) {
       showNote(
         message,
@@ -561,7 +697,10 @@
     const history = [...first.history];
     if (draft) history.push({ role: "user", content: draft });
     if (!history.length) history.push({ role: "user", content: "Hello!" });
-    samples = codeSamples(requestBody(first.select.value, history), config.apiBaseUrl);
+    const body = requestBody(first.select.value, history);
+    samples = storeSelect && storeSelect.value
+      ? documentsCodeSamples(body, storeSelect.value, config.apiBaseUrl)
+      : codeSamples(body, config.apiBaseUrl);
     showSample("curl");
     dialog.showModal();
   }

@@ -15,6 +15,26 @@
   announce();
   document.body.addEventListener("htmx:afterSwap", announce);
 
+  // "Add a filter": another empty attribute row (at most 16), numbered for screen readers.
+  const rows = document.querySelector("[data-rtv-filter-rows]");
+  const add = document.querySelector("[data-rtv-add-filter]");
+  if (rows && add) {
+    add.hidden = false;
+    add.addEventListener("click", () => {
+      const all = rows.querySelectorAll("[data-rtv-filter-row]");
+      if (all.length >= 16) return;
+      const row = all[all.length - 1].cloneNode(true);
+      row.querySelectorAll("input").forEach((input) => { input.value = ""; });
+      row.querySelector("select").selectedIndex = 0;
+      row.querySelectorAll("[data-rtv-row-label]").forEach((label) => {
+        label.textContent = `${label.dataset.rtvRowLabel} ${all.length + 1}`;
+      });
+      rows.append(row);
+      add.disabled = all.length + 1 >= 16;
+      row.querySelector("input").focus();
+    });
+  }
+
   // Forms that delete ask first; delegated, so forms swapped in by htmx ask too.
   document.addEventListener("submit", (event) => {
     const form = event.target;

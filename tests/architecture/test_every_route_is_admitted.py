@@ -80,6 +80,7 @@ PAGES_USING_MODELS = {
     "retrieval-collection",  # upload
     "retrieval-search",
     "playground-chat",
+    "playground-documents",  # Chat with your documents: a model, and file_search
 }
 # Every other named portal page: it reads or changes what the user owns, or money moves
 # in (top-ups, codes), but no model is used and nothing is spent.
@@ -93,7 +94,7 @@ PAGES_WITHOUT_MODELS = {
     "ocr-download", "ocr-file",
     "retrieval", "retrieval-playground", "retrieval-file", "retrieval-rename",
     "retrieval-delete", "retrieval-documents", "retrieval-document-delete",
-    "retrieval-original", "retrieval-page",
+    "retrieval-original", "retrieval-page", "retrieval-cited-page",
     "playground", "playground-usage",
 }  # fmt: skip
 
