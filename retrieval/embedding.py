@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gateway import embedding as gateway_embedding
+from gateway.call import Call
 from gateway.embedding import EmbeddingFailed as EmbeddingUnavailable
 from gateway.embedding import worst_case
 
@@ -27,11 +28,13 @@ __all__ = ["ENDPOINT", "EmbeddingUnavailable", "GatewayEmbedder", "Payer", "wors
 
 @dataclass(frozen=True)
 class Payer:
-    """Whom an embedding call is charged to, and under which request id."""
+    """Whom an embedding call is charged to, under which request id, and (a query's
+    embedding) the running request whose reservation pays for it."""
 
     user_id: int
     api_key_id: int | None = None
     request_id: str = ""
+    part_of: Call | None = None
 
     def caller(self) -> gateway_embedding.Caller:
         return gateway_embedding.Caller(
@@ -40,6 +43,7 @@ class Payer:
             self.request_id or f"rtv_emb_{uuid.uuid4().hex}",
             source=SOURCE,
             endpoint=ENDPOINT,
+            part_of=self.part_of,
         )
 
 
