@@ -49,13 +49,21 @@ class DenseQuery:
     async def embed(self, call: Call, text: str, request_id: str) -> querying.QueryVector:
         """``text``'s vector, its usage event ``<request_id>_embed`` charged from ``call``'s
         reservation; no vector (with the note) when not embedding."""
+        return (await self.embed_all(call, [text], request_id))[0]
+
+    async def embed_all(
+        self, call: Call, texts: list[str], request_id: str
+    ) -> list[querying.QueryVector]:
+        """``embed`` of several queries in one embedding call (one usage event)."""
         if self.embedder is None:
-            return querying.QueryVector(None, self.note)
+            return [querying.QueryVector(None, self.note)] * len(texts)
         call.admitted_models.add(self.embedder.model)
         payer = embedding.Payer(
             call.ctx.owner_id, call.ctx.key_id or None, f"{request_id}_embed", part_of=call
         )
-        return await querying.aembed_query(text, payer)
+        if len(texts) == 1:
+            return [await querying.aembed_query(texts[0], payer)]
+        return await querying.aembed_queries(texts, payer)
 
 
 async def dense_query(call: Call) -> DenseQuery:
@@ -86,25 +94,45 @@ async def charged_search(
     found: Callable[[T], bool],
     check: Callable[[], object] | None = None,
 ) -> tuple[T, Decimal]:
+    """``charged_searches`` of one query: ``run(query_vector, budget)``, charged the
+    price when ``found(result)``, else $0."""
+    return await charged_searches(
+        call,
+        [text],
+        lambda vectors, budget: run(vectors[0], budget),
+        found=lambda result: int(bool(found(result))),
+        check=check,
+    )
+
+
+async def charged_searches(
+    call: Call,
+    texts: list[str],
+    run: Callable[[list[querying.QueryVector], QueryBudget], T],
+    *,
+    found: Callable[[T], int],
+    check: Callable[[], object] | None = None,
+) -> tuple[T, Decimal]:
     """Admit ``call`` to ``RETRIEVAL_MODEL``, run ``check`` (a sync lookup: a store or a
-    collection not the caller's is a 404 before anything is held), hold the price (and
-    the query embedding's worst case), embed ``text`` when dense retrieval is on, then
-    ``run(query_vector, budget)`` on the retrieval threads and record the usage event:
-    the price when ``found(result)``, else $0. Answers the result and the price charged."""
+    collection not the caller's is a 404 before anything is held), hold the price of
+    each query in ``texts`` (and their embedding's worst case), embed them when dense
+    retrieval is on, then ``run(query_vectors, budget)`` on the retrieval threads and
+    record one usage event of ``len(texts)`` units: the price times ``found(result)``
+    (how many of the queries found something). Answers the result and what it cost."""
     await admit_model(call, settings.RETRIEVAL_MODEL)
     if check is not None:
         await sync_to_async(check)()
     price = await sync_to_async(query_price)()
     plan = await dense_query(call)
-    # One reservation covers the query and, with dense retrieval, its embedding's worst
-    # case; the embedding is its own usage event (priced like /v1/embeddings) charged
-    # from it.
-    await reserve(call, price + await plan.worst_case([text]))
-    vector = await plan.embed(call, text, call.request_id)
+    # One reservation covers the queries and, with dense retrieval, their embedding's
+    # worst case; the embedding is its own usage event (priced like /v1/embeddings)
+    # charged from it.
+    await reserve(call, price * len(texts) + await plan.worst_case(texts))
+    vectors = await plan.embed_all(call, texts, call.request_id)
     # Off the process's shared sync thread; stopped when the client goes away.
-    result = await offload(run, vector, budget=QueryBudget())
-    charged = price if found(result) else Decimal(0)
+    result = await offload(run, vectors, budget=QueryBudget())
+    charged = price * found(result)
     event = usage_event(call, status="ok", http_status=200)
-    event.units, event.cost_usd = 1, charged
+    event.units, event.cost_usd = len(texts), charged
     await record(call, event)
     return result, charged

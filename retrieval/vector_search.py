@@ -55,7 +55,7 @@ MAX_QUERIES = 10
 
 
 def check_queries(value: object) -> list[str]:
-    """A search's ``query``: a string, or a list of 1 to 10 strings (searched as one)."""
+    """A search's ``query``: a string, or a list of 1 to 10 strings (each searched)."""
     if isinstance(value, list):
         if not 1 <= len(value) <= MAX_QUERIES:
             raise RetrievalError(
@@ -143,6 +143,40 @@ def search_stores(
     hits.sort(key=lambda hit: -hit.score)  # stable: each store's own order among ties
     Collection.objects.filter(pk__in=[s.pk for s in stores]).update(last_active_at=timezone.now())
     return hits[:max_num_results]
+
+
+def search_each(
+    stores: list[Collection],
+    queries: list[str],
+    query_vectors: list[QueryVector],
+    *,
+    max_num_results: int,
+    checked_filters: dict | None,
+    score_threshold: float | None,
+    budget: QueryBudget | None,
+) -> tuple[list[SearchHit], int]:
+    """Each query searched on its own (``search_stores``) and the hits merged: a passage
+    found by several queries appears once, with its best score. Answers the merged hits,
+    best first, at most ``max_num_results``, and how many of the queries found something."""
+    best: dict[tuple, SearchHit] = {}
+    found = 0
+    for query, vector in zip(queries, query_vectors, strict=True):
+        hits = search_stores(
+            stores,
+            query,
+            max_num_results=max_num_results,
+            checked_filters=checked_filters,
+            score_threshold=score_threshold,
+            query_vector=vector,
+            budget=budget,
+        )
+        found += bool(hits)
+        for hit in hits:
+            key = (hit.vector_store_id, hit.file_id, hit.page_start, hit.page_end, hit.text)
+            if key not in best or hit.score > best[key].score:
+                best[key] = hit
+    merged = sorted(best.values(), key=lambda hit: -hit.score)  # stable: first found first
+    return merged[:max_num_results], found
 
 
 def search_vector_stores(
