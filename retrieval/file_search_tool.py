@@ -31,6 +31,7 @@ from retrieval.charging import dense_query, query_price
 from retrieval.filters import parse_filters
 from retrieval.offload import offload
 from retrieval.spelling import QueryBudget
+from retrieval.store_expiry import check_active
 from retrieval.vector_search import search_vector_stores
 from retrieval.vector_stores import get_vector_store
 
@@ -97,9 +98,11 @@ class FileSearchTool:
 
 
 def check_stores(user: User, vector_store_ids: tuple[str, ...]) -> None:
-    """404 for a vector store id that is not one of ``user``'s (``get_vector_store``)."""
+    """404 for a vector store id that is not one of ``user``'s (``get_vector_store``), 400
+    for one that has expired."""
     for index, vs_id in enumerate(vector_store_ids):
-        get_vector_store(user, vs_id, f"tools.vector_store_ids[{index}]")
+        param = f"tools.vector_store_ids[{index}]"
+        check_active(get_vector_store(user, vs_id, param), param)
 
 
 async def record_search(call: Call, request_id: str, cost: Decimal) -> None:

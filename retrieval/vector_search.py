@@ -12,14 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.utils import timezone
-
 from retrieval.attributes import check_plain_text
 from retrieval.errors import RetrievalError
 from retrieval.filters import parse_filters
 from retrieval.models import Collection, Document
 from retrieval.querying import MAX_QUERY_CHARS, MAX_TOP_K, QueryVector, query_collection
 from retrieval.spelling import QueryBudget
+from retrieval.store_expiry import check_active, touch
 from retrieval.vector_stores import get_vector_store
 
 __all__ = ["SearchHit", "parse_filters", "search_vector_stores"]
@@ -81,7 +80,8 @@ def check_max_results(value: object) -> int:
 
 
 def find_stores(user, vector_store_ids: list[str]) -> list[Collection]:
-    """The caller's stores, once each (a 404 naming the first that is not theirs)."""
+    """The caller's stores, once each (a 404 naming the first that is not theirs, a 400
+    for one that has expired)."""
     if not vector_store_ids or len(vector_store_ids) > MAX_STORES:
         raise RetrievalError(
             400,
@@ -90,7 +90,10 @@ def find_stores(user, vector_store_ids: list[str]) -> list[Collection]:
             "vector_store_ids",
         )
     unique = list(dict.fromkeys(str(v) for v in vector_store_ids))
-    return [get_vector_store(user, v, f"vector_store_ids[{i}]") for i, v in enumerate(unique)]
+    stores = [get_vector_store(user, v, f"vector_store_ids[{i}]") for i, v in enumerate(unique)]
+    for i, store in enumerate(stores):
+        check_active(store, f"vector_store_ids[{i}]")  # an expired store is a 400
+    return stores
 
 
 def search_stores(
@@ -141,7 +144,7 @@ def search_stores(
     if score_threshold is not None:
         hits = [hit for hit in hits if hit.score >= score_threshold]
     hits.sort(key=lambda hit: -hit.score)  # stable: each store's own order among ties
-    Collection.objects.filter(pk__in=[s.pk for s in stores]).update(last_active_at=timezone.now())
+    touch(stores)  # a search is activity: the stores' expiry moves on
     return hits[:max_num_results]
 
 
