@@ -32,3 +32,8 @@ def embed_document(document_pk: int) -> None:
 @shared_task(ignore_result=True)
 def expire_vector_stores() -> int:
     return store_expiry.expire_stores()
+
+
+@shared_task(ignore_result=True)
+def sweep_embeddings() -> int:
+    return embedding_jobs.sweep_embeddings()
