@@ -20,7 +20,14 @@ $(VENV)/.synced: pyproject.toml uv.lock
 	@UV=$$(command -v uv || echo "$$HOME/.local/bin/uv"); $$UV sync --frozen --quiet
 	@touch $@
 
-setup: $(VENV)/.synced ## Create the virtual environment and install dependencies
+# The official openai Node SDK for the Node contract test (tests/contract/test_node_sdk.py),
+# when npm is there (CI installs nodejs and npm: bin/os-packages).
+NODE_SDK := tests/node/node_modules/.package-lock.json
+$(NODE_SDK): tests/node/package.json tests/node/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --prefix tests/node --no-audit --no-fund --silent; \
+	else echo "npm not found: the Node SDK test will fail (bin/os-packages --install adds nodejs, npm)"; fi
+
+setup: $(VENV)/.synced $(NODE_SDK) ## Create the virtual environment and install dependencies
 
 run: setup ## OS packages, migrate, demo data; web + worker + beat, restarted if they die (Ctrl-C stops all)
 	@HOST=$(HOST) PORT=$(PORT) bin/run

@@ -8,7 +8,9 @@ to the next deployment) over ``upstream.open_embeddings`` (OpenAI-compatible ups
 the built-in local provider). Each call is one usage event under the caller's request
 id, ``source`` and ``endpoint``, priced with the model's input price like
 ``/v1/embeddings`` and charged to ``caller.user_id`` (and its key); a failed call is an
-``error`` event that costs nothing. Failures raise ``EmbeddingFailed``.
+``error`` event that costs nothing. Failures raise ``EmbeddingFailed``. An embedding made
+as part of a running request (``caller.part_of``: a search's query) is charged from that
+request's reservation, as its other parts are (``gateway.metering.record_part``).
 
 Admission stays with the caller: it must have admitted ``model`` for the payer (an API
 request: ``gateway.admission.admit_model``; a worker: the payer's context) before it
@@ -37,6 +39,7 @@ from billing.pricing import price, worst_case_cost
 from catalog.snapshots import DeploymentEntry, ModelEntry, get_catalog, get_catalog_sync
 from gateway import proxy, upstream
 from gateway.call import Call
+from gateway.metering import record_part
 from ground.errors import ApiError
 from ground.tokens import estimate_input_tokens, worst_case_input_tokens
 from usage.events import UsageEvent, emit, emit_sync
@@ -64,6 +67,9 @@ class Caller:
     request_id: str = ""
     source: str = "api"
     endpoint: str = "embeddings"
+    # A request this embedding is part of (a search's query embedding): the event is
+    # charged from that request's reservation (``gateway.metering.record_part``).
+    part_of: Call | None = None
 
     def with_request_id(self) -> Caller:
         if self.request_id:
@@ -131,10 +137,17 @@ async def aembed(
         )
     except EmbeddingFailed as exc:
         if exc.event is not None:
-            await emit(exc.event)
+            await _record(caller, exc.event)
         raise
-    await emit(embedded.event)
+    await _record(caller, embedded.event)
     return embedded.vectors
+
+
+async def _record(caller: Caller, event: UsageEvent) -> None:
+    if caller.part_of is not None:
+        await record_part(caller.part_of, event)
+    else:
+        await emit(event)
 
 
 def embed(

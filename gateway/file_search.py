@@ -25,7 +25,9 @@ together) and then the answer's events.
 Metering, all under the request's id ``<id>``: the rounds that asked for searches are
 the usage records ``<id>_plan`` and ``<id>_plan2`` (the model's tokens), each search
 ``<id>_fs<n>`` (one retrieval query; its embedding ``<id>_fs<n>_embed``), the answer
-``<id>`` (which settles the hold). The response's ``usage`` is the answer round's.
+``<id>`` (which settles the hold); every part is charged from the request's reservation.
+The response's ``usage`` counts every round: the planning rounds' tokens plus the
+answer's, exactly what the token records add up to.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ from gateway.adapters.responses_file_search import (
     user_question,
     with_file_search,
 )
-from gateway.adapters.responses_object import _item_id, _new_response_id
+from gateway.adapters.responses_object import _item_id, _new_response_id, with_earlier_usage
 from gateway.admission import admit, reserve
 from gateway.call import Call
 from gateway.file_search_rounds import (
@@ -116,7 +118,11 @@ async def respond(call: Call, body: dict, spec: FileSearchSpec, chat_body: dict)
             reply,
             answer_tokens,
             lambda chat: with_file_search(
-                chat_to_responses_response(chat, request=body, response_id=response_id),
+                chat_to_responses_response(
+                    dict(chat, usage=with_earlier_usage(chat.get("usage"), searches.used)),
+                    request=body,
+                    response_id=response_id,
+                ),
                 done,
                 sources,
             ),
@@ -126,6 +132,7 @@ async def respond(call: Call, body: dict, spec: FileSearchSpec, chat_body: dict)
         model=model.public_id,
         response_id=response_id,
         annotate=lambda text: citations(text, sources),
+        earlier_usage=searches.used,
     )
     head = search_events(translator, done)
 

@@ -24,11 +24,10 @@ from gateway.adapters.responses_file_search import (
     planned_queries,
 )
 from gateway.call import Call
-from gateway.metering import usage_event
+from gateway.metering import record_part, usage_event
 from gateway.server_tools import FileSearchBackend
 from gateway.upstream import UpstreamReply, open_chat
 from ground.errors import ApiError
-from usage.events import emit
 
 PLAN_MAX_TOKENS = 256
 MAX_RESULT_CHARS = 1500  # of one passage, as the model reads it
@@ -46,6 +45,7 @@ class Searches:
     sources: list[FileSearchResult] = field(default_factory=list)  # numbered [1], [2], …
     turns: list[dict] = field(default_factory=list)  # the calls and their results
     rounds: int = 0  # model rounds that asked for searches
+    used: tuple[int, int, int] = (0, 0, 0)  # their (prompt, completion, cached) tokens
 
     def conversation(self) -> list[dict]:
         return [{"role": "system", "content": CITE_INSTRUCTIONS}, *self.messages, *self.turns]
@@ -99,10 +99,12 @@ class Searches:
 
     async def record_round(self, usage: tuple[int, int, int] | None) -> None:
         """A round that asked for searches: its tokens are a usage record of their own
-        (``<id>_plan``, ``<id>_plan2``), charged directly; the request's hold is settled
-        by the answer's record."""
+        (``<id>_plan``, ``<id>_plan2``), durable at once and charged from the request's
+        reservation (``record_part``); the answer's record settles the reservation. The
+        response's ``usage`` adds them to the answer's (``used``)."""
         self.rounds += 1
         counts = usage or (self.call.est_prompt, PLAN_MAX_TOKENS, 0)
+        self.used = tuple(a + b for a, b in zip(self.used, counts, strict=True))
         event = usage_event(
             self.call,
             status="ok",
@@ -114,7 +116,7 @@ class Searches:
         )
         suffix = "_plan" if self.rounds == 1 else f"_plan{self.rounds}"
         event.request_id = self.call.request_id + suffix
-        await emit(event)
+        await record_part(self.call, event)
 
 
 def trimmed(hit: FileSearchResult) -> FileSearchResult:

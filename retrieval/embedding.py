@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gateway import embedding as gateway_embedding
+from gateway.call import Call
 from gateway.embedding import EmbeddingFailed as EmbeddingUnavailable
 from gateway.embedding import worst_case
 
@@ -28,7 +29,8 @@ __all__ = ["ENDPOINT", "EmbeddingUnavailable", "GatewayEmbedder", "Payer", "wors
 
 @dataclass(frozen=True)
 class Payer:
-    """Whom an embedding call is charged to, and under which request id."""
+    """Whom an embedding call is charged to, under which request id, and (a query's
+    embedding) the running request whose reservation pays for it."""
 
     user_id: int
     api_key_id: int | None = None
@@ -36,6 +38,7 @@ class Payer:
     # The usage record's source: Retrieval's, or the page the embedding was made for
     # (a playground question's searches).
     source: str = SOURCE
+    part_of: Call | None = None
 
     def caller(self) -> gateway_embedding.Caller:
         return gateway_embedding.Caller(
@@ -44,6 +47,7 @@ class Payer:
             self.request_id or f"rtv_emb_{uuid.uuid4().hex}",
             source=self.source,
             endpoint=ENDPOINT,
+            part_of=self.part_of,
         )
 
 

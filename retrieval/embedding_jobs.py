@@ -9,6 +9,15 @@ queries use every vector written so far (``dense_status`` ``pending`` with
 ``dense_status`` ``failed`` with ``dense_error`` says why, and the document stays found
 lexically.
 
+A task lost mid-way (its worker killed, the broker lost it, it was never delivered)
+would leave the document ``pending`` for ever: each written batch (and the queuing)
+marks ``dense_progress_at``, and ``sweep_embeddings`` (a beat task) queues the embedding
+again for a document pending with no sign of life for ``RETRIEVAL_EMBED_LOST_SECONDS``;
+it starts where the lost one stopped (passages without a vector). After
+``RETRIEVAL_RETRY_CAP`` lost tasks the document is ``failed`` (still found lexically).
+A batch is written only to passages still without a vector, so a task that was thought
+lost but still runs never counts a passage twice.
+
 ``prepare_reembedding`` starts over with another model (or the same one): the document's
 vectors are dropped and its ``embedding_model`` set first, so a query never compares
 vectors of two models. ``manage.py reembed`` runs it for a collection or for all.
@@ -18,9 +27,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F
+from django.db.models import Count, F, Q
+from django.utils import timezone
 
 from accounts.snapshots import payer_context
 from retrieval import dense
@@ -41,6 +53,8 @@ def start_embedding(document: Document) -> None:
         dense_status=PENDING if model else "",
         dense_error="",
         embedded_passages=0,
+        dense_progress_at=timezone.now() if model else None,
+        dense_requeues=0,
     )
     if model:
         queue_embedding(document.pk)
@@ -53,7 +67,13 @@ def prepare_reembedding(document_pk: int, model: str, *, keep: bool = False) -> 
         document = Document.objects.select_for_update().filter(pk=document_pk).first()
         if document is None:
             return
-        fields = {"embedding_model": model, "dense_status": PENDING, "dense_error": ""}
+        fields = {
+            "embedding_model": model,
+            "dense_status": PENDING,
+            "dense_error": "",
+            "dense_progress_at": timezone.now(),
+            "dense_requeues": 0,
+        }
         if not (keep and document.embedding_model == model):
             Chunk.objects.filter(document=document).update(embedding=None)
             fields["embedded_passages"] = 0
@@ -95,20 +115,62 @@ def embed_document(document_pk: int, progress: Callable[[int, int], None] | None
         with transaction.atomic():
             if not _still_embedding(document, model):
                 return ""  # deleted, indexed again or given another model meanwhile
+            # Only passages still without one: a task thought lost that still runs
+            # beside its replacement never counts a passage twice.
             written = sum(
-                Chunk.objects.filter(pk=chunk_id, document=document).update(
+                Chunk.objects.filter(pk=chunk_id, document=document, embedding__isnull=True).update(
                     embedding=dense.encode(vector)
                 )
                 for (chunk_id, _, _), vector in zip(batch, vectors, strict=True)
             )
             Document.objects.filter(pk=document.pk).update(
-                embedded_passages=F("embedded_passages") + written
+                embedded_passages=F("embedded_passages") + written,
+                dense_progress_at=timezone.now(),
             )
         if progress is not None:
             done = Document.objects.filter(pk=document.pk).values_list(
                 "embedded_passages", flat=True
             )
             progress(done.first() or 0, total)
+
+
+def sweep_embeddings(now: datetime | None = None, limit: int = 200) -> int:
+    """Queue again the embedding of documents left ``pending`` with no sign of life for
+    ``RETRIEVAL_EMBED_LOST_SECONDS``; after ``RETRIEVAL_RETRY_CAP`` lost tasks, mark them
+    ``failed``. Answers how many documents it acted on."""
+    now = now or timezone.now()
+    lost = now - timedelta(seconds=settings.RETRIEVAL_EMBED_LOST_SECONDS)
+    stale = Q(dense_progress_at__lt=lost) | Q(dense_progress_at__isnull=True, created_at__lt=lost)
+    pending = (
+        Document.objects.filter(stale, status=Document.Status.READY, dense_status=PENDING)
+        .exclude(embedding_model="")
+        .order_by("pk")
+    )
+    count = 0
+    for document in pending[:limit]:
+        # Only if nothing moved since it was read (a batch written, another sweep).
+        unchanged = Document.objects.filter(
+            pk=document.pk, dense_status=PENDING, dense_progress_at=document.dense_progress_at
+        )
+        with transaction.atomic():
+            if document.dense_requeues >= settings.RETRIEVAL_RETRY_CAP:
+                acted = unchanged.update(
+                    dense_status=FAILED,
+                    dense_error=f"Embedding stopped {document.dense_requeues + 1} times without "
+                    "finishing (a worker stopped or the queue lost the task); the document is "
+                    "found by its words. Run manage.py reembed --unfinished once workers run.",
+                )
+                if acted:
+                    log.warning("Document %s: embedding lost too often, given up", document.doc_id)
+            else:
+                acted = unchanged.update(
+                    dense_progress_at=now, dense_requeues=document.dense_requeues + 1
+                )
+                if acted:
+                    queue_embedding(document.pk)
+                    log.warning("Document %s: embedding task lost, queued again", document.doc_id)
+        count += bool(acted)
+    return count
 
 
 def _still_embedding(document: Document, model: str) -> bool:

@@ -5,8 +5,9 @@ Registered with the gateway's server tools in ``RetrievalConfig.ready``; the gat
 runs the tool loop (``gateway.file_search``). Each search is one request of
 ``RETRIEVAL_MODEL`` (free when it finds nothing) under the request id the gateway gives
 (``<id>_fs<n>``), with ``source=alretrieval`` (a signed-in user's page: the page's own,
-``playground``) and endpoint ``responses.file_search``; with
-dense retrieval on, the query's embedding is its own usage event (``<id>_fs<n>_embed``).
+``playground``) and endpoint ``responses.file_search``; with dense retrieval on, the
+query's embedding is its own usage event (``<id>_fs<n>_embed``); both are charged from
+the Responses call's reservation.
 The key needs the ``alretrieval`` scope, as for the collection routes."""
 
 from __future__ import annotations
@@ -27,11 +28,11 @@ from gateway.admission import admit_model
 from gateway.call import Call
 from gateway.metering import record_part, usage_event
 from ground.errors import ApiError
-from retrieval import dense, embedding, querying
-from retrieval.charging import query_price
+from retrieval.charging import dense_query, query_price, search_source
 from retrieval.filters import parse_filters
 from retrieval.offload import offload
 from retrieval.spelling import QueryBudget
+from retrieval.store_expiry import check_active
 from retrieval.vector_search import search_vector_stores
 from retrieval.vector_stores import get_vector_store
 
@@ -63,30 +64,13 @@ class FileSearchTool:
         if spec.filters is not None:
             parse_filters(spec.filters, param="tools.filters")
         price = await sync_to_async(query_price)()
-        embedder = dense.active_embedder()
-        dense_on = embedder is not None and not call.ctx.refuses_model(embedder.model)
-        if dense_on and await dense.aenabled():
-            price += await embedding.worst_case(embedder.model, [WORST_QUERY])
-        return price
+        return price + await (await dense_query(call)).worst_case([WORST_QUERY])
 
     async def search(
         self, call: Call, spec: FileSearchSpec, query: str, request_id: str
     ) -> list[FileSearchResult]:
         price = await sync_to_async(query_price)()
-        embedder = dense.active_embedder()
-        vector = querying.QueryVector(None)
-        if embedder is not None and await dense.aenabled():
-            if call.ctx.refuses_model(embedder.model):
-                vector = querying.QueryVector(None, querying.DENSE_REFUSED_NOTE)
-            else:
-                call.admitted_models.add(embedder.model)
-                payer = embedding.Payer(
-                    call.ctx.owner_id,
-                    call.ctx.key_id or None,
-                    f"{request_id}_embed",
-                    source=search_source(call),
-                )
-                vector = await querying.aembed_query(query, payer)
+        vector = await (await dense_query(call)).embed(call, query, request_id)
         hits = await offload(
             search_vector_stores,
             owner(call),
@@ -115,16 +99,11 @@ class FileSearchTool:
 
 
 def check_stores(user: User, vector_store_ids: tuple[str, ...]) -> None:
-    """404 for a vector store id that is not one of ``user``'s (``get_vector_store``)."""
+    """404 for a vector store id that is not one of ``user``'s (``get_vector_store``), 400
+    for one that has expired."""
     for index, vs_id in enumerate(vector_store_ids):
-        get_vector_store(user, vs_id, f"tools.vector_store_ids[{index}]")
-
-
-def search_source(call: Call) -> str:
-    """The source of a search's usage records: Retrieval's for an API key's request; the
-    page's own for a signed-in user's page (the playground's "Chat with your documents"),
-    so the question and its searches show together under that page."""
-    return call.source if call.ctx.session else "alretrieval"
+        param = f"tools.vector_store_ids[{index}]"
+        check_active(get_vector_store(user, vs_id, param), param)
 
 
 async def record_search(call: Call, request_id: str, cost: Decimal) -> None:

@@ -150,6 +150,11 @@ class Document(models.Model):
     # Passages with a vector of ``embedding_model``: progress, and (summed over a
     # collection) part of the version of its cached vector matrix (retrieval.vectors).
     embedded_passages = models.PositiveIntegerField(default=0)
+    # For the embedding sweep (retrieval.embedding_jobs.sweep_embeddings): the last sign
+    # of life of the embedding (queued, or a batch written) and how often a lost
+    # embedding task was queued again.
+    dense_progress_at = models.DateTimeField(null=True, blank=True)
+    dense_requeues = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
     indexed_at = models.DateTimeField(null=True, blank=True)
     # For the sweep (retrieval.indexing.sweep_documents): when its task was queued, the

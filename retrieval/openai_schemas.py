@@ -151,7 +151,10 @@ class VectorStoreSearch(Schema):
                 ]
             }
         ),
-    ] = Field(description="A string, or a list of strings searched as one query.")
+    ] = Field(
+        description="A string, or a list of strings: each is searched (and charged as one "
+        "retrieval query) and the results merged, a passage once with its best score."
+    )
     max_num_results: Annotated[JsonInt, Field(ge=1, le=MAX_TOP_K)] = 10
     filters: dict[str, Any] | None = Field(
         None,
@@ -160,7 +163,9 @@ class VectorStoreSearch(Schema):
     )
     ranking_options: RankingOptions | None = None
     rewrite_query: StrictBool = Field(
-        False, description="Accepted; Portico searches the query as written."
+        False,
+        description="Search each query without its question and stop words (English and "
+        "Arabic); the answer's `search_query` shows what was searched.",
     )
 
 

@@ -69,6 +69,19 @@ async def aembed_query(text: str, payer: Payer) -> QueryVector:
         return QueryVector(None, DENSE_FAILED_NOTE)
 
 
+async def aembed_queries(texts: list[str], payer: Payer) -> list[QueryVector]:
+    """The vectors of several queries in one embedding call (one usage event)."""
+    embedder = dense.active_embedder()
+    if embedder is None:
+        return [QueryVector(None)] * len(texts)
+    try:
+        vectors = await embedder.aembed(texts, payer, input_type="query")
+    except EmbeddingUnavailable as exc:
+        log.warning("Queries ranked lexically only: embedding failed: %s", exc.reason)
+        return [QueryVector(None, DENSE_FAILED_NOTE)] * len(texts)
+    return [QueryVector(vector) for vector in vectors]
+
+
 def filtered(collection: Collection, checked: dict, document_pks: list[int] | None) -> list[int]:
     """The ready documents (of ``document_pks``, when given) whose attributes match."""
     ready = collection.documents.filter(status=Document.Status.READY)

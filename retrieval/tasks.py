@@ -6,7 +6,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
-from retrieval import embedding_jobs, indexing
+from retrieval import embedding_jobs, indexing, store_expiry
 
 
 # The longest task there is: its hard limit is what the broker's visibility timeout is
@@ -27,3 +27,13 @@ def sweep_documents() -> int:
 @shared_task(ignore_result=True, acks_late=True, time_limit=settings.RETRIEVAL_TASK_TIME_LIMIT)
 def embed_document(document_pk: int) -> None:
     embedding_jobs.embed_document(document_pk)
+
+
+@shared_task(ignore_result=True)
+def expire_vector_stores() -> int:
+    return store_expiry.expire_stores()
+
+
+@shared_task(ignore_result=True)
+def sweep_embeddings() -> int:
+    return embedding_jobs.sweep_embeddings()

@@ -205,6 +205,15 @@ def terms(text: str) -> list[str]:
     return out
 
 
+def rewrite_query(text: str) -> str:
+    """A search query without its question and stop words, as the analyser drops them
+    (English and Arabic, joined forms such as ماهي and بما included): "What is the
+    capital of Egypt?" → "capital Egypt". No model is asked. A query made only of such
+    words is kept as written."""
+    kept = [m.group() for m in WORD.finditer(text) if normalize(m.group()) not in STOP_WORDS]
+    return " ".join(kept) or text
+
+
 def analysed_words(text: str) -> list[tuple[str, str, str]]:
     """``(term, exact form term or "", bare-prefix term or "")`` of each word, in order."""
     out: list[tuple[str, str, str]] = []

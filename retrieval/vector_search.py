@@ -12,14 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.utils import timezone
-
 from retrieval.attributes import check_plain_text
 from retrieval.errors import RetrievalError
 from retrieval.filters import parse_filters
 from retrieval.models import Collection, Document
 from retrieval.querying import MAX_QUERY_CHARS, MAX_TOP_K, QueryVector, query_collection
 from retrieval.spelling import QueryBudget
+from retrieval.store_expiry import check_active, touch
 from retrieval.vector_stores import get_vector_store
 
 __all__ = ["SearchHit", "parse_filters", "search_vector_stores"]
@@ -55,7 +54,7 @@ MAX_QUERIES = 10
 
 
 def check_queries(value: object) -> list[str]:
-    """A search's ``query``: a string, or a list of 1 to 10 strings (searched as one)."""
+    """A search's ``query``: a string, or a list of 1 to 10 strings (each searched)."""
     if isinstance(value, list):
         if not 1 <= len(value) <= MAX_QUERIES:
             raise RetrievalError(
@@ -81,7 +80,8 @@ def check_max_results(value: object) -> int:
 
 
 def find_stores(user, vector_store_ids: list[str]) -> list[Collection]:
-    """The caller's stores, once each (a 404 naming the first that is not theirs)."""
+    """The caller's stores, once each (a 404 naming the first that is not theirs, a 400
+    for one that has expired)."""
     if not vector_store_ids or len(vector_store_ids) > MAX_STORES:
         raise RetrievalError(
             400,
@@ -90,7 +90,10 @@ def find_stores(user, vector_store_ids: list[str]) -> list[Collection]:
             "vector_store_ids",
         )
     unique = list(dict.fromkeys(str(v) for v in vector_store_ids))
-    return [get_vector_store(user, v, f"vector_store_ids[{i}]") for i, v in enumerate(unique)]
+    stores = [get_vector_store(user, v, f"vector_store_ids[{i}]") for i, v in enumerate(unique)]
+    for i, store in enumerate(stores):
+        check_active(store, f"vector_store_ids[{i}]")  # an expired store is a 400
+    return stores
 
 
 def search_stores(
@@ -141,8 +144,42 @@ def search_stores(
     if score_threshold is not None:
         hits = [hit for hit in hits if hit.score >= score_threshold]
     hits.sort(key=lambda hit: -hit.score)  # stable: each store's own order among ties
-    Collection.objects.filter(pk__in=[s.pk for s in stores]).update(last_active_at=timezone.now())
+    touch(stores)  # a search is activity: the stores' expiry moves on
     return hits[:max_num_results]
+
+
+def search_each(
+    stores: list[Collection],
+    queries: list[str],
+    query_vectors: list[QueryVector],
+    *,
+    max_num_results: int,
+    checked_filters: dict | None,
+    score_threshold: float | None,
+    budget: QueryBudget | None,
+) -> tuple[list[SearchHit], int]:
+    """Each query searched on its own (``search_stores``) and the hits merged: a passage
+    found by several queries appears once, with its best score. Answers the merged hits,
+    best first, at most ``max_num_results``, and how many of the queries found something."""
+    best: dict[tuple, SearchHit] = {}
+    found = 0
+    for query, vector in zip(queries, query_vectors, strict=True):
+        hits = search_stores(
+            stores,
+            query,
+            max_num_results=max_num_results,
+            checked_filters=checked_filters,
+            score_threshold=score_threshold,
+            query_vector=vector,
+            budget=budget,
+        )
+        found += bool(hits)
+        for hit in hits:
+            key = (hit.vector_store_id, hit.file_id, hit.page_start, hit.page_end, hit.text)
+            if key not in best or hit.score > best[key].score:
+                best[key] = hit
+    merged = sorted(best.values(), key=lambda hit: -hit.score)  # stable: first found first
+    return merged[:max_num_results], found
 
 
 def search_vector_stores(

@@ -15,6 +15,7 @@ from retrieval.documents import delete_document_row
 from retrieval.errors import RetrievalError
 from retrieval.files import get_file
 from retrieval.models import Collection, Document, FileBatch, Page
+from retrieval.store_expiry import check_active, touch
 from retrieval.vector_stores import (
     MAX_FILES_PER_CALL,
     attach_files,
@@ -39,11 +40,13 @@ def attach_file(
     chunking_strategy: dict | None,
     charge: PdfCharge | None,
 ) -> Document:
-    collection = get_vector_store(user, vector_store_id)
+    collection = check_active(get_vector_store(user, vector_store_id), "vector_store_id")
     attributes = check_attributes(attributes)
     chunking = check_chunking(chunking_strategy)
     file = get_file(user, file_id)
-    return attach_files(collection, [(file, attributes, chunking)], charge)[0]
+    document = attach_files(collection, [(file, attributes, chunking)], charge)[0]
+    touch([collection])  # giving a store files is activity: its expiry moves on
+    return document
 
 
 def get_store_file(user, vector_store_id: str, file_id: str) -> tuple[Collection, Document]:
@@ -136,7 +139,7 @@ def create_batch(
 ) -> FileBatch:
     """``file_ids`` (with the batch's ``attributes`` and ``chunking_strategy``) or
     ``files`` (each ``{"file_id", "attributes"?, "chunking_strategy"?}``), not both."""
-    collection = get_vector_store(user, vector_store_id)
+    collection = check_active(get_vector_store(user, vector_store_id), "vector_store_id")
     if bool(file_ids) == bool(files):
         raise RetrievalError(
             400, "Send either 'file_ids' or 'files' (not both).", "invalid_parameter", "file_ids"
@@ -167,6 +170,7 @@ def create_batch(
     with transaction.atomic():
         batch = FileBatch.objects.create(collection=collection)
         attach_files(collection, entries, charge, batch)
+    touch([collection])
     return batch
 
 

@@ -20,7 +20,7 @@ from gateway.proxy import json_response
 from ground.bodies import json_body, parse_json, parse_query, query_parameters
 from retrieval import openai_shapes, vector_search, vector_stores
 from retrieval.api import owner, pdf_charge, retrieval_model
-from retrieval.charging import charged_search
+from retrieval.charging import charged_searches
 from retrieval.filters import parse_filters
 from retrieval.models import Collection
 from retrieval.offload import offload
@@ -34,6 +34,7 @@ from retrieval.openai_schemas import (
     VectorStoreObject,
     VectorStoreSearch,
 )
+from retrieval.text import rewrite_query
 
 router = Router(tags=["Vector stores"])
 BASE = "/vector_stores"
@@ -159,11 +160,15 @@ def result(hit: vector_search.SearchHit) -> dict:
 )
 @v1("alretrieval", endpoint="alretrieval.query", source="alretrieval", admit_now=False)
 async def search(request: HttpRequest, call: Call, vector_store_id: str) -> HttpResponse:
-    """Ranked passages with their pages; charged as one request of `portico/alretrieval`
-    (free when nothing is found), exactly like an alRetrieval query."""
+    """Ranked passages with their pages. Each query string (a list is searched query by
+    query and the hits merged) is charged as one alRetrieval query of
+    `portico/alretrieval`, free when it finds nothing; `rewrite_query` drops question and
+    stop words, and `search_query` shows what was searched."""
     body = parse_json(request, VectorStoreSearch)
     queries = vector_search.check_queries(body.query)
-    text = " ".join(queries)[: vector_search.MAX_QUERY_CHARS]
+    if body.rewrite_query:
+        queries = [rewrite_query(query) for query in queries]
+    queries = list(dict.fromkeys(queries))  # the same words are searched (and charged) once
     checked = parse_filters(body.filters) if body.filters is not None else None
     threshold = body.ranking_options.score_threshold if body.ranking_options else None
     stores: list[Collection] = []
@@ -171,18 +176,20 @@ async def search(request: HttpRequest, call: Call, vector_store_id: str) -> Http
     def check() -> None:
         stores.extend(vector_search.find_stores(owner(call), [vector_store_id]))
 
-    def run(vector, budget) -> list[vector_search.SearchHit]:
-        return vector_search.search_stores(
+    def run(vectors, budget) -> tuple[list[vector_search.SearchHit], int]:
+        return vector_search.search_each(
             stores,
-            text,
+            queries,
+            vectors,
             max_num_results=body.max_num_results,
             checked_filters=checked,
             score_threshold=threshold,
-            query_vector=vector,
             budget=budget,
         )
 
-    hits, _ = await charged_search(call, text, run, found=bool, check=check)
+    (hits, _), _ = await charged_searches(
+        call, queries, run, found=lambda result: result[1], check=check
+    )
     return json_response(
         {
             "object": "vector_store.search_results.page",

@@ -24,6 +24,25 @@ def _item_id(prefix: str, response_id: str, index: int) -> str:
     return f"{prefix}_{response_id.removeprefix('resp_')}{index:02d}"
 
 
+def with_earlier_usage(usage: Any, earlier: tuple[int, int, int] | None) -> Any:
+    """Chat ``usage`` plus the ``(prompt, completion, cached)`` tokens of earlier model
+    rounds of the same response (a server-side tool loop); ``usage`` as it is when there
+    were none, or when it is absent."""
+    if not earlier or not any(earlier) or not isinstance(usage, dict):
+        return usage
+    prompt = (usage.get("prompt_tokens") or 0) + earlier[0]
+    completion = (usage.get("completion_tokens") or 0) + earlier[1]
+    details = dict(usage.get("prompt_tokens_details") or {})
+    details["cached_tokens"] = (details.get("cached_tokens") or 0) + earlier[2]
+    return {
+        **usage,
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+        "prompt_tokens_details": details,
+    }
+
+
 def _responses_usage(usage: Any) -> dict[str, Any] | None:
     """Chat ``usage`` -> Responses ``usage`` (``None`` if absent)."""
     if not isinstance(usage, dict):

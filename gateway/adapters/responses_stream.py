@@ -16,6 +16,7 @@ from .responses_object import (
     _now,
     _response_object,
     _responses_usage,
+    with_earlier_usage,
 )
 from .sse import SSEParser
 
@@ -59,9 +60,13 @@ class ResponsesStreamTranslator:
         response_id: str | None = None,
         created_at: int | None = None,
         annotate: Callable[[str], list[dict[str, Any]]] | None = None,
+        earlier_usage: tuple[int, int, int] | None = None,
     ) -> None:
         self.request = request
         self.annotate = annotate  # the finished text's annotations (file citations)
+        # The tokens of the response's earlier model rounds (a server-side tool loop),
+        # added to the answer's usage: the response's usage counts every round.
+        self.earlier_usage = earlier_usage
         self.model = model if model is not None else request.get("model")
         self.response_id = response_id or _new_response_id()
         self.created_at = _now() if created_at is None else created_at
@@ -230,7 +235,7 @@ class ResponsesStreamTranslator:
         self._header(out)
         if chunk.get("model") and self.model is None:
             self.model = chunk["model"]
-        usage = _responses_usage(chunk.get("usage"))
+        usage = _responses_usage(with_earlier_usage(chunk.get("usage"), self.earlier_usage))
         if usage is not None:
             self.usage = usage
         for choice in chunk.get("choices") or ():

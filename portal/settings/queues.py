@@ -72,6 +72,18 @@ CELERY_BEAT_SCHEDULE["retrieval-sweep-documents"] = {
     "schedule": 30.0,
     "options": {"expires": 25},
 }
+# Embedding tasks lost mid-way (retrieval.embedding_jobs.sweep_embeddings).
+CELERY_BEAT_SCHEDULE["retrieval-sweep-embeddings"] = {
+    "task": "retrieval.tasks.sweep_embeddings",
+    "schedule": 60.0,
+    "options": {"expires": 50},
+}
+# Vector stores past their ``expires_after``: their documents and bytes go.
+CELERY_BEAT_SCHEDULE["retrieval-expire-vector-stores"] = {
+    "task": "retrieval.tasks.expire_vector_stores",
+    "schedule": 600.0,
+    "options": {"expires": 300},
+}
 # Automatic retries of failed jobs, and usage events a crash kept from being emitted.
 CELERY_BEAT_SCHEDULE["ocr-sweep-jobs"] = {
     "task": "ocr.tasks.sweep_jobs",

@@ -9,6 +9,7 @@ are read from the search results, never built here."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from http import HTTPStatus
 
 import httpx
@@ -370,3 +371,15 @@ def test_a_model_that_keeps_searching_is_answered_in_at_most_three_rounds(sdk, f
         f"{request_id}_fs1",
     }
     assert records[f"{request_id}_plan2"].completion_tokens > 0
+    # The response's usage counts every round, and the bill is exactly those tokens.
+    rounds = [records[f"{request_id}_plan"], records[f"{request_id}_plan2"], records[request_id]]
+    usage = response.usage
+    assert usage.input_tokens == sum(r.prompt_tokens for r in rounds)
+    assert usage.output_tokens == sum(r.completion_tokens for r in rounds)
+    assert usage.total_tokens == usage.input_tokens + usage.output_tokens
+    assert usage.input_tokens > records[request_id].prompt_tokens  # not the answer's alone
+    per_million = Decimal(1_000_000)
+    assert (
+        sum(r.cost_usd for r in rounds)
+        == (usage.input_tokens * Decimal("1") + usage.output_tokens * Decimal("2")) / per_million
+    )  # fake-llm: $1 in, $2 out per million

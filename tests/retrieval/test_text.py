@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from retrieval.text import clean_text, normalize, stem_arabic, terms
+from retrieval.text import clean_text, normalize, rewrite_query, stem_arabic, terms
 
 
 def test_arabic_diacritics_and_tatweel_are_removed():
@@ -44,3 +44,11 @@ def test_english_is_case_folded_and_stemmed_and_stop_words_dropped():
 def test_clean_text_keeps_lines_and_drops_dangerous_characters():
     assert clean_text("a\x00b\r\nc\u202ed\u2066\n\n\n\ne") == "ab\ncd\n\ne"
     assert clean_text("x\ud800y") == "xy"
+
+
+def test_a_rewritten_query_drops_question_and_stop_words_in_both_languages():
+    assert rewrite_query("What is the lighthouse of Alexandria?") == "lighthouse Alexandria"
+    assert rewrite_query("ماهي مكتبة الإسكندرية؟") == "مكتبة الإسكندرية"
+    assert rewrite_query("متى بنيت المنارة في الاسكندرية") == "بنيت المنارة الاسكندرية"
+    assert rewrite_query("Who were they?") == "Who were they?"  # only stop words: as written
+    assert rewrite_query("ships 1973") == "ships 1973"
