@@ -3,15 +3,30 @@ document. Answers follow the official SDK's ``openai.types.admin.organization`` 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from ninja import Field, Schema
-from pydantic import ConfigDict
+from pydantic import BeforeValidator, ConfigDict
+from pydantic_core import PydanticCustomError
 
 from gateway.admin_api.common import MAX_ID, ListQuery
 from ground.bodies import JsonInt
 
-Budget = str | JsonInt | None
+
+def _budget_text(value: object) -> object:
+    """A budget as sent: a decimal string, a JSON integer (read as its digits) or null; a
+    JSON number with a fraction (a float, rounded before we see it) or anything else is
+    refused here, the amount itself by ``accounts.org_rules.clean_budget``."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if value is None or isinstance(value, str):
+        return value
+    raise PydanticCustomError(
+        "budget_type", 'a budget is a decimal string such as "12.50", an integer, or null'
+    )
+
+
+Budget = Annotated[str | None, BeforeValidator(_budget_text)]
 BUDGET = 'USD as a decimal string ("12.50"), 0 to 100,000,000; null for none.'
 
 
