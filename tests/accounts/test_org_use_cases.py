@@ -251,3 +251,20 @@ def test_audit_entries_filter_and_cannot_be_changed(org, owner):
         entry.save()
     with pytest.raises(ValueError):
         entry.delete()
+
+
+def test_staff_cannot_edit_or_delete_an_audit_entry_in_the_admin(org, owner, admin_client):
+    projects.create_project(owner, org, "P")
+    entry = AuditLogEntry.objects.get()
+    change = f"/admin/accounts/auditlogentry/{entry.pk}/change/"
+    assert admin_client.get(change).status_code == 200  # readable
+    assert admin_client.post(change, {"type": "forged"}).status_code == 403
+    delete = f"/admin/accounts/auditlogentry/{entry.pk}/delete/"
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 403
+    bulk = admin_client.post(
+        "/admin/accounts/auditlogentry/",
+        {"action": "delete_selected", "_selected_action": [entry.pk], "post": "yes"},
+    )
+    assert bulk.status_code in (200, 302, 403)
+    entry.refresh_from_db()
+    assert entry.type == "project.created" and AuditLogEntry.objects.count() == 1
