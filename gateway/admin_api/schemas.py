@@ -253,3 +253,21 @@ ServiceAccountList = listing(ServiceAccountObject, "ServiceAccountList")
 ApiKeyList = listing(ApiKeyObject, "ProjectApiKeyList")
 RateLimitList = listing(RateLimitObject, "RateLimitList")
 AuditLogList = listing(AuditLogObject, "AuditLogList")
+
+
+class UsageResult(Open):
+    object: str
+
+
+class Bucket(Open):
+    object: Literal["bucket"]
+    start_time: int
+    end_time: int
+    results: list[UsageResult]
+
+
+class UsagePage(Schema):
+    object: Literal["page"]
+    data: list[Bucket]
+    has_more: bool
+    next_page: str | None

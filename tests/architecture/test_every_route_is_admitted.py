@@ -109,6 +109,9 @@ V1_ADMIN = {
     ("GET", "/organization/projects/{project_id}/rate_limits"),
     ("POST", "/organization/projects/{project_id}/rate_limits/{rate_limit_id}"),
     ("GET", "/organization/audit_logs"),
+    ("GET", "/organization/usage/completions"),
+    ("GET", "/organization/usage/embeddings"),
+    ("GET", "/organization/costs"),
 }
 
 # Portal pages that use a model or spend money (by URL name).

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from decimal import Decimal
 from io import StringIO
 
 import httpx
@@ -24,6 +25,7 @@ from accounts.models import (
 from accounts.org_rules import Actor, user_public_id
 from accounts.organizations import personal_organization
 from accounts.projects import create_project
+from tests.gateway.conftest import drained_records
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -311,3 +313,51 @@ def test_roles_and_owners_are_guarded(admin, alice, bob, server):
     with pytest.raises(openai.PermissionDeniedError):
         bobs.projects.create(name="mine")
     assert org.members.get(user=alice).role == "owner"
+
+
+def test_usage_and_costs_come_in_buckets_grouped_as_asked(admin, alice, make_key, client_for):
+    started = int(time.time())
+    secret = make_key()
+    chat = client_for(secret)
+    for _ in range(2):
+        chat.chat.completions.create(model="fake-llm", messages=[{"role": "user", "content": "hi"}])
+    chat.embeddings.create(model="fake-embed", input=["a", "b"])
+    records = drained_records()
+    assert len(records) == 3
+    project_id = records[0].api_key.project.public_id
+    key_id = f"key_{records[0].api_key_id}"
+
+    page = admin.usage.completions(
+        start_time=started - 60, bucket_width="1h", group_by=["project_id", "model", "api_key_id"]
+    )
+    results = [r for bucket in page.data for r in bucket.results]
+    assert len(results) == 1
+    (row,) = results
+    assert (row.num_model_requests, row.model, row.project_id, row.api_key_id) == (
+        2,
+        "fake-llm",
+        project_id,
+        key_id,
+    )
+    assert row.input_tokens == sum(r.prompt_tokens for r in records if r.model == "fake-llm")
+    assert row.output_tokens == sum(r.completion_tokens for r in records if r.model == "fake-llm")
+
+    embedded = admin.usage.embeddings(start_time=started - 60, bucket_width="1m", limit=5)
+    assert sum(r.num_model_requests for b in embedded.data for r in b.results) == 1
+    assert all(b.end_time - b.start_time == 60 for b in embedded.data)
+
+    costs = admin.usage.costs(start_time=started - 60, group_by=["line_item", "user_id"])
+    lines = {r.line_item: r for b in costs.data for r in b.results}
+    exact = sum(r.cost_usd for r in records)
+    assert sum(Decimal(r.amount.model_extra["value_usd"]) for r in lines.values()) == exact
+    assert {r.user_id for r in lines.values()} == {user_public_id(alice.pk)}
+
+    # A project filter, and someone else's usage is not here.
+    other = admin.usage.completions(start_time=started - 60, project_ids=["proj_nobody"])
+    assert all(b.results == [] for b in other.data)
+    with pytest.raises(openai.BadRequestError) as refused:
+        admin.usage.completions(start_time=started, bucket_width="2h")
+    assert refused.value.body["param"] == "bucket_width"
+    with pytest.raises(openai.BadRequestError) as refused:
+        admin.usage.completions(start_time=started, group_by=["colour"])
+    assert refused.value.body["param"] == "group_by"
