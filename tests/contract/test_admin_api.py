@@ -104,6 +104,10 @@ def test_an_owner_walks_every_route_with_the_sdk(admin, alice, bob, client_for):
     assert bob_id in [u.id for u in admin.projects.users.list(project.id)]
     assert admin.projects.users.retrieve(bob_id, project_id=project.id).email == bob.email
     assert admin.projects.users.update(bob_id, project_id=project.id, role="owner").role == "owner"
+    capped = admin.projects.users.update(
+        bob_id, project_id=project.id, role="member", extra_body={"cap_usd": "3.5"}
+    )
+    assert (capped.role, extra(capped, "cap_usd")) == ("member", "3.5")
     assert admin.projects.users.delete(bob_id, project_id=project.id).deleted
 
     # Service accounts: the key once, and it works.
