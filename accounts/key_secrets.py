@@ -1,4 +1,4 @@
-"""An API key's secret: how it is made (``sk-`` and 43 random characters), the prefix
+"""An API key's secret: how it is made (``sk-`` and 43 random characters; ``sk-admin-`` for an admin key), the prefix
 shown to its owner, and the keyed hash that is stored and looked up."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from django.conf import settings
 from ground.crypto import keyed_hash
 
 KEY_PREFIX = "sk-"
+ADMIN_KEY_PREFIX = "sk-admin-"  # an admin key reads as one (it still matches KEY_PREFIX)
 
 
 VISIBLE_PREFIX_LENGTH = 11  # "sk-" + 8 characters
@@ -22,3 +23,7 @@ def hash_key(raw: str) -> str:
 
 def new_secret() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def new_admin_secret() -> str:
+    return ADMIN_KEY_PREFIX + secrets.token_urlsafe(32)

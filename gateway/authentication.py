@@ -10,6 +10,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from accounts.key_secrets import KEY_PREFIX, hash_key
+from accounts.org_keys import ADMIN_SCOPE
 from accounts.snapshots import KeyContext, get_key_context, is_known_valid
 from gateway.call import Call
 from gateway.ratelimit import MINUTE, Rule, get_limiter
@@ -63,9 +64,31 @@ async def authenticate(request: HttpRequest, scope: str, call: Call) -> KeyConte
             403, f"Requests from {address} are not allowed for this API key.", code="ip_not_allowed"
         )
     if scope not in ctx.scopes:
-        raise ApiError(403, f"This API key lacks the '{scope}' scope.", code="missing_scope")
+        raise scope_refusal(ctx, scope)
     request.key_context = ctx
     return ctx
+
+
+def scope_refusal(ctx: KeyContext, scope: str) -> ApiError:
+    """403 for a key without ``scope``; as OpenAI words it when an admin key calls a model
+    or an ordinary key calls the Admin API (``accounts.org_keys.ADMIN_SCOPE``)."""
+    if scope == ADMIN_SCOPE:
+        return ApiError(
+            403,
+            "You have insufficient permissions for this operation. Missing scopes: "
+            "api.management.read. The Admin API takes an admin key (sk-admin-…), made by an "
+            "owner of the organization.",
+            code="missing_scope",
+        )
+    if ADMIN_SCOPE in ctx.scopes:
+        return ApiError(
+            403,
+            "You have insufficient permissions for this operation. Missing scopes: "
+            "model.request. An admin key only manages the organization (/v1/organization/…); "
+            "use a project API key for this.",
+            code="missing_scope",
+        )
+    return ApiError(403, f"This API key lacks the '{scope}' scope.", code="missing_scope")
 
 
 KEY_PATTERN = re.compile(re.escape(KEY_PREFIX) + r"[A-Za-z0-9_-]{20,100}")

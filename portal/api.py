@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from gateway.admin_api.api import routers as admin_routers
 from gateway.api import router as gateway_router
 from ground import bodies
 from ground.db import RETRY_AFTER_SECONDS, is_lock_timeout
@@ -162,3 +163,5 @@ api.add_router("", retrieval_router)
 api.add_router("", files_router)
 api.add_router("", vector_stores_router)
 api.add_router("", vector_store_files_router)
+for admin_router in admin_routers:  # OpenAI's Admin API: /v1/organization/…
+    api.add_router("", admin_router)

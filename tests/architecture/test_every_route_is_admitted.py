@@ -72,6 +72,48 @@ V1_NO_MODEL = {
     ("GET", "/vector_stores/{vector_store_id}/file_batches/{batch_id}/files"),
 }
 
+# OpenAI's Admin API (gateway.admin_api): admin keys only (the "admin" scope), no model.
+V1_ADMIN = {
+    ("GET", "/organization/users"),
+    ("GET", "/organization/users/{user_id}"),
+    ("POST", "/organization/users/{user_id}"),
+    ("DELETE", "/organization/users/{user_id}"),
+    ("POST", "/organization/invites"),
+    ("GET", "/organization/invites"),
+    ("GET", "/organization/invites/{invite_id}"),
+    ("DELETE", "/organization/invites/{invite_id}"),
+    ("POST", "/organization/admin_api_keys"),
+    ("GET", "/organization/admin_api_keys"),
+    ("GET", "/organization/admin_api_keys/{key_id}"),
+    ("DELETE", "/organization/admin_api_keys/{key_id}"),
+    ("POST", "/organization/projects"),
+    ("GET", "/organization/projects"),
+    ("GET", "/organization/projects/{project_id}"),
+    ("POST", "/organization/projects/{project_id}"),
+    ("POST", "/organization/projects/{project_id}/archive"),
+    ("GET", "/organization/projects/{project_id}/spend_limit"),
+    ("POST", "/organization/projects/{project_id}/spend_limit"),
+    ("DELETE", "/organization/projects/{project_id}/spend_limit"),
+    ("GET", "/organization/projects/{project_id}/users"),
+    ("POST", "/organization/projects/{project_id}/users"),
+    ("GET", "/organization/projects/{project_id}/users/{user_id}"),
+    ("POST", "/organization/projects/{project_id}/users/{user_id}"),
+    ("DELETE", "/organization/projects/{project_id}/users/{user_id}"),
+    ("POST", "/organization/projects/{project_id}/service_accounts"),
+    ("GET", "/organization/projects/{project_id}/service_accounts"),
+    ("GET", "/organization/projects/{project_id}/service_accounts/{service_account_id}"),
+    ("DELETE", "/organization/projects/{project_id}/service_accounts/{service_account_id}"),
+    ("GET", "/organization/projects/{project_id}/api_keys"),
+    ("GET", "/organization/projects/{project_id}/api_keys/{api_key_id}"),
+    ("DELETE", "/organization/projects/{project_id}/api_keys/{api_key_id}"),
+    ("GET", "/organization/projects/{project_id}/rate_limits"),
+    ("POST", "/organization/projects/{project_id}/rate_limits/{rate_limit_id}"),
+    ("GET", "/organization/audit_logs"),
+    ("GET", "/organization/usage/completions"),
+    ("GET", "/organization/usage/embeddings"),
+    ("GET", "/organization/costs"),
+}
+
 # Portal pages that use a model or spend money (by URL name).
 PAGES_USING_MODELS = {
     "ocr",  # upload
@@ -86,7 +128,7 @@ PAGES_USING_MODELS = {
 # in (top-ups, codes), but no model is used and nothing is spent.
 PAGES_WITHOUT_MODELS = {
     "healthz", "readyz", "status", "metrics", "admin_overview", "dashboard", "docs",
-    "keys", "key", "key_edit", "key_revoke", "key_rotate",
+    "keys", "key", "key_edit", "key_revoke", "key_rotate", "invite-accept",
     "usage", "usage_export", "usage_detail", "models", "model_detail",
     "wallet", "wallet-redeem", "wallet-threshold", "wallet-topup",
     "wallet-topup-success", "wallet-topup-cancelled", "stripe-webhook",
@@ -126,14 +168,18 @@ def test_every_v1_route_is_admitted_and_classified():
         admission = getattr(view, "admission", None)
         assert admission is not None, f"{route} is not admitted by gateway.admission.v1"
         way = V1_USES_MODEL.get(route)
-        if way is None:
+        if route in V1_ADMIN:
+            assert admission.scope == "admin", f"{route} is the Admin API's: admin keys only"
+        elif way is None:
             assert route in V1_NO_MODEL, f"{route} is new: say whether it uses a model"
         elif way == "body":
             assert not admission.admit_now, f"{route} names its model in the body"
         else:
             assert admission.model is not None, f"{route} must be admitted for {way}"
             assert admission.model() == getattr(settings, way)
-    assert seen == set(V1_USES_MODEL) | V1_NO_MODEL, "a route in the tables no longer exists"
+    assert seen == set(V1_USES_MODEL) | V1_NO_MODEL | V1_ADMIN, (
+        "a route in the tables no longer exists"
+    )
 
 
 def calls_admission(view, depth: int = 2) -> bool:

@@ -8,6 +8,7 @@ from django.core.management import CommandError, call_command
 
 from accounts.key_secrets import hash_key
 from accounts.models import ApiKey
+from accounts.organizations import personal_organization
 
 pytestmark = pytest.mark.django_db
 
@@ -51,3 +52,26 @@ def test_a_key_cannot_widen_its_owners_allowlist(alice):
     alice.save()
     with pytest.raises(CommandError, match="Not on the account's allowlist"):
         call_command("createapikey", "--user", "alice@example.com", "--models", "fake-claude")
+
+
+def test_admin_prints_an_admin_key_of_the_users_organization(alice):
+    out = StringIO()
+    call_command("createapikey", "--admin", "--user", "alice@example.com", "--json", stdout=out)
+    printed = json.loads(out.getvalue())
+    key = ApiKey.objects.get(kind=ApiKey.Kind.ADMIN)
+    assert printed["key"].startswith("sk-admin-") and key.hashed_key == hash_key(printed["key"])
+    assert printed["organization"] == personal_organization(alice).public_id
+    assert key.project is None and key.scopes == ["admin"]
+
+
+def test_admin_refuses_an_organization_the_user_does_not_own(alice, bob):
+    theirs = personal_organization(bob).public_id
+    with pytest.raises(CommandError, match="Only an owner"):
+        call_command(
+            "createapikey", "--admin", "--user", "alice@example.com", "--organization", theirs
+        )
+    with pytest.raises(CommandError, match="No organization"):
+        call_command(
+            "createapikey", "--admin", "--user", "alice@example.com", "--organization", "org-x"
+        )
+    assert not ApiKey.objects.filter(kind=ApiKey.Kind.ADMIN).exists()

@@ -1,4 +1,6 @@
-"""Mint an API key for a user: ``manage.py createapikey --user EMAIL [--scopes …] [--models …] [--rpm N] [--json]``."""
+"""Mint an API key for a user: ``manage.py createapikey --user EMAIL [--scopes …] [--models …] [--rpm N] [--json]``,
+or an admin key for the Admin API: ``--admin --user EMAIL [--organization org-…]`` (the user
+must own the organization; their personal one by default)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,10 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.key_rules import KeyError_
 from accounts.keys import issue_key
-from accounts.models import User
+from accounts.models import Organization, User
+from accounts.org_keys import mint_admin_key
+from accounts.org_rules import Actor, OrgError
+from accounts.organizations import personal_organization
 
 
 def csv_list(value: str | None) -> list[str] | None:
@@ -30,11 +35,20 @@ class Command(BaseCommand):
         parser.add_argument("--rpd", type=int, help="requests per day")
         parser.add_argument("--ip", help="comma-separated CIDR allowlist")
         parser.add_argument("--json", action="store_true", help="print JSON")
+        parser.add_argument(
+            "--admin", action="store_true", help="an admin key (OpenAI's Admin API) instead"
+        )
+        parser.add_argument(
+            "--organization", help="with --admin: the organization's id (default: personal)"
+        )
 
     def handle(self, *args, **options) -> None:
         user = User.objects.filter(email__iexact=options["user"]).first()
         if user is None:
             raise CommandError(f"No user with e-mail {options['user']!r}.")
+        if options["admin"]:
+            self.admin_key(user, options)
+            return
         try:
             issued = issue_key(
                 user,
@@ -66,5 +80,33 @@ class Command(BaseCommand):
                     }
                 )
             )
+        else:
+            self.stdout.write(issued.secret)
+
+    def admin_key(self, user: User, options: dict) -> None:
+        chosen = options["organization"]
+        organization = (
+            Organization.objects.filter(public_id=chosen).first()
+            if chosen
+            else personal_organization(user)
+        )
+        if organization is None:
+            raise CommandError(f"No organization with id {chosen!r}.")
+        try:
+            issued = mint_admin_key(Actor(user=user), organization, options["name"])
+        except OrgError as exc:
+            raise CommandError(exc.message) from None
+        key = issued.key
+        if options["json"]:
+            payload = {
+                "id": f"key_{key.pk}",
+                "key": issued.secret,
+                "prefix": key.prefix,
+                "name": key.name,
+                "user": user.email,
+                "organization": organization.public_id,
+                "kind": key.kind,
+            }
+            self.stdout.write(json.dumps(payload))
         else:
             self.stdout.write(issued.secret)
