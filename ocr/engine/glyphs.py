@@ -35,11 +35,15 @@ NEIGHBOURS = 5
 TALL = 0.6  # of the tallest piece: a digit's height; ٠ ٫ ٬ . , - are smaller
 MIN_SPECK = 0.06  # of the band's height: smaller pieces are dust, not ink of the number
 NOT_A_GLYPH = "?"
-SPACE = 0.5  # of the band's height: a wider gap between characters is a space
+SPACE = 0.4  # of the band's height: centres a cell and this much apart are a space apart
 SYSTEMS = {
     "western": frozenset("0123456789.,/-:%+"),
     "eastern": frozenset("٠١٢٣٤٥٦٧٨٩۴۵۶٫٬.,/-:٪%+"),
 }
+
+# Persian digits whose shapes differ from their Arabic twins only by a stroke; a
+# character near both is the same digit (which twin the page prints is settled per page).
+_TWINS = str.maketrans("۴۵۶", "٤٥٦")
 
 Box = tuple[int, int, int, int]
 
@@ -124,25 +128,32 @@ class GlyphModel:
         out = []
         for row in distances:
             nearest = np.argsort(row)[: NEIGHBOURS * 4]
-            votes: dict[str, float] = {}
-            for index in nearest[:NEIGHBOURS]:
-                label = str(self.labels[index])
-                votes[label] = votes.get(label, 0.0) + 1.0
-            label = max(votes, key=lambda k: (votes[k], -_first(row, nearest, self.labels, k)))
-            best = _first(row, nearest, self.labels, label)
-            other = min(
-                (row[i] for i in nearest if str(self.labels[i]) != label), default=best * 2 + 1
+            labels = [str(self.labels[i]) for i in nearest]
+            folded = [label.translate(_TWINS) for label in labels]
+            votes: dict[str, int] = {}
+            for label in folded[:NEIGHBOURS]:
+                votes[label] = votes.get(label, 0) + 1
+            # the most votes, then the nearest
+            winner = max(votes, key=lambda k: (votes[k], -folded.index(k)))
+            best = float(row[nearest[folded.index(winner)]])
+            other = next(
+                (float(row[i]) for i, f in zip(nearest, folded, strict=True) if f != winner),
+                best * 2 + 1,
             )
             margin = (other - best) / max(1e-6, other + best)
-            confidence = 100.0 * min(1.0, 0.5 + 2.0 * margin) * votes[label] / NEIGHBOURS
-            if label not in allowed:
-                label = NOT_A_GLYPH
-            out.append((label, confidence))
+            confidence = 100.0 * min(1.0, 0.5 + 2.0 * margin) * votes[winner] / NEIGHBOURS
+            # the printed twin most of the winner's neighbours carry (٦ or ۶)
+            near = [lab for lab, f in zip(labels, folded, strict=True) if f == winner]
+            label = max(set(near[:NEIGHBOURS]), key=near[:NEIGHBOURS].count)
+            out.append((label if label in allowed else NOT_A_GLYPH, confidence))
         return out
 
 
-def _first(row: np.ndarray, nearest: np.ndarray, labels: np.ndarray, label: str) -> float:
-    return min(float(row[i]) for i in nearest if str(labels[i]) == label)
+def _cell_width(boxes: list[Box], height: float) -> float:
+    """The median width of the number's tall characters (its digits' cell, roughly)."""
+    tallest = max(b[3] - b[1] for b in boxes)
+    widths = sorted(b[2] - b[0] for b in boxes if b[3] - b[1] >= TALL * tallest)
+    return float(widths[len(widths) // 2]) if widths else 0.5 * height
 
 
 @cache
@@ -169,12 +180,18 @@ def read(gray: np.ndarray, system: str) -> list[tuple[str, float, Box]]:
     if any(label == NOT_A_GLYPH for label, _ in labelled):
         return []
     top, bottom = band(boxes)
+    cell = _cell_width(boxes, bottom - top)
     words: list[tuple[str, float, Box]] = []
+    previous: Box | None = None
     for box, (label, confidence) in zip(boxes, labelled, strict=True):
-        if words and box[0] - words[-1][2][2] < SPACE * (bottom - top):
+        # Digits sit in cells of one width (٠ is a dot in the middle of its cell): a
+        # space is where the centres stand a cell and SPACE band heights apart or more.
+        apart = previous is not None and (box[0] + box[2] - previous[0] - previous[2]) / 2
+        if words and apart < cell + SPACE * (bottom - top):
             text, conf, (x0, y0, x1, y1) = words[-1]
             merged = (x0, min(y0, box[1]), max(x1, box[2]), max(y1, box[3]))
             words[-1] = (text + label, min(conf, confidence), merged)
         else:
             words.append((label, confidence, box))
+        previous = box
     return words
