@@ -22,6 +22,7 @@ best one, on Tesseract's 0–100 scale.
 
 from __future__ import annotations
 
+import itertools
 from functools import cache
 from pathlib import Path
 
@@ -36,6 +37,7 @@ TALL = 0.6  # of the tallest piece: a digit's height; ٠ ٫ ٬ . , - are smaller
 MIN_SPECK = 0.06  # of the band's height: smaller pieces are dust, not ink of the number
 NOT_A_GLYPH = "?"
 SPACE = 0.4  # of the band's height: centres a cell and this much apart are a space apart
+SPACE_STRETCH = 1.5  # ... and this many times the number's usual step
 SYSTEMS = {
     "western": frozenset("0123456789.,/-:%+"),
     "eastern": frozenset("٠١٢٣٤٥٦٧٨٩۴۵۶٫٬.,/-:٪%+"),
@@ -149,11 +151,19 @@ class GlyphModel:
         return out
 
 
-def _cell_width(boxes: list[Box], height: float) -> float:
-    """The median width of the number's tall characters (its digits' cell, roughly)."""
+def _spaces(boxes: list[Box], height: float) -> list[bool]:
+    """Whether a space stands before each character. Digits sit in cells of one width
+    (٠ is a dot in the middle of its cell, Amiri's digits stand far apart): a space is
+    where two centres stand a digit's width and :data:`SPACE` band heights apart or
+    more, and :data:`SPACE_STRETCH` times the crop's usual step."""
     tallest = max(b[3] - b[1] for b in boxes)
     widths = sorted(b[2] - b[0] for b in boxes if b[3] - b[1] >= TALL * tallest)
-    return float(widths[len(widths) // 2]) if widths else 0.5 * height
+    cell = float(widths[len(widths) // 2]) if widths else 0.5 * height
+    steps = [(b[0] + b[2] - a[0] - a[2]) / 2 for a, b in itertools.pairwise(boxes)]
+    usual = sorted(steps)[(len(steps) - 1) // 2] if steps else 0.0
+    return [False] + [
+        step >= cell + SPACE * height and step >= SPACE_STRETCH * usual for step in steps
+    ]
 
 
 @cache
@@ -180,18 +190,13 @@ def read(gray: np.ndarray, system: str) -> list[tuple[str, float, Box]]:
     if any(label == NOT_A_GLYPH for label, _ in labelled):
         return []
     top, bottom = band(boxes)
-    cell = _cell_width(boxes, bottom - top)
+    spaces = _spaces(boxes, bottom - top)
     words: list[tuple[str, float, Box]] = []
-    previous: Box | None = None
-    for box, (label, confidence) in zip(boxes, labelled, strict=True):
-        # Digits sit in cells of one width (٠ is a dot in the middle of its cell): a
-        # space is where the centres stand a cell and SPACE band heights apart or more.
-        apart = previous is not None and (box[0] + box[2] - previous[0] - previous[2]) / 2
-        if words and apart < cell + SPACE * (bottom - top):
+    for box, (label, confidence), space in zip(boxes, labelled, spaces, strict=True):
+        if words and not space:
             text, conf, (x0, y0, x1, y1) = words[-1]
             merged = (x0, min(y0, box[1]), max(x1, box[2]), max(y1, box[3]))
             words[-1] = (text + label, min(conf, confidence), merged)
         else:
             words.append((label, confidence, box))
-        previous = box
     return words
