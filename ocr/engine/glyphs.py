@@ -33,14 +33,17 @@ MODEL = Path(__file__).with_name("tessdata") / "glyphs.npz"
 SIZE = 16  # a character's ink is scaled into SIZE × SIZE
 GEOMETRY_WEIGHT = 4.0  # height, width and rows count this much against the shape
 NEIGHBOURS = 5
+UNSURE = 50.0  # a label this unsure may give way to an allowed one
 TALL = 0.6  # of the tallest piece: a digit's height; ٠ ٫ ٬ . , - are smaller
+SPECK_HEIGHT = 0.45  # of the band's height: a smaller piece outside the band is dust
 MIN_SPECK = 0.06  # of the band's height: smaller pieces are dust, not ink of the number
 NOT_A_GLYPH = "?"
 SPACE = 0.4  # of the band's height: centres a cell and this much apart are a space apart
 SPACE_STRETCH = 1.5  # ... and this many times the number's usual step
 SYSTEMS = {
     "western": frozenset("0123456789.,/-:%+"),
-    "eastern": frozenset("٠١٢٣٤٥٦٧٨٩۴۵۶٫٬.,/-:٪%+"),
+    # Not . and , : beside Arabic-Indic digits they are ٠ (a dot) and ٬ as often as not.
+    "eastern": frozenset("٠١٢٣٤٥٦٧٨٩۴۵۶٫٬/-:٪%+"),
 }
 
 # Persian digits whose shapes differ from their Arabic twins only by a stroke; a
@@ -79,7 +82,21 @@ def segment(ink: np.ndarray) -> tuple[list[Box], np.ndarray]:
                 g[:] = [min(g[0], x0), min(g[1], y0), max(g[2], x1), max(g[3], y1)]
                 continue
         groups.append([x0, y0, x1, y1])
-    return [(g[0], g[1], g[2], g[3]) for g in groups], labels
+    boxes = [(g[0], g[1], g[2], g[3]) for g in groups]
+    return _without_specks(boxes), labels
+
+
+def _without_specks(boxes: list[Box]) -> list[Box]:
+    """``boxes`` less the small pieces whose middle is above the band of the tall
+    characters or that lie wholly below it: dust (٠ sits in the middle of the band, ٬
+    in it, and ٫ . , on its bottom edge)."""
+    if len(boxes) < 2:
+        return boxes
+    top, bottom = band(boxes)
+    small = SPECK_HEIGHT * (bottom - top)
+    return [
+        b for b in boxes if b[3] - b[1] >= small or (top <= (b[1] + b[3]) / 2 and b[1] < bottom)
+    ]
 
 
 def band(boxes: list[Box]) -> tuple[float, float]:
@@ -121,8 +138,10 @@ class GlyphModel:
         self.norms = (self.vectors**2).sum(axis=1)
 
     def classify(self, rows: np.ndarray, allowed: frozenset[str]) -> list[tuple[str, float]]:
-        """(label, confidence 0–100) per row; labels outside ``allowed`` (and ``?``)
-        compete, so a letter is not forced into a digit."""
+        """(label, confidence 0–100) per row. Every label competes, so a letter (``?``)
+        is not forced into a digit; a character nearest to a label outside ``allowed``
+        is ``?`` too, unless that label is unsure (under :data:`UNSURE`), when it takes
+        the best label in ``allowed`` (a blurred ٠ nearer to ``.`` than to ٠)."""
         if not len(rows):
             return []
         distances = self.norms[None, :] - 2 * rows @ self.vectors.T + (rows**2).sum(1)[:, None]
@@ -130,25 +149,33 @@ class GlyphModel:
         out = []
         for row in distances:
             nearest = np.argsort(row)[: NEIGHBOURS * 4]
-            labels = [str(self.labels[i]) for i in nearest]
-            folded = [label.translate(_TWINS) for label in labels]
-            votes: dict[str, int] = {}
-            for label in folded[:NEIGHBOURS]:
-                votes[label] = votes.get(label, 0) + 1
-            # the most votes, then the nearest
-            winner = max(votes, key=lambda k: (votes[k], -folded.index(k)))
-            best = float(row[nearest[folded.index(winner)]])
-            other = next(
-                (float(row[i]) for i, f in zip(nearest, folded, strict=True) if f != winner),
-                best * 2 + 1,
-            )
-            margin = (other - best) / max(1e-6, other + best)
-            confidence = 100.0 * min(1.0, 0.5 + 2.0 * margin) * votes[winner] / NEIGHBOURS
-            # the printed twin most of the winner's neighbours carry (٦ or ۶)
-            near = [lab for lab, f in zip(labels, folded, strict=True) if f == winner]
-            label = max(set(near[:NEIGHBOURS]), key=near[:NEIGHBOURS].count)
+            label, confidence = self._vote(row, nearest)
+            if label not in allowed and label != NOT_A_GLYPH and confidence < UNSURE:
+                kept = [i for i in nearest if str(self.labels[i]) in allowed]
+                if kept:
+                    label, confidence = self._vote(row, np.array(kept))
             out.append((label if label in allowed else NOT_A_GLYPH, confidence))
         return out
+
+    def _vote(self, row: np.ndarray, nearest: np.ndarray) -> tuple[str, float]:
+        """The label most of the :data:`NEIGHBOURS` nearest carry (then the nearest), and
+        a confidence from the votes and the margin to the next label."""
+        labels = [str(self.labels[i]) for i in nearest]
+        folded = [label.translate(_TWINS) for label in labels]
+        votes: dict[str, int] = {}
+        for label in folded[:NEIGHBOURS]:
+            votes[label] = votes.get(label, 0) + 1
+        winner = max(votes, key=lambda k: (votes[k], -folded.index(k)))
+        best = float(row[nearest[folded.index(winner)]])
+        other = next(
+            (float(row[i]) for i, f in zip(nearest, folded, strict=True) if f != winner),
+            best * 2 + 1,
+        )
+        margin = (other - best) / max(1e-6, other + best)
+        confidence = 100.0 * min(1.0, 0.5 + 2.0 * margin) * votes[winner] / NEIGHBOURS
+        # the printed twin most of the winner's neighbours carry (٦ or ۶)
+        near = [lab for lab, f in zip(labels, folded, strict=True) if f == winner][:NEIGHBOURS]
+        return max(set(near), key=near.count), confidence
 
 
 def _spaces(boxes: list[Box], height: float) -> list[bool]:

@@ -30,6 +30,8 @@ from .text import ARABIC_LETTER_RE, LATIN_LETTER_RE
 RUN_GAP = 0.5  # of the line's height: ink closer than this belongs to the same number
 TRUST = 70.0  # a glyph reading's weakest character must be this sure
 WIDER = 0.1  # of the line's height: a run this much wider than its word is worth a look
+UNSURE_CONF = 50.0  # a word read less surely than this may be a number read as letters
+UNSURE_DIGITS = 2  # ... and is one when read glyph by glyph into this many digits or more
 DIGITS = frozenset("0123456789٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹")
 
 Found = list[tuple[str, float, BBox]]
@@ -49,6 +51,11 @@ def crop_box(box: BBox, height: int, size: tuple[int, int]) -> BBox:
 def number_text(text: str) -> bool:
     """Digits with separators and signs only, at least one digit."""
     return any(ch in DIGITS for ch in text) and not any(ch.isalpha() for ch in text)
+
+
+def _unsure(word: Word) -> bool:
+    """A reading too unsure to trust (a number read as letters: ``لكت`` at 35)."""
+    return word.confidence < UNSURE_CONF
 
 
 def _has_letters(text: str) -> bool:
@@ -115,11 +122,12 @@ def whole_numbers(
     (see the module docstring), and the ids of the new words (read already)."""
     top, bottom = rows
     height = max(8, bottom - top)
-    lettered = [w.bbox for w in words if _has_letters(w.text)]
+    lettered = [w.bbox for w in words if _has_letters(w.text) and not _unsure(w)]
     out = list(words)
     done: set[int] = set()
     for word in words:
-        if not any(w is word for w in out) or not number_text(word.text):
+        unsure = _unsure(word) and not number_text(word.text)
+        if not any(w is word for w in out) or not (number_text(word.text) or unsure):
             continue
         core = (word.bbox[0], max(word.bbox[1], top), word.bbox[2], min(word.bbox[3], bottom))
         if core[3] - core[1] < 4:
@@ -128,13 +136,14 @@ def whole_numbers(
         inside = [
             w for w in out if w is not word and w.bbox[0] >= run[0] - 2 and w.bbox[2] <= run[2] + 2
         ]
-        if any(_has_letters(w.text) for w in inside):
+        if any(_has_letters(w.text) and not _unsure(w) for w in inside):
             continue
         wider = (word.bbox[0] - run[0]) + (run[2] - word.bbox[2]) >= WIDER * height
-        if not inside and not wider:
+        if not (inside or wider or unsure):
             continue
         found, _ = read_run(image, run, height, systems)
-        if not found:
+        digits = sum(ch in DIGITS for t, _, _ in found for ch in t)
+        if not found or (unsure and digits < UNSURE_DIGITS):
             continue
         new = [Word(t, c, b) for t, c, b in found][::-1]  # right to left, as the line
         gone = {id(word), *(id(w) for w in inside)}
