@@ -43,7 +43,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from . import bidi
+from . import bidi, glyphs, runs
 from .lines import Line, Word, core_rows, union
 from .results import BBox
 from .text import ARABIC_LETTER_RE, LATIN_LETTER_RE
@@ -71,7 +71,9 @@ ENGLISH_MIN_CONF = 80.0  # on Arabic pages: ٣٤٩٥ reads "YEIO" in English, un
 TALL_PIECE = 0.6  # of the tallest piece: a digit (٥ too); ٠ and ٫ ٬ are smaller
 SPLIT_GAP = 0.25  # a digit reading's words closer than this (line heights) are one number
 PIECE_GAP = 0.2  # pieces of one number closer than this (line heights) are joined
-BROKEN_GAP = 1.0  # ... two broken pieces closer than this
+BROKEN_GAP = 1.0
+WHOLE_GAP = 0.6  # ... two numbers read whole (read again glyph by glyph, kept apart if unsure)  # ... two broken pieces closer than this
+GLYPH_TRUST = 70.0  # a glyph reading this sure wins over a digit model reading it differs from
 MARGIN = 5.0  # a new reading must beat the first by this much (confidence points)
 MAX_CANDIDATES = 120  # bound the work on pathological pages
 PERSIAN_LETTERS = frozenset("پچژگکی")
@@ -102,31 +104,39 @@ def read_numbers(
         height = max(8, bottom - top)
         words: list[Word] = []
         arabic_line = any(ARABIC_LETTER_RE.search(w.text) for w in line.words)
-        for word in _join_pieces(line.words, height) if rtl else line.words:
-            suspect = arabic_line and _lookalike(word.text)
-            if budget > 0 and (suspect or is_candidate(word.text, word.confidence, rtl)):
-                budget -= 1
-                arabic_word = _arabic_word(word.text)
-                found, conf, kind = best_reading(
-                    image,
-                    word.bbox,
-                    height,
-                    read,
-                    with_english=not arabic_word,
-                    # A Latin word read with some confidence (SABIC) is read again in
-                    # English only, unless its letters look like Arabic-Indic digits.
-                    systems=() if _latin_word(word) and not suspect else systems,
-                    english_min=ENGLISH_MIN_CONF if arabic else 0.0,
-                )
-                if kind != "eng":
-                    found = _close_up(found, height)
-                if arabic_word and not _digits_fit_ink(ink, word.bbox, found, conf):
-                    found = []
-                if found and _replaces(word, found, conf, kind, ink, suspect):
-                    words.extend(_in_line_order(found, rtl))
-                    changed += 1
-                    continue
-            words.append(word)
+        source = _join_pieces(line.words, height) if rtl else line.words
+        done: set[int] = set()
+        if rtl:  # numbers Tesseract cut apart, read whole from their ink
+            source, done = runs.whole_numbers(image, ink, source, (top, bottom), systems)
+            changed += len(done)
+        for joined in source:
+            if id(joined) in done:
+                words.append(joined)
+            for word in () if id(joined) in done else [joined]:
+                suspect = arabic_line and _lookalike(word.text)
+                if budget > 0 and (suspect or is_candidate(word.text, word.confidence, rtl)):
+                    budget -= 1
+                    arabic_word = _arabic_word(word.text)
+                    found, conf, kind = best_reading(
+                        image,
+                        word.bbox,
+                        height,
+                        read,
+                        with_english=not arabic_word,
+                        # A Latin word read with some confidence (SABIC) is read again in
+                        # English only, unless its letters look like Arabic-Indic digits.
+                        systems=() if _latin_word(word) and not suspect else systems,
+                        english_min=ENGLISH_MIN_CONF if arabic else 0.0,
+                    )
+                    if kind != "eng":
+                        found = _close_up(found, height)
+                    if arabic_word and not _digits_fit_ink(ink, word.bbox, found, conf):
+                        found = []
+                    if found and _replaces(word, found, conf, kind, ink, suspect):
+                        words.extend(_in_line_order(found, rtl))
+                        changed += 1
+                        continue
+                words.append(word)
         if budget > 0 and rtl:  # Tesseract drops numbers in Arabic lines, not English ones
             for box in _gaps(ink, line, words, lines, (top, bottom))[:budget]:
                 budget -= 1
@@ -335,11 +345,6 @@ def _eastern(text: str) -> bool:
     return any(ch in ARABIC_DIGITS or ch in PERSIAN_DIGITS for ch in text)
 
 
-def is_number_text(text: str) -> bool:
-    """Digits with separators and signs only, at least one digit."""
-    return has_digit(text) and not any(ch.isalpha() for ch in text)
-
-
 def ink_map(gray: np.ndarray) -> np.ndarray:
     """Ink (255) on paper (0), Otsu's threshold over the page."""
     _, ink = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
@@ -373,17 +378,6 @@ def uncovered_boxes(
     return boxes
 
 
-def crop_box(box: BBox, height: int, size: tuple[int, int]) -> BBox:
-    """``box`` padded for reading: a little to the sides, more above and below."""
-    pad_x, pad_y = max(2, height // 8), max(3, height // 3)
-    return (
-        max(0, box[0] - pad_x),
-        max(0, box[1] - pad_y),
-        min(size[0], box[2] + pad_x),
-        min(size[1], box[3] + pad_y),
-    )
-
-
 def best_reading(
     image: Image.Image,
     box: BBox,
@@ -397,15 +391,18 @@ def best_reading(
     """The most confident reading of ``box``: (words in page pixels, mean confidence,
     kind). Digit readings count only when they are numbers; English ones when they hold
     a Latin letter or a digit, and are at least ``english_min`` sure."""
-    area = crop_box(box, height, image.size)
+    area = runs.crop_box(box, height, image.size)
     crop = image.crop(area)
     best: tuple[list[tuple[str, float, BBox]], float, str] = ([], -1.0, "")
+    gray = np.asarray(crop.convert("L"))
     for kind in (*systems, "eng") if with_english else systems:
         words = read(crop, kind)
+        if kind != "eng":
+            words = _glyph_check(words, glyphs.read(gray, kind))
         if kind == "eastern":
             words = [(_stray_marks(t), c, b) for t, c, b in words]
         text = " ".join(t for t, _, _ in words)
-        if not words or (kind != "eng" and not is_number_text(text)):
+        if not words or (kind != "eng" and not runs.number_text(text)):
             continue
         if kind == "eng" and not (has_digit(text) or _letters(text)[1]):
             continue
@@ -432,6 +429,19 @@ def _stray_marks(text: str) -> str:
     separator ٬ that is not followed by a group of three digits (a speck or the tail of
     a digit: ``٠٥٧٥٤٬٦٠٦٨٩``)."""
     return _STRAY_THOUSANDS.sub("", _DASH_ZERO.sub("٠", text))
+
+
+def _glyph_check(
+    words: list[tuple[str, float, BBox]], by_glyph: list[tuple[str, float, BBox]]
+) -> list[tuple[str, float, BBox]]:
+    """The digit model's reading of a crop, or the glyph reading of the same crop
+    (:mod:`ocr.engine.glyphs`) where the two differ and the glyph reading is at least
+    :data:`GLYPH_TRUST` sure."""
+    if not by_glyph or _mean(by_glyph) < GLYPH_TRUST:
+        return words
+    if "".join(t for t, _, _ in words) == "".join(t for t, _, _ in by_glyph):
+        return words
+    return by_glyph
 
 
 def _mean(words: list[tuple[str, float, BBox]]) -> float:
