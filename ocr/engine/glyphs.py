@@ -72,7 +72,8 @@ def segment(ink: np.ndarray) -> tuple[list[Box], np.ndarray]:
         return [], labels
     tallest = max(p[3] - p[1] for p in pieces)
     pieces = [p for p in pieces if max(p[2] - p[0], p[3] - p[1]) >= MIN_SPECK * tallest]
-    pieces.sort()
+    kept = set(_without_specks([p[:4] for p in pieces]))
+    pieces = sorted(p for p in pieces if p[:4] in kept)
     groups: list[list[int]] = []  # [x0, y0, x1, y1]
     for x0, y0, x1, y1, _ in pieces:
         if groups:
@@ -82,12 +83,11 @@ def segment(ink: np.ndarray) -> tuple[list[Box], np.ndarray]:
                 g[:] = [min(g[0], x0), min(g[1], y0), max(g[2], x1), max(g[3], y1)]
                 continue
         groups.append([x0, y0, x1, y1])
-    boxes = [(g[0], g[1], g[2], g[3]) for g in groups]
-    return _without_specks(boxes), labels
+    return [(g[0], g[1], g[2], g[3]) for g in groups], labels
 
 
 def _without_specks(boxes: list[Box]) -> list[Box]:
-    """``boxes`` less the small pieces whose middle is above the band of the tall
+    """``boxes`` (pieces of ink) less the small ones whose middle is above the band of the tall
     characters or that lie wholly below it: dust (٠ sits in the middle of the band, ٬
     in it, and ٫ . , on its bottom edge)."""
     if len(boxes) < 2:
