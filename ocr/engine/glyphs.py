@@ -72,7 +72,8 @@ def segment(ink: np.ndarray) -> tuple[list[Box], np.ndarray]:
         return [], labels
     tallest = max(p[3] - p[1] for p in pieces)
     pieces = [p for p in pieces if max(p[2] - p[0], p[3] - p[1]) >= MIN_SPECK * tallest]
-    pieces.sort()
+    kept = set(_without_specks([p[:4] for p in pieces]))
+    pieces = sorted(p for p in pieces if p[:4] in kept)
     groups: list[list[int]] = []  # [x0, y0, x1, y1]
     for x0, y0, x1, y1, _ in pieces:
         if groups:
@@ -82,12 +83,11 @@ def segment(ink: np.ndarray) -> tuple[list[Box], np.ndarray]:
                 g[:] = [min(g[0], x0), min(g[1], y0), max(g[2], x1), max(g[3], y1)]
                 continue
         groups.append([x0, y0, x1, y1])
-    boxes = [(g[0], g[1], g[2], g[3]) for g in groups]
-    return _without_specks(boxes), labels
+    return [(g[0], g[1], g[2], g[3]) for g in groups], labels
 
 
 def _without_specks(boxes: list[Box]) -> list[Box]:
-    """``boxes`` less the small pieces whose middle is above the band of the tall
+    """``boxes`` (pieces of ink) less the small ones whose middle is above the band of the tall
     characters or that lie wholly below it: dust (٠ sits in the middle of the band, ٬
     in it, and ٫ . , on its bottom edge)."""
     if len(boxes) < 2:
@@ -142,13 +142,19 @@ class GlyphModel:
         is not forced into a digit; a character nearest to a label outside ``allowed``
         is ``?`` too, unless that label is unsure (under :data:`UNSURE`), when it takes
         the best label in ``allowed`` (a blurred ٠ nearer to ``.`` than to ٠)."""
-        if not len(rows):
-            return []
-        distances = self.norms[None, :] - 2 * rows @ self.vectors.T + (rows**2).sum(1)[:, None]
-        distances = np.sqrt(np.maximum(distances, 0))
+        return self.label(self.distances(rows), allowed)
+
+    def distances(self, rows: np.ndarray) -> np.ndarray:
+        """Euclidean distance from each row to every labelled character."""
+        squared = self.norms[None, :] - 2 * rows @ self.vectors.T + (rows**2).sum(1)[:, None]
+        return np.sqrt(np.maximum(squared, 0))
+
+    def label(self, distances: np.ndarray, allowed: frozenset[str]) -> list[tuple[str, float]]:
+        """:meth:`classify` from the distances."""
         out = []
         for row in distances:
-            nearest = np.argsort(row)[: NEIGHBOURS * 4]
+            nearest = np.argpartition(row, NEIGHBOURS * 4)[: NEIGHBOURS * 4]
+            nearest = nearest[np.argsort(row[nearest])]
             label, confidence = self._vote(row, nearest)
             if label not in allowed and label != NOT_A_GLYPH and confidence < UNSURE:
                 kept = [i for i in nearest if str(self.labels[i]) in allowed]
@@ -201,6 +207,23 @@ def model() -> GlyphModel | None:
     return GlyphModel(data["vectors"], data["labels"])
 
 
+_LAST: dict[tuple, tuple[list[Box], np.ndarray]] = {}
+
+
+def _measured(glyphs: GlyphModel, gray: np.ndarray) -> tuple[list[Box], np.ndarray]:
+    """The characters of ``gray`` and their distances to the model's, for the last crop
+    read: a crop is read once per digit system, and the distances are most of the cost."""
+    key = (gray.shape, hash(gray.tobytes()))
+    hit = _LAST.get(key)
+    if hit is None:
+        ink = binarise(gray)
+        boxes, _ = segment(ink)
+        distances = glyphs.distances(features(ink, boxes)) if boxes else np.zeros((0, 0))
+        _LAST.clear()
+        _LAST[key] = hit = (boxes, distances)
+    return hit
+
+
 def read(gray: np.ndarray, system: str) -> list[tuple[str, float, Box]]:
     """The numbers printed in ``gray`` (a word's crop) in ``system`` ("western" or
     "eastern"), left to right: (text, confidence, box of its ink in the crop) each, cut
@@ -209,11 +232,10 @@ def read(gray: np.ndarray, system: str) -> list[tuple[str, float, Box]]:
     glyphs = model()
     if glyphs is None or gray.size == 0:
         return []
-    ink = binarise(gray)
-    boxes, _ = segment(ink)
+    boxes, distances = _measured(glyphs, gray)
     if not boxes:
         return []
-    labelled = glyphs.classify(features(ink, boxes), SYSTEMS[system])
+    labelled = glyphs.label(distances, SYSTEMS[system])
     if any(label == NOT_A_GLYPH for label, _ in labelled):
         return []
     top, bottom = band(boxes)

@@ -28,7 +28,7 @@ from .results import BBox
 from .text import ARABIC_LETTER_RE, LATIN_LETTER_RE
 
 RUN_GAP = 0.5  # of the line's height: ink closer than this belongs to the same number
-TRUST = 70.0  # a glyph reading's weakest character must be this sure
+TRUST = 30.0  # a glyph reading's weakest character must be this sure
 WIDER = 0.1  # of the line's height: a run this much wider than its word is worth a look
 UNSURE_CONF = 50.0  # a word read less surely than this may be a number read as letters
 UNSURE_DIGITS = 2  # ... and is one when read glyph by glyph into this many digits or more
