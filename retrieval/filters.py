@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 
-from retrieval.attributes import MAX_KEY_CHARS, MAX_VALUE_CHARS
+from retrieval.attributes import MAX_KEY_CHARS, MAX_VALUE_CHARS, check_plain_text
 from retrieval.errors import RetrievalError
 
 COMPARISONS = {"eq", "ne", "gt", "gte", "lt", "lte", "in", "nin"}
@@ -38,7 +38,7 @@ def _scalar(value: object, param: str) -> object:
     if isinstance(value, str):
         if len(value) > MAX_VALUE_CHARS:
             raise _refuse(param, f"at most {MAX_VALUE_CHARS} characters")
-        return value
+        return check_plain_text(value, param)
     raise _refuse(param, "a string, a number or a boolean")
 
 
@@ -77,6 +77,7 @@ def parse_filters(obj: object, param: str = "filters") -> dict:
         key = node.get("key")
         if not isinstance(key, str) or not key or len(key) > MAX_KEY_CHARS:
             raise _refuse(f"{where}.key", f"1 to {MAX_KEY_CHARS} characters")
+        check_plain_text(key, f"{where}.key")
         if "value" not in node:
             raise _refuse(f"{where}.value", "missing")
         value = node["value"]

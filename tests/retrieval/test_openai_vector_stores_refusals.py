@@ -90,6 +90,27 @@ def test_hostile_search_bodies_are_each_a_clear_400(alice_api, store):
         "filters.filters",
         json={"query": "x", "filters": {"type": "or", "filters": []}},
     )
+    # NUL and bidi overrides in a filter's key or value, as in names and queries.
+    alice_api.refused(
+        400,
+        "POST",
+        search,
+        "filters.key",
+        json={"query": "x", "filters": {"type": "eq", "key": "a\u0000b", "value": 1}},
+    )
+    alice_api.refused(
+        400,
+        "POST",
+        search,
+        "filters.filters[0].value[1]",
+        json={
+            "query": "x",
+            "filters": {
+                "type": "and",
+                "filters": [{"type": "in", "key": "a", "value": ["ok", "evil\u202etxt"]}],
+            },
+        },
+    )
     alice_api.refused(422, "POST", search, "query", json={"query": "   "})
     alice_api.refused(422, "POST", search, "query", json={})
     alice_api.refused(400, "POST", search, "query", json={"query": "te\u0000a"})
