@@ -3,7 +3,7 @@ the wallet it was charged to."""
 
 from __future__ import annotations
 
-from billing.wallets import wallet_summary
+from billing.wallets import current_organization_id, wallet_summary
 from ground.money import exact_usd, format_cost, format_usd, plain
 from usage.drain import pending_events
 from usage.models import UsageRecord
@@ -41,7 +41,7 @@ def request_usage(user_id: int, request_id: str) -> dict | None:
 
 
 def wallet_for_display(user_id: int) -> dict:
-    wallet = wallet_summary(user_id)
+    wallet = wallet_summary(current_organization_id(user_id))
     return {
         **wallet,
         "balance_display": format_usd(wallet["balance_usd"]),

@@ -75,7 +75,10 @@ def _fast_hasher(settings) -> None:
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
+    from billing.wallets import forget_cached_ids
+
     clear_cache()
+    forget_cached_ids()
     yield
 
 
