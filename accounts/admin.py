@@ -80,12 +80,15 @@ class UserAdmin(AuditedChangesMixin, BaseUserAdmin):
     audited_fields = ("allowed_models", "rpm_limit", "tpm_limit", "rpd_limit")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).select_related("wallet")
+        return super().get_queryset(request).select_related("personal_organization__wallet")
 
-    @admin.display(description="wallet (USD)", ordering="wallet__balance_usd")
+    @admin.display(
+        description="wallet (USD)", ordering="personal_organization__wallet__balance_usd"
+    )
     def wallet_balance(self, user: User) -> str:
+        """The balance of the user's personal organization's wallet."""
         try:
-            return usd_html(user.wallet.balance_usd)
+            return usd_html(user.personal_organization.wallet.balance_usd)
         except ObjectDoesNotExist:
             return "—"
 

@@ -1,5 +1,6 @@
-"""Changes to keys and to their owners' limits reach the hot path at once; every new user
-gets a personal organization, and every key a project."""
+"""Changes to keys, to their owners' limits, and to their organizations, projects, project
+members and per-model limits reach the hot path at once; every new user gets a personal
+organization, and every key a project."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from django.conf import settings
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
-from accounts.models import ApiKey
+from accounts.models import ApiKey, Organization, Project, ProjectMember, ProjectRateLimit
 from accounts.organizations import personal_organization, place_key
+from accounts.places import forget_personal_places
 from accounts.snapshots import forget_keys
 
 
@@ -39,3 +41,29 @@ def api_key_placed(sender, instance: ApiKey, **kwargs) -> None:
 def personal_organization_made(sender, instance, created: bool, raw: bool = False, **kwargs):
     if created and not raw:
         personal_organization(instance)
+
+
+# --- Organizations and projects: their keys' snapshots -----------------------------------------
+def forget_keys_of(keys) -> None:
+    forget_keys(list(keys.values_list("hashed_key", flat=True)))
+    forget_personal_places()
+
+
+@receiver([post_save, post_delete], sender=Organization)
+def organization_changed(sender, instance: Organization, **kwargs) -> None:
+    forget_keys_of(ApiKey.objects.filter(organization_id=instance.pk))
+
+
+@receiver([post_save, post_delete], sender=Project)
+def project_changed(sender, instance: Project, **kwargs) -> None:
+    forget_keys_of(ApiKey.objects.filter(project_id=instance.pk))
+
+
+@receiver([post_save, post_delete], sender=ProjectMember)
+def project_member_changed(sender, instance: ProjectMember, **kwargs) -> None:
+    forget_keys_of(ApiKey.objects.filter(project_id=instance.project_id, owner_id=instance.user_id))
+
+
+@receiver([post_save, post_delete], sender=ProjectRateLimit)
+def project_rate_limit_changed(sender, instance: ProjectRateLimit, **kwargs) -> None:
+    forget_keys_of(ApiKey.objects.filter(project_id=instance.project_id))

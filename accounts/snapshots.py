@@ -1,4 +1,5 @@
-"""What the hot path knows of an API key without asking the database.
+"""What the hot path knows of an API key without asking the database: the key, its
+owner, and its place (organization and project, ``accounts.places``).
 
 A key's snapshot lives in this process for at most ``LOCAL_TTL`` seconds. Behind that,
 with Redis configured, a shared cache entry that every change to the key or its owner
@@ -17,6 +18,7 @@ from asgiref.sync import sync_to_async
 from django.core.cache import cache
 
 from accounts.models import ApiKey, User
+from accounts.places import Caps, Place, allowlist, apersonal_place, personal_place, place_of
 from catalog.snapshots import LOCAL_TTL, shared_cache_enabled
 from ground.singleflight import SingleFlight
 
@@ -31,7 +33,8 @@ class KeyContext:
     name: str
     prefix: str
     scopes: frozenset[str]
-    allowed_models: frozenset[str] | None  # None: every model (the account's ∩ the key's)
+    # None: every model (the organization's ∩ the project's ∩ the account's ∩ the key's)
+    allowed_models: frozenset[str] | None
     key_rpm: int | None
     key_tpm: int | None
     key_rpd: int | None
@@ -50,6 +53,32 @@ class KeyContext:
     key_models: frozenset[str] | None = None
     # Without a key: the signed-in user's page that calls ("playground" or "portal").
     session: str = ""
+    # Its organization (whose wallet pays) and project, their limits and caps.
+    place: Place | None = None
+
+    @property
+    def organization_id(self) -> int | None:
+        return self.place.organization_id if self.place else None
+
+    @property
+    def project_id(self) -> int | None:
+        return self.place.project_id if self.place else None
+
+    @property
+    def caps(self) -> Caps:
+        """What a funds reservation must fit besides the wallet."""
+        place = self.place
+        return Caps(
+            api_key_id=self.key_id or None,
+            key_daily=self.daily_budget,
+            key_monthly=self.monthly_budget,
+            key_total=self.total_budget,
+            project_id=place.project_id if place else None,
+            project_monthly=place.project_monthly_budget if place else None,
+            project_daily=place.project_daily_budget if place else None,
+            member_id=place.member_id if place else None,
+            member_cap=place.member_cap if place else None,
+        )
 
     @property
     def subject(self) -> str:
@@ -69,10 +98,16 @@ class KeyContext:
         return self.allowed_models is None or public_id in self.allowed_models
 
     def refuses_model(self, public_id: str) -> str | None:
-        """Whose allowlist keeps ``public_id`` out, the account's first: ``"account"``,
-        ``"key"``, or ``None`` when the model may be used."""
+        """Whose allowlist keeps ``public_id`` out, widest first: ``"organization"``,
+        ``"project"``, ``"account"``, ``"key"``, or ``None`` when the model may be used."""
         if self.allows_model(public_id):
             return None
+        place = self.place
+        if place is not None:
+            if place.org_models is not None and public_id not in place.org_models:
+                return "organization"
+            if place.project_models is not None and public_id not in place.project_models:
+                return "project"
         if self.owner_models is not None and public_id not in self.owner_models:
             return "account"
         return "key"
@@ -89,22 +124,27 @@ class KeyContext:
         return any(ip in network for network in self.ip_networks)
 
 
-def allowlist(models: list[str] | None) -> frozenset[str] | None:
-    """An allowlist as stored (a list; empty means no restriction) as the snapshot keeps it."""
-    return frozenset(models) if models else None
+def effective_allowlist(*lists: frozenset[str] | list[str] | None) -> frozenset[str] | None:
+    """Each level can only narrow the one above (organization, project, account, key);
+    an empty list or ``None`` means "no restriction" at that level."""
+    found: frozenset[str] | None = None
+    for models in lists:
+        if models:
+            found = frozenset(models) if found is None else found & frozenset(models)
+    return found
 
 
-def effective_allowlist(key_models: list[str], owner_models: list[str]) -> frozenset[str] | None:
-    """A key can only narrow its owner's allowlist; empty lists mean "no restriction"."""
-    if key_models and owner_models:
-        return frozenset(key_models) & frozenset(owner_models)
-    if key_models or owner_models:
-        return frozenset(key_models or owner_models)
-    return None
+def key_place(api_key) -> Place | None:
+    """The key's organization and project; a service account's key has no member cap."""
+    if api_key.organization is None:
+        return None
+    member = None if api_key.kind == ApiKey.Kind.SERVICE_ACCOUNT else api_key.owner_id
+    return place_of(api_key.organization, api_key.project, member)
 
 
 def key_context_from(api_key) -> KeyContext:
     owner = api_key.owner
+    place = key_place(api_key)
     networks = []
     for cidr in api_key.ip_allowlist or []:
         try:
@@ -118,7 +158,10 @@ def key_context_from(api_key) -> KeyContext:
         prefix=api_key.prefix,
         scopes=frozenset(api_key.scopes or []),
         allowed_models=effective_allowlist(
-            api_key.allowed_models or [], owner.allowed_models or []
+            place.org_models if place else None,
+            place.project_models if place else None,
+            owner.allowed_models,
+            api_key.allowed_models,
         ),
         key_rpm=api_key.rpm_limit,
         key_tpm=api_key.tpm_limit,
@@ -135,6 +178,7 @@ def key_context_from(api_key) -> KeyContext:
         total_budget=api_key.total_budget_usd,
         owner_models=allowlist(owner.allowed_models),
         key_models=allowlist(api_key.allowed_models),
+        place=place,
     )
 
 
@@ -142,8 +186,9 @@ SESSION_NAMES = {"playground": "Playground", "portal": "Portal"}
 SESSION_SCOPES = frozenset({"chat", "models", "alretrieval"})
 
 
-def session_context(user, session: str = "playground") -> KeyContext:
-    """A signed-in user's page calling as the user, with the user's allowlist and limits.
+def session_context(user, session: str = "playground", project=None) -> KeyContext:
+    """A signed-in user's page calling as the user, with the user's allowlist and limits,
+    in their personal organization's default project (or ``project``, a project id of it).
 
     There is no key: per-key limits apply to a per-user subject of the page instead
     (``playground:3``, ``portal:3``), and the account's own limits as for any key. Its
@@ -151,13 +196,24 @@ def session_context(user, session: str = "playground") -> KeyContext:
     documents (``alretrieval``: the playground's ``file_search`` over their vector
     stores); the account's allowlist still decides which models each may use.
     """
+    return context_in(user, session, personal_place(user, project))
+
+
+async def asession_context(user, session: str = "playground", project=None) -> KeyContext:
+    """``session_context`` from async code."""
+    return context_in(user, session, await apersonal_place(user, project))
+
+
+def context_in(user, session: str, place: Place) -> KeyContext:
     return KeyContext(
         key_id=0,
         owner_id=user.pk,
         name=SESSION_NAMES[session],
         prefix="",
         scopes=SESSION_SCOPES,
-        allowed_models=allowlist(user.allowed_models),
+        allowed_models=effective_allowlist(
+            place.org_models, place.project_models, user.allowed_models
+        ),
         key_rpm=None,
         key_tpm=None,
         key_rpd=None,
@@ -167,6 +223,7 @@ def session_context(user, session: str = "playground") -> KeyContext:
         owner_active=user.is_active,
         owner_models=allowlist(user.allowed_models),
         session=session,
+        place=place,
     )
 
 
@@ -175,12 +232,20 @@ def playground_context(user) -> KeyContext:
     return session_context(user, "playground")
 
 
+async def aplayground_context(user) -> KeyContext:
+    return await asession_context(user, "playground")
+
+
 def payer_context(owner_id: int, api_key_id: int | None) -> KeyContext | None:
     """The current allowlists and limits of whoever pays for work done later on their
     behalf (a worker embedding an ingested document's passages): the key's when it still
     exists, else the account's. ``None`` when the account is gone."""
     if api_key_id:
-        api_key = ApiKey.objects.select_related("owner").filter(pk=api_key_id).first()
+        api_key = (
+            ApiKey.objects.select_related("owner", "organization", "project")
+            .filter(pk=api_key_id)
+            .first()
+        )
         if api_key is not None and api_key.owner_id == owner_id:
             return key_context_from(api_key)
     user = User.objects.filter(pk=owner_id).first()
@@ -193,11 +258,15 @@ _local_keys: dict[str, tuple[float, KeyContext | None]] = {}
 
 def _shared_key(hashed: str) -> str:
     # Versioned by the snapshot's shape: a process never reads another release's pickle.
-    return f"apikey:v2:{hashed}"
+    return f"apikey:v3:{hashed}"
 
 
 def load_key_context(hashed: str) -> KeyContext | None:
-    api_key = ApiKey.objects.select_related("owner").filter(hashed_key=hashed).first()
+    api_key = (
+        ApiKey.objects.select_related("owner", "organization", "project")
+        .filter(hashed_key=hashed)
+        .first()
+    )
     return key_context_from(api_key) if api_key else None
 
 

@@ -76,7 +76,7 @@ def generate(rows: int, users: int) -> tuple[int, int]:
     from django.db import transaction
     from django.utils import timezone
 
-    from accounts.models import ApiKey, User
+    from accounts.models import ApiKey, Organization, User
     from billing.models import Wallet
     from catalog.models import LatencyRollup, Provider
     from ocr.models import OcrJob
@@ -100,10 +100,13 @@ def generate(rows: int, users: int) -> tuple[int, int]:
             for n in range(2)
         ]
     )  # fmt: skip
+    orgs = Organization.objects.bulk_create(
+        [Organization(name=f"user{n}'s organization", personal_for=user) for n, user in enumerate(people)]
+    )  # fmt: skip
     Wallet.objects.bulk_create(
         [
-            Wallet(user=user, balance_usd=Decimal(5), unpaid_usd=Decimal("0.3") if n % 40 == 0 else 0)
-            for n, user in enumerate(people)
+            Wallet(organization=org, balance_usd=Decimal(5), unpaid_usd=Decimal("0.3") if n % 40 == 0 else 0)
+            for n, org in enumerate(orgs)
         ]
     )  # fmt: skip
     for name in {provider for _, provider in MODELS}:

@@ -220,17 +220,19 @@ def setup_django(var_dir: Path, database_url: str) -> None:
 
 
 def funded_user() -> int:
+    """A new funded user; answers their personal organization's id."""
     from accounts.models import User
     from billing.credits import credit
     from billing.models import LedgerEntry, Wallet
-    from billing.wallets import ensure_wallet
+    from billing.wallets import current_organization_id, ensure_wallet
 
     email = f"funds-{uuid.uuid4().hex[:8]}@example.com"
     user = User.objects.create_user(email=email, password="x")
-    ensure_wallet(user.pk)
-    credit(user.pk, BALANCE, kind=LedgerEntry.Kind.ADJUSTMENT, idempotency_key=f"bench:{email}")
-    assert Wallet.objects.get(user_id=user.pk).available_usd >= BALANCE
-    return user.pk
+    org_id = current_organization_id(user)  # the wallet's key
+    ensure_wallet(org_id)
+    credit(org_id, BALANCE, kind=LedgerEntry.Kind.ADJUSTMENT, idempotency_key=f"bench:{email}")
+    assert Wallet.objects.get(organization_id=org_id).available_usd >= BALANCE
+    return org_id  # what reservations are keyed by
 
 
 async def hold_rows(rows: dict, backend: str, seconds: float) -> None:

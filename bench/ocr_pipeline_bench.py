@@ -70,13 +70,19 @@ def prepare_database() -> str:
     from accounts.keys import issue_key
     from accounts.models import User
     from billing.credits import credit
+    from billing.wallets import current_organization_id
     from catalog.models import Model
 
     Model.objects.update_or_create(
         public_id="portico/ocr", defaults={"type": "ocr", "unit_price": Decimal("0.0015")}
     )
     user, _ = User.objects.get_or_create(email=f"bench-{os.getpid()}@example.com")
-    credit(user.pk, Decimal(100), kind="adjustment", idempotency_key=f"bench:{user.pk}")
+    credit(
+        current_organization_id(user),
+        Decimal(100),
+        kind="adjustment",
+        idempotency_key=f"bench:{user.pk}",
+    )
     return issue_key(user, "bench", scopes=["ocr"]).secret
 
 

@@ -204,9 +204,15 @@ def start_server(user) -> tuple[object, Api]:
 
     from accounts.keys import issue_key
     from billing.credits import credit
+    from billing.wallets import current_organization_id
     from tests.support.processes import PorticoServer, child_env
 
-    credit(user.pk, Decimal(1000), kind="adjustment", idempotency_key=f"bench:{time.time()}")
+    credit(
+        current_organization_id(user),
+        Decimal(1000),
+        kind="adjustment",
+        idempotency_key=f"bench:{time.time()}",
+    )
     secret = issue_key(user, "retrieval bench", scopes=["alretrieval"], rpm=10_000_000).secret
     # DEBUG off, as in production (DEBUG keeps every SQL query in memory); the same
     # secret key, which key digests depend on.

@@ -130,6 +130,7 @@ def run_query_bench(words: int) -> None:
     from accounts.keys import issue_key
     from accounts.models import User
     from billing.credits import credit
+    from billing.wallets import current_organization_id
     from tests.support.processes import PorticoServer, child_env
 
     rng = random.Random(7)
@@ -138,7 +139,12 @@ def run_query_bench(words: int) -> None:
     user = User.objects.create_user(email="bench@example.com", password="x")
     from decimal import Decimal
 
-    credit(user.pk, Decimal(1000), kind="adjustment", idempotency_key="bench:hostile")
+    credit(
+        current_organization_id(user),
+        Decimal(1000),
+        kind="adjustment",
+        idempotency_key="bench:hostile",
+    )
     secret = issue_key(user, "bench", scopes=["alretrieval", "chat"], rpm=10_000_000).secret
     env = child_env(
         CELERY_TASK_ALWAYS_EAGER="1",

@@ -28,11 +28,23 @@ from ground.money import exact_usd, format_usd, plain, usd_html
 @admin.register(Wallet)
 class WalletAdmin(admin.ModelAdmin):
     form = WalletForm
-    list_display = ("user", "balance", "held", "available", "low_balance_threshold_usd", "adjust")
-    list_select_related = ("user",)
-    search_fields = ("user__email",)
+    list_display = (
+        "organization",
+        "owners",
+        "balance",
+        "held",
+        "available",
+        "low_balance_threshold_usd",
+        "adjust",
+    )
+    list_select_related = ("organization",)
+    search_fields = (
+        "organization__name",
+        "organization__public_id",
+        "organization__members__user__email",
+    )
     fields = (
-        "user",
+        "organization",
         "currency",
         "balance",
         "held",
@@ -43,7 +55,7 @@ class WalletAdmin(admin.ModelAdmin):
         "adjust",
     )
     readonly_fields = (
-        "user",
+        "organization",
         "currency",
         "balance",
         "held",
@@ -63,7 +75,19 @@ class WalletAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Wallet, form, change: bool) -> None:
         # Never ``obj.save()``: it would write back the balance and holds as they were when
         # the form was loaded, undoing every charge and credit posted since.
-        set_low_balance_threshold(obj.user_id, form.cleaned_data["low_balance_threshold_usd"])
+        set_low_balance_threshold(
+            obj.organization_id, form.cleaned_data["low_balance_threshold_usd"]
+        )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).prefetch_related("organization__members__user")
+
+    @admin.display(description="owners")
+    def owners(self, wallet: Wallet) -> str:
+        """Who may top it up (the organization's owners)."""
+        return ", ".join(
+            m.user.email for m in wallet.organization.members.all() if m.role == "owner"
+        )
 
     @admin.display(description="balance (USD)", ordering="balance_usd")
     def balance(self, wallet: Wallet) -> str:
@@ -102,7 +126,7 @@ class WalletAdmin(admin.ModelAdmin):
     def adjust_view(self, request: HttpRequest, wallet_id: int) -> HttpResponse:
         """A credit or deduction with a required staff note, recorded with the acting admin;
         a large one asks to be confirmed first (``ADJUSTMENT_CONFIRM_ABOVE_USD``)."""
-        wallet = get_object_or_404(Wallet.objects.select_related("user"), pk=wallet_id)
+        wallet = get_object_or_404(Wallet.objects.select_related("organization"), pk=wallet_id)
         if not self.has_change_permission(request, wallet):
             raise PermissionDenied
         if request.method != "POST":
@@ -119,7 +143,7 @@ class WalletAdmin(admin.ModelAdmin):
         amount, reason = form.cleaned_data["amount"], form.cleaned_data["reason"]
         try:
             posted = admin_adjust(
-                wallet.user_id,
+                wallet.organization_id,
                 amount,
                 reason=reason,
                 note=form.cleaned_data["note"],
@@ -136,7 +160,7 @@ class WalletAdmin(admin.ModelAdmin):
             done = "This adjustment was already recorded"
         self.message_user(
             request,
-            f"{done}; the balance of {wallet.user} is {exact_usd(posted.entry.balance_after_usd)}.",
+            f"{done}; the balance of {wallet.holder} is {exact_usd(posted.entry.balance_after_usd)}.",
             messages.SUCCESS,
         )
         return redirect("admin:billing_wallet_change", wallet.pk)
@@ -150,7 +174,7 @@ class WalletAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
             "wallet": wallet,
             "form": form,
-            "title": f"Adjust the balance of {wallet.user}",
+            "title": f"Adjust the balance of {wallet.holder}",
         }
         if confirming:
             amount = form.cleaned_data["amount"]
@@ -169,7 +193,7 @@ class WalletAdmin(admin.ModelAdmin):
 class LedgerEntryAdmin(ReadOnlyAdmin):
     list_display = (
         "created_at",
-        "user",
+        "organization",
         "kind",
         "amount_usd_display",
         "balance_after_usd_display",
@@ -180,20 +204,21 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     )
     list_filter = ("kind", "created_at", ("actor", admin.RelatedOnlyFieldListFilter))
     search_fields = (
-        "wallet__user__email",
+        "wallet__organization__name",
+        "actor__email",
         "idempotency_key",
         "request_id",
         "description",
         "staff_note",
     )
-    list_select_related = ("wallet__user", "actor")
+    list_select_related = ("wallet__organization", "actor")
     show_full_result_count = False  # the ledger grows without bound
     amount_usd_display = money_column("amount_usd", "amount (USD)")
     balance_after_usd_display = money_column("balance_after_usd", "balance after (USD)")
 
-    @admin.display(ordering="wallet__user__email")
-    def user(self, entry: LedgerEntry):
-        return entry.wallet.user
+    @admin.display(ordering="wallet__organization__name")
+    def organization(self, entry: LedgerEntry):
+        return entry.wallet.organization
 
 
 @admin.register(Hold)
@@ -201,7 +226,7 @@ class HoldAdmin(ReadOnlyAdmin):
     amount_usd_display = money_column("amount_usd", "amount (USD)", cost=True)
     list_display = (
         "request_id",
-        "user",
+        "organization",
         "amount_usd_display",
         "status",
         "created_at",
@@ -209,13 +234,13 @@ class HoldAdmin(ReadOnlyAdmin):
         "closed_at",
     )
     list_filter = ("status", "created_at")
-    search_fields = ("request_id", "wallet__user__email")
-    list_select_related = ("wallet__user",)
+    search_fields = ("request_id", "wallet__organization__name")
+    list_select_related = ("wallet__organization",)
     show_full_result_count = False
 
-    @admin.display(ordering="wallet__user__email")
-    def user(self, hold: Hold):
-        return hold.wallet.user
+    @admin.display(ordering="wallet__organization__name")
+    def organization(self, hold: Hold):
+        return hold.wallet.organization
 
 
 class RedemptionCodeInline(admin.TabularInline):

@@ -58,6 +58,7 @@ def create_checkout_session(
     *,
     amount: Decimal,
     user_id: int,
+    organization_id: int,
     email: str,
     success_url: str,
     cancel_url: str,
@@ -76,6 +77,8 @@ def create_checkout_session(
         "customer_email": email,
         "metadata[user_id]": str(user_id),
         "payment_intent_data[metadata][user_id]": str(user_id),
+        "metadata[organization_id]": str(organization_id),
+        "payment_intent_data[metadata][organization_id]": str(organization_id),
     }
     try:
         response = httpx.post(

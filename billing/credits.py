@@ -8,6 +8,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.utils import timezone
 
+from accounts.models import User
+from accounts.organizations import personal_organization
 from billing.errors import BillingError
 from billing.ledger import Posted, post_entry
 from billing.models import LedgerEntry
@@ -15,7 +17,7 @@ from ground.money import format_usd
 
 
 def credit(
-    user_id: int,
+    organization_id: int,
     amount: Decimal,
     *,
     kind: str,
@@ -25,11 +27,13 @@ def credit(
 ) -> Posted:
     if amount <= 0:
         raise BillingError("A credit must be a positive amount.", "invalid_amount")
-    return post_entry(user_id, amount, kind, idempotency_key, description=description, actor=actor)
+    return post_entry(
+        organization_id, amount, kind, idempotency_key, description=description, actor=actor
+    )
 
 
 def admin_adjust(
-    user_id: int,
+    organization_id: int,
     amount: Decimal,
     *,
     reason: str,
@@ -46,10 +50,10 @@ def admin_adjust(
         raise BillingError("The amount must not be zero.", "invalid_amount")
     key = (
         idempotency_key
-        or f"adjust:{user_id}:{timezone.now().timestamp()}:{getattr(actor, 'pk', 'cli')}"
+        or f"adjust:{organization_id}:{timezone.now().timestamp()}:{getattr(actor, 'pk', 'cli')}"
     )
     return post_entry(
-        user_id,
+        organization_id,
         amount,
         LedgerEntry.Kind.ADJUSTMENT,
         key,
@@ -65,7 +69,7 @@ def grant_demo_credit(*, admin=None, demo=None, stdout=None) -> None:
     if demo is None or settings.DEMO_CREDIT_USD <= 0:
         return
     posted = credit(
-        demo.pk,
+        personal_organization(demo).pk,
         settings.DEMO_CREDIT_USD,
         kind=LedgerEntry.Kind.ADJUSTMENT,
         idempotency_key=f"demo-credit:{demo.pk}",
@@ -77,7 +81,8 @@ def grant_demo_credit(*, admin=None, demo=None, stdout=None) -> None:
 
 
 def grant_signup_credit(user_id: int) -> Posted | None:
-    """A new account's starting credit (``SIGNUP_CREDIT_USD``): once per user, ever.
+    """A new account's starting credit (``SIGNUP_CREDIT_USD``), into its personal
+    organization's wallet: once per user, ever.
 
     Called when the account's e-mail address is verified (or at sign-up when
     verification is off); the idempotency key makes a second call a no-op.
@@ -85,8 +90,9 @@ def grant_signup_credit(user_id: int) -> Posted | None:
     amount = settings.SIGNUP_CREDIT_USD
     if amount <= 0:
         return None
+    user = User.objects.get(pk=user_id)
     return credit(
-        user_id,
+        personal_organization(user).pk,
         amount,
         kind=LedgerEntry.Kind.SIGNUP,
         idempotency_key=f"signup-credit:{user_id}",

@@ -10,15 +10,17 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q, Sum
+from django.db.models import F, Q
 from django.utils import timezone
 
-from accounts.models import ApiKey
+from accounts.places import Caps
+from billing.caps import check_caps
 from billing.errors import BillingError
 from billing.models import Hold, Wallet
 from billing.wallets import ensure_wallet, wallet_id_of
-from ground.money import ZERO, format_cost, money_value
-from usage.models import UsageRollup
+from ground.money import format_cost, money_value
+
+NO_CAPS = Caps()
 
 
 def hold_ttl() -> timedelta:
@@ -26,30 +28,32 @@ def hold_ttl() -> timedelta:
 
 
 def reserve_funds(
-    user_id: int,
+    organization_id: int,
     request_id: str,
     amount: Decimal,
     *,
-    api_key_id: int | None = None,
-    budgets: dict[str, Decimal | None] | None = None,
+    caps: Caps | None = None,
 ) -> Hold | None:
-    """Hold ``amount`` for a request, or raise ``BillingError`` (402) before any upstream call.
+    """Hold ``amount`` for a request from the organization's wallet, within every cap of
+    ``caps`` (``billing.caps``), or raise ``BillingError`` (402) before any upstream call.
 
     One conditional UPDATE takes the funds only if ``balance − held`` covers them, so
-    concurrent requests can never spend money the wallet does not have.
+    concurrent requests can never spend money the wallet does not have. The hold names
+    the key, project and member, so each level's in-flight sum is known.
     """
     if amount <= 0:
         return None
+    caps = caps or NO_CAPS
     with transaction.atomic():
-        if budgets and api_key_id and any(v is not None for v in budgets.values()):
-            check_key_budgets(api_key_id, amount, budgets)
-        taken = hold_from_wallet(user_id, amount)
+        if caps.capped:
+            check_caps(caps, amount, release_expired_holds)
+        taken = hold_from_wallet(organization_id, amount)
         # Holds a killed process left behind stop counting once expired: before a refusal,
         # not only when the periodic task next runs.
-        if not taken and release_expired_holds(Q(wallet__user_id=user_id)):
-            taken = hold_from_wallet(user_id, amount)
+        if not taken and release_expired_holds(Q(wallet__organization_id=organization_id)):
+            taken = hold_from_wallet(organization_id, amount)
         if not taken:
-            wallet = ensure_wallet(user_id)
+            wallet = ensure_wallet(organization_id)
             if wallet.unpaid_usd > 0:
                 raise BillingError(
                     f"Earlier requests cost {format_cost(wallet.unpaid_usd)} more than your "
@@ -62,57 +66,24 @@ def reserve_funds(
                 "insufficient_balance",
             )
         return Hold.objects.create(
-            wallet_id=wallet_id_of(user_id),
-            api_key_id=api_key_id,
+            wallet_id=wallet_id_of(organization_id),
+            api_key_id=caps.api_key_id,
+            project_id=caps.project_id,
+            member_id=caps.member_id,
             request_id=request_id,
             amount_usd=amount,
             expires_at=timezone.now() + hold_ttl(),
         )
 
 
-def hold_from_wallet(user_id: int, amount: Decimal) -> bool:
+def hold_from_wallet(organization_id: int, amount: Decimal) -> bool:
     """One conditional UPDATE: hold ``amount`` only if ``balance − held`` covers it."""
     return bool(
         Wallet.objects.filter(
-            user_id=user_id, unpaid_usd=0, balance_usd__gte=F("held_usd") + money_value(amount)
+            organization_id=organization_id,
+            unpaid_usd=0,
+            balance_usd__gte=F("held_usd") + money_value(amount),
         ).update(held_usd=F("held_usd") + money_value(amount), updated_at=timezone.now())
-    )
-
-
-def check_key_budgets(api_key_id: int, amount: Decimal, budgets: dict[str, Decimal | None]) -> None:
-
-    # One key's reservations queue here so two requests cannot both fit the last cents.
-    ApiKey.objects.select_for_update().filter(pk=api_key_id).first()
-    now = timezone.now()
-    starts = {
-        "daily": now.replace(hour=0, minute=0, second=0, microsecond=0),
-        "monthly": now.replace(day=1, hour=0, minute=0, second=0, microsecond=0),
-        "total": None,
-    }
-    held = key_holds(api_key_id)
-    if held and release_expired_holds(Q(api_key_id=api_key_id)):
-        held = key_holds(api_key_id)  # a killed process's holds of this key expired
-    for period, budget in budgets.items():
-        if budget is None:
-            continue
-        spent_rows = UsageRollup.objects.filter(api_key_id=api_key_id)
-        if starts[period] is not None:
-            spent_rows = spent_rows.filter(hour__gte=starts[period])
-        spent = spent_rows.aggregate(s=Sum("cost_usd"))["s"] or ZERO
-        if spent + held + amount > budget:
-            raise BillingError(
-                f"This API key's {period} budget of {format_cost(budget)} would be exceeded "
-                f"(spent {format_cost(spent)}, {format_cost(held)} in flight).",
-                "key_budget_exceeded",
-            )
-
-
-def key_holds(api_key_id: int) -> Decimal:
-    return (
-        Hold.objects.filter(api_key_id=api_key_id, status=Hold.Status.OPEN).aggregate(
-            s=Sum("amount_usd")
-        )["s"]
-        or ZERO
     )
 
 

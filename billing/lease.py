@@ -70,13 +70,13 @@ class Lease:
     def __init__(
         self,
         pk: int,
-        user_id: int,
+        organization_id: int,
         wallet_id: int,
         granted: Decimal,
         worst: Decimal,
         started: float | None = None,
     ):
-        self.pk, self.user_id, self.wallet_id = pk, user_id, wallet_id
+        self.pk, self.organization_id, self.wallet_id = pk, organization_id, wallet_id
         self.lock = threading.Lock()  # the request path's bookkeeping
         self.steps = threading.Lock()  # one database step of this lease at a time
         self.granted = granted
@@ -167,10 +167,10 @@ def hold_more(wallet_id: int, amount: Decimal, now) -> bool:
     )
 
 
-def take_lease(user_id: int, worst: Decimal, per_second: int) -> Lease | None:
+def take_lease(organization_id: int, worst: Decimal, per_second: int) -> Lease | None:
     """Lease part of the wallet's free balance, or None when it is too small to share."""
     try:
-        wallet_id = wallet_id_of(user_id)
+        wallet_id = wallet_id_of(organization_id)
     except Wallet.DoesNotExist:
         return None
     started = time.monotonic()
@@ -190,8 +190,8 @@ def take_lease(user_id: int, worst: Decimal, per_second: int) -> Lease | None:
             amount_usd=size,
             expires_at=now + hold_ttl(),
         )
-    log.info("funds lease %s: %s for user %s", hold.pk, size, user_id)
-    return Lease(hold.pk, user_id, wallet_id, size, worst, started)
+    log.info("funds lease %s: %s for organization %s", hold.pk, size, organization_id)
+    return Lease(hold.pk, organization_id, wallet_id, size, worst, started)
 
 
 def top_up(lease: Lease, wanted: Decimal) -> bool | None:

@@ -51,6 +51,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connections
 
+from accounts.places import Caps
 from billing.errors import BillingError
 from billing.holds import reserve_funds
 from billing.lease import (  # noqa: F401 (the lease's steps, for callers of this module)
@@ -86,9 +87,12 @@ class Leases:
     requests in flight; and the task that keeps both."""
 
     def __init__(self) -> None:
-        self.by_user: dict[int, Lease] = {}
-        self.activity: dict[int, list] = {}  # user → [window start, requests, largest worst]
-        self.wanted: dict[int, tuple[Decimal, int]] = {}  # user → (worst case, requests/s)
+        # Keyed by organization id: one wallet per organization.
+        self.by_org: dict[int, Lease] = {}
+        self.activity: dict[
+            int, list
+        ] = {}  # organization → [window start, requests, largest worst]
+        self.wanted: dict[int, tuple[Decimal, int]] = {}  # organization → (worst case, requests/s)
         self.retry_at: dict[int, float] = {}
         # A request's hold lives as long as the request holds it: a request that ends
         # any other way than through ``settle_locally`` (a crash in its view) drops out.
@@ -107,33 +111,29 @@ class Leases:
         self.executor: ThreadPoolExecutor | None = None
 
     # --- The request path (event loop, no I/O) ----------------------------------------------
-    def take(self, user_id: int, amount: Decimal) -> Ticket | None:
-        lease = self.by_user.get(user_id)
+    def take(self, org_id: int, amount: Decimal) -> Ticket | None:
+        lease = self.by_org.get(org_id)
         if lease is None:
-            self.note(user_id, amount)
+            self.note(org_id, amount)
             return None
         ticket = lease.take(amount)
         if ticket is None or lease.free < lease.low_water:
             self.poke()
         return ticket
 
-    def note(self, user_id: int, amount: Decimal) -> None:
+    def note(self, org_id: int, amount: Decimal) -> None:
         """Count a wallet's priced requests; a busy one gets a lease in the background."""
         now = time.monotonic()
-        seen = self.activity.get(user_id)
+        seen = self.activity.get(org_id)
         if seen is None or now - seen[0] > 1.0:
             if len(self.activity) > 100_000:
                 self.activity.clear()
-            self.activity[user_id] = [now, 1, amount]
+            self.activity[org_id] = [now, 1, amount]
             return
         seen[1] += 1
         seen[2] = max(seen[2], amount)
-        if (
-            seen[1] >= BUSY
-            and user_id not in self.wanted
-            and self.retry_at.get(user_id, 0.0) <= now
-        ):
-            self.wanted[user_id] = (seen[2], seen[1])
+        if seen[1] >= BUSY and org_id not in self.wanted and self.retry_at.get(org_id, 0.0) <= now:
+            self.wanted[org_id] = (seen[2], seen[1])
             self.poke()
 
     def track(self, hold: Hold) -> None:
@@ -163,15 +163,15 @@ class Leases:
         if wake:
             self.wake.set()
 
-    def reclaim(self, user_id: int) -> bool:
+    def reclaim(self, org_id: int) -> bool:
         """The wallet cannot fund a request: give back what this process's lease of it
         has unused (sync thread). True when something went back."""
-        lease = self.by_user.get(user_id)
+        lease = self.by_org.get(org_id)
         if lease is None or (lease.free <= 0 and not lease.closed):
             return False
         back = give_back(lease)  # waits for a give-back the upkeep thread has under way
-        if self.by_user.get(user_id) is lease:
-            self.by_user.pop(user_id, None)
+        if self.by_org.get(org_id) is lease:
+            self.by_org.pop(org_id, None)
         self.retire(lease)
         # Given back here, or by the upkeep a moment ago: either way it is in the wallet.
         return back > 0 or lease.closed
@@ -203,7 +203,7 @@ class Leases:
             log.exception("funds lease maintenance failed")
             connections.close_all()
             return
-        if not (self.by_user or self.wanted or self.holds or self.settling):
+        if not (self.by_org or self.wanted or self.holds or self.settling):
             connections.close_all()  # nothing to keep: no connection held while idle
 
     def maintain(self) -> None:
@@ -213,46 +213,46 @@ class Leases:
             atexit.register(self.give_all_back)
             self.exit_hook = True
         now = time.monotonic()
-        for user_id, (worst, per_second) in list(self.wanted.items()):
-            self.wanted.pop(user_id, None)
-            if user_id not in self.by_user:
-                lease = take_lease(user_id, worst, per_second)
+        for org_id, (worst, per_second) in list(self.wanted.items()):
+            self.wanted.pop(org_id, None)
+            if org_id not in self.by_org:
+                lease = take_lease(org_id, worst, per_second)
                 if lease is None:
-                    self.retry_at[user_id] = now + RETRY_SECONDS
+                    self.retry_at[org_id] = now + RETRY_SECONDS
                 else:
-                    self.by_user[user_id] = lease
-        for user_id, lease in list(self.by_user.items()):
-            self.keep(user_id, lease, now)
+                    self.by_org[org_id] = lease
+        for org_id, lease in list(self.by_org.items()):
+            self.keep(org_id, lease, now)
         self.renew_request_holds(now)
 
-    def keep(self, user_id: int, lease: Lease, now: float) -> None:
+    def keep(self, org_id: int, lease: Lease, now: float) -> None:
         lease.drop_stale_tickets(now, LONGEST_REQUEST_SECONDS)
         lease.sample_rate(now)
         target = lease.target(LEASE_SECONDS)
         lease.low_water = target / 2
         if now - lease.last_take > IDLE_SECONDS and not lease.tickets:
-            self.drop(user_id, lease)
+            self.drop(org_id, lease)
         elif lease.free < lease.low_water and now >= lease.retry_at:
             grown = top_up(lease, target - lease.free)
             if grown is None:  # the wallet is too small to lease now: per-request holds
-                self.drop(user_id, lease)
+                self.drop(org_id, lease)
             elif not grown:
                 lease.retry_at = now + RETRY_SECONDS
-                self.check_alive(user_id, lease)
+                self.check_alive(org_id, lease)
         elif now - lease.renewed > renew_every():
-            self.check_alive(user_id, lease)
+            self.check_alive(org_id, lease)
 
-    def drop(self, user_id: int, lease: Lease) -> None:
+    def drop(self, org_id: int, lease: Lease) -> None:
         # Listed until its funds are back, so a request that finds the wallet short meanwhile
         # waits for them (``reclaim``) instead of being refused.
         give_back(lease)
-        if self.by_user.get(user_id) is lease:
-            self.by_user.pop(user_id, None)
+        if self.by_org.get(org_id) is lease:
+            self.by_org.pop(org_id, None)
         self.retire(lease)
 
-    def check_alive(self, user_id: int, lease: Lease) -> None:
+    def check_alive(self, org_id: int, lease: Lease) -> None:
         if not renew(lease):
-            self.drop(user_id, lease)
+            self.drop(org_id, lease)
 
     def renew_request_holds(self, now: float) -> None:
         """Renew the rows this process vouches for (in chunks), and forget the ones the
@@ -285,8 +285,8 @@ class Leases:
 
     def give_all_back(self) -> None:
         """At exit: every unused lease back to its wallet."""
-        for user_id, lease in list(self.by_user.items()):
-            self.by_user.pop(user_id, None)
+        for org_id, lease in list(self.by_org.items()):
+            self.by_org.pop(org_id, None)
             try:
                 give_back(lease)
             except Exception:
@@ -298,33 +298,31 @@ leases = Leases()
 
 # --- Admission's reservation -------------------------------------------------------------------
 async def reserve(
-    user_id: int,
+    org_id: int,
     request_id: str,
     amount: Decimal,
     *,
-    api_key_id: int | None = None,
-    budgets: dict[str, Decimal | None] | None = None,
+    caps: Caps | None = None,
 ) -> Hold | Ticket | None:
-    """Reserve a request's worst case: from this process's lease of the wallet when it
-    has one (no I/O), else a per-request hold (one conditional UPDATE)."""
+    """Reserve a request's worst case from the organization's wallet: from this process's
+    lease of the wallet when it has one (no I/O), else a per-request hold (one conditional
+    UPDATE). A capped request (project budget, member cap, key caps) always holds."""
     if amount <= 0:
         return None
-    capped = budgets is not None and any(v is not None for v in budgets.values())
+    capped = caps is not None and caps.capped
     if settings.FUNDS_LEASES and not capped:
-        ticket = leases.take(user_id, amount)
+        ticket = leases.take(org_id, amount)
         if ticket is not None:
             return ticket
 
     def hold() -> Hold | None:
         try:
-            return reserve_funds(
-                user_id, request_id, amount, api_key_id=api_key_id, budgets=budgets
-            )
+            return reserve_funds(org_id, request_id, amount, caps=caps)
         except BillingError as exc:
             # The wallet's last funds may sit unused in this process's lease of it.
-            if exc.code != "insufficient_balance" or not leases.reclaim(user_id):
+            if exc.code != "insufficient_balance" or not leases.reclaim(org_id):
                 raise
-        return reserve_funds(user_id, request_id, amount, api_key_id=api_key_id, budgets=budgets)
+        return reserve_funds(org_id, request_id, amount, caps=caps)
 
     held = await sync_to_async(hold)()
     if held is not None:

@@ -22,7 +22,7 @@ class Posted:
 
 
 def post_entry(
-    user_id: int,
+    organization_id: int,
     amount: Decimal,
     kind: str,
     idempotency_key: str,
@@ -38,7 +38,7 @@ def post_entry(
         existing = LedgerEntry.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
             return Posted(existing, False)
-        wallet = locked_wallet(user_id)
+        wallet = locked_wallet(organization_id)
         if abs(wallet.balance_usd + amount) > MAX_AMOUNT:
             raise BillingError(
                 f"A balance of {format_usd(wallet.balance_usd + amount)} is more than a wallet "
@@ -90,8 +90,10 @@ def collect_unpaid(wallet: Wallet, after: LedgerEntry) -> None:
     )
 
 
-def ledger_balance(user_id: int) -> Decimal:
+def ledger_balance(organization_id: int) -> Decimal:
     return (
-        LedgerEntry.objects.filter(wallet__user_id=user_id).aggregate(s=Sum("amount_usd"))["s"]
+        LedgerEntry.objects.filter(wallet__organization_id=organization_id).aggregate(
+            s=Sum("amount_usd")
+        )["s"]
         or ZERO
     )

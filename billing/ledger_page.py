@@ -53,7 +53,7 @@ def per_request_charges() -> Q:
 
 
 def ledger_page(
-    user_id: int, *, before: int | None = None, after: int | None = None, size: int = 25
+    organization_id: int, *, before: int | None = None, after: int | None = None, size: int = 25
 ) -> LedgerPage:
     """One page of a wallet's ledger, newest first, by id cursor (no COUNT on big ledgers).
 
@@ -61,7 +61,7 @@ def ledger_page(
     at the day's newest charge; credits and other entries are lines of their own. The
     grouping happens in the query: the ledger itself keeps one exact row per charge.
     """
-    rows = LedgerEntry.objects.filter(wallet__user_id=user_id)
+    rows = LedgerEntry.objects.filter(wallet__organization_id=organization_id)
     singles = rows.exclude(per_request_charges()).select_related("actor")
     days = (
         rows.filter(per_request_charges())

@@ -16,8 +16,11 @@ from ground.money import format_usd, money_field
 
 
 class Wallet(models.Model):
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="wallet"
+    # The organization's prepaid wallet: every member's and every project's spend comes
+    # out of it (a personal organization's wallet is its one user's). See
+    # docs/organizations.md.
+    organization = models.OneToOneField(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="wallet"
     )
     currency = models.CharField(max_length=3, default="USD", editable=False)
     balance_usd = money_field(default=Decimal(0), editable=False)
@@ -32,11 +35,18 @@ class Wallet(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
-        return f"{self.user} ({format_usd(self.balance_usd)})"
+        return f"{self.organization} ({format_usd(self.balance_usd)})"
 
     @property
     def available_usd(self) -> Decimal:
         return self.balance_usd - self.held_usd
+
+    @property
+    def holder(self) -> str:
+        """Whose wallet, as staff read it: a personal organization's user's address, else
+        the organization's name."""
+        org = self.organization
+        return org.personal_for.email if org.personal_for_id else org.name
 
 
 class LedgerEntry(models.Model):
@@ -112,6 +122,18 @@ class Hold(models.Model):
     api_key = models.ForeignKey(
         "accounts.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Whose budgets count this hold in flight (``billing.caps``): the project, and the
+    # member whose cap applies (none for a service account's key).
+    project = models.ForeignKey(
+        "accounts.Project", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     request_id = models.CharField(max_length=64, unique=True)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.REQUEST)
     amount_usd = money_field()
@@ -124,6 +146,7 @@ class Hold(models.Model):
         indexes = [
             models.Index(fields=("status", "expires_at"), name="hold_open_expiry"),
             models.Index(fields=("api_key", "status"), name="hold_key_status"),
+            models.Index(fields=("project", "status"), name="hold_project_status"),
         ]
 
     def __str__(self) -> str:

@@ -15,6 +15,7 @@ from django.utils import timezone
 from billing.errors import BillingError
 from billing.ledger import post_entry
 from billing.models import LedgerEntry, RedemptionBatch, RedemptionCode
+from billing.wallets import current_organization_id
 
 # No 0/O, 1/I/L or U/V look-alikes: a code read aloud or off paper is typed right.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTWXYZ"
@@ -80,8 +81,12 @@ def redeem_failure_keys(user_id: int, ip: str | None) -> list[str]:
     return keys
 
 
-def redeem_code(user, raw_code: str, *, ip: str | None = None) -> Redeemed:
-    """Credit a redemption code's amount to ``user``, once ever; ``BillingError`` otherwise.
+def redeem_code(
+    user, raw_code: str, *, ip: str | None = None, organization_id: int | None = None
+) -> Redeemed:
+    """Credit a redemption code's amount to the wallet of ``organization_id`` (``user``'s
+    current organization when not given), once ever; ``BillingError`` otherwise. The
+    ledger entry names ``user`` as its actor.
 
     Wrong, used and expired attempts count against the user and the IP address: past
     ``REDEEM_FAILURES_PER_HOUR`` of them, every attempt is refused for the hour.
@@ -94,7 +99,11 @@ def redeem_code(user, raw_code: str, *, ip: str | None = None) -> Redeemed:
             "rate_limited",
         )
     try:
-        return take_code(user, raw_code)
+        return take_code(
+            user,
+            raw_code,
+            organization_id if organization_id is not None else current_organization_id(user),
+        )
     except BillingError:
         for key in keys:
             cache.add(key, 0, timeout=3600)  # the hour starts at the first failure
@@ -105,7 +114,7 @@ def redeem_code(user, raw_code: str, *, ip: str | None = None) -> Redeemed:
         raise
 
 
-def take_code(user, raw_code: str) -> Redeemed:
+def take_code(user, raw_code: str, organization_id: int) -> Redeemed:
     canonical = normalize_code(raw_code)
     if canonical is None:
         raise BillingError(
@@ -137,10 +146,11 @@ def take_code(user, raw_code: str) -> Redeemed:
         ):
             raise BillingError(f"Someone has already redeemed {canonical}.", "code_used")
         posted = post_entry(
-            user.pk,
+            organization_id,
             code.batch.amount_usd,
             LedgerEntry.Kind.REDEMPTION,
             f"redeem:{canonical}",
             description=f"Redemption code {canonical}",
+            actor=user,
         )
     return Redeemed(code=canonical, amount=code.batch.amount_usd, entry=posted.entry)

@@ -6,21 +6,27 @@ from __future__ import annotations
 import logging
 from decimal import Decimal
 
+from django.db.models import F
 from django.utils import timezone
 
 from billing.models import Hold, LedgerEntry, Wallet
 from billing.wallets import locked_wallet, update_low_balance_state
-from ground.money import ZERO, format_cost
+from ground.money import ZERO, format_cost, money_value
 from usage.events import UsageEvent
+from usage.placing import place_events
 
 log = logging.getLogger(__name__)
 
 
 def settle_usage_events(events: list[UsageEvent]) -> None:
-    """Charge each newly recorded request once and close its hold (runs inside the drain's transaction)."""
-    by_user: dict[int, list[UsageEvent]] = {}
+    """Charge each newly recorded request once to its organization's wallet and close its
+    hold (runs inside the drain's transaction, which has placed every event in an
+    organization)."""
+    if any(e.organization_id is None for e in events):  # not through the drain
+        place_events([e for e in events if e.organization_id is None])
+    by_org: dict[int, list[UsageEvent]] = {}
     for event in events:
-        by_user.setdefault(event.user_id, []).append(event)
+        by_org.setdefault(event.organization_id, []).append(event)
     request_ids = [e.request_id for e in events]
     holds = {
         h.request_id: h for h in Hold.objects.select_for_update().filter(request_id__in=request_ids)
@@ -39,14 +45,17 @@ def settle_usage_events(events: list[UsageEvent]) -> None:
         else {}
     )
     now = timezone.now()
-    for user_id in sorted(by_user):
-        wallet = locked_wallet(user_id)
+    for organization_id in sorted(by_org):
+        wallet = locked_wallet(organization_id)
         entries = []
-        for event in by_user[user_id]:
+        for event in by_org[organization_id]:
             cost = event.cost_usd
             hold = holds.get(event.request_id)
             if hold is not None and hold.status == Hold.Status.OPEN:
-                wallet.held_usd -= hold.amount_usd
+                if hold.wallet_id == wallet.pk:
+                    wallet.held_usd -= hold.amount_usd
+                else:  # held from another wallet (the key moved meanwhile): give it back there
+                    release_elsewhere(hold)
                 hold.status = Hold.Status.SETTLED if cost else Hold.Status.RELEASED
                 hold.closed_at = now
             lease = leases.get(event.lease_id) if event.lease_id else None
@@ -76,6 +85,12 @@ def settle_usage_events(events: list[UsageEvent]) -> None:
         Hold.objects.bulk_update(list(leases.values()), ["amount_usd", "status", "closed_at"])
 
 
+def release_elsewhere(hold: Hold) -> None:
+    Wallet.objects.filter(pk=hold.wallet_id).update(
+        held_usd=F("held_usd") - money_value(hold.amount_usd), updated_at=timezone.now()
+    )
+
+
 def charge_usage(wallet: Wallet, event: UsageEvent, cost: Decimal) -> LedgerEntry:
     """Debit ``cost``, never below zero: what the balance cannot cover (an upstream that
     billed more than the worst case held) is recorded as unpaid, and the owner's priced
@@ -88,10 +103,10 @@ def charge_usage(wallet: Wallet, event: UsageEvent, cost: Decimal) -> LedgerEntr
         wallet.unpaid_usd += shortfall
         description += f"; {format_cost(shortfall)} unpaid"
         log.warning(
-            "Request %s cost %s but the wallet of user %s covered only %s; %s unpaid",
+            "Request %s cost %s but the wallet of organization %s covered only %s; %s unpaid",
             event.request_id,
             cost,
-            wallet.user_id,
+            wallet.organization_id,
             charged,
             shortfall,
         )

@@ -1,4 +1,4 @@
-"""Billing listens: a wallet for every new user, sign-up credit once the account's
+"""Billing listens: a wallet for every new user's personal organization, sign-up credit once the account's
 address is verified, settlement for every recorded request; and each new SQLite
 connection gets the money rule for bare decimals (``ground.money``)."""
 
@@ -11,6 +11,7 @@ from django.db.backends.signals import connection_created
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
+from accounts.organizations import personal_organization
 from billing.credits import grant_signup_credit
 from billing.models import Wallet
 from billing.settlement import settle_usage_events
@@ -19,9 +20,10 @@ from usage.signals import usage_recorded
 
 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL)
-def create_wallet(sender, instance, created: bool, **kwargs) -> None:
-    if created:
-        Wallet.objects.get_or_create(user=instance)
+def create_wallet(sender, instance, created: bool, raw: bool = False, **kwargs) -> None:
+    """The new user's personal organization gets its wallet."""
+    if created and not raw:
+        Wallet.objects.get_or_create(organization=personal_organization(instance))
 
 
 @receiver(email_confirmed)

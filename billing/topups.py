@@ -9,6 +9,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
+from accounts.models import OrganizationMember
+from accounts.organizations import personal_organization
 from billing import checkout
 from billing.credits import credit
 from billing.errors import BillingError
@@ -33,8 +35,11 @@ def check_topup_amount(amount: Decimal) -> None:
         )
 
 
-def start_checkout(user, amount: Decimal, *, success_url: str, cancel_url: str) -> str:
-    """Create a Stripe Checkout Session and return the URL to send the user to.
+def start_checkout(
+    user, amount: Decimal, *, organization_id: int, success_url: str, cancel_url: str
+) -> str:
+    """Create a Stripe Checkout Session for ``user`` to pay into the wallet of
+    ``organization_id`` and return the URL to send the user to.
 
     Nothing is credited here: only Stripe's signed webhook credits the wallet.
     """
@@ -45,6 +50,7 @@ def start_checkout(user, amount: Decimal, *, success_url: str, cancel_url: str) 
         session = checkout.create_checkout_session(
             amount=amount,
             user_id=user.pk,
+            organization_id=organization_id,
             email=user.email,
             success_url=success_url,
             cancel_url=cancel_url,
@@ -86,14 +92,36 @@ def handle_stripe_event(event: dict) -> str:
         log.error("Stripe event %s (%s) NOT credited: %s", event_id, session.get("id"), problem)
         return f"ignored: {problem}"
     amount = checkout.from_cents(amount_total)
+    payer = get_user_model().objects.get(pk=strict_int(user_id))
+    organization_id = paid_into(payer, (session.get("metadata") or {}).get("organization_id"))
     posted = credit(
-        int(user_id),
+        organization_id,
         amount,
         kind=LedgerEntry.Kind.TOPUP,
         idempotency_key=f"stripe:{event_id}",
         description=f"Card top-up (Stripe {session.get('id', '')})",
+        actor=payer,
     )
     if not posted.created:
         return "duplicate: already credited"
-    log.info("Stripe event %s credited %s USD to user %s", event_id, amount, user_id)
+    log.info(
+        "Stripe event %s credited %s USD to organization %s (paid by user %s)",
+        event_id,
+        amount,
+        organization_id,
+        user_id,
+    )
     return "credited"
+
+
+def paid_into(payer, organization_id: object) -> int:
+    """The wallet a paid session credits: the organization it was started for, when the
+    payer still belongs to it; else (a session started before organizations, or the payer
+    left) the payer's personal organization, so a payment is never lost."""
+    number = strict_int(str(organization_id or ""))
+    if (
+        number is not None
+        and OrganizationMember.objects.filter(organization_id=number, user=payer).exists()
+    ):
+        return number
+    return personal_organization(payer).pk

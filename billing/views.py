@@ -25,7 +25,7 @@ from billing.forms import RedeemForm, ThresholdForm, TopUpForm
 from billing.ledger_page import ledger_page
 from billing.redemption import redeem_code
 from billing.topups import handle_stripe_event, start_checkout
-from billing.wallets import ensure_wallet, set_low_balance_threshold
+from billing.wallets import current_organization_id, ensure_wallet, set_low_balance_threshold
 from ground.errors import error_response
 from ground.money import format_usd, plain
 from ground.net import client_ip
@@ -58,12 +58,13 @@ def signup_credit_pending(user) -> Decimal | None:
 
 
 def wallet_context(request: HttpRequest, **forms) -> dict:
-    wallet = ensure_wallet(request.user.pk)
+    organization_id = current_organization_id(request.user)
+    wallet = ensure_wallet(organization_id)
     threshold = wallet.low_balance_threshold_usd
     return {
         "wallet": wallet,
         "page": ledger_page(
-            request.user.pk,
+            organization_id,
             before=cursor(request, "before"),
             after=cursor(request, "after"),
             size=PAGE_SIZE,
@@ -115,7 +116,7 @@ def threshold(request: HttpRequest) -> HttpResponse:
     form = ThresholdForm(request.POST)
     if form.is_valid():
         value = form.cleaned_data["threshold"]
-        set_low_balance_threshold(request.user.pk, value)
+        set_low_balance_threshold(current_organization_id(request.user), value)
         if value is None:
             messages.success(request, "Low-balance e-mails are off.")
         else:
@@ -139,6 +140,7 @@ def topup(request: HttpRequest) -> HttpResponse:
             url = start_checkout(
                 request.user,
                 form.cleaned_data["amount"],
+                organization_id=current_organization_id(request.user),
                 success_url=absolute_url(request, "wallet-topup-success")
                 + "?session_id={CHECKOUT_SESSION_ID}",
                 cancel_url=absolute_url(request, "wallet-topup-cancelled"),

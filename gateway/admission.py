@@ -35,7 +35,7 @@ from gateway.authentication import authenticate
 from gateway.call import Call
 from gateway.metering import record_cancelled, usage_event
 from gateway.metrics import observe_refusal
-from gateway.ratelimit import get_limiter, rules_for
+from gateway.ratelimit import get_limiter, model_rules, rules_for
 from ground.errors import ApiError
 from usage.events import emit
 
@@ -44,11 +44,22 @@ log = logging.getLogger(__name__)
 
 # --- Models: who may use which ---------------------------------------------------------------
 def check_model_access(ctx: KeyContext, public_id: str, *, param: str | None = "model") -> None:
-    """403 naming whose allowlist keeps ``public_id`` out: the account's, then the key's."""
+    """403 naming whose allowlist keeps ``public_id`` out, widest first: the organization's,
+    the project's, the account's, the key's."""
     whose = ctx.refuses_model(public_id)
     if whose is None:
         return
-    if whose == "account":
+    if whose == "organization":
+        message = (
+            f"Your organization may not use the model '{public_id}'. "
+            "An administrator chooses the models your organization may use."
+        )
+    elif whose == "project":
+        message = (
+            f"This project may not use the model '{public_id}'. "
+            "A project owner chooses the models the project may use."
+        )
+    elif whose == "account":
         message = (
             f"Your account may not use the model '{public_id}'. "
             "An administrator chooses the models your account may use."
@@ -64,15 +75,19 @@ def check_model_access(ctx: KeyContext, public_id: str, *, param: str | None = "
 async def admit_model(
     call: Call, public_id: str, *, tokens: int = 0, param: str | None = None
 ) -> ModelEntry | None:
-    """Admit ``call`` to use ``public_id``: the account's and then the key's allowlist, then
-    (once per call) the one rate-limit step, where the account's and the key's limits
-    count together. Answers the model's catalog entry (``None`` when the catalog does not
-    list it: an allowlist still applies to it by name)."""
+    """Admit ``call`` to use ``public_id``: the organization's, project's, account's and
+    key's allowlists, then (once per call) the one rate-limit step, where the key's, the
+    account's, the organization's and the project's limits for the model count together.
+    A call already rate-checked (before its model was known) takes one more step for the
+    project's limits of ``public_id``, if it has any. Answers the model's catalog entry
+    (``None`` when the catalog does not list it: an allowlist still applies to it by name)."""
     if not call.requested_model:
         call.requested_model = public_id
     check_model_access(call.ctx, public_id, param=param)
     if not call.rate_checked:
         await admit(call, tokens)
+    elif public_id not in call.admitted_models:
+        await admit_model_limits(call, public_id, tokens)
     call.admitted_models.add(public_id)
     return (await get_catalog()).models.get(public_id)
 
@@ -97,7 +112,7 @@ def admit_page(request: HttpRequest, *models: str, source: str, endpoint: str = 
     for each of ``models``. Synchronous views call this; a refusal is an ``ApiError`` the
     page shows."""
     call = Call(endpoint=endpoint, source=source)
-    call.ctx = session_context(request.user, "portal")
+    call.ctx = session_context(request.user, "portal")  # the personal default project
 
     async def admitted() -> None:
         try:
@@ -114,7 +129,7 @@ def admit_page(request: HttpRequest, *models: str, source: str, endpoint: str = 
 # --- Rate limits and funds -------------------------------------------------------------------
 async def admit(call: Call, tokens: int) -> None:
     """The one atomic rate-limit step; 429 with ``Retry-After`` when a limit is reached."""
-    call.rules = rules_for(call.ctx)
+    call.rules = rules_for(call.ctx, call.requested_model)
     decision = await get_limiter().admit(call.rules, tokens)
     call.headers.update(decision.headers)
     call.rate_checked = True
@@ -123,14 +138,25 @@ async def admit(call: Call, tokens: int) -> None:
     call.admitted_tokens = tokens
 
 
+async def admit_model_limits(call: Call, public_id: str, tokens: int) -> None:
+    """The project's limits for a model named after the call's rate-limit step."""
+    rules = model_rules(call.ctx.place, public_id)
+    if not rules:
+        return
+    decision = await get_limiter().admit(rules, tokens)
+    if not decision.allowed:
+        call.headers.update(decision.headers)
+        raise ApiError(429, decision.message, code=decision.code)
+
+
 async def reserve(call: Call, amount: Decimal) -> None:
-    """Hold ``amount`` (the worst-case cost) before any upstream call; 402 when not covered."""
+    """Hold ``amount`` (the worst-case cost) from the organization's wallet before any
+    upstream call, within the project's budgets, the member's cap and the key's caps;
+    402 naming the one that does not cover it."""
     if amount <= 0:
         return
     ctx = call.ctx
-    call.hold = await leases.reserve(
-        ctx.owner_id, call.request_id, amount, api_key_id=ctx.key_id or None, budgets=ctx.budgets
-    )
+    call.hold = await leases.reserve(ctx.organization_id, call.request_id, amount, caps=ctx.caps)
 
 
 async def ensure_rate_headers(call: Call) -> None:

@@ -244,7 +244,11 @@ async def retrieve_model(request: HttpRequest, call: Call, model_id: str) -> Htt
 async def list_usage(request: HttpRequest, call: Call) -> HttpResponse:
     options = parse_query(request, UsageQuery)
     page = await sync_to_async(usage_page)(
-        call.ctx.owner_id, model=options.model, limit=options.limit, after=options.after
+        call.ctx.owner_id,
+        model=options.model,
+        limit=options.limit,
+        after=options.after,
+        place=(call.ctx.organization_id, call.ctx.project_id),
     )
     return proxy.json_response(page)
 
@@ -257,5 +261,7 @@ async def list_usage(request: HttpRequest, call: Call) -> HttpResponse:
 )
 @v1("usage")
 async def wallet(request: HttpRequest, call: Call) -> HttpResponse:
-    summary = await sync_to_async(wallet_summary)(call.ctx.owner_id)
+    summary = await sync_to_async(wallet_summary)(
+        call.ctx.organization_id, project_id=call.ctx.project_id
+    )
     return proxy.json_response(summary)

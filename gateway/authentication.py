@@ -54,6 +54,8 @@ async def authenticate(request: HttpRequest, scope: str, call: Call) -> KeyConte
         raise ApiError(401, "This API key has been revoked.", code="revoked_api_key")
     if ctx.expires_at is not None and ctx.expires_at <= time.time():
         raise ApiError(401, "This API key has expired.", code="expired_api_key")
+    if ctx.place is not None and ctx.place.project_archived:
+        raise ApiError(401, "This API key's project has been archived.", code="project_archived")
     if not ctx.owner_active:
         raise ApiError(
             401, "The account that owns this API key is disabled.", code="account_disabled"

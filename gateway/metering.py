@@ -46,6 +46,8 @@ def usage_event(
         request_id=call.request_id,
         user_id=call.ctx.owner_id,
         api_key_id=call.ctx.key_id or None,
+        organization_id=call.ctx.organization_id,
+        project_id=call.ctx.project_id,
         model=call.model.public_id if call.model else call.requested_model,
         provider=deployment.provider.name if deployment else "",
         deployment_id=deployment.id if deployment else None,

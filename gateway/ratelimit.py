@@ -1,4 +1,5 @@
-"""Requests/min, tokens/min and requests/day, per key and per owner, in one atomic step.
+"""Requests/min, tokens/min and requests/day, per key, per owner, per organization and
+per project and model, in one atomic step.
 
 Fixed windows: a counter per (subject, window start). ``admit`` checks every rule and
 increments all of them only if none would overflow, so a refused request consumes
@@ -23,7 +24,7 @@ DAY = 86_400
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    subject: str  # e.g. "key:12" or "user:3"
+    subject: str  # e.g. "key:12", "user:3", "org:5", "project:7:gpt-4o-mini"
     kind: str  # "rpm" | "tpm" | "rpd"
     limit: int
     window: int
@@ -49,9 +50,15 @@ class Decision:
             "tpm": "tokens per minute",
             "rpd": "requests per day",
         }[rule.kind]
-        whose = {"key": "this API key", "playground": "the playground", "portal": "the portal"}.get(
-            rule.subject.split(":")[0], "your account"
-        )
+        kind, _, rest = rule.subject.partition(":")
+        whose = {
+            "key": "this API key",
+            "playground": "the playground",
+            "portal": "the portal",
+            "org": "your organization",
+        }.get(kind, "your account")
+        if kind == "project":
+            whose = f"this project's use of '{rest.partition(':')[2]}'"
         return (
             f"Rate limit reached: {rule.limit} {what} for {whose}. Retry after {self.retry_after}s."
         )
@@ -66,8 +73,9 @@ class Decision:
         }.get(rule.kind if rule else "", "rate_limit_exceeded")
 
 
-def rules_for(ctx) -> list[Rule]:
-    """The rules that apply to a key context; the key's RPM always exists (for headers)."""
+def rules_for(ctx, model: str = "") -> list[Rule]:
+    """The rules that apply to a key context (and, once known, the model it calls: a
+    project's per-model limits); the key's RPM always exists (for headers)."""
     key, user = ctx.subject, f"user:{ctx.owner_id}"
     rules = [Rule(key, "rpm", ctx.key_rpm or settings.DEFAULT_KEY_RPM, MINUTE)]
     if ctx.owner_rpm:
@@ -80,7 +88,43 @@ def rules_for(ctx) -> list[Rule]:
         rules.append(Rule(key, "rpd", ctx.key_rpd, DAY))
     if ctx.owner_rpd:
         rules.append(Rule(user, "rpd", ctx.owner_rpd, DAY))
+    place = ctx.place
+    if place is not None:
+        rules += place_rules(place, model)
     return rules
+
+
+def place_rules(place, model: str = "") -> list[Rule]:
+    """The organization's limits, and the project's for ``model``."""
+    rules = []
+    org = f"org:{place.organization_id}"
+    for kind, limit, window in (
+        ("rpm", place.org_rpm, MINUTE),
+        ("tpm", place.org_tpm, MINUTE),
+        ("rpd", place.org_rpd, DAY),
+    ):
+        if limit:
+            rules.append(Rule(org, kind, limit, window))
+    if model:
+        rules += model_rules(place, model)
+    return rules
+
+
+def model_rules(place, model: str) -> list[Rule]:
+    """A project's limits for one model (``ProjectRateLimit``)."""
+    limits = place.limits_for(model) if place is not None else None
+    if limits is None:
+        return []
+    subject = f"project:{place.project_id}:{model}"
+    return [
+        Rule(subject, kind, limit, window)
+        for kind, limit, window in (
+            ("rpm", limits.rpm, MINUTE),
+            ("tpm", limits.tpm, MINUTE),
+            ("rpd", limits.rpd, DAY),
+        )
+        if limit
+    ]
 
 
 def counter_key(rule: Rule, now: float) -> str:

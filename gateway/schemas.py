@@ -108,12 +108,16 @@ class UsageRecord(Schema):
     tokens_reported: bool
     latency_ms: int
     ttft_ms: int | None
+    organization: str | None = Field(description="The organization whose wallet paid (`org-…`).")
+    project: str | None = Field(description="The project it counts against (`proj_…`).")
 
 
 class UsagePage(Schema):
     object: Literal["list"]
     data: list[UsageRecord] = Field(description="Newest first.")
     has_more: bool
+    organization: str | None = Field(description="The key's organization (`org-…`).")
+    project: str | None = Field(description="The key's project (`proj_…`).")
 
 
 class Wallet(Schema):
@@ -122,3 +126,5 @@ class Wallet(Schema):
     available_usd: str
     unpaid_usd: str
     currency: Literal["USD"]
+    organization: str = Field(description="The organization the wallet belongs to (`org-…`).")
+    project: str | None = Field(description="The key's project (`proj_…`).")

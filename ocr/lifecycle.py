@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.snapshots import payer_context
 from billing.holds import release_hold
 from ground.errors import ApiError
 from ocr import queueing, storage
@@ -40,9 +41,10 @@ def retry_ocr_job(token: str, owner_id: int, *, automatic: bool = False) -> OcrJ
         remaining = job.total_pages - job.pages_done
         job.attempt += 1
         job.retry_count += 1
-        hold_pages(
-            job.owner_id, job.request_id, remaining * job.unit_price_usd, job.api_key_id, None
-        )
+        payer = payer_context(job.owner_id, job.api_key_id)
+        if payer is None:
+            raise ApiError(404, "No such OCR job.", code="not_found")
+        hold_pages(payer, job.request_id, remaining * job.unit_price_usd)
         OcrPage.objects.filter(job=job, status=OcrPage.Status.ERROR).update(
             status=OcrPage.Status.PENDING, error="", error_code="", finished_at=None
         )

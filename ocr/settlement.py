@@ -28,6 +28,7 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.snapshots import KeyContext
 from billing.errors import BillingError
 from billing.holds import reserve_funds
 from billing.models import Hold
@@ -63,16 +64,11 @@ class PageCharge:
     endpoint: str = "ocr"
 
 
-def hold_pages(
-    owner_id: int,
-    request_id: str,
-    amount: Decimal,
-    api_key_id: int | None,
-    budgets: dict[str, Decimal | None] | None,
-) -> None:
-    """Hold ``amount`` for pages to read (402 when the wallet or a key budget refuses)."""
+def hold_pages(payer: KeyContext, request_id: str, amount: Decimal) -> None:
+    """Hold ``amount`` for pages to read from the payer's organization's wallet (402 when
+    the wallet, the project's budget, the member's cap or a key cap refuses)."""
     try:
-        hold = reserve_funds(owner_id, request_id, amount, api_key_id=api_key_id, budgets=budgets)
+        hold = reserve_funds(payer.organization_id, request_id, amount, caps=payer.caps)
     except BillingError as exc:
         raise ApiError(402, exc.message, type="insufficient_quota", code=exc.code) from None
     if hold is not None:

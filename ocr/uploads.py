@@ -67,7 +67,6 @@ def start_ocr_job(call: Call, upload: Upload, *, source: str = OcrJob.Source.API
     ``OCR_PAGE_MODEL`` for its caller, whose wallet and key caps pay."""
     require_admitted(call, settings.OCR_PAGE_MODEL)
     owner_id, api_key_id = call.ctx.owner_id, call.ctx.key_id or None
-    budgets = call.ctx.budgets
     check_engine_available()
     info = validate_pdf(upload.data)
     price = page_price()
@@ -76,7 +75,7 @@ def start_ocr_job(call: Call, upload: Upload, *, source: str = OcrJob.Source.API
     name = storage.save_bytes(storage.original_name(token), upload.data)
     try:
         with transaction.atomic():
-            hold_pages(owner_id, f"ocr_{token}_0", info.page_count * price, api_key_id, budgets)
+            hold_pages(call.ctx, f"ocr_{token}_0", info.page_count * price)
             job = OcrJob.objects.create(
                 token=token,
                 owner_id=owner_id,

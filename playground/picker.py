@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from accounts.snapshots import playground_context
+from accounts.snapshots import aplayground_context
 from catalog.snapshots import ModelEntry
 from gateway.catalog_views import usable_models
 from ground.money import format_cost, plain
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 async def models_for(user: User) -> list[ModelEntry]:
     """The chat models the user may use (their allowlist, as the playground's caller),
     sorted by name for the picker."""
-    usable = await usable_models(playground_context(user), ("llm",))
+    usable = await usable_models(await aplayground_context(user), ("llm",))
     return sorted(usable, key=lambda m: (m.name.lower(), m.public_id))
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from billing.wallets import wallet_summary
+from billing.wallets import current_organization_id, wallet_summary
 from ground.money import exact_usd, format_cost, format_usd, plain
 from retrieval.file_search_tool import ENDPOINT as FILE_SEARCH_ENDPOINT
 from usage.drain import pending_events
@@ -53,7 +53,7 @@ def request_usage(user_id: int, request_id: str) -> dict | None:
 
 
 def wallet_for_display(user_id: int) -> dict:
-    wallet = wallet_summary(user_id)
+    wallet = wallet_summary(current_organization_id(user_id))
     return {
         **wallet,
         "balance_display": format_usd(wallet["balance_usd"]),

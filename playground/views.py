@@ -22,8 +22,8 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.snapshots import KeyContext, playground_context
-from billing.wallets import wallet_summary
+from accounts.snapshots import KeyContext, aplayground_context
+from billing.wallets import current_organization_id, wallet_summary
 from gateway import proxy
 from gateway.admission import v1
 from gateway.api import run_chat, run_responses
@@ -49,7 +49,7 @@ USAGE_POLL_SECONDS = 0.1
 async def playground(request: HttpRequest) -> HttpResponse:
     user = await request.auser()
     models = await models_for(user)
-    wallet = await sync_to_async(wallet_summary)(user.pk)
+    wallet = await sync_to_async(lambda: wallet_summary(current_organization_id(user)))()
     stores = await sync_to_async(store_choices)(user)
     config = {
         "chatUrl": reverse("playground-chat"),
@@ -83,7 +83,7 @@ async def playground_caller(request: HttpRequest) -> KeyContext:
         raise ApiError(
             HTTPStatus.UNAUTHORIZED, "Sign in to use the playground.", code="not_signed_in"
         )
-    return playground_context(user)
+    return await aplayground_context(user)
 
 
 @v1(

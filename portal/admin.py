@@ -88,7 +88,7 @@ class UserAdmin(accounts_admin.UserAdmin):
     @admin.display(description="wallet")
     def wallet_summary(self, user: User) -> str:
         try:
-            wallet = Wallet.objects.get(user=user)
+            wallet = Wallet.objects.get(organization__personal_for=user)
         except ObjectDoesNotExist:
             return "No wallet yet (one is made on first use)."
         ledger = reverse("admin:billing_ledgerentry_changelist")

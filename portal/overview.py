@@ -339,7 +339,9 @@ def unpaid_wallets() -> Unpaid:
     unpaid = Wallet.objects.filter(unpaid_usd__gt=0)
     summary = unpaid.aggregate(n=Count("pk"), total=Sum("unpaid_usd"))
     wallets = (
-        list(unpaid.select_related("user").order_by("-unpaid_usd")[:TOP]) if summary["n"] else []
+        list(unpaid.select_related("organization__personal_for").order_by("-unpaid_usd")[:TOP])
+        if summary["n"]
+        else []
     )
     return Unpaid(count=summary["n"], total=summary["total"] or Decimal(0), wallets=wallets)
 

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from accounts.models import Scope
-from billing.wallets import wallet_summary
+from billing.wallets import current_organization_id, wallet_summary
 from catalog.snapshots import get_catalog_sync
 from catalog.views import quickstart_model
 from ground.money import usd_html
@@ -69,7 +69,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     catalog = set(get_catalog_sync().models)
     summary = dashboard_summary(request.user.pk, catalog=catalog)
     favourites = [model for model, _ in summary.top_models]
-    wallet = wallet_summary(request.user.pk)
+    wallet = wallet_summary(current_organization_id(request.user))
     context = {
         "wallet": {**wallet, **{k: usd_html(v) for k, v in wallet.items() if k.endswith("_usd")}},
         "held": bool(Decimal(wallet["held_usd"])),

@@ -168,12 +168,7 @@ def ingest(request: HttpRequest, call: Call, collection_id: str) -> dict:
 def pdf_charge(call: Call) -> charges.PdfCharge:
     """Who pays for a PDF's OCR pages: the caller admitted to use the OCR model."""
     require_admitted(call, settings.OCR_PAGE_MODEL)
-    return charges.PdfCharge(
-        owner_id=call.ctx.owner_id,
-        request_id=call.request_id,
-        api_key_id=call.ctx.key_id or None,
-        budgets=call.ctx.budgets,
-    )
+    return charges.PdfCharge(payer=call.ctx, request_id=call.request_id)
 
 
 @router.post(

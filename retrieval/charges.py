@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from accounts.snapshots import KeyContext
 from billing.holds import release_hold
 from ocr import readings
 from ocr.models import OcrJob
@@ -26,19 +27,26 @@ ENDPOINT = "alretrieval.ingest"
 
 @dataclass(frozen=True)
 class PdfCharge:
-    """Who pays for a PDF's OCR pages, and under which request id the hold is taken."""
+    """Who pays for a PDF's OCR pages (the caller: their organization's wallet, within
+    every cap of theirs), and under which request id the hold is taken."""
 
-    owner_id: int
+    payer: KeyContext
     request_id: str
-    api_key_id: int | None = None
-    budgets: dict | None = None
+
+    @property
+    def owner_id(self) -> int:
+        return self.payer.owner_id
+
+    @property
+    def api_key_id(self) -> int | None:
+        return self.payer.key_id or None
 
 
 def hold_pdf_pages(charge: PdfCharge, pages: int) -> Decimal:
     """Hold ``pages`` × the OCR page price (402 when the wallet cannot cover them); the
     price held, which the document keeps."""
     price = page_price()
-    hold_pages(charge.owner_id, charge.request_id, price * pages, charge.api_key_id, charge.budgets)
+    hold_pages(charge.payer, charge.request_id, price * pages)
     return price
 
 

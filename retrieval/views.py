@@ -26,7 +26,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.snapshots import KeyContext, session_context
+from accounts.snapshots import KeyContext, asession_context
 from gateway.admission import Call, admit_page, v1
 from ground.bodies import validate
 from ground.errors import ApiError
@@ -302,7 +302,7 @@ def original(request: HttpRequest, collection_id: str, doc_id: str) -> FileRespo
 async def portal_caller(request: HttpRequest) -> KeyContext:
     """The page has no key: it queries as the signed-in user (their allowlist, limits and
     wallet)."""
-    return session_context(await request.auser(), "portal")
+    return await asession_context(await request.auser(), "portal")
 
 
 @v1(

@@ -75,7 +75,12 @@ def _fast_hasher(settings) -> None:
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
+    from accounts.places import forget_personal_places
+    from billing.wallets import forget_cached_ids
+
     clear_cache()
+    forget_cached_ids()  # ids are reused after a rolled-back test
+    forget_personal_places()
     yield
 
 

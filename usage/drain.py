@@ -1,8 +1,9 @@
 """Draining usage events into the database: records, hourly rollups, then an announcement.
 
 A Celery beat task claims pending events in batches (from the Redis stream or the spool
-folder). One transaction inserts the usage records, keeps the hourly rollups (usage per
-user × key × model × source, latency per model × provider) and sends
+folder). One transaction places each event in its organization and project, inserts the usage
+records, keeps the hourly rollups (usage per organization × project × user × key ×
+model × source, latency per model × provider) and sends
 ``usage.signals.usage_recorded`` so billing settles each request once, without this app
 knowing about billing. Draining is idempotent by request id, so a crash between insert
 and acknowledgement only causes a harmless second look.
@@ -34,6 +35,7 @@ from ground.redis import get_redis
 from usage import spool
 from usage.events import UsageEvent
 from usage.models import DeadUsageEvent, UsageRecord, UsageRollup
+from usage.placing import place_events
 from usage.signals import usage_recorded
 from usage.spool import Claimed, SpoolSource
 
@@ -194,6 +196,7 @@ def record_usage_events(events: list[UsageEvent]) -> int:
         new = drop_orphans([e for rid, e in unique.items() if rid not in existing])
         if not new:
             return 0
+        place_events(new)
         UsageRecord.objects.bulk_create([usage_record_from(e) for e in new])
         update_usage_rollups(new)
         update_latency_rollups(new)
@@ -263,6 +266,8 @@ def usage_record_from(event: UsageEvent) -> UsageRecord:
     return UsageRecord(
         user_id=event.user_id,
         api_key_id=event.api_key_id,
+        organization_id=event.organization_id,
+        project_id=event.project_id,
         created_at=event_time(event),
         **{name: getattr(event, name) for name in RECORD_FIELDS},
     )
@@ -282,7 +287,15 @@ ROLLUP_SUMS = ("requests", "errors", "prompt_tokens", "completion_tokens", "unit
 def rollup_totals(events: Iterable[UsageEvent]) -> dict[tuple, dict]:
     groups: dict[tuple, dict] = {}
     for e in events:
-        key = (hour_of(e), e.user_id, e.api_key_id, e.model, e.source)
+        key = (
+            hour_of(e),
+            e.user_id,
+            e.api_key_id,
+            e.organization_id,
+            e.project_id,
+            e.model,
+            e.source,
+        )
         g = groups.setdefault(key, dict.fromkeys(ROLLUP_SUMS, 0) | {"cost_usd": Decimal(0)})
         g["requests"] += 1
         g["errors"] += e.status == "error"
@@ -296,7 +309,7 @@ def rollup_totals(events: Iterable[UsageEvent]) -> dict[tuple, dict]:
 def update_usage_rollups(events: list[UsageEvent]) -> None:
     groups = rollup_totals(events)
     rows = {
-        (r.hour, r.user_id, r.api_key_id, r.model, r.source): r
+        (r.hour, r.user_id, r.api_key_id, r.organization_id, r.project_id, r.model, r.source): r
         for r in UsageRollup.objects.select_for_update().filter(
             hour__in={k[0] for k in groups}, user_id__in={k[1] for k in groups}
         )
@@ -305,12 +318,14 @@ def update_usage_rollups(events: list[UsageEvent]) -> None:
     for key, totals in groups.items():
         row = rows.get(key)
         if row is None:
-            hour, user_id, key_id, model, source = key
+            hour, user_id, key_id, org_id, project_id, model, source = key
             to_create.append(
                 UsageRollup(
                     hour=hour,
                     user_id=user_id,
                     api_key_id=key_id,
+                    organization_id=org_id,
+                    project_id=project_id,
                     model=model,
                     source=source,
                     **totals,

@@ -56,6 +56,10 @@ class UsageEvent:
     user_id: int
     model: str
     api_key_id: int | None = None
+    # Whose wallet pays and whose budgets count it (from the key's context; the drain
+    # places an event without them: ``usage.drain.place_events``).
+    organization_id: int | None = None
+    project_id: int | None = None
     provider: str = ""
     deployment_id: int | None = None
     upstream_model: str = ""
@@ -86,7 +90,7 @@ class UsageEvent:
             setattr(self, name, bounded_int(getattr(self, name)))
         self.ttft_ms = None if self.ttft_ms is None else bounded_int(self.ttft_ms)
         self.overhead_us = None if self.overhead_us is None else bounded_int(self.overhead_us)
-        for name in ("deployment_id", "api_key_id", "lease_id"):
+        for name in ("deployment_id", "api_key_id", "lease_id", "organization_id", "project_id"):
             value = getattr(self, name)
             setattr(self, name, None if value is None else min(max(int(value), 0), MAX_BIGINT))
         self.user_id = int(self.user_id)

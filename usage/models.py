@@ -22,6 +22,23 @@ class UsageRecord(models.Model):
     api_key = models.ForeignKey(
         "accounts.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Whose wallet paid and whose budgets it counts against (``usage.drain.place_events``).
+    organization = models.ForeignKey(
+        "accounts.Organization",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # led by the indexes below
+    )
+    project = models.ForeignKey(
+        "accounts.Project",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
     model = models.CharField(max_length=200)
     provider = models.CharField(max_length=60, blank=True)
     deployment_id = models.BigIntegerField(null=True, blank=True)
@@ -54,6 +71,8 @@ class UsageRecord(models.Model):
             models.Index(fields=("user", "model", "-id"), name="usage_user_model_recent"),
             models.Index(fields=("user", "created_at"), name="usage_user_created"),
             models.Index(fields=("user", "model", "created_at"), name="usage_user_model_created"),
+            models.Index(fields=("organization", "-id"), name="usage_org_recent"),
+            models.Index(fields=("project", "-id"), name="usage_project_recent"),
         ]
 
     def __str__(self) -> str:
@@ -65,12 +84,29 @@ class UsageRecord(models.Model):
 
 
 class UsageRollup(models.Model):
-    """Hourly totals per user × key × model × source, kept as records arrive."""
+    """Hourly totals per organization × project × user × key × model × source, kept as
+    records arrive; what project budgets and member caps count as spent (``billing.caps``)."""
 
     hour = models.DateTimeField()
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     api_key = models.ForeignKey(
         "accounts.ApiKey", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    organization = models.ForeignKey(
+        "accounts.Organization",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+    project = models.ForeignKey(
+        "accounts.Project",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     model = models.CharField(max_length=200)
     source = models.CharField(max_length=20)
@@ -85,12 +121,16 @@ class UsageRollup(models.Model):
         db_table = "gateway_usagerollup"
         constraints = [
             models.UniqueConstraint(
-                fields=("hour", "user", "api_key", "model", "source"),
-                name="unique_usage_rollup",
+                fields=("hour", "user", "api_key", "organization", "project", "model", "source"),
+                name="unique_usage_rollup_placed",
                 nulls_distinct=False,
             )
         ]
-        indexes = [models.Index(fields=("user", "hour"), name="rollup_user_hour")]
+        indexes = [
+            models.Index(fields=("user", "hour"), name="rollup_user_hour"),
+            models.Index(fields=("organization", "hour"), name="rollup_org_hour"),
+            models.Index(fields=("project", "user", "hour"), name="rollup_project_user_hour"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.hour:%Y-%m-%d %H:00} {self.model} ({self.source})"

@@ -7,6 +7,7 @@ they wait (``usage.drain.pending_events``) and listed first, with ids ``usage_pe
 
 from __future__ import annotations
 
+from accounts.models import Organization, Project
 from ground.errors import ApiError
 from ground.text import clean_text, strict_int
 from usage.drain import pending_events, usage_record_from
@@ -38,7 +39,7 @@ def parse_cursor(after: str) -> tuple[int | None, bool]:
     return number, False
 
 
-def usage_item(record: UsageRecord) -> dict:
+def usage_item(record: UsageRecord, names: dict[str, dict[int, str]]) -> dict:
     return {
         "id": public_id(record),
         "object": "usage_record",
@@ -60,6 +61,18 @@ def usage_item(record: UsageRecord) -> dict:
         "tokens_reported": record.tokens_reported,
         "latency_ms": record.latency_ms,
         "ttft_ms": record.ttft_ms,
+        "organization": names["organization"].get(record.organization_id),
+        "project": names["project"].get(record.project_id),
+    }
+
+
+def public_ids(org_ids: set, project_ids: set) -> dict[str, dict[int, str]]:
+    """Public ids of the organizations and projects a page names (two small queries)."""
+    orgs = Organization.objects.filter(pk__in=org_ids - {None})
+    projects = Project.objects.filter(pk__in=project_ids - {None})
+    return {
+        "organization": dict(orgs.values_list("pk", "public_id")) if org_ids - {None} else {},
+        "project": dict(projects.values_list("pk", "public_id")) if project_ids - {None} else {},
     }
 
 
@@ -72,7 +85,16 @@ def pending_records(user_id: int, model: str = "") -> list[UsageRecord]:
     ]
 
 
-def usage_page(user_id: int, *, model: str = "", limit: int = 20, after: str = "") -> dict:
+def usage_page(
+    user_id: int,
+    *,
+    model: str = "",
+    limit: int = 20,
+    after: str = "",
+    place: tuple[int | None, int | None] = (None, None),
+) -> dict:
+    """One page of the user's usage records; ``place`` is the caller's (organization,
+    project), named in the answer."""
     cursor, with_pending = parse_cursor(after)
     model = clean_text(model, 200)
     records = UsageRecord.objects.filter(user_id=user_id)
@@ -85,8 +107,14 @@ def usage_page(user_id: int, *, model: str = "", limit: int = 20, after: str = "
         drained = {r.request_id for r in rows}
         pending = [r for r in pending_records(user_id, model) if r.request_id not in drained]
         rows = pending + rows
+    shown = rows[:limit]
+    names = public_ids(
+        {r.organization_id for r in shown} | {place[0]}, {r.project_id for r in shown} | {place[1]}
+    )
     return {
         "object": "list",
-        "data": [usage_item(r) for r in rows[:limit]],
+        "data": [usage_item(r, names) for r in shown],
         "has_more": len(rows) > limit,
+        "organization": names["organization"].get(place[0]),
+        "project": names["project"].get(place[1]),
     }

@@ -51,11 +51,13 @@ async def run() -> dict[str, dict[str, float]]:
     from accounts.models import ApiKey, User
     from accounts.snapshots import load_key_context
     from billing.holds import reserve_funds
+    from billing.wallets import current_organization_id
     from catalog.snapshots import load_catalog_snapshot
     from usage import drain, events, spool
 
     hop = sync_to_async(noop)
     user_id = await sync_to_async(lambda: User.objects.values_list("pk", flat=True).first())()
+    org_id = await sync_to_async(current_organization_id)(user_id)
     hashed = await sync_to_async(
         lambda: ApiKey.objects.values_list("hashed_key", flat=True).first()
     )()
@@ -90,7 +92,7 @@ async def run() -> dict[str, dict[str, float]]:
 
     async def funds_reservation() -> None:
         request_id = "req_" + uuid.uuid4().hex
-        await sync_to_async(reserve_funds)(user_id, request_id, Decimal("0.0001"))
+        await sync_to_async(reserve_funds)(org_id, request_id, Decimal("0.0001"))
 
     async def request_id() -> None:
         _ = f"req_{uuid.uuid4().hex}"

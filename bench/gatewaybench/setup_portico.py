@@ -34,10 +34,13 @@ def seed(fake_base_url: str) -> dict[str, str]:
     from accounts.keys import issue_key
     from accounts.models import User
     from billing.credits import credit
+    from billing.wallets import current_organization_id
     from catalog.models import Deployment, Model, Provider
 
     user = User.objects.create_user(EMAIL, password=None)
-    credit(user.pk, WALLET_USD, kind="adjustment", idempotency_key="bench-fund")
+    credit(
+        current_organization_id(user), WALLET_USD, kind="adjustment", idempotency_key="bench-fund"
+    )
     provider = Provider.objects.create(
         name="fake", kind="openai", base_url=fake_base_url, first_byte_timeout=60
     )

@@ -28,6 +28,7 @@ from tests.gateway.conftest import (  # noqa: F401
     server,
     upstream,
 )
+from tests.support.orgs import org_id
 from tests.support.usage import usage_event as shared_usage_event
 
 WEBHOOK_SECRET = "whsec_test_0123456789abcdef"
@@ -35,7 +36,7 @@ WEBHOOK_SECRET = "whsec_test_0123456789abcdef"
 
 def fund(user, amount: str | Decimal) -> None:
     credit(
-        user.pk,
+        org_id(user),
         Decimal(amount),
         kind=LedgerEntry.Kind.ADJUSTMENT,
         idempotency_key=f"test-fund:{uuid.uuid4().hex}",
@@ -44,7 +45,7 @@ def fund(user, amount: str | Decimal) -> None:
 
 
 def wallet_of(user) -> Wallet:
-    return Wallet.objects.get(user=user)
+    return Wallet.objects.get(organization__personal_for=user)
 
 
 def usage_event(user, **overrides) -> dict:
@@ -57,7 +58,7 @@ def assert_ledger_invariants(user) -> None:
     from usage.models import UsageRecord
 
     wallet = wallet_of(user)
-    assert wallet.balance_usd == ledger_balance(user.pk)
+    assert wallet.balance_usd == ledger_balance(org_id(user))
     open_holds = Hold.objects.filter(wallet=wallet, status=Hold.Status.OPEN)
     assert wallet.held_usd == (open_holds.aggregate(s=Sum("amount_usd"))["s"] or 0)
     charged = LedgerEntry.objects.filter(wallet=wallet, kind=LedgerEntry.Kind.USAGE)

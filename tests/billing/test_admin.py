@@ -15,6 +15,7 @@ from billing.models import LedgerEntry, RedemptionBatch, RedemptionCode
 from billing.redemption import redeem_code
 from tests.billing.conftest import fund, make_batch, wallet_of
 from tests.support.html import money_span
+from tests.support.orgs import org_id
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +38,7 @@ def adjust_form(admin_client, user) -> dict:
 
 def test_the_wallet_list_shows_balance_held_and_available(admin_client, alice):
     fund(alice, "10")
-    reserve_funds(alice.pk, "req_x", Decimal("2.5"))
+    reserve_funds(org_id(alice), "req_x", Decimal("2.5"))
     page = admin_client.get("/admin/billing/wallet/").content.decode()
     assert "alice@example.com" in page
     for value in (
@@ -82,7 +83,7 @@ def test_an_adjustment_without_a_reason_is_refused(admin_client, alice):
 
 def test_a_deduction_larger_than_available_is_refused_clearly(admin_client, alice):
     fund(alice, "10")
-    reserve_funds(alice.pk, "req_busy", Decimal("4"))
+    reserve_funds(org_id(alice), "req_busy", Decimal("4"))
     data = adjust_form(admin_client, alice) | {"amount": "-7", "reason": "chargeback"}
 
     response = admin_client.post(adjust_url(alice), data)
@@ -123,7 +124,7 @@ def test_someone_without_wallet_permissions_cannot_adjust(client, alice):
 
 def test_the_ledger_and_holds_are_read_only(admin_client, alice):
     fund(alice, "1")
-    reserve_funds(alice.pk, "req_y", Decimal("0.5"))
+    reserve_funds(org_id(alice), "req_y", Decimal("0.5"))
     entry = LedgerEntry.objects.get()
 
     assert admin_client.get("/admin/billing/ledgerentry/").status_code == HTTPStatus.OK

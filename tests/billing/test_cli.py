@@ -12,6 +12,7 @@ from django.core.management import CommandError, call_command
 from billing.holds import reserve_funds
 from billing.models import LedgerEntry
 from tests.billing.conftest import fund, wallet_of
+from tests.support.orgs import org_id
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +25,7 @@ def wallet(*args: str) -> str:
 
 def test_balance_prints_the_same_fields_as_the_api(alice):
     fund(alice, "10")
-    reserve_funds(alice.pk, "req_cli", Decimal("0.25"))
+    reserve_funds(org_id(alice), "req_cli", Decimal("0.25"))
 
     text = wallet("balance", "ALICE@example.com")
     as_json = json.loads(wallet("balance", "alice@example.com", "--json"))
@@ -35,6 +36,7 @@ def test_balance_prints_the_same_fields_as_the_api(alice):
         "available_usd": "9.75",
         "unpaid_usd": "0",
         "currency": "USD",
+        "organization": alice.personal_organization.public_id,
     }
     assert text.splitlines() == [
         "balance_usd    10",
@@ -42,6 +44,7 @@ def test_balance_prints_the_same_fields_as_the_api(alice):
         "available_usd  9.75",
         "unpaid_usd     0",
         "currency       USD",
+        f"organization   {alice.personal_organization.public_id}",
     ]
 
 
@@ -61,7 +64,7 @@ def test_credit_records_the_reason(alice):
 
 def test_debit_takes_funds_and_refuses_more_than_available(alice):
     fund(alice, "5")
-    reserve_funds(alice.pk, "req_cli", Decimal("1"))
+    reserve_funds(org_id(alice), "req_cli", Decimal("1"))
 
     with pytest.raises(CommandError, match=r"larger than the available balance of \$4\.00"):
         wallet("debit", "alice@example.com", "4.01", "--reason", "refund")

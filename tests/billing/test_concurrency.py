@@ -13,6 +13,7 @@ from billing.errors import BillingError
 from billing.holds import reserve_funds
 from billing.models import Hold, Wallet
 from tests.billing.conftest import fund, wallet_of
+from tests.support.orgs import org_id
 
 AMOUNT = Decimal("0.37")
 ATTEMPTS = 100
@@ -32,7 +33,7 @@ def test_a_hundred_concurrent_reservations_against_funds_for_ten_take_exactly_te
         try:
             start.wait(timeout=30)
             try:
-                reserve_funds(alice.pk, f"req_race_{index}", AMOUNT)
+                reserve_funds(org_id(alice), f"req_race_{index}", AMOUNT)
                 outcome = "held"
             except BillingError as exc:
                 outcome = exc.code

@@ -19,6 +19,7 @@ from ground.money import money_value
 from tests.billing.conftest import assert_ledger_invariants, fund, wallet_of
 from tests.billing.test_gateway_charges import drained_records
 from tests.gateway.conftest import add_model
+from tests.support.orgs import org_id
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -103,10 +104,12 @@ def test_money_columns_compare_and_sum_exactly_in_sql(bob):
     tenth = Decimal("0.1")
     fund(bob, Decimal("0.3"))
     for index in range(3):  # 0.1 + 0.1 + 0.1 == 0.3 only in decimal arithmetic
-        reserve_funds(bob.pk, f"req_tenth_{index}", tenth)
+        reserve_funds(org_id(bob), f"req_tenth_{index}", tenth)
     with pytest.raises(BillingError):
-        reserve_funds(bob.pk, "req_tenth_3", Decimal("0.0000000001"))
-    held = Hold.objects.filter(wallet__user=bob).aggregate(s=Sum("amount_usd"))["s"]
+        reserve_funds(org_id(bob), "req_tenth_3", Decimal("0.0000000001"))
+    held = Hold.objects.filter(wallet__organization__personal_for=bob).aggregate(
+        s=Sum("amount_usd")
+    )["s"]
     assert held == Decimal("0.3") == wallet_of(bob).held_usd
 
 
@@ -119,7 +122,7 @@ def test_a_bare_decimal_in_money_sql_is_refused_on_sqlite(bob):
     from billing.models import Wallet
 
     fund(bob, "1")
-    wallet = Wallet.objects.filter(user=bob)
+    wallet = Wallet.objects.filter(organization__personal_for=bob)
     if connection.vendor != "sqlite":
         pytest.skip("PostgreSQL binds decimals as numerics")
     with pytest.raises((DatabaseError, TypeError)), transaction.atomic():

@@ -90,7 +90,7 @@ def post(server: PorticoServer, secret: str, body: dict = BODY) -> httpx.Respons
 
 
 def leases_of(user) -> list[Hold]:
-    return list(Hold.objects.filter(wallet__user=user, kind=Hold.Kind.LEASE))
+    return list(Hold.objects.filter(wallet__organization__personal_for=user, kind=Hold.Kind.LEASE))
 
 
 def make_busy(

@@ -12,10 +12,12 @@ from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.utils import timezone
 
+from accounts.places import Caps
 from billing import leases
 from billing.holds import release_expired_holds
 from billing.models import Hold
 from tests.billing.conftest import assert_ledger_invariants, fund, wallet_of
+from tests.support.orgs import org_id
 from tests.support.usage import usage_event
 from usage.drain import record_usage_events
 
@@ -26,7 +28,7 @@ WORST = Decimal("0.01")
 @pytest.fixture
 def lease(alice):
     fund(alice, "1")
-    taken = leases.take_lease(alice.pk, WORST, per_second=8)
+    taken = leases.take_lease(org_id(alice), WORST, per_second=8)
     assert taken is not None
     return taken
 
@@ -41,13 +43,13 @@ def test_a_lease_takes_a_share_of_the_free_balance_in_one_hold_row(alice, lease)
 
 def test_a_small_wallet_gets_no_lease(bob):
     fund(bob, WORST * (leases.LEASE_MIN_WORST_CASES - 1))
-    assert leases.take_lease(bob.pk, WORST, per_second=50) is None
+    assert leases.take_lease(org_id(bob), WORST, per_second=50) is None
     assert not Hold.objects.exists()
 
 
 def test_one_lease_never_takes_more_than_its_share_of_a_wallet(bob):
     fund(bob, WORST * leases.LEASE_MIN_WORST_CASES)
-    small = leases.take_lease(bob.pk, WORST, per_second=100)
+    small = leases.take_lease(org_id(bob), WORST, per_second=100)
     assert small.granted == WORST * leases.LEASE_MIN_WORST_CASES * leases.MAX_WALLET_SHARE
 
 
@@ -117,17 +119,17 @@ def test_an_abandoned_lease_expires_and_its_late_events_still_charge_exactly(ali
 @pytest.mark.django_db(transaction=True)
 def test_with_leases_off_every_request_gets_its_own_hold(alice, lease, settings):
     lease.low_water = Decimal(0)
-    leases.leases.by_user[alice.pk] = lease
+    leases.leases.by_org[org_id(alice)] = lease
     try:
         settings.FUNDS_LEASES = True
-        on = async_to_sync(leases.reserve)(alice.pk, "req_on", WORST)
+        on = async_to_sync(leases.reserve)(org_id(alice), "req_on", WORST)
         capped = async_to_sync(leases.reserve)(
-            alice.pk, "req_capped", WORST, budgets={"daily": Decimal(5), "total": None}
+            org_id(alice), "req_capped", WORST, caps=Caps(key_daily=Decimal(5))
         )
         settings.FUNDS_LEASES = False
-        off = async_to_sync(leases.reserve)(alice.pk, "req_off", WORST)
+        off = async_to_sync(leases.reserve)(org_id(alice), "req_off", WORST)
     finally:
-        leases.leases.by_user.pop(alice.pk, None)
+        leases.leases.by_org.pop(org_id(alice), None)
     assert isinstance(on, leases.Ticket) and on.lease is lease
     assert isinstance(capped, Hold) and capped.request_id == "req_capped"
     assert isinstance(off, Hold) and off.request_id == "req_off"
@@ -171,7 +173,7 @@ def test_a_wallet_grown_too_small_for_a_lease_gets_no_top_up(alice, lease):
     from billing.holds import reserve_funds
 
     free = wallet_of(alice).balance_usd - wallet_of(alice).held_usd
-    reserve_funds(alice.pk, "req_big", free - WORST * (leases.LEASE_MIN_WORST_CASES - 10))
+    reserve_funds(org_id(alice), "req_big", free - WORST * (leases.LEASE_MIN_WORST_CASES - 10))
     lease.take(lease.granted)
     assert leases.top_up(lease, WORST) is None  # the process gives the lease back
 
@@ -183,14 +185,14 @@ def test_the_last_funds_left_in_a_lease_go_back_to_serve_a_request(alice, lease)
 
     half = WORST / 2
     wallet = wallet_of(alice)
-    reserve_funds(alice.pk, "req_most", wallet.balance_usd - wallet.held_usd - half)
+    reserve_funds(org_id(alice), "req_most", wallet.balance_usd - wallet.held_usd - half)
     assert lease.take(lease.granted - half) is not None
     lease.low_water = Decimal(0)
-    leases.leases.by_user[alice.pk] = lease
+    leases.leases.by_org[org_id(alice)] = lease
     try:
-        held = async_to_sync(leases.reserve)(alice.pk, "req_last", WORST)
+        held = async_to_sync(leases.reserve)(org_id(alice), "req_last", WORST)
     finally:
-        leases.leases.by_user.pop(alice.pk, None)
+        leases.leases.by_org.pop(org_id(alice), None)
     assert isinstance(held, Hold) and held.amount_usd == WORST
     assert lease.closed and lease.free == 0
     wallet = wallet_of(alice)

@@ -149,7 +149,12 @@ def test_a_killed_process_in_flight_holds_stop_blocking_a_key_budget_within_the_
     for thread in threads:
         thread.start()
     wait_for(
-        lambda: Hold.objects.filter(wallet__user=bob, status=Hold.Status.OPEN).count() == 3,
+        lambda: (
+            Hold.objects.filter(
+                wallet__organization__personal_for=bob, status=Hold.Status.OPEN
+            ).count()
+            == 3
+        ),
         what="three requests in flight",
     )
 
@@ -170,7 +175,7 @@ def test_a_killed_process_in_flight_holds_stop_blocking_a_key_budget_within_the_
     wait_for(budget_back, timeout=RECOVERY_DEADLINE, interval=0.5, what="the dead holds to expire")
     for thread in threads:
         thread.join(timeout=10)
-    dead = Hold.objects.filter(wallet__user=bob, status=Hold.Status.EXPIRED)
+    dead = Hold.objects.filter(wallet__organization__personal_for=bob, status=Hold.Status.EXPIRED)
     assert dead.count() == 3
     drain_usage()
     assert wallet_of(bob).balance_usd == 1 - WORST * 3

@@ -17,6 +17,7 @@ from billing.models import Hold, LedgerEntry
 from billing.wallets import set_low_balance_threshold
 from ground.money import plain as money
 from tests.billing.conftest import assert_ledger_invariants, fund, usage_event, wallet_of
+from tests.support.orgs import org_id
 from usage.drain import record_usage_events
 from usage.models import UsageRecord
 
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.django_db
 def test_the_balance_equals_the_ledger_and_charges_equal_usage_after_a_mixed_batch(alice, bob):
     fund(alice, "5")
     fund(bob, "1")
-    held = reserve_funds(alice.pk, "req_alice_held", Decimal("0.5"))
+    held = reserve_funds(org_id(alice), "req_alice_held", Decimal("0.5"))
     events = [
         usage_event(alice, request_id="req_alice_held", cost_usd="0.0123456789"),
         usage_event(alice, cost_usd="0.0000001"),
@@ -53,7 +54,7 @@ def test_the_balance_equals_the_ledger_and_charges_equal_usage_after_a_mixed_bat
 
 def test_a_request_that_failed_releases_its_hold_without_a_charge(alice):
     fund(alice, "1")
-    hold = reserve_funds(alice.pk, "req_failed", Decimal("0.25"))
+    hold = reserve_funds(org_id(alice), "req_failed", Decimal("0.25"))
     assert wallet_of(alice).available_usd == Decimal("0.75")
 
     record_usage_events([usage_event(alice, request_id="req_failed", status="error", cost_usd="0")])
@@ -66,10 +67,10 @@ def test_a_request_that_failed_releases_its_hold_without_a_charge(alice):
 
 def test_a_reservation_larger_than_available_is_refused_before_any_call(alice):
     fund(alice, "1")
-    reserve_funds(alice.pk, "req_one", Decimal("0.6"))
+    reserve_funds(org_id(alice), "req_one", Decimal("0.6"))
 
     with pytest.raises(BillingError) as refused:
-        reserve_funds(alice.pk, "req_two", Decimal("0.6"))
+        reserve_funds(org_id(alice), "req_two", Decimal("0.6"))
 
     assert refused.value.code == "insufficient_balance"
     assert "$0.40" in refused.value.message
@@ -78,7 +79,7 @@ def test_a_reservation_larger_than_available_is_refused_before_any_call(alice):
 
 def test_a_hold_of_a_killed_process_expires_and_a_late_event_still_charges_once(alice):
     fund(alice, "2")
-    reserve_funds(alice.pk, "req_orphan", Decimal("1.5"))
+    reserve_funds(org_id(alice), "req_orphan", Decimal("1.5"))
     assert wallet_of(alice).available_usd == Decimal("0.5")
     # The process died before its usage event: time passes beyond HOLD_TTL_SECONDS.
     Hold.objects.filter(request_id="req_orphan").update(
@@ -105,20 +106,22 @@ def test_a_hold_of_a_killed_process_expires_and_a_late_event_still_charges_once(
 
 def test_an_unexpired_hold_is_left_alone(alice):
     fund(alice, "1")
-    reserve_funds(alice.pk, "req_live", Decimal("0.5"))
+    reserve_funds(org_id(alice), "req_live", Decimal("0.5"))
     assert release_expired_holds() == 0
     assert wallet_of(alice).held_usd == Decimal("0.5")
 
 
 def test_an_admin_deduction_cannot_take_money_held_for_requests(alice, staff_user):
     fund(alice, "1")
-    reserve_funds(alice.pk, "req_busy", Decimal("0.8"))
+    reserve_funds(org_id(alice), "req_busy", Decimal("0.8"))
 
     with pytest.raises(BillingError) as refused:
-        admin_adjust(alice.pk, Decimal("-0.5"), reason="refund chargeback", actor=staff_user)
+        admin_adjust(org_id(alice), Decimal("-0.5"), reason="refund chargeback", actor=staff_user)
 
     assert refused.value.code == "insufficient_balance"
-    posted = admin_adjust(alice.pk, Decimal("-0.2"), reason="refund chargeback", actor=staff_user)
+    posted = admin_adjust(
+        org_id(alice), Decimal("-0.2"), reason="refund chargeback", actor=staff_user
+    )
     assert posted.entry.actor == staff_user and posted.entry.staff_note == "refund chargeback"
     assert wallet_of(alice).available_usd == 0
 
@@ -145,7 +148,7 @@ def test_setting_a_threshold_below_the_balance_arms_the_low_balance_mail(
     alice, mailoutbox, django_capture_on_commit_callbacks
 ):
     fund(alice, "10")
-    set_low_balance_threshold(alice.pk, Decimal("5"))
+    set_low_balance_threshold(org_id(alice), Decimal("5"))
     assert not wallet_of(alice).low_balance_notified
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -160,7 +163,7 @@ def test_a_threshold_already_above_the_balance_sends_no_mail_until_the_next_cros
     alice, mailoutbox, django_capture_on_commit_callbacks
 ):
     fund(alice, "3")
-    set_low_balance_threshold(alice.pk, Decimal("5"))
+    set_low_balance_threshold(org_id(alice), Decimal("5"))
     with django_capture_on_commit_callbacks(execute=True):
         record_usage_events([usage_event(alice, cost_usd="1")])
     assert mailoutbox == []
@@ -171,13 +174,13 @@ def test_a_threshold_already_above_the_balance_sends_no_mail_until_the_next_cros
         record_usage_events([usage_event(alice, cost_usd="8")])
     assert len(mailoutbox) == 1
 
-    set_low_balance_threshold(alice.pk, None)
+    set_low_balance_threshold(org_id(alice), None)
     assert wallet_of(alice).low_balance_threshold_usd is None
 
 
 def test_a_negative_threshold_is_refused(alice):
     with pytest.raises(BillingError):
-        set_low_balance_threshold(alice.pk, Decimal("-1"))
+        set_low_balance_threshold(org_id(alice), Decimal("-1"))
 
 
 def test_money_prints_plain_decimals():

@@ -16,6 +16,7 @@ from billing.redemption import redeem_code
 from tests.billing.conftest import fund, make_batch, wallet_of
 from tests.billing.test_admin import adjust_form, adjust_url
 from tests.support.html import money_span, visible_text
+from tests.support.orgs import org_id
 
 pytestmark = pytest.mark.django_db
 
@@ -56,9 +57,13 @@ def test_the_detail_drops_a_repeated_kind(kind, description, shown):
 
 
 def test_a_staff_note_never_reaches_the_owner(client, alice, staff_user):
-    admin_adjust(alice.pk, Decimal("3"), reason="undo typo", actor=staff_user)
+    admin_adjust(org_id(alice), Decimal("3"), reason="undo typo", actor=staff_user)
     admin_adjust(
-        alice.pk, Decimal("2"), reason="ticket 981", note="Sorry for the outage", actor=staff_user
+        org_id(alice),
+        Decimal("2"),
+        reason="ticket 981",
+        note="Sorry for the outage",
+        actor=staff_user,
     )
 
     line = ledger_text(client, alice)

@@ -7,6 +7,7 @@ from django.core import mail
 
 from billing.credits import credit
 from billing.models import Wallet
+from tests.support.orgs import org_id
 from tests.support.usage import usage_event
 from usage.drain import record_usage_events
 
@@ -22,8 +23,10 @@ def low_balance_mails(address: str) -> list:
 
 
 def test_the_low_balance_mail_goes_out_once_per_crossing(alice):
-    credit(alice.pk, Decimal("10"), kind="adjustment", idempotency_key="fund-low")
-    Wallet.objects.filter(user=alice).update(low_balance_threshold_usd=Decimal("5"))
+    credit(org_id(alice), Decimal("10"), kind="adjustment", idempotency_key="fund-low")
+    Wallet.objects.filter(organization__personal_for=alice).update(
+        low_balance_threshold_usd=Decimal("5")
+    )
 
     spend(alice, "4")  # 6 left: above the threshold
     assert low_balance_mails(alice.email) == []
@@ -33,6 +36,8 @@ def test_the_low_balance_mail_goes_out_once_per_crossing(alice):
     spend(alice, "1")  # still below: no second mail
     assert len(low_balance_mails(alice.email)) == 1
 
-    credit(alice.pk, Decimal("3"), kind="adjustment", idempotency_key="top-up-low")  # 6: re-armed
+    credit(
+        org_id(alice), Decimal("3"), kind="adjustment", idempotency_key="top-up-low"
+    )  # 6: re-armed
     spend(alice, "2")  # 4 again: a new crossing
     assert len(low_balance_mails(alice.email)) == 2

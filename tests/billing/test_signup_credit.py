@@ -52,7 +52,7 @@ def test_verifying_the_address_grants_the_sign_up_credit_once(client, settings):
         sender=EmailAddress, request=None, email_address=EmailAddress.objects.get(user=dana)
     )
     assert grant_signup_credit(dana.pk).created is False
-    entries = LedgerEntry.objects.filter(wallet__user=dana)
+    entries = LedgerEntry.objects.filter(wallet__organization__personal_for=dana)
     assert [e.kind for e in entries] == [LedgerEntry.Kind.SIGNUP]
     assert [(e.amount_usd, e.description) for e in entries] == [
         (Decimal("1.50"), "Welcome to Portico")
@@ -73,7 +73,7 @@ def test_no_credit_is_granted_when_the_setting_is_zero(client, settings):
     client.post(confirm_link(mail.outbox[0]))
     dana = User.objects.get(email="dana@example.com")
     assert wallet_of(dana).balance_usd == 0
-    assert not LedgerEntry.objects.filter(wallet__user=dana).exists()
+    assert not LedgerEntry.objects.filter(wallet__organization__personal_for=dana).exists()
 
 
 def test_an_empty_wallet_says_where_credit_comes_from(client, settings):

@@ -41,7 +41,12 @@ def test_redeeming_a_code_updates_the_balance_and_ledger_in_place(page, portico_
     assert page.get_by_role("cell", name=f"Redemption code {code}").is_visible()
     assert page.get_by_label("Redemption code").input_value() == ""
     wendy = User.objects.get(email="wendy@example.com")
-    assert LedgerEntry.objects.filter(wallet__user=wendy, kind="redemption").count() == 1
+    assert (
+        LedgerEntry.objects.filter(
+            wallet__organization__personal_for=wendy, kind="redemption"
+        ).count()
+        == 1
+    )
     screenshot(page, "wallet")
 
 

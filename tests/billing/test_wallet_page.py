@@ -11,6 +11,7 @@ import pytest
 from billing.holds import reserve_funds
 from tests.billing.conftest import fund, make_batch, wallet_of
 from tests.support.html import money_span, visible_text
+from tests.support.orgs import org_id
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +34,7 @@ def test_the_wallet_page_needs_a_sign_in(client):
 
 def test_it_shows_balance_held_and_available_in_dollars(signed_in, alice):
     fund(alice, "12.5")
-    reserve_funds(alice.pk, "req_inflight", Decimal("0.00025"))
+    reserve_funds(org_id(alice), "req_inflight", Decimal("0.00025"))
 
     page = text_of(signed_in.get("/wallet/"))
 

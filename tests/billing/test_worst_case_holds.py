@@ -16,6 +16,7 @@ from ground import tokens
 from ground.tokens import worst_case_prompt_tokens
 from tests.billing.conftest import assert_ledger_invariants, fund, wallet_of
 from tests.billing.test_gateway_charges import drained_records
+from tests.support.orgs import org_id
 
 pytestmark = pytest.mark.django_db(transaction=True)
 AUDIO = {"type": "input_audio", "input_audio": {"data": "UklGR" * 20, "format": "wav"}}
@@ -87,7 +88,7 @@ def test_an_upstream_billing_past_the_hold_is_recorded_unpaid_and_pauses_the_own
     assert paused.status_code == HTTPStatus.PAYMENT_REQUIRED
     assert paused.json()["error"]["code"] == "unpaid_usage"
 
-    credit(bob.pk, Decimal("1"), kind=LedgerEntry.Kind.ADJUSTMENT, idempotency_key="pay-up")
+    credit(org_id(bob), Decimal("1"), kind=LedgerEntry.Kind.ADJUSTMENT, idempotency_key="pay-up")
     wallet = wallet_of(bob)
     assert wallet.unpaid_usd == 0
     assert wallet.balance_usd == Decimal("1.001") - record.cost_usd

@@ -13,6 +13,7 @@ from accounts.keys import issue_key
 from billing.credits import credit
 from catalog.models import Deployment, Model, Provider
 from fakeupstream import FakeUpstream
+from tests.support.orgs import org_id
 from tests.support.processes import wait_for
 from usage.drain import discard_pending_events, drain_usage
 
@@ -91,7 +92,7 @@ def catalog(transactional_db, fake):
 
 @pytest.fixture
 def funded(alice):
-    credit(alice.pk, Decimal("10"), kind="adjustment", idempotency_key=f"test-fund:{alice.pk}")
+    credit(org_id(alice), Decimal("10"), kind="adjustment", idempotency_key=f"test-fund:{alice.pk}")
     return alice
 
 

@@ -20,6 +20,7 @@ from billing.models import Wallet
 from catalog.models import LatencyRollup, Provider
 from tests.gateway.conftest import add_model
 from tests.support.html import money_span
+from tests.support.orgs import org_id
 from usage.models import UsageRecord, UsageRollup
 
 
@@ -120,8 +121,10 @@ def test_the_user_form_picks_models_from_the_catalog_in_a_gateway_limits_section
 
 
 def test_the_user_list_shows_wallet_balances(admin_client, alice, bob):
-    credit(alice.pk, Decimal("12.5"), kind="adjustment", idempotency_key="admin-test")
-    Wallet.objects.filter(user=bob).delete()  # e.g. a user from before wallets existed
+    credit(org_id(alice), Decimal("12.5"), kind="adjustment", idempotency_key="admin-test")
+    Wallet.objects.filter(
+        organization__personal_for=bob
+    ).delete()  # e.g. a user from before wallets existed
 
     html = admin_client.get("/admin/accounts/user/").content.decode()
 

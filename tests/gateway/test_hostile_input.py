@@ -49,7 +49,10 @@ def test_a_nul_in_a_model_name_is_refused_and_billing_goes_on(server, make_key):
     assert {r.model for r in records} == {"p", "fake-llm"}
     charged = next(r for r in records if r.model == "fake-llm")
     assert charged.cost_usd > 0
-    assert Wallet.objects.get(user__email="alice@example.com").balance_usd == 10 - charged.cost_usd
+    assert (
+        Wallet.objects.get(organization__personal_for__email="alice@example.com").balance_usd
+        == 10 - charged.cost_usd
+    )
 
 
 @pytest.mark.parametrize(

@@ -118,7 +118,7 @@ def test_failovers_upstream_errors_429s_and_402s_are_counted(
 
 
 def test_scrape_time_gauges_read_holds_queues_and_pending_usage(server, client, funded):
-    wallet = Wallet.objects.get(user=funded)
+    wallet = Wallet.objects.get(organization__personal_for=funded)
     Hold.objects.create(
         wallet=wallet,
         request_id="req_metrics_hold",

@@ -66,7 +66,7 @@ def assert_refused(response: httpx.Response, whose: str, model: str) -> None:
 
 
 def nothing_spent(user) -> None:
-    wallet = Wallet.objects.get(user=user)
+    wallet = Wallet.objects.get(organization__personal_for=user)
     assert wallet.held_usd == 0
     assert wallet.balance_usd == Decimal("10")
     drain_usage()

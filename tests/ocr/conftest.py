@@ -16,6 +16,7 @@ from django.utils import timezone
 from PIL import Image
 
 from tests.ocr import pdfgen
+from tests.support.orgs import org_id
 from tests.support.processes import PorticoServer, child_env, wait_for
 
 PAGE_PRICE = Decimal("0.01")
@@ -65,7 +66,7 @@ def ocr_model(transactional_db):
 def fund(user, amount: Decimal = FUNDS) -> None:
     from billing.credits import credit
 
-    credit(user.pk, amount, kind="adjustment", idempotency_key=f"ocr-test-fund:{user.pk}")
+    credit(org_id(user), amount, kind="adjustment", idempotency_key=f"ocr-test-fund:{user.pk}")
 
 
 def key_for(user, **options) -> str:

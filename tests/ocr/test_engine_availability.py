@@ -56,7 +56,7 @@ def test_an_upload_is_503_and_holds_nothing(alice, ocr_model, no_arabic_data):
     assert (refused.value.status, refused.value.code) == (503, "ocr_unavailable")
     assert "ara.traineddata" in refused.value.message
     assert not OcrJob.objects.exists()
-    assert Wallet.objects.get(user=alice).held_usd == 0
+    assert Wallet.objects.get(organization__personal_for=alice).held_usd == 0
 
 
 def test_the_portal_page_says_so(client, alice, no_arabic_data):

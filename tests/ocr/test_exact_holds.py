@@ -16,6 +16,7 @@ from billing.credits import credit
 from catalog.models import Model
 from tests.billing.conftest import assert_ledger_invariants, wallet_of
 from tests.ocr.conftest import OcrApi, key_for, one_page_pdf
+from tests.support.orgs import org_id
 from tests.support.processes import wait_for
 from usage.drain import discard_pending_events, drain_usage
 from usage.models import UsageRecord
@@ -33,7 +34,7 @@ def test_a_wallet_for_exactly_three_one_page_uploads_takes_three(
     bob, priced_ocr, ocr_server, celery_worker
 ):
     discard_pending_events()
-    credit(bob.pk, PRICE * 3, kind="adjustment", idempotency_key="three-pages")
+    credit(org_id(bob), PRICE * 3, kind="adjustment", idempotency_key="three-pages")
     api = OcrApi(ocr_server.url, key_for(bob))
 
     tokens = []

@@ -59,7 +59,7 @@ def drain_settlement(request_id: str) -> None:
 
 
 def wallet_of(user) -> Wallet:
-    return Wallet.objects.get(user=user)
+    return Wallet.objects.get(organization__personal_for=user)
 
 
 @pytest.mark.slow

@@ -50,7 +50,7 @@ def upload(user, data: bytes = b"", **options) -> OcrJob:
 
 
 def wallet(user) -> Wallet:
-    return Wallet.objects.get(user=user)
+    return Wallet.objects.get(organization__personal_for=user)
 
 
 class FlakyEngine:

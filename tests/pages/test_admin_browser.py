@@ -14,6 +14,7 @@ from accounts.models import User
 from billing.credits import credit
 from tests.conftest import PASSWORD, make_user, screenshot, serve_portico
 from tests.pages.test_keys_browser import sdk
+from tests.support.orgs import org_id
 from tests.support.processes import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -45,7 +46,7 @@ def test_an_admin_narrows_a_users_allowlist_and_the_next_call_is_refused(
     hasher = PBKDF2PasswordHasher()
     User.objects.filter(pk=admin.pk).update(password=hasher.encode(PASSWORD, hasher.salt()))
     dana = make_user("dana@example.com")
-    credit(dana.pk, Decimal("5"), kind="adjustment", idempotency_key="admin-browser")
+    credit(org_id(dana), Decimal("5"), kind="adjustment", idempotency_key="admin-browser")
     client = sdk(portico_server, issue_key(dana, "app").secret)
     wait_for(
         lambda: client.chat.completions.create(

@@ -14,6 +14,7 @@ from accounts.models import ApiKey, User
 from billing.credits import credit
 from tests.conftest import PASSWORD, screenshot
 from tests.support.browser import sign_up_and_sign_in
+from tests.support.orgs import org_id
 from tests.support.processes import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -45,7 +46,7 @@ def test_a_new_user_creates_a_key_sees_it_once_and_calls_the_api(
     email = "kim@example.com"
     sign_up_and_sign_in(page, portico_server, mail_dir, email, PASSWORD)
     user = User.objects.get(email=email)
-    credit(user.pk, Decimal("5"), kind="adjustment", idempotency_key=f"test-keys:{user.pk}")
+    credit(org_id(user), Decimal("5"), kind="adjustment", idempotency_key=f"test-keys:{user.pk}")
 
     page.goto(portico_server.url + "/keys/")
     assert page.get_by_role("heading", name="API keys", level=1).is_visible()
@@ -97,7 +98,7 @@ def test_a_key_is_edited_rotated_and_revoked_in_place(page, portico_server, mail
     email = "lee@example.com"
     sign_up_and_sign_in(page, portico_server, mail_dir, email, PASSWORD)
     user = User.objects.get(email=email)
-    credit(user.pk, Decimal("5"), kind="adjustment", idempotency_key=f"test-keys:{user.pk}")
+    credit(org_id(user), Decimal("5"), kind="adjustment", idempotency_key=f"test-keys:{user.pk}")
     page.goto(portico_server.url + "/keys/")
     first = create_key(page, "ci", "portico/test-chat")
     key = ApiKey.objects.get(owner=user)

@@ -17,6 +17,7 @@ from billing.models import LedgerEntry, RedemptionBatch
 from catalog.models import Deployment, Model, Provider
 from tests.conftest import make_user
 from tests.support.browser import sign_in_as
+from tests.support.orgs import org_id
 from tests.support.screenshots import save_screenshot
 from tests.support.usage import usage_event
 from usage.drain import discard_pending_events, record_usage_events
@@ -48,7 +49,7 @@ def wallet_world(transactional_db):
     )
     Deployment.objects.create(model=rag, provider=local, upstream_model="alretrieval")
     dora = make_user("dora@example.com")
-    credit(dora.pk, Decimal("1.0322855"), kind="adjustment", idempotency_key="dora-fund")
+    credit(org_id(dora), Decimal("1.0322855"), kind="adjustment", idempotency_key="dora-fund")
     key = issue_key(dora, "nightly", daily_budget=Decimal("2.5")).key
     now = time.time()
     record_usage_events(

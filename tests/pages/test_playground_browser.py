@@ -19,6 +19,7 @@ from fakeupstream import FakeUpstream, completion_text
 from ground.money import exact_usd, format_cost, format_usd
 from tests.conftest import PASSWORD, screenshot
 from tests.support.browser import sign_up_and_sign_in
+from tests.support.orgs import org_id
 from tests.support.processes import wait_for
 from usage.drain import discard_pending_events, drain_usage
 from usage.models import UsageRecord
@@ -91,7 +92,7 @@ def slow_catalog(transactional_db, upstream):
 def signed_in_and_funded(page, server, mail_dir, email: str) -> User:
     sign_up_and_sign_in(page, server, mail_dir, email, PASSWORD)
     user = User.objects.get(email=email)
-    credit(user.pk, Decimal("5"), kind="adjustment", idempotency_key=f"test-fund:{email}")
+    credit(org_id(user), Decimal("5"), kind="adjustment", idempotency_key=f"test-fund:{email}")
     return user
 
 
@@ -139,9 +140,9 @@ def test_a_reply_is_painted_while_it_streams_and_costs_exactly_what_the_wallet_l
 ):
     user = signed_in_and_funded(page, portico_server, mail_dir, "pia@example.com")
     open_playground(page, portico_server)
-    before = Decimal(wallet_summary(user.pk)["balance_usd"])
+    before = Decimal(wallet_summary(org_id(user))["balance_usd"])
     assert page.locator("[data-wallet-balance]").inner_text() == format_usd(
-        wallet_summary(user.pk)["balance_usd"]
+        wallet_summary(org_id(user))["balance_usd"]
     )
 
     assert not page.get_by_label("Compare with").is_visible()
@@ -166,7 +167,7 @@ def test_a_reply_is_painted_while_it_streams_and_costs_exactly_what_the_wallet_l
 
     cost = displayed_cost(page)
     drain_usage()
-    after = wallet_summary(user.pk)["balance_usd"]
+    after = wallet_summary(org_id(user))["balance_usd"]
     assert before - Decimal(after) == cost
     balance = page.locator("[data-wallet-balance]")
     assert balance.inner_text() == format_usd(after)  # a balance: cents

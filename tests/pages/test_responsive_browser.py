@@ -24,6 +24,7 @@ from retrieval.models import Collection, Document
 from tests.conftest import make_user
 from tests.gateway.test_usage_page import event
 from tests.support.browser import sign_in_as
+from tests.support.orgs import org_id
 from tests.support.screenshots import save_screenshot
 from usage.drain import discard_pending_events, record_usage_events
 
@@ -56,7 +57,7 @@ def shop(transactional_db):
         )
         Deployment.objects.create(model=model, provider=provider, upstream_model=public_id)
     erin = make_user("erin@example.com")
-    credit(erin.pk, Decimal("25"), kind="adjustment", idempotency_key="shop-fund")
+    credit(org_id(erin), Decimal("25"), kind="adjustment", idempotency_key="shop-fund")
     laptop = issue_key(
         erin, "laptop-production-eu", daily_budget=Decimal("2.5"), monthly_budget=Decimal("20")
     ).key

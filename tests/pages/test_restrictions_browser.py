@@ -17,6 +17,7 @@ from retrieval import collections, ingest
 from tests.conftest import screenshot
 from tests.ocr.conftest import one_page_pdf
 from tests.support.browser import sign_in_as
+from tests.support.orgs import org_id
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 REFUSAL = "Your account may not use the model"
@@ -28,7 +29,7 @@ def held(alice, local_models, portico_server):
     Model.objects.create(
         public_id="portico/alretrieval", type="retrieval", unit_price=Decimal("0.002")
     )
-    credit(alice.pk, Decimal(5), kind="adjustment", idempotency_key=f"fund:{alice.pk}")
+    credit(org_id(alice), Decimal(5), kind="adjustment", idempotency_key=f"fund:{alice.pk}")
     alice.allowed_models = ["portico/test-chat"]
     alice.rpm_limit = 5
     alice.save()

@@ -15,6 +15,7 @@ from catalog.models import Model
 from tests.conftest import screenshot
 from tests.ocr.conftest import ocr_server
 from tests.support.browser import sign_in_as
+from tests.support.orgs import org_id
 from usage.drain import discard_pending_events
 
 # The OCR tests' server queues tasks to the broker (the worker fixture runs them).
@@ -32,7 +33,7 @@ def test_a_collection_is_built_searched_and_used_in_the_playground(
     Model.objects.create(
         public_id="portico/alretrieval", type="retrieval", unit_price=Decimal("0.002")
     )
-    credit(alice.pk, Decimal("5"), kind="adjustment", idempotency_key="browser-fund")
+    credit(org_id(alice), Decimal("5"), kind="adjustment", idempotency_key="browser-fund")
     notes = tmp_path / "notes.txt"
     notes.write_text(EN, encoding="utf-8")
     guide = tmp_path / "guide.md"

@@ -41,7 +41,7 @@ def test_an_empty_wallet_says_how_to_get_credit_until_a_code_fills_it(
     empty.wait_for(state="detached")
     assert page.get_by_test_id("balance").inner_text() == "$3.00"
     yara = User.objects.get(email="yara@example.com")
-    assert LedgerEntry.objects.filter(wallet__user=yara).count() == 1
+    assert LedgerEntry.objects.filter(wallet__organization__personal_for=yara).count() == 1
 
 
 def test_the_usage_page_names_keys_and_explains_a_failed_request(page, portico_server, mail_dir):

@@ -18,6 +18,7 @@ from catalog.snapshots import bump_catalog_version
 from gateway import ratelimit
 from playground import views
 from playground.chat import chat_body
+from tests.support.orgs import org_id
 from usage.drain import discard_pending_events, drain_usage
 from usage.models import UsageRecord
 
@@ -61,7 +62,7 @@ def catalog(db):
 
 @pytest.fixture
 def funded_alice(alice, catalog):
-    credit(alice.pk, Decimal("10"), kind="adjustment", idempotency_key=f"fund:{alice.pk}")
+    credit(org_id(alice), Decimal("10"), kind="adjustment", idempotency_key=f"fund:{alice.pk}")
     return alice
 
 
@@ -175,7 +176,7 @@ def test_an_empty_wallet_gets_402_and_no_upstream_call(bob, catalog):
 
 
 def test_a_chat_streams_and_is_metered_as_playground_usage(funded_alice):
-    before = Decimal(wallet_summary(funded_alice.pk)["balance_usd"])
+    before = Decimal(wallet_summary(org_id(funded_alice))["balance_usd"])
     status, headers, content = post_chat(
         signed_in(funded_alice), {"model": "portico/test-chat", "messages": HELLO}
     )
@@ -198,7 +199,7 @@ def test_a_chat_streams_and_is_metered_as_playground_usage(funded_alice):
         usage["completion_tokens"],
     )
     assert record.cost_usd > 0
-    after = Decimal(wallet_summary(funded_alice.pk)["balance_usd"])
+    after = Decimal(wallet_summary(org_id(funded_alice))["balance_usd"])
     assert before - after == record.cost_usd
 
 

@@ -23,6 +23,7 @@ from retrieval.models import Collection, Document
 from tests.conftest import make_user
 from tests.support.cache import clear_cache
 from tests.support.html import visible_text
+from tests.support.orgs import org_id
 from tests.support.usage import usage_event
 from usage.drain import record_usage_events
 from usage.models import DeadUsageEvent
@@ -174,8 +175,8 @@ def test_queues_parked_events_and_unpaid_wallets(staff_client, alice, bob):
         collection=collection, filename="b.pdf", mime_type="application/pdf", status="ready"
     )
     DeadUsageEvent.objects.create(request_id="req_parked", payload="{}", error="IntegrityError")
-    ensure_wallet(bob.pk)
-    Wallet.objects.filter(user=bob).update(unpaid_usd=Decimal("0.42"))
+    ensure_wallet(org_id(bob))
+    Wallet.objects.filter(organization__personal_for=bob).update(unpaid_usd=Decimal("0.42"))
 
     response = staff_client.get(OVERVIEW)
     ocr, retrieval = response.context["queues"]
@@ -220,8 +221,8 @@ def test_the_rollup_figures_are_kept_briefly_and_the_live_parts_are_not(staff_cl
 
 # --- The user's admin page ------------------------------------------------------------
 def test_a_users_admin_page_shows_their_usage_and_wallet_with_links(staff_client, alice, bob):
-    credit(alice.pk, Decimal("5"), kind="adjustment", idempotency_key="alice-credit")
-    credit(bob.pk, Decimal("7"), kind="adjustment", idempotency_key="bob-credit")
+    credit(org_id(alice), Decimal("5"), kind="adjustment", idempotency_key="alice-credit")
+    credit(org_id(bob), Decimal("7"), kind="adjustment", idempotency_key="bob-credit")
     record(alice, cost_usd=Decimal("0.25"))
     record(alice, cost_usd=Decimal("0.5"), created_at=time.time() - 40 * 86400)
     record(bob, cost_usd=Decimal("3"))
@@ -233,7 +234,7 @@ def test_a_users_admin_page_shows_their_usage_and_wallet_with_links(staff_client
     assert '<th scope="row">All time</th><td class="num">2</td><td class="num">0</td>' in html
     assert "$0.75" in html and "$3.00" not in html
     assert '<th scope="row">Today (UTC)</th><td class="num">1</td>' in html
-    wallet = Wallet.objects.get(user=alice)
+    wallet = Wallet.objects.get(organization__personal_for=alice)
     assert wallet.balance_usd == Decimal("4.25")  # $5 credited, $0.75 charged
     assert "Balance $4.25 · held $0.00 · available $4.25" in visible_text(html)
 

@@ -13,6 +13,7 @@ from accounts.models import User
 from billing.credits import credit
 from catalog.models import Provider
 from tests.conftest import PASSWORD, make_user, screenshot
+from tests.support.orgs import org_id
 from tests.support.usage import usage_event
 from usage.drain import discard_pending_events, record_usage_events
 
@@ -40,7 +41,7 @@ def traffic(transactional_db):
     Provider.objects.create(name="groq", kind="openai", base_url="http://groq.test/v1")
     erin = make_user("erin@example.com")
     frank = make_user("frank@example.com")
-    credit(erin.pk, Decimal("20"), kind="adjustment", idempotency_key="erin-credit")
+    credit(org_id(erin), Decimal("20"), kind="adjustment", idempotency_key="erin-credit")
     now = time.time()
     events = [
         usage_event(

@@ -18,6 +18,7 @@ from billing.credits import credit
 from catalog.models import Deployment, Model, Provider
 from tests.gateway.test_usage_page import event
 from tests.support.html import money_span
+from tests.support.orgs import org_id
 from usage.drain import discard_pending_events, record_usage_events
 from usage.events import emit_sync
 from usage.queries import dashboard_summary
@@ -66,7 +67,7 @@ def test_a_new_user_sees_a_zero_balance_and_no_spend(signed_in):
 
 
 def test_it_shows_the_balance_and_todays_spend(signed_in, alice):
-    credit(alice.pk, Decimal("10"), kind="adjustment", idempotency_key="dash:1")
+    credit(org_id(alice), Decimal("10"), kind="adjustment", idempotency_key="dash:1")
     record_usage_events(
         [
             event(alice, cost_usd="0.0012"),

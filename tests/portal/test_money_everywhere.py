@@ -15,6 +15,7 @@ from accounts.keys import issue_key
 from billing.credits import credit
 from catalog.models import Deployment, Model, Provider
 from ground.money import cost_html, exact_usd, format_cost, format_usd, plain, usd_html
+from tests.support.orgs import org_id
 from tests.support.usage import usage_event
 from usage.drain import discard_pending_events, record_usage_events
 
@@ -44,7 +45,7 @@ def world(db, client, alice):
         public_id="house/pricey", type="llm", input_price_per_1m=PRICE, output_price_per_1m=1
     )
     Deployment.objects.create(model=model, provider=local, upstream_model="pricey")
-    credit(alice.pk, FUNDS, kind="adjustment", idempotency_key="money:fund")
+    credit(org_id(alice), FUNDS, kind="adjustment", idempotency_key="money:fund")
     key = issue_key(alice, "budgeted", daily_budget=BUDGET).key
     record_usage_events(
         [usage_event(alice, model="house/pricey", cost_usd=COST, api_key_id=key.pk)]

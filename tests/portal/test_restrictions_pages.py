@@ -22,6 +22,7 @@ from ocr.models import OcrJob
 from retrieval import collections, dense, ingest
 from retrieval.models import Collection, Document
 from tests.ocr.conftest import make_job, one_page_pdf  # noqa: F401 - fixture
+from tests.support.orgs import org_id
 from usage.drain import discard_pending_events, drain_usage
 from usage.models import UsageRecord
 
@@ -49,7 +50,7 @@ def services(settings):
 
 @pytest.fixture
 def held(alice, services):
-    credit(alice.pk, Decimal(10), kind="adjustment", idempotency_key=f"fund:{alice.pk}")
+    credit(org_id(alice), Decimal(10), kind="adjustment", idempotency_key=f"fund:{alice.pk}")
     alice.allowed_models = ["portico/test-chat"]
     alice.rpm_limit = 5
     alice.save()
@@ -63,7 +64,7 @@ def signed_in(client, held):
 
 
 def nothing_spent(user) -> None:
-    wallet = Wallet.objects.get(user=user)
+    wallet = Wallet.objects.get(organization__personal_for=user)
     assert (wallet.balance_usd, wallet.held_usd) == (Decimal(10), Decimal(0))
     drain_usage()
     assert not UsageRecord.objects.filter(user=user, cost_usd__gt=0).exists()
@@ -119,7 +120,7 @@ def test_the_retrieval_page_refuses_uploads_and_searches(signed_in, held):
 
 
 def test_a_pdf_uploaded_to_a_collection_needs_the_ocr_model(client, alice, services):
-    credit(alice.pk, Decimal(10), kind="adjustment", idempotency_key=f"fund:{alice.pk}")
+    credit(org_id(alice), Decimal(10), kind="adjustment", idempotency_key=f"fund:{alice.pk}")
     alice.allowed_models = ["portico/alretrieval"]
     alice.save()
     client.force_login(alice)
@@ -134,7 +135,7 @@ def test_a_pdf_uploaded_to_a_collection_needs_the_ocr_model(client, alice, servi
 
 
 def test_the_accounts_limit_counts_the_portals_searches(client, alice, services):
-    credit(alice.pk, Decimal(10), kind="adjustment", idempotency_key=f"fund:{alice.pk}")
+    credit(org_id(alice), Decimal(10), kind="adjustment", idempotency_key=f"fund:{alice.pk}")
     alice.rpm_limit = 2
     alice.save()
     client.force_login(alice)
@@ -176,7 +177,7 @@ def embedder(settings):
 def test_retrieval_embeds_nothing_for_an_account_that_may_not_use_the_embedding_model(
     client, alice, services, embedder
 ):
-    credit(alice.pk, Decimal(10), kind="adjustment", idempotency_key=f"fund:{alice.pk}")
+    credit(org_id(alice), Decimal(10), kind="adjustment", idempotency_key=f"fund:{alice.pk}")
     alice.allowed_models = ["portico/alretrieval"]
     alice.save()
     client.force_login(alice)

@@ -144,7 +144,7 @@ def test_a_user_ingests_every_format_and_finds_the_right_pages(api, funded):
         ("alretrieval.query", 1, QUERY_PRICE),
         ("alretrieval.query", 1, QUERY_PRICE),
     ]
-    wallet = Wallet.objects.get(user=funded)
+    wallet = Wallet.objects.get(organization__personal_for=funded)
     assert wallet.balance_usd == Decimal(10) - PAGE_PRICE - 3 * QUERY_PRICE
     assert wallet.held_usd == 0
 
@@ -235,8 +235,8 @@ def test_a_query_without_a_query_is_422_and_costs_nothing(api, funded):
     response = api.post(f"/{cid}/query", json={})
     assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
     drain_usage()
-    assert Wallet.objects.get(user=funded).balance_usd == 10
-    assert Wallet.objects.get(user=funded).held_usd == 0
+    assert Wallet.objects.get(organization__personal_for=funded).balance_usd == 10
+    assert Wallet.objects.get(organization__personal_for=funded).held_usd == 0
 
 
 def test_a_pdf_the_wallet_cannot_cover_is_402_and_nothing_is_queued(

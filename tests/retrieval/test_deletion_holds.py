@@ -54,7 +54,7 @@ def ingest_pdf(api: Api, cid: str, name: str) -> str:
 
 
 def held(user) -> Decimal:
-    return Wallet.objects.get(user=user).held_usd
+    return Wallet.objects.get(organization__personal_for=user).held_usd
 
 
 def test_deleting_a_pdf_before_it_is_read_releases_its_hold_at_once(api, funded):
@@ -73,7 +73,7 @@ def test_deleting_a_pdf_before_it_is_read_releases_its_hold_at_once(api, funded)
         "document_deleted",
         0,
     )
-    assert Wallet.objects.get(user=funded).balance_usd == 10
+    assert Wallet.objects.get(organization__personal_for=funded).balance_usd == 10
 
 
 def test_deleting_a_collection_releases_the_holds_of_its_unread_pdfs(api, funded):
@@ -86,4 +86,4 @@ def test_deleting_a_collection_releases_the_holds_of_its_unread_pdfs(api, funded
     assert held(funded) == 0
     assert not Hold.objects.filter(status=Hold.Status.OPEN).exists()
     drain_usage()
-    assert Wallet.objects.get(user=funded).balance_usd == 10
+    assert Wallet.objects.get(organization__personal_for=funded).balance_usd == 10

@@ -133,7 +133,7 @@ def test_passages_and_queries_are_embedded_fused_and_charged(api, fake, funded):
     assert ingest_tokens == upstream_tokens
     queries = [r for r in found if r.endpoint == "alretrieval.query"]
     assert [r.cost_usd for r in queries] == [QUERY_PRICE, QUERY_PRICE]
-    wallet = Wallet.objects.get(user=funded)
+    wallet = Wallet.objects.get(organization__personal_for=funded)
     spent = sum(r.cost_usd for r in found)
     assert wallet.balance_usd == Decimal(10) - spent and wallet.held_usd == 0
 

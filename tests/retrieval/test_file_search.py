@@ -178,7 +178,7 @@ def test_the_stream_reports_the_search_then_the_cited_answer(sdk, fake, store):
 
 
 def test_the_search_and_the_tokens_are_billed_under_one_request_id(sdk, fake, store, funded):
-    before = Wallet.objects.get(user=funded).balance_usd
+    before = Wallet.objects.get(organization__personal_for=funded).balance_usd
     raw = sdk.responses.with_raw_response.create(
         model="fake-llm", input=QUESTION, tools=[tool(store)]
     )
@@ -201,7 +201,7 @@ def test_the_search_and_the_tokens_are_billed_under_one_request_id(sdk, fake, st
     assert search.endpoint == "responses.file_search" and search.source == "alretrieval"
     assert answer.endpoint == "responses" and answer.prompt_tokens > plan.prompt_tokens
     spent = plan.cost_usd + search.cost_usd + answer.cost_usd
-    wallet = Wallet.objects.get(user=funded)
+    wallet = Wallet.objects.get(organization__personal_for=funded)
     assert wallet.balance_usd == before - spent and wallet.held_usd == 0
 
 

@@ -45,7 +45,7 @@ def test_each_search_and_its_embedding_are_billed_under_the_request_id(
         max_retries=0,
     )
     drain_usage()  # the passages' embeddings are charged before the request
-    before = Wallet.objects.get(user=funded).balance_usd
+    before = Wallet.objects.get(organization__personal_for=funded).balance_usd
     raw = sdk.responses.with_raw_response.create(
         model="fake-llm",
         input=QUESTION,
@@ -70,6 +70,6 @@ def test_each_search_and_its_embedding_are_billed_under_the_request_id(
     assert records[f"{request_id}_fs1"].cost_usd == QUERY_PRICE
     queried = [r["body"]["input"] for r in fake.requests() if r["path"] == "/v1/embeddings"]
     assert queried[-1] == [QUESTION]
-    wallet = Wallet.objects.get(user=funded)
+    wallet = Wallet.objects.get(organization__personal_for=funded)
     assert wallet.balance_usd == before - sum(r.cost_usd for r in records.values())
     assert wallet.held_usd == 0

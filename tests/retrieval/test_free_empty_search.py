@@ -45,5 +45,5 @@ def test_a_search_that_finds_nothing_is_recorded_and_free(server, make_key, fund
         for r in UsageRecord.objects.filter(model="portico/alretrieval", status="ok")
     }
     assert costs == {empty.headers["x-request-id"]: 0, found.headers["x-request-id"]: PRICE}
-    wallet = Wallet.objects.get(user=funded)
+    wallet = Wallet.objects.get(organization__personal_for=funded)
     assert (wallet.balance_usd, wallet.held_usd) == (Decimal(10) - PRICE, 0)

@@ -107,7 +107,7 @@ def assert_charged_once(user, doc: Document, pages: int, status: str, code: str 
     )
     assert not UsageRecord.objects.filter(request_id__startswith="ocr_").exists()
     assert Hold.objects.get(request_id=request_id).status != Hold.Status.OPEN
-    wallet = Wallet.objects.get(user=user)
+    wallet = Wallet.objects.get(organization__personal_for=user)
     assert (wallet.balance_usd, wallet.held_usd) == (FUNDS - PAGE_PRICE * pages, 0)
 
 
@@ -238,7 +238,7 @@ def test_deleting_the_document_mid_read_stops_its_pages_and_charges_what_was_rea
     assert "retrieval.tasks.index_document" not in tasks_run
     request_id = doc.billing_request_id
     # Charged in the deleting transaction: the hold is closed before any drain.
-    assert Wallet.objects.get(user=funded_alice).held_usd == 0
+    assert Wallet.objects.get(organization__personal_for=funded_alice).held_usd == 0
     assert Hold.objects.get(request_id=request_id).status == Hold.Status.SETTLED
     drain_usage()
     record = UsageRecord.objects.get(request_id=request_id)
@@ -248,7 +248,10 @@ def test_deleting_the_document_mid_read_stops_its_pages_and_charges_what_was_rea
         "cancelled",
         "document_deleted",
     )
-    assert Wallet.objects.get(user=funded_alice).balance_usd == FUNDS - PAGE_PRICE
+    assert (
+        Wallet.objects.get(organization__personal_for=funded_alice).balance_usd
+        == FUNDS - PAGE_PRICE
+    )
 
 
 def test_a_finished_reading_whose_hand_back_was_lost_is_taken_by_the_sweep(

@@ -18,6 +18,7 @@ from catalog.models import Model
 from retrieval import ingest
 from retrieval.models import Collection, Document
 from tests.support.html import visible_text
+from tests.support.orgs import org_id
 from usage.drain import discard_pending_events, drain_usage
 from usage.models import UsageRecord
 
@@ -37,7 +38,7 @@ def priced(db):
 
 
 def fund(user, amount: str = "10") -> None:
-    credit(user.pk, Decimal(amount), kind="adjustment", idempotency_key=f"fund:{user.pk}")
+    credit(org_id(user), Decimal(amount), kind="adjustment", idempotency_key=f"fund:{user.pk}")
 
 
 @pytest.fixture
@@ -166,7 +167,9 @@ def test_a_pdf_is_held_like_the_api_and_402_when_the_wallet_cannot_cover_it(
         "alretrieval.ingest",
         1,
     )
-    assert Wallet.objects.get(user=alice).balance_usd == Decimal(10) - PAGE_PRICE
+    assert (
+        Wallet.objects.get(organization__personal_for=alice).balance_usd == Decimal(10) - PAGE_PRICE
+    )
 
 
 # --- Documents -------------------------------------------------------------------------------
@@ -257,7 +260,7 @@ def test_a_search_is_charged_like_an_api_query_and_marks_the_matched_words(
     assert {(r.source, r.endpoint, r.model, r.units, r.cost_usd) for r in records} == {
         ("alretrieval", "alretrieval.query", "portico/alretrieval", 1, QUERY_PRICE)
     }
-    wallet = Wallet.objects.get(user=alice)
+    wallet = Wallet.objects.get(organization__personal_for=alice)
     assert wallet.balance_usd == Decimal(10) - 2 * QUERY_PRICE and wallet.held_usd == 0
 
 

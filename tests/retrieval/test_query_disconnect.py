@@ -33,7 +33,7 @@ def test_a_query_whose_client_went_away_stops_at_its_next_checkpoint(api, server
         f"/{cid}/documents/ingest", json={"title": "Notes", "pages": ["Gandhi led the march."]}
     )
     assert response.status_code == HTTPStatus.OK, response.text
-    before = Wallet.objects.get(user=funded).balance_usd
+    before = Wallet.objects.get(organization__personal_for=funded).balance_usd
     with transaction.atomic():
         with connection.cursor() as cursor:  # the spelling lookup's table, until commit
             cursor.execute("LOCK TABLE retrieval_term IN ACCESS EXCLUSIVE MODE")
@@ -57,5 +57,5 @@ def test_a_query_whose_client_went_away_stops_at_its_next_checkpoint(api, server
     drain_usage()
     record = UsageRecord.objects.get(endpoint="alretrieval.query", user=funded)
     assert (record.status, record.cost_usd) == ("cancelled", 0)
-    assert Wallet.objects.get(user=funded).balance_usd == before
-    assert Wallet.objects.get(user=funded).held_usd == 0
+    assert Wallet.objects.get(organization__personal_for=funded).balance_usd == before
+    assert Wallet.objects.get(organization__personal_for=funded).held_usd == 0

@@ -11,6 +11,7 @@ from django.db import DatabaseError
 from billing.credits import credit
 from billing.models import Wallet
 from ground.redis import get_redis
+from tests.support.orgs import org_id
 from tests.support.usage import usage_event
 from usage import drain, spool
 from usage.drain import discard_pending_events, drain_usage
@@ -50,7 +51,7 @@ def test_a_negative_or_non_numeric_cost_is_not_an_event(alice):
 
 
 def test_an_event_the_database_refuses_is_parked_and_the_rest_recorded(alice, monkeypatch):
-    credit(alice.pk, Decimal("1"), kind="adjustment", idempotency_key="drain:fund")
+    credit(org_id(alice), Decimal("1"), kind="adjustment", idempotency_key="drain:fund")
     good = [usage_event(alice, cost_usd="0.1") for _ in range(3)]
     poison = usage_event(alice, request_id="req_poison", cost_usd="0.1")
     for event in [*good[:2], poison, good[2]]:
@@ -71,7 +72,7 @@ def test_an_event_the_database_refuses_is_parked_and_the_rest_recorded(alice, mo
     }
     parked = DeadUsageEvent.objects.get()
     assert parked.request_id == "req_poison" and "refused by the database" in parked.error
-    assert Wallet.objects.get(user=alice).balance_usd == Decimal("0.7")
+    assert Wallet.objects.get(organization__personal_for=alice).balance_usd == Decimal("0.7")
     assert drain_usage() == 0, "nothing is left pending to fail again"
 
 

@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from accounts.models import User
 from billing.credits import admin_adjust
 from billing.errors import BillingError
-from billing.wallets import wallet_summary
+from billing.wallets import current_organization_id, wallet_summary
 from ground.money import LARGEST_AMOUNT, exact_usd, format_usd
 
 
@@ -32,7 +32,7 @@ def positive_amount(raw: str) -> Decimal:
 
 
 class Command(BaseCommand):
-    help = "Show a user's wallet, or credit or debit it with a reason (recorded in the ledger)."
+    help = "Show a user's (personal organization's) wallet, or credit or debit it with a reason (recorded in the ledger)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -59,7 +59,11 @@ class Command(BaseCommand):
         signed = amount if options["action"] == "credit" else -amount
         try:
             posted = admin_adjust(
-                user.pk, signed, reason=options["reason"], note=options["note"], actor=None
+                current_organization_id(user),
+                signed,
+                reason=options["reason"],
+                note=options["note"],
+                actor=None,
             )
         except BillingError as exc:
             raise CommandError(exc.message) from None
@@ -73,7 +77,8 @@ class Command(BaseCommand):
         self.print_summary(user, as_json=False)
 
     def print_summary(self, user: User, *, as_json: bool) -> None:
-        summary = wallet_summary(user.pk)
+        summary = wallet_summary(current_organization_id(user))
+        del summary["project"]  # a key's; the command names no key
         if as_json:
             self.stdout.write(json.dumps(summary))
             return
