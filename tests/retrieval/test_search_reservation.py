@@ -135,7 +135,7 @@ def test_under_a_funds_lease_searches_never_spend_more_than_the_wallet(
     assert set(codes) <= {HTTPStatus.OK, HTTPStatus.PAYMENT_REQUIRED}, answers[0].text
     assert HTTPStatus.PAYMENT_REQUIRED in codes  # the wallet ran out
     served = {a.headers["x-request-id"] for a in answers if a.status_code == HTTPStatus.OK}
-    assert Hold.objects.filter(wallet__user=bob, kind=Hold.Kind.LEASE).exists()
+    assert Hold.objects.filter(wallet__organization__personal_for=bob, kind=Hold.Kind.LEASE).exists()
     drain_usage()
     wanted = served | {f"{s}_embed" for s in served}
     records = list(UsageRecord.objects.filter(user=bob, request_id__in=wanted))
@@ -145,7 +145,7 @@ def test_under_a_funds_lease_searches_never_spend_more_than_the_wallet(
     assert all(r.cost_usd == QUERY_PRICE for r in records if r.endpoint == "alretrieval.query")
     spent = sum(r.cost_usd for r in records)
     assert spent > balance / 2  # most of the wallet was used...
-    wallet = Wallet.objects.get(user=bob)
+    wallet = Wallet.objects.get(organization__personal_for=bob)
     assert spent <= balance and wallet.unpaid_usd == 0  # ...and never more than it held
     assert wallet.balance_usd == balance - spent
     assert 0 <= wallet.held_usd <= wallet.balance_usd
