@@ -51,7 +51,7 @@ def projects_page(request: HttpRequest, organization, role: str) -> HttpResponse
             actor_for(request),
             organization,
             data.get("name", ""),
-            **{field: data.get(field, "") for field in projects.BUDGETS},
+            **{field: amount(data, field) for field in projects.BUDGETS},
         )
     except OrgError as exc:
         return refused(request, exc, page)
@@ -125,6 +125,15 @@ def project_page(request: HttpRequest, organization, role: str, project_id: str)
     return redirect(reverse("org_project", args=[project.public_id]))
 
 
+def amount(data: QueryDict, field: str) -> str:
+    """A budget as typed, for the use case to read. Python's Decimal reads Unicode digits
+    ("١٢" is 12), which no one means in a budget: only ASCII reaches the use case."""
+    value = data.get(field, "")
+    if not value.isascii():
+        raise OrgError(f"Invalid '{field}': write the amount with the digits 0-9.", param=field)
+    return value
+
+
 def whole_number(value: str) -> object:
     """An ASCII whole number as an int; empty as no limit; anything else as given, for
     the use case to refuse by name (Unicode digits included)."""
@@ -136,7 +145,7 @@ def whole_number(value: str) -> object:
 
 def _settings(actor, organization, project_id: str, data: QueryDict) -> str:
     changes = {"name": data.get("name", "")}
-    changes.update({field: data[field] for field in projects.BUDGETS if field in data})
+    changes.update({field: amount(data, field) for field in projects.BUDGETS if field in data})
     project = projects.modify_project(actor, organization, project_id, changes)
     return f"Saved the settings of “{project.name}”."
 
@@ -179,7 +188,7 @@ def _remove_member(actor, organization, project_id: str, data: QueryDict) -> str
 
 def _member_cap(actor, organization, project_id: str, data: QueryDict) -> str:
     member = project_settings.set_member_cap(
-        actor, organization, project_id, data.get("user_id", ""), data.get("cap_usd", "")
+        actor, organization, project_id, data.get("user_id", ""), amount(data, "cap_usd")
     )
     return f"Saved {member.user.email}'s cap."
 
