@@ -53,7 +53,7 @@ def invite_page(request: HttpRequest, token: str) -> HttpResponse:
         )
     if user is None:
         remember(request, invite, token)
-        here = reverse("invite", args=[token])
+        here = reverse("invite-accept", args=[token])
         return render(
             request,
             "accounts/org/invite.html",
@@ -82,5 +82,5 @@ def invite_page(request: HttpRequest, token: str) -> HttpResponse:
                 status=exc.status,
             )
         messages.success(request, f"You joined {organization.name}.")
-        return redirect("org_projects")
+        return redirect("dashboard")
     return render(request, "accounts/org/invite.html", {**context, "state": "ready"})

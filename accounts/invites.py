@@ -187,6 +187,16 @@ def delete_invite(actor: Actor, organization: Organization, public_id: str) -> N
         )
 
 
+def pending_invite(token: str) -> Invite | None:
+    """The pending invite behind an accept link (``None``: unknown, used or expired)."""
+    invite = (
+        Invite.objects.select_related("organization", "invited_by")
+        .filter(hashed_token=hash_token(token or ""))
+        .first()
+    )
+    return invite if invite is not None and invite.status == Invite.Status.PENDING else None
+
+
 def accept_invite(token: str, user: User) -> Organization:
     """``user`` joins the invite's organization (and projects); the invite's address must
     be theirs. A used, expired or unknown token is refused."""

@@ -21,14 +21,17 @@ from accounts.models import (
 from accounts.org_rules import (
     Actor,
     OrgError,
+    clean_budget,
     clean_role,
     not_found,
     require_active,
+    require_org_owner,
     require_project_owner,
     user_pk,
     user_public_id,
 )
 from accounts.projects import get_project
+from ground.money import plain
 
 
 def list_project_members(project: Project) -> QuerySet[ProjectMember]:
@@ -91,29 +94,55 @@ def add_project_member(
     return ProjectMember.objects.select_related("user").get(pk=member.pk)
 
 
-def change_project_role(
-    actor: Actor, organization: Organization, project_id: str, public_id: str, role: object
+def modify_project_member(
+    actor: Actor, organization: Organization, project_id: str, public_id: str, changes: dict
 ) -> ProjectMember:
-    role = clean_role(role, ProjectRole)
+    """Change a member's ``role`` (a project owner may) and Portico's ``cap_usd``, their
+    own monthly cap (only an organization owner may: it is the organization's money, so a
+    project owner cannot raise their own). All or nothing."""
+    unknown = set(changes) - {"role", "cap_usd"}
+    if unknown:
+        raise OrgError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    clean = {}
+    if "role" in changes:
+        clean["role"] = clean_role(changes["role"], ProjectRole)
+    if "cap_usd" in changes:
+        clean["cap_usd"] = clean_budget(changes["cap_usd"], "cap_usd")
     with transaction.atomic():
         project = get_project(organization, project_id, lock=True)
-        require_project_owner(project, actor)
+        if "cap_usd" in clean:
+            require_org_owner(organization, actor)
+        else:
+            require_project_owner(project, actor)
         require_active(project)
         member = get_project_member(project, public_id, lock=True)
-        if member.role != role:
-            before = {"role": member.role, "project_id": project.public_id}
-            member.role = role
-            member.save(update_fields=["role"])
+        before = member_snapshot(member)
+        for field, value in clean.items():
+            setattr(member, field, value)
+        after = member_snapshot(member)
+        if after != before:
+            member.save(update_fields=list(clean))
             audit.record(
                 organization,
                 "user.updated",
                 actor=actor,
                 object_id=public_id,
                 project=project,
-                before=before,
-                after={"role": role, "project_id": project.public_id},
+                before={**before, "project_id": project.public_id},
+                after={**after, "project_id": project.public_id},
             )
     return member
+
+
+def member_snapshot(member: ProjectMember) -> dict:
+    cap = member.cap_usd
+    return {"role": member.role, "cap_usd": plain(cap) if cap is not None else None}
+
+
+def change_project_role(
+    actor: Actor, organization: Organization, project_id: str, public_id: str, role: object
+) -> ProjectMember:
+    return modify_project_member(actor, organization, project_id, public_id, {"role": role})
 
 
 def remove_project_member(

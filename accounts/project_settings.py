@@ -1,29 +1,21 @@
-"""Project settings the Admin API does not cover, for the portal: the project's model
-allowlist and each member's own monthly cap. (New use cases beside ``projects.py`` and
-``project_members.py``, whose signatures stay as they are.)
-
-The allowlist narrows the organization's (a project owner sets it); a member's cap is
-money, so only an organization owner sets it: a member cannot raise their own.
-"""
+"""A project's model allowlist, which the Admin API does not cover, for the portal (a
+new use case beside ``projects.py``, whose signatures stay as they are). It narrows the
+organization's allowlist; a project owner sets it."""
 
 from __future__ import annotations
 
 from django.db import transaction
 
 from accounts import audit
-from accounts.models import Organization, Project, ProjectMember
+from accounts.models import Organization, Project
 from accounts.org_rules import (
     Actor,
     OrgError,
-    clean_budget,
     require_active,
-    require_org_owner,
     require_project_owner,
 )
-from accounts.project_members import get_project_member
 from accounts.projects import get_project
 from catalog.models import Model
-from ground.money import plain
 
 MAX_MODELS = 500
 
@@ -77,32 +69,3 @@ def set_allowlist(
                 after={"allowed_models": chosen},
             )
     return project
-
-
-def set_member_cap(
-    actor: Actor, organization: Organization, project_id: str, public_id: str, cap: object
-) -> ProjectMember:
-    """A member's own monthly cap in the project (``None``: the project's member cap)."""
-    amount = clean_budget(cap, "cap_usd")
-    with transaction.atomic():
-        project = get_project(organization, project_id, lock=True)
-        require_org_owner(organization, actor)
-        require_active(project)
-        member = get_project_member(project, public_id, lock=True)
-        if member.cap_usd != amount:
-            before = {"cap_usd": None if member.cap_usd is None else plain(member.cap_usd)}
-            member.cap_usd = amount
-            member.save(update_fields=["cap_usd"])
-            audit.record(
-                organization,
-                "user.updated",
-                actor=actor,
-                object_id=public_id,
-                project=project,
-                before={**before, "project_id": project.public_id},
-                after={
-                    "cap_usd": None if amount is None else plain(amount),
-                    "project_id": project.public_id,
-                },
-            )
-    return member

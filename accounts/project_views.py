@@ -187,8 +187,12 @@ def _remove_member(actor, organization, project_id: str, data: QueryDict) -> str
 
 
 def _member_cap(actor, organization, project_id: str, data: QueryDict) -> str:
-    member = project_settings.set_member_cap(
-        actor, organization, project_id, data.get("user_id", ""), amount(data, "cap_usd")
+    member = project_members.modify_project_member(
+        actor,
+        organization,
+        project_id,
+        data.get("user_id", ""),
+        {"cap_usd": amount(data, "cap_usd")},
     )
     return f"Saved {member.user.email}'s cap."
 

@@ -1,4 +1,4 @@
-"""URLs of the Keys pages and the organization pages."""
+"""URLs of the Keys pages, the organization pages and an invitation's accept link."""
 
 from __future__ import annotations
 
@@ -22,5 +22,5 @@ urlpatterns = [
         name="org_project",
     ),
     path("organization/audit/", audit_views.audit_page, name="org_audit"),
-    path("invites/<str:token>/", invite_views.invite_page, name="invite"),
+    path("invites/<str:token>/", invite_views.invite_page, name="invite-accept"),
 ]

@@ -20,7 +20,7 @@ from gateway.admin_api.schemas import (
     ProjectModify,
     ProjectObject,
     ProjectUserAdd,
-    RoleChange,
+    ProjectUserModify,
     SpendLimitDeleted,
     SpendLimitModify,
     SpendLimitObject,
@@ -223,19 +223,20 @@ async def retrieve_project_user(
 @router.post(
     USERS + "/{user_id}",
     response=UserObject,
-    openapi_extra=json_body(RoleChange),
-    summary="Change a project user's role",
+    openapi_extra=json_body(ProjectUserModify, required=False),
+    summary="Change a project user's role (and Portico's own monthly cap)",
 )
 @v1(ADMIN_SCOPE)
 async def modify_project_user(
     request: HttpRequest, call: Call, project_id: str, user_id: str
 ) -> HttpResponse:
-    body = parse_json(request, RoleChange)
+    body = parse_json(request, ProjectUserModify, required=False)
+    changes = body.model_dump(include=body.model_fields_set)
     return await run(
         request,
         call,
         lambda actor, org: shapes.project_user(
-            project_members.change_project_role(actor, org, project_id, user_id, body.role)
+            project_members.modify_project_member(actor, org, project_id, user_id, changes)
         ),
     )
 

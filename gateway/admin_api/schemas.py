@@ -59,6 +59,14 @@ class RoleChange(Schema):
     )
 
 
+class ProjectUserModify(Schema):
+    role: str | None = Field(None, description="`owner` or `member`.")
+    cap_usd: Budget = Field(
+        None,
+        description="Portico's: this member's own monthly cap (organization owners). " + BUDGET,
+    )
+
+
 class ProjectUserAdd(Schema):
     user_id: str = Field(max_length=MAX_ID, description="An organization member's id (user-…).")
     role: str = Field(description="`owner` or `member`.")

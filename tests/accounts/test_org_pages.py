@@ -299,7 +299,7 @@ def test_an_invite_for_another_address_is_refused_to_whoever_is_signed_in(
 def test_an_unknown_link_gets_a_clear_page(client, db, token):
     response = client.get(f"/invites/{token}/")
     assert response.status_code == HTTPStatus.NOT_FOUND
-    assert "does not work" in response.content.decode()
+    assert "no longer works" in response.content.decode()
 
 
 def test_an_expired_or_used_link_gets_a_clear_page(client, org, alice, charlie):

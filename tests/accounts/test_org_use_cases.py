@@ -268,3 +268,28 @@ def test_staff_cannot_edit_or_delete_an_audit_entry_in_the_admin(org, owner, adm
     assert bulk.status_code in (200, 302, 403)
     entry.refresh_from_db()
     assert entry.type == "project.created" and AuditLogEntry.objects.count() == 1
+
+
+def test_only_an_organization_owner_sets_a_members_cap(org, owner, bob):
+    join(org, bob)
+    project = projects.create_project(owner, org, "P", member_cap_usd="5")
+    bob_id = user_public_id(bob.pk)
+    project_members.add_project_member(owner, org, project.public_id, bob_id, "owner")
+    lead = Actor(user=bob)
+    with pytest.raises(OrgError) as caught:  # a project owner raising their own cap
+        project_members.modify_project_member(
+            lead, org, project.public_id, bob_id, {"cap_usd": "50"}
+        )
+    assert caught.value.status == 403
+    with pytest.raises(OrgError) as caught:
+        project_members.modify_project_member(
+            owner, org, project.public_id, bob_id, {"cap_usd": "-1"}
+        )
+    assert caught.value.param == "cap_usd"
+    member = project_members.modify_project_member(
+        owner, org, project.public_id, bob_id, {"cap_usd": "2.75"}
+    )
+    member.refresh_from_db()
+    assert member.cap_usd == Decimal("2.75")
+    entry = AuditLogEntry.objects.filter(type="user.updated").get()
+    assert (entry.before["cap_usd"], entry.after["cap_usd"]) == (None, "2.75")

@@ -127,7 +127,7 @@ PAGES_USING_MODELS = {
 # in (top-ups, codes), but no model is used and nothing is spent.
 PAGES_WITHOUT_MODELS = {
     "healthz", "readyz", "status", "metrics", "admin_overview", "dashboard", "docs",
-    "keys", "key", "key_edit", "key_revoke", "key_rotate",
+    "keys", "key", "key_edit", "key_revoke", "key_rotate", "invite-accept",
     "usage", "usage_export", "usage_detail", "models", "model_detail",
     "wallet", "wallet-redeem", "wallet-threshold", "wallet-topup",
     "wallet-topup-success", "wallet-topup-cancelled", "stripe-webhook",
@@ -137,7 +137,7 @@ PAGES_WITHOUT_MODELS = {
     "retrieval-delete", "retrieval-documents", "retrieval-document-delete",
     "retrieval-original", "retrieval-page",
     "playground", "playground-usage",
-    "org_switch", "org_members", "org_projects", "org_project", "org_audit", "invite",
+    "org_switch", "org_members", "org_projects", "org_project", "org_audit",
 }  # fmt: skip
 
 

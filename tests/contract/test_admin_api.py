@@ -13,6 +13,7 @@ import httpx
 import openai
 import pytest
 from django.core.management import call_command
+from django.test import Client
 
 from accounts.models import (
     AuditLogEntry,
@@ -25,6 +26,7 @@ from accounts.models import (
 from accounts.org_rules import Actor, user_public_id
 from accounts.organizations import personal_organization
 from accounts.projects import create_project
+from tests.contract.test_answers_match_the_document import Checked
 from tests.gateway.conftest import drained_records
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -102,6 +104,10 @@ def test_an_owner_walks_every_route_with_the_sdk(admin, alice, bob, client_for):
     assert bob_id in [u.id for u in admin.projects.users.list(project.id)]
     assert admin.projects.users.retrieve(bob_id, project_id=project.id).email == bob.email
     assert admin.projects.users.update(bob_id, project_id=project.id, role="owner").role == "owner"
+    capped = admin.projects.users.update(
+        bob_id, project_id=project.id, role="member", extra_body={"cap_usd": "3.5"}
+    )
+    assert (capped.role, extra(capped, "cap_usd")) == ("member", "3.5")
     assert admin.projects.users.delete(bob_id, project_id=project.id).deleted
 
     # Service accounts: the key once, and it works.
@@ -361,3 +367,69 @@ def test_usage_and_costs_come_in_buckets_grouped_as_asked(admin, alice, make_key
     with pytest.raises(openai.BadRequestError) as refused:
         admin.usage.completions(start_time=started, group_by=["colour"])
     assert refused.value.body["param"] == "group_by"
+
+
+def test_every_admin_answer_matches_the_document(admin, alice, bob, server, make_key):
+    document = Client().get("/v1/openapi.json").json()
+    api = Checked(server, admin._client.admin_api_key, document)
+    OrganizationMember.objects.create(
+        organization=personal_organization(alice), user=bob, role=OrganizationRole.READER
+    )
+    bob_id = user_public_id(bob.pk)
+    make_key()  # a user key in the default project
+    p = api.call("POST", "/organization/projects", json={"name": "P", "daily_budget_usd": "2"})
+    one = "/organization/projects/{project_id}"
+    path = f"/organization/projects/{p['id']}"
+    api.call("GET", "/organization/projects", params={"include_archived": "true"})
+    api.call("GET", one, path)
+    api.call("POST", one, path, json={"member_cap_usd": "1.5"})
+    api.call("GET", one + "/spend_limit", path + "/spend_limit")
+    api.call("POST", one + "/spend_limit", path + "/spend_limit", json={"threshold_amount": 100})
+    api.call("DELETE", one + "/spend_limit", path + "/spend_limit")
+    users = one + "/users"
+    api.call("POST", users, path + "/users", json={"user_id": bob_id, "role": "member"})
+    api.call("GET", users, path + "/users")
+    api.call("GET", users + "/{user_id}", f"{path}/users/{bob_id}")
+    api.call("POST", users + "/{user_id}", f"{path}/users/{bob_id}", json={"role": "owner"})
+    api.call("DELETE", users + "/{user_id}", f"{path}/users/{bob_id}")
+    accounts = one + "/service_accounts"
+    sa = api.call("POST", accounts, path + "/service_accounts", json={"name": "ci"})
+    api.call("GET", accounts, path + "/service_accounts")
+    api.call("GET", accounts + "/{service_account_id}", f"{path}/service_accounts/{sa['id']}")
+    keys = one + "/api_keys"
+    listed = api.call("GET", keys, path + "/api_keys")
+    key_id = listed["data"][0]["id"]
+    api.call("GET", keys + "/{api_key_id}", f"{path}/api_keys/{key_id}")
+    api.call("DELETE", keys + "/{api_key_id}", f"{path}/api_keys/{key_id}")
+    api.call("DELETE", accounts + "/{service_account_id}", f"{path}/service_accounts/{sa['id']}")
+    limits = api.call("GET", one + "/rate_limits", path + "/rate_limits")
+    limit = one + "/rate_limits/{rate_limit_id}"
+    rl = limits["data"][0]["id"]
+    api.call("POST", limit, f"{path}/rate_limits/{rl}", json={"max_tokens_per_1_minute": 1000})
+    api.call("POST", one + "/archive", path + "/archive")
+    invite = api.call(
+        "POST", "/organization/invites", json={"email": "c@example.com", "role": "owner"}
+    )
+    api.call("GET", "/organization/invites")
+    api.call("GET", "/organization/invites/{invite_id}", f"/organization/invites/{invite['id']}")
+    api.call("DELETE", "/organization/invites/{invite_id}", f"/organization/invites/{invite['id']}")
+    api.call("GET", "/organization/users")
+    api.call("GET", "/organization/users/{user_id}", f"/organization/users/{bob_id}")
+    api.call(
+        "POST",
+        "/organization/users/{user_id}",
+        f"/organization/users/{bob_id}",
+        json={"role": "owner"},
+    )
+    api.call("DELETE", "/organization/users/{user_id}", f"/organization/users/{bob_id}")
+    second = api.call("POST", "/organization/admin_api_keys", json={"name": "two"})
+    api.call("GET", "/organization/admin_api_keys")
+    key_path = f"/organization/admin_api_keys/{second['id']}"
+    api.call("GET", "/organization/admin_api_keys/{key_id}", key_path)
+    api.call("DELETE", "/organization/admin_api_keys/{key_id}", key_path)
+    api.call("GET", "/organization/audit_logs", params={"limit": 100})
+    since = {"start_time": int(time.time()) - 3600, "group_by[]": ["model", "project_id"]}
+    api.call("GET", "/organization/usage/completions", params=since)
+    api.call("GET", "/organization/usage/embeddings", params=since)
+    api.call("GET", "/organization/costs", params={"start_time": since["start_time"]})
+    assert len(api.checked) == 38  # every Admin API route
