@@ -38,7 +38,7 @@ def test_a_newcomer_signs_up_from_the_mail_and_joins(page, portico_server, setti
     assert page.get_by_role("heading", name=f"Join {org.name}").is_visible()
     assert page.get_by_text("alice@example.com invites erin@example.com").is_visible()
     screenshot(page, "invite-anonymous")
-    page.get_by_role("link", name="Sign up").click()
+    page.get_by_role("link", name="Sign up with erin@example.com").click()
     assert page.locator("input[name=email]").input_value() == "erin@example.com"
     page.locator("input[name=password1]").fill(PASSWORD)
     page.locator("input[name=password2]").fill(PASSWORD)
