@@ -27,7 +27,7 @@ from ground.net import client_ip
 MAX_ID = 80
 
 
-class ListQuery(Schema):
+class AdminListQuery(Schema):
     after: str | None = Field(
         None, max_length=MAX_ID, description="The id of the last object seen."
     )

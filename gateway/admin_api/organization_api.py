@@ -8,7 +8,7 @@ from ninja import Router
 from accounts import invites, org_keys, org_members
 from accounts.org_keys import ADMIN_SCOPE
 from gateway.admin_api import shapes
-from gateway.admin_api.common import ListQuery, deleted, page, run
+from gateway.admin_api.common import AdminListQuery, deleted, page, run
 from gateway.admin_api.schemas import (
     AdminKeyCreate,
     AdminKeyCreated,
@@ -33,11 +33,11 @@ ADMIN_KEYS = "/organization/admin_api_keys"
 
 # --- Users ---------------------------------------------------------------------------------------
 @router.get(
-    USERS, response=UserList, openapi_extra=query_parameters(ListQuery), summary="List users"
+    USERS, response=UserList, openapi_extra=query_parameters(AdminListQuery), summary="List users"
 )
 @v1(ADMIN_SCOPE)
 async def list_users(request: HttpRequest, call: Call) -> HttpResponse:
-    options = parse_query(request, ListQuery)
+    options = parse_query(request, AdminListQuery)
     return await run(
         request,
         call,
@@ -103,11 +103,14 @@ async def create_invite(request: HttpRequest, call: Call) -> HttpResponse:
 
 
 @router.get(
-    INVITES, response=InviteList, openapi_extra=query_parameters(ListQuery), summary="List invites"
+    INVITES,
+    response=InviteList,
+    openapi_extra=query_parameters(AdminListQuery),
+    summary="List invites",
 )
 @v1(ADMIN_SCOPE)
 async def list_invites(request: HttpRequest, call: Call) -> HttpResponse:
-    options = parse_query(request, ListQuery)
+    options = parse_query(request, AdminListQuery)
     return await run(
         request,
         call,
@@ -156,12 +159,12 @@ async def create_admin_key(request: HttpRequest, call: Call) -> HttpResponse:
 @router.get(
     ADMIN_KEYS,
     response=ApiKeyList,
-    openapi_extra=query_parameters(ListQuery),
+    openapi_extra=query_parameters(AdminListQuery),
     summary="List admin keys",
 )
 @v1(ADMIN_SCOPE)
 async def list_admin_keys(request: HttpRequest, call: Call) -> HttpResponse:
-    options = parse_query(request, ListQuery)
+    options = parse_query(request, AdminListQuery)
     return await run(
         request,
         call,

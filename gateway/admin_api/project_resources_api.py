@@ -10,7 +10,7 @@ from accounts import org_keys, projects, rate_limits, service_accounts
 from accounts.org_keys import ADMIN_SCOPE
 from accounts.org_rules import key_public_id
 from gateway.admin_api import shapes
-from gateway.admin_api.common import ListQuery, deleted, page, run
+from gateway.admin_api.common import AdminListQuery, deleted, page, run
 from gateway.admin_api.schemas import (
     ApiKeyList,
     ApiKeyObject,
@@ -67,12 +67,12 @@ async def create_service_account(request: HttpRequest, call: Call, project_id: s
 @router.get(
     ACCOUNTS,
     response=ServiceAccountList,
-    openapi_extra=query_parameters(ListQuery),
+    openapi_extra=query_parameters(AdminListQuery),
     summary="List a project's service accounts",
 )
 @v1(ADMIN_SCOPE)
 async def list_service_accounts(request: HttpRequest, call: Call, project_id: str) -> HttpResponse:
-    options = parse_query(request, ListQuery)
+    options = parse_query(request, AdminListQuery)
     return await run(
         request,
         call,
@@ -123,12 +123,12 @@ async def delete_service_account(
 @router.get(
     KEYS,
     response=ApiKeyList,
-    openapi_extra=query_parameters(ListQuery),
+    openapi_extra=query_parameters(AdminListQuery),
     summary="List a project's keys",
 )
 @v1(ADMIN_SCOPE)
 async def list_api_keys(request: HttpRequest, call: Call, project_id: str) -> HttpResponse:
-    options = parse_query(request, ListQuery)
+    options = parse_query(request, AdminListQuery)
     return await run(
         request,
         call,
@@ -171,12 +171,12 @@ async def delete_api_key(
 @router.get(
     LIMITS,
     response=RateLimitList,
-    openapi_extra=query_parameters(ListQuery),
+    openapi_extra=query_parameters(AdminListQuery),
     summary="A project's per-model rate limits",
 )
 @v1(ADMIN_SCOPE)
 async def list_rate_limits(request: HttpRequest, call: Call, project_id: str) -> HttpResponse:
-    options = parse_query(request, ListQuery)
+    options = parse_query(request, AdminListQuery)
     return await run(
         request,
         call,

@@ -11,7 +11,7 @@ from ninja import Router
 from accounts import project_members, projects
 from accounts.org_keys import ADMIN_SCOPE
 from gateway.admin_api import shapes
-from gateway.admin_api.common import ListQuery, deleted, page, run
+from gateway.admin_api.common import AdminListQuery, deleted, page, run
 from gateway.admin_api.schemas import (
     Deleted,
     ProjectCreate,
@@ -170,12 +170,12 @@ async def delete_spend_limit(request: HttpRequest, call: Call, project_id: str) 
 @router.get(
     USERS,
     response=UserList,
-    openapi_extra=query_parameters(ListQuery),
+    openapi_extra=query_parameters(AdminListQuery),
     summary="List a project's users",
 )
 @v1(ADMIN_SCOPE)
 async def list_project_users(request: HttpRequest, call: Call, project_id: str) -> HttpResponse:
-    options = parse_query(request, ListQuery)
+    options = parse_query(request, AdminListQuery)
     return await run(
         request,
         call,

@@ -9,7 +9,7 @@ from ninja import Field, Schema
 from pydantic import BeforeValidator, ConfigDict
 from pydantic_core import PydanticCustomError
 
-from gateway.admin_api.common import MAX_ID, ListQuery
+from gateway.admin_api.common import MAX_ID, AdminListQuery
 from ground.bodies import JsonInt
 
 
@@ -30,7 +30,7 @@ Budget = Annotated[str | None, BeforeValidator(_budget_text)]
 BUDGET = 'USD as a decimal string ("12.50"), 0 to 100,000,000; null for none.'
 
 
-class Open(Schema):
+class AdminObject(Schema):
     """An answer that may carry fields beyond those listed (OpenAI adds fields over time)."""
 
     model_config = ConfigDict(extra="allow")
@@ -107,12 +107,12 @@ class SpendLimitModify(Schema):
     interval: Literal["month"] = "month"
 
 
-class ProjectListQuery(ListQuery):
+class ProjectListQuery(AdminListQuery):
     include_archived: bool | None = None
 
 
 # --- Answers -----------------------------------------------------------------------------------
-class ProjectObject(Open):
+class ProjectObject(AdminObject):
     id: str
     object: Literal["organization.project"]
     name: str
@@ -125,7 +125,7 @@ class ProjectObject(Open):
     is_default: bool
 
 
-class UserObject(Open):
+class UserObject(AdminObject):
     id: str
     object: str
     name: str
@@ -134,7 +134,7 @@ class UserObject(Open):
     added_at: int
 
 
-class InviteObject(Open):
+class InviteObject(AdminObject):
     id: str
     object: Literal["organization.invite"]
     email: str
@@ -146,7 +146,7 @@ class InviteObject(Open):
     projects: list[InviteProject]
 
 
-class ServiceAccountObject(Open):
+class ServiceAccountObject(AdminObject):
     id: str
     object: Literal["organization.project.service_account"]
     name: str
@@ -154,7 +154,7 @@ class ServiceAccountObject(Open):
     created_at: int
 
 
-class ServiceAccountKey(Open):
+class ServiceAccountKey(AdminObject):
     id: str
     object: Literal["organization.project.service_account.api_key"]
     name: str
@@ -166,11 +166,11 @@ class ServiceAccountCreated(ServiceAccountObject):
     api_key: ServiceAccountKey
 
 
-class KeyOwner(Open):
+class KeyOwner(AdminObject):
     type: Literal["user", "service_account"]
 
 
-class ApiKeyObject(Open):
+class ApiKeyObject(AdminObject):
     id: str
     object: str
     name: str
@@ -185,7 +185,7 @@ class AdminKeyCreated(ApiKeyObject):
     value: str
 
 
-class RateLimitObject(Open):
+class RateLimitObject(AdminObject):
     id: str
     object: Literal["project.rate_limit"]
     model: str
@@ -217,7 +217,7 @@ class SpendLimitDeleted(Schema):
     deleted: bool
 
 
-class AuditActor(Open):
+class AuditActor(AdminObject):
     type: Literal["session", "api_key"]
 
 
@@ -226,7 +226,7 @@ class AuditProject(Schema):
     name: str
 
 
-class AuditLogObject(Open):
+class AuditLogObject(AdminObject):
     id: str
     object: str
     type: str
@@ -263,19 +263,19 @@ RateLimitList = listing(RateLimitObject, "RateLimitList")
 AuditLogList = listing(AuditLogObject, "AuditLogList")
 
 
-class UsageResult(Open):
+class UsageResult(AdminObject):
     object: str
 
 
-class Bucket(Open):
+class UsageBucket(AdminObject):
     object: Literal["bucket"]
     start_time: int
     end_time: int
     results: list[UsageResult]
 
 
-class UsagePage(Schema):
+class OrganizationUsagePage(Schema):
     object: Literal["page"]
-    data: list[Bucket]
+    data: list[UsageBucket]
     has_more: bool
     next_page: str | None

@@ -8,7 +8,7 @@ from ninja import Router
 
 from accounts.org_keys import ADMIN_SCOPE
 from gateway.admin_api.common import run
-from gateway.admin_api.schemas import UsagePage
+from gateway.admin_api.schemas import OrganizationUsagePage
 from gateway.admin_api.usage_buckets import buckets, read_options
 from gateway.admission import Call, v1
 
@@ -54,7 +54,7 @@ def usage(request: HttpRequest, call: Call, kind: str):
 
 @router.get(
     "/organization/usage/completions",
-    response=UsagePage,
+    response=OrganizationUsagePage,
     openapi_extra=query(widths="1m 1h 1d"),
     summary="Chat and responses usage in time buckets",
 )
@@ -65,7 +65,7 @@ async def usage_completions(request: HttpRequest, call: Call) -> HttpResponse:
 
 @router.get(
     "/organization/usage/embeddings",
-    response=UsagePage,
+    response=OrganizationUsagePage,
     openapi_extra=query(widths="1m 1h 1d"),
     summary="Embeddings usage in time buckets",
 )
@@ -76,7 +76,7 @@ async def usage_embeddings(request: HttpRequest, call: Call) -> HttpResponse:
 
 @router.get(
     "/organization/costs",
-    response=UsagePage,
+    response=OrganizationUsagePage,
     openapi_extra=query(widths="1d"),
     summary="Spend per day (exact USD in amount.value_usd)",
 )
