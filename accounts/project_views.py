@@ -24,6 +24,7 @@ from accounts.org_members import list_members
 from accounts.org_pages import actor_for, base_context, org_page, refused, render_page
 from accounts.org_rules import OrgError, project_role, user_public_id
 from catalog.fields import ModelAllowlistField, catalog_choices
+from ground.money import plain
 
 
 @org_page
@@ -91,7 +92,7 @@ def project_page(request: HttpRequest, organization, role: str, project_id: str)
             shown=shown,
             project=project,
             can_manage=my_role == ProjectRole.OWNER and not project.is_archived,
-            members=[(m, user_public_id(m.user_id)) for m in members],
+            members=[(m, user_public_id(m.user_id), typed(m.cap_usd)) for m in members],
             candidates=[
                 (m, user_public_id(m.user_id))
                 for m in list_members(organization)
@@ -104,7 +105,7 @@ def project_page(request: HttpRequest, organization, role: str, project_id: str)
             else [],
             accounts=list(service_accounts.list_service_accounts(project)),
             allowlist_choices=field.choices,
-            budgets=projects.BUDGETS,
+            typed_budgets={field: typed(getattr(project, field)) for field in projects.BUDGETS},
         )
 
     if request.method != "POST":
@@ -123,6 +124,11 @@ def project_page(request: HttpRequest, organization, role: str, project_id: str)
         return response
     messages.success(request, done)
     return redirect(reverse("org_project", args=[project.public_id]))
+
+
+def typed(value) -> str:
+    """An amount as a form shows it: ``20``, not ``20.0000000000``; empty for none."""
+    return "" if value is None else plain(value)
 
 
 def amount(data: QueryDict, field: str) -> str:
