@@ -314,3 +314,14 @@ def test_a_reader_sees_only_their_projects_entries_and_no_other_organizations(
     page = client.get("/organization/audit/").content.decode()
     assert "Research" in page and "Secret plans" not in page
     assert theirs.public_id not in page
+
+
+def test_an_htmx_request_gets_the_refusal_in_a_page_it_will_swap(client, org, alice):
+    """htmx swaps only 2xx answers: a boosted form's refusal comes back as 200 with the
+    message, a plain form's with its status."""
+    acme_org, _ = org
+    as_user(client, alice, acme_org)
+    response = client.post("/organization/projects/", {"name": "A\x00"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == HTTPStatus.OK
+    assert "control characters" in response.content.decode()
+    assert not Project.objects.filter(name__startswith="A").exists()
