@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
 from accounts import audit
-from accounts.current import visible_projects
+from accounts.current import public_id, visible_projects
 from accounts.models import OrganizationRole
 from accounts.org_pages import base_context, org_page, render_page
 
@@ -33,7 +33,7 @@ def change_lines(entry) -> list[tuple[str, str, str]]:
 def audit_page(request: HttpRequest, organization, role: str) -> HttpResponse:
     projects = visible_projects(organization, request.user, include_archived=True)
     chosen_type = request.GET.get("type", "")
-    chosen_project = request.GET.get("project", "")
+    chosen_project = public_id(request.GET.get("project"))
     found = audit.entries(
         organization,
         event_types=[chosen_type] if chosen_type in audit.EVENT_TYPES else (),

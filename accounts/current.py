@@ -7,6 +7,8 @@ organization. Every organization page asks ``current_organization(request)``.
 
 from __future__ import annotations
 
+import re
+
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -20,6 +22,14 @@ from accounts.org_rules import not_found, org_role
 from accounts.organizations import personal_organization
 
 SESSION_KEY = "organization"
+_PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def public_id(value: object) -> str:
+    """A public id as typed by a stranger: the value when it has an id's shape, else "".
+    No id has anything else, and a NUL would not even reach PostgreSQL's text columns:
+    an id of another shape simply names nothing (a 404)."""
+    return value if isinstance(value, str) and _PUBLIC_ID.fullmatch(value) else ""
 
 
 def memberships(user) -> list[OrganizationMember]:
@@ -37,9 +47,9 @@ def current_organization(request: HttpRequest) -> Organization:
     if cached is not None:
         return cached
     user = request.user
-    chosen = request.session.get(SESSION_KEY)
+    chosen = public_id(request.session.get(SESSION_KEY))
     organization = None
-    if isinstance(chosen, str) and chosen:
+    if chosen:
         organization = Organization.objects.filter(public_id=chosen, members__user=user).first()
     if organization is None:
         organization = personal_organization(user)
@@ -53,13 +63,12 @@ def current_role(request: HttpRequest) -> str | None:
     return org_role(current_organization(request), request.user)
 
 
-def switch_organization(request: HttpRequest, public_id: object) -> Organization | None:
+def switch_organization(request: HttpRequest, organization_id: object) -> Organization | None:
     """Work in ``public_id`` from now on; ``None`` (nothing changed) unless a member."""
-    if not isinstance(public_id, str) or not public_id:
+    wanted = public_id(organization_id)
+    if not wanted:
         return None
-    organization = Organization.objects.filter(
-        public_id=public_id, members__user=request.user
-    ).first()
+    organization = Organization.objects.filter(public_id=wanted, members__user=request.user).first()
     if organization is not None:
         request.session[SESSION_KEY] = organization.public_id
         request._current_organization = organization
@@ -78,13 +87,12 @@ def visible_projects(
     return found.order_by("-is_default", "created_at", "id")
 
 
-def visible_project(organization: Organization, user, public_id: str) -> Project:
+def visible_project(organization: Organization, user, project_id: str) -> Project:
     """One project ``user`` may see; any other id (another organization's too) is a 404."""
+    wanted = public_id(project_id)
     project = (
-        visible_projects(organization, user, include_archived=True)
-        .filter(public_id=public_id)
-        .first()
+        visible_projects(organization, user, include_archived=True).filter(public_id=wanted).first()
     )
-    if project is None:
-        raise not_found("project", str(public_id)[:60], param="project_id")
+    if not wanted or project is None:
+        raise not_found("project", wanted or "?", param="project_id")
     return project

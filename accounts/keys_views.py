@@ -23,7 +23,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import retarget
 
-from accounts.current import current_organization, visible_projects
+from accounts.current import current_organization, public_id, visible_projects
 from accounts.forms import KeyForm
 from accounts.key_rules import KeyError_
 from accounts.key_settings import update_key
@@ -219,7 +219,7 @@ def key_projects(request: HttpRequest) -> list:
 
 
 def chosen_project(request: HttpRequest, projects: list) -> str:
-    wanted = request.POST.get("project") or request.GET.get("project")
+    wanted = public_id(request.POST.get("project") or request.GET.get("project"))
     ids = [project.public_id for project in projects]
     if wanted in ids:
         return wanted
@@ -273,7 +273,7 @@ def keys_page(request: HttpRequest) -> HttpResponse:
             issued = issue_project_key(
                 actor_for(request),
                 current_organization(request),
-                request.POST.get("project", ""),
+                public_id(request.POST.get("project")),
                 form.cleaned_data["name"],
                 **form.flow_options(),
             )

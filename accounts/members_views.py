@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts import invites, org_members
-from accounts.current import switch_organization, visible_projects
+from accounts.current import public_id, switch_organization, visible_projects
 from accounts.models import OrganizationRole, ProjectRole
 from accounts.org_pages import actor_for, base_context, org_page, refused, render_page
 from accounts.org_rules import OrgError, user_public_id
@@ -95,7 +95,7 @@ def members_page(request: HttpRequest, organization, role: str) -> HttpResponse:
 def _invite(actor, organization, data) -> str:
     chosen = [
         {"id": project_id, "role": data.get(f"project_role_{project_id}", ProjectRole.MEMBER)}
-        for project_id in data.getlist("projects")
+        for project_id in map(public_id, data.getlist("projects"))
     ]
     invite = invites.create_invite(
         actor, organization, data.get("email", ""), data.get("role"), chosen
@@ -104,19 +104,21 @@ def _invite(actor, organization, data) -> str:
 
 
 def _change_role(actor, organization, data) -> str:
-    member = org_members.change_role(actor, organization, data.get("user_id", ""), data.get("role"))
+    member = org_members.change_role(
+        actor, organization, public_id(data.get("user_id")), data.get("role")
+    )
     return f"{member.user.email} is now {member.role}."
 
 
 def _remove(actor, organization, data) -> str:
-    public_id = data.get("user_id", "")
-    email = org_members.get_member(organization, public_id).user.email
-    org_members.remove_member(actor, organization, public_id)
+    member_id = public_id(data.get("user_id"))
+    email = org_members.get_member(organization, member_id).user.email
+    org_members.remove_member(actor, organization, member_id)
     return f"Removed {email} from {organization.name}."
 
 
 def _delete_invite(actor, organization, data) -> str:
-    invite = invites.get_invite(organization, data.get("invite_id", ""))
+    invite = invites.get_invite(organization, public_id(data.get("invite_id")))
     invites.delete_invite(actor, organization, invite.public_id)
     return f"Deleted the invitation to {invite.email}."
 

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from accounts import project_members, project_settings, projects, rate_limits, service_accounts
-from accounts.current import visible_project, visible_projects
+from accounts.current import public_id, visible_project, visible_projects
 from accounts.key_spend import key_spend
 from accounts.models import ProjectRole
 from accounts.org_keys import project_keys
@@ -175,20 +175,22 @@ def _allowlist(actor, organization, project_id: str, data: QueryDict) -> str:
 
 def _add_member(actor, organization, project_id: str, data: QueryDict) -> str:
     member = project_members.add_project_member(
-        actor, organization, project_id, data.get("user_id", ""), data.get("role")
+        actor, organization, project_id, public_id(data.get("user_id")), data.get("role")
     )
     return f"Added {member.user.email} as {member.role}."
 
 
 def _member_role(actor, organization, project_id: str, data: QueryDict) -> str:
     member = project_members.change_project_role(
-        actor, organization, project_id, data.get("user_id", ""), data.get("role")
+        actor, organization, project_id, public_id(data.get("user_id")), data.get("role")
     )
     return f"{member.user.email} is now {member.role} of the project."
 
 
 def _remove_member(actor, organization, project_id: str, data: QueryDict) -> str:
-    project_members.remove_project_member(actor, organization, project_id, data.get("user_id", ""))
+    project_members.remove_project_member(
+        actor, organization, project_id, public_id(data.get("user_id"))
+    )
     return "Removed the member from the project; their keys here were revoked."
 
 
@@ -197,7 +199,7 @@ def _member_cap(actor, organization, project_id: str, data: QueryDict) -> str:
         actor,
         organization,
         project_id,
-        data.get("user_id", ""),
+        public_id(data.get("user_id")),
         {"cap_usd": amount(data, "cap_usd")},
     )
     return f"Saved {member.user.email}'s cap."
@@ -206,7 +208,7 @@ def _member_cap(actor, organization, project_id: str, data: QueryDict) -> str:
 def _rate_limit(actor, organization, project_id: str, data: QueryDict) -> str:
     changes = {field: whole_number(data.get(field, "")) for field in rate_limits.FIELDS}
     limit = rate_limits.update_rate_limit(
-        actor, organization, project_id, data.get("rate_limit_id", ""), changes
+        actor, organization, project_id, public_id(data.get("rate_limit_id")), changes
     )
     return f"Saved the limits for {limit.model}."
 
@@ -219,7 +221,7 @@ def _service_account(actor, organization, project_id: str, data: QueryDict):
 
 def _delete_service_account(actor, organization, project_id: str, data: QueryDict) -> str:
     service_accounts.delete_service_account(
-        actor, organization, project_id, data.get("service_account_id", "")
+        actor, organization, project_id, public_id(data.get("service_account_id"))
     )
     return "Deleted the service account; its keys no longer work."
 

@@ -316,6 +316,27 @@ def test_a_reader_sees_only_their_projects_entries_and_no_other_organizations(
     assert theirs.public_id not in page
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"action": "member_role", "user_id": "user-1\x00", "role": "member"},
+        {"action": "remove_member", "user_id": "\x00"},
+        {"action": "rate_limit", "rate_limit_id": "rl-\x00", "max_requests_per_1_minute": "1"},
+        {"action": "delete_service_account", "service_account_id": "user-\x00"},
+    ],
+)
+def test_a_nul_in_an_id_names_nothing(client, org, alice, data):
+    acme_org, research = org
+    as_user(client, alice, acme_org)
+    assert client.post(project_url(research), data).status_code == HTTPStatus.NOT_FOUND
+    page = client.post("/keys/", {"project": "proj_\x00", "name": "k", "scopes": ["chat"]})
+    assert b"No project with id" in page.content
+    members = client.post(
+        "/organization/members/", {"action": "delete_invite", "invite_id": "\x00"}
+    )
+    assert members.status_code == HTTPStatus.NOT_FOUND
+
+
 def test_an_htmx_request_gets_the_refusal_in_a_page_it_will_swap(client, org, alice):
     """htmx swaps only 2xx answers: a boosted form's refusal comes back as 200 with the
     message, a plain form's with its status."""
