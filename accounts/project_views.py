@@ -10,7 +10,7 @@ them and renders.
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
@@ -23,7 +23,7 @@ from accounts.org_keys import project_keys
 from accounts.org_members import list_members
 from accounts.org_pages import actor_for, base_context, org_page, refused, render_page
 from accounts.org_rules import OrgError, project_role, user_public_id
-from catalog.fields import ModelAllowlistField, catalog_choices
+from catalog.fields import catalog_choices
 from ground.money import plain
 
 
@@ -60,21 +60,13 @@ def projects_page(request: HttpRequest, organization, role: str) -> HttpResponse
     return redirect("org_project", project_id=project.public_id)
 
 
-def allowlist_field(organization, project) -> ModelAllowlistField:
-    """The catalog's models (marked when they cannot be called), as the admin's picker
-    lists them; the page shows them as a filterable checkbox list, like the Keys page."""
-    field = ModelAllowlistField(label="Models this project may call")
-    field.choices = catalog_choices(project.allowed_models, allowed=organization.allowed_models)
-    return field
-
-
 @org_page
 @require_http_methods(["GET", "POST"])
 def project_page(request: HttpRequest, organization, role: str, project_id: str) -> HttpResponse:
     try:
         project = visible_project(organization, request.user, project_id)
-    except OrgError as exc:
-        return refused(request, exc, lambda **_: HttpResponse())
+    except OrgError as exc:  # not one the caller may see: it does not exist for them
+        raise Http404(exc.message) from None
     my_role = project_role(project, request.user)
 
     def page(error: str = "", shown=None) -> HttpResponse:
@@ -83,7 +75,6 @@ def project_page(request: HttpRequest, organization, role: str, project_id: str)
         spend = key_spend(key.pk for key in keys) or {}
         members = list(project_members.list_project_members(project))
         in_project = {m.user_id for m in members}
-        field = allowlist_field(organization, project)
         return render_page(
             request,
             "accounts/org/project.html",
@@ -104,8 +95,12 @@ def project_page(request: HttpRequest, organization, role: str, project_id: str)
             if my_role == ProjectRole.OWNER
             else [],
             accounts=list(service_accounts.list_service_accounts(project)),
-            allowlist_choices=field.choices,
-            typed_budgets={field: typed(getattr(project, field)) for field in projects.BUDGETS},
+            # The catalog's models as the admin's picker lists them (marked when they
+            # cannot be called), shown as a filterable checkbox list like the Keys page's.
+            allowlist_choices=catalog_choices(
+                project.allowed_models, allowed=organization.allowed_models
+            ),
+            typed_budgets={name: typed(getattr(project, name)) for name in projects.BUDGETS},
         )
 
     if request.method != "POST":
