@@ -227,6 +227,14 @@ def chosen_project(request: HttpRequest, projects: list) -> str:
     return default or (ids[0] if ids else "")
 
 
+def posted_project(request: HttpRequest) -> str:
+    """The project a new key goes to: the one named (any other than the caller's is
+    refused by the use case), or without one (an older form, a script) the default."""
+    if "project" in request.POST:
+        return public_id(request.POST["project"])
+    return chosen_project(request, key_projects(request))
+
+
 def render_keys(request: HttpRequest, form: KeyForm, shown: Shown | None = None) -> HttpResponse:
     organization = current_organization(request)
     projects = key_projects(request)
@@ -273,7 +281,7 @@ def keys_page(request: HttpRequest) -> HttpResponse:
             issued = issue_project_key(
                 actor_for(request),
                 current_organization(request),
-                public_id(request.POST.get("project")),
+                posted_project(request),
                 form.cleaned_data["name"],
                 **form.flow_options(),
             )
