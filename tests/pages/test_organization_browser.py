@@ -111,7 +111,9 @@ def test_an_owner_runs_a_project_with_a_colleague(
     page.get_by_role("navigation", name="Organization").get_by_role(
         "link", name="Audit log"
     ).click()
+    page.wait_for_url(re.compile(r".*/organization/audit/$"))
     log = page.locator("table.audit-table")
+    log.locator("tr[data-type='api_key.created']").first.wait_for()
     for event in (
         "project.created",
         "invite.sent",
