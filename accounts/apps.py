@@ -8,4 +8,4 @@ class AccountsConfig(AppConfig):
     verbose_name = "Users"
 
     def ready(self) -> None:
-        from accounts import signals  # noqa: F401
+        from accounts import invite_links, signals  # noqa: F401

@@ -23,12 +23,16 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import retarget
 
+from accounts.current import current_organization, public_id, visible_projects
 from accounts.forms import KeyForm
 from accounts.key_rules import KeyError_
 from accounts.key_settings import update_key
 from accounts.key_spend import KeySpend, key_spend
-from accounts.keys import IssuedKey, issue_key, revoke_key, rotate_key
+from accounts.keys import IssuedKey, revoke_key, rotate_key
 from accounts.models import ApiKey
+from accounts.org_pages import actor_for
+from accounts.org_rules import OrgError
+from accounts.project_keys import issue_project_key
 from ground.money import plain, usd_html
 
 FALLBACK_MODEL = "portico/test-chat"
@@ -209,15 +213,57 @@ def focus_first_error(form: KeyForm) -> None:
             return
 
 
+def key_projects(request: HttpRequest) -> list:
+    """The projects of the current organization the caller may make keys in."""
+    return list(visible_projects(current_organization(request), request.user))
+
+
+def chosen_project(request: HttpRequest, projects: list) -> str:
+    wanted = public_id(request.POST.get("project") or request.GET.get("project"))
+    ids = [project.public_id for project in projects]
+    if wanted in ids:
+        return wanted
+    default = next((p.public_id for p in projects if p.is_default), None)
+    return default or (ids[0] if ids else "")
+
+
+def posted_project(request: HttpRequest) -> str:
+    """The project a new key goes to: the one named (any other than the caller's is
+    refused by the use case), or without one (an older form, a script) the default."""
+    if "project" in request.POST:
+        return public_id(request.POST["project"])
+    return chosen_project(request, key_projects(request))
+
+
 def render_keys(request: HttpRequest, form: KeyForm, shown: Shown | None = None) -> HttpResponse:
-    keys = own_keys(request).order_by(F("revoked_at").asc(nulls_first=True), "-created_at")
+    organization = current_organization(request)
+    projects = key_projects(request)
+    keys = (
+        own_keys(request)
+        .filter(organization=organization)
+        .exclude(kind=ApiKey.Kind.ADMIN)
+        .select_related("project")
+        .order_by(F("revoked_at").asc(nulls_first=True), "-created_at")
+    )
     rows = key_rows(keys)
+    # Others' keys in the caller's projects: who made each, and what it spent.
+    others = key_rows(
+        ApiKey.objects.filter(project__in=projects, revoked_at__isnull=True)
+        .exclude(owner=request.user, service_account__isnull=True)
+        .exclude(kind=ApiKey.Kind.ADMIN)
+        .select_related("owner", "project", "service_account")
+        .order_by("project__name", "-created_at")
+    )
     context = {
         "live_rows": [row for row in rows if not row.key.is_revoked],
         "revoked_rows": [row for row in rows if row.key.is_revoked],
+        "other_rows": others,
         "form": form,
         "shown": shown,
         "open_form": form.is_bound or not rows,
+        "organization": organization,
+        "projects": projects,
+        "chosen_project": chosen_project(request, projects),
     }
     template = "accounts/keys.html#keys-body" if request.htmx else "accounts/keys.html"
     return render(request, template, context)
@@ -232,7 +278,15 @@ def keys_page(request: HttpRequest) -> HttpResponse:
     form = KeyForm(request.POST, owner=request.user)
     if form.is_valid():
         try:
-            issued = issue_key(request.user, form.cleaned_data["name"], **form.flow_options())
+            issued = issue_project_key(
+                actor_for(request),
+                current_organization(request),
+                posted_project(request),
+                form.cleaned_data["name"],
+                **form.flow_options(),
+            )
+        except OrgError as exc:
+            form.add_error(None, f"Project: {exc.message}")
         except KeyError_ as exc:
             form.add_error(None, str(exc))
         else:

@@ -29,6 +29,11 @@
       });
     }
   });
+  // The organization switcher: choosing one submits its form (a button without JavaScript).
+  document.addEventListener("change", (event) => {
+    const select = event.target.closest("select[data-auto-submit]");
+    if (select && select.form) select.form.requestSubmit();
+  });
 })();
 
 // Keys page: a filter box over a long list of model checkboxes. The box stays hidden

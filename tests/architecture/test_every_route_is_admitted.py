@@ -138,6 +138,7 @@ PAGES_WITHOUT_MODELS = {
     "retrieval-delete", "retrieval-documents", "retrieval-document-delete",
     "retrieval-original", "retrieval-page", "retrieval-cited-page",
     "playground", "playground-usage",
+    "org_switch", "org_members", "org_projects", "org_project", "org_audit",
 }  # fmt: skip
 
 
