@@ -7,8 +7,6 @@ organization. Every organization page asks ``current_organization(request)``.
 
 from __future__ import annotations
 
-import re
-
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -18,18 +16,11 @@ from accounts.models import (
     OrganizationRole,
     Project,
 )
-from accounts.org_rules import not_found, org_role
+from accounts.org_rules import id_shape, not_found, org_role
 from accounts.organizations import personal_organization
 
 SESSION_KEY = "organization"
-_PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-
-
-def public_id(value: object) -> str:
-    """A public id as typed by a stranger: the value when it has an id's shape, else "".
-    No id has anything else, and a NUL would not even reach PostgreSQL's text columns:
-    an id of another shape simply names nothing (a 404)."""
-    return value if isinstance(value, str) and _PUBLIC_ID.fullmatch(value) else ""
+public_id = id_shape  # the pages' name for it
 
 
 def memberships(user) -> list[OrganizationMember]:

@@ -33,6 +33,7 @@ from accounts.org_rules import (
     Actor,
     OrgError,
     clean_role,
+    id_shape,
     not_found,
     require_org_owner,
     user_public_id,
@@ -81,7 +82,9 @@ def clean_projects(organization: Organization, projects: object) -> list[dict]:
         if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
             raise OrgError(f"'{param}' must be an object with 'id' and 'role'.", param=param)
         role = clean_role(entry.get("role"), ProjectRole, param=f"{param}.role")
-        found = Project.objects.filter(organization=organization, public_id=entry["id"]).first()
+        found = Project.objects.filter(
+            organization=organization, public_id=id_shape(entry["id"])
+        ).first()
         if found is None:
             raise not_found("project", entry["id"][:60], param=f"{param}.id")
         if found.is_archived:
@@ -95,7 +98,7 @@ def list_invites(organization: Organization) -> QuerySet[Invite]:
 
 
 def get_invite(organization: Organization, public_id: str) -> Invite:
-    invite = list_invites(organization).filter(public_id=public_id).first()
+    invite = list_invites(organization).filter(public_id=id_shape(public_id)).first()
     if invite is None:
         raise not_found("invite", public_id, param="invite_id")
     return invite

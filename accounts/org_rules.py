@@ -31,6 +31,15 @@ NAME_LENGTH = 100
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _USER_ID = re.compile(r"user-([0-9]{1,18})")
 _KEY_ID = re.compile(r"key_([0-9]{1,18})")
+_PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def id_shape(value: object) -> str:
+    """A public id as a stranger typed it: the value when it has an id's shape, else "".
+    No id has another shape, and a NUL would not even reach PostgreSQL's text columns
+    (it refuses the query): an id of another shape simply names nothing (a 404)."""
+    return value if isinstance(value, str) and _PUBLIC_ID.fullmatch(value) else ""
+
 
 STATUSES = {"invalid": 400, "forbidden": 403, "not_found": 404, "conflict": 409}
 
@@ -62,7 +71,8 @@ class OrgError(Exception):
 
 
 def not_found(what: str, public_id: str, param: str | None = None) -> OrgError:
-    return OrgError(f"No {what} with id '{public_id}' was found.", kind="not_found", param=param)
+    shown = "".join(ch for ch in str(public_id)[:64] if ch.isprintable())
+    return OrgError(f"No {what} with id '{shown}' was found.", kind="not_found", param=param)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from accounts.org_rules import (
     OrgError,
     clean_budget,
     clean_name,
+    id_shape,
     not_found,
     require_active,
     require_org_owner,
@@ -48,7 +49,7 @@ def list_projects(organization: Organization, *, include_archived: bool = False)
 
 def get_project(organization: Organization, public_id: str, *, lock: bool = False) -> Project:
     """The organization's project ``public_id``; another organization's is a 404 too."""
-    found = Project.objects.filter(organization=organization, public_id=public_id)
+    found = Project.objects.filter(organization=organization, public_id=id_shape(public_id))
     project = (found.select_for_update() if lock else found).first()
     if project is None:
         raise not_found("project", public_id, param="project_id")

@@ -9,7 +9,14 @@ from django.db.models import QuerySet
 
 from accounts import audit
 from accounts.models import Organization, Project, ProjectRateLimit
-from accounts.org_rules import Actor, OrgError, not_found, require_active, require_project_owner
+from accounts.org_rules import (
+    Actor,
+    OrgError,
+    id_shape,
+    not_found,
+    require_active,
+    require_project_owner,
+)
 from accounts.projects import get_project
 from catalog.models import Model
 
@@ -56,7 +63,7 @@ def update_rate_limit(
         require_active(project)
         limit = (
             ProjectRateLimit.objects.select_for_update()
-            .filter(project=project, public_id=public_id)
+            .filter(project=project, public_id=id_shape(public_id))
             .first()
         )
         if limit is None:

@@ -15,6 +15,7 @@ from accounts.org_keys import expiry, mint_service_account_key
 from accounts.org_rules import (
     Actor,
     clean_name,
+    id_shape,
     not_found,
     require_active,
     require_project_owner,
@@ -27,7 +28,7 @@ def list_service_accounts(project: Project) -> QuerySet[ServiceAccount]:
 
 
 def get_service_account(project: Project, public_id: str) -> ServiceAccount:
-    found = list_service_accounts(project).filter(public_id=public_id).first()
+    found = list_service_accounts(project).filter(public_id=id_shape(public_id)).first()
     if found is None:
         raise not_found("service account", public_id, param="service_account_id")
     return found

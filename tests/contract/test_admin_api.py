@@ -243,6 +243,25 @@ def test_another_organizations_ids_are_not_found_on_every_route(admin, alice, bo
     )
 
 
+def test_ids_with_nul_or_another_shape_name_nothing(admin):
+    """A NUL in an id would make PostgreSQL refuse the query (a 500). A URL with one is
+    refused whole (400, the server's URL rule); in a body, and for any id of another
+    shape than an id's, it names nothing: a 404 like any unknown id."""
+    with pytest.raises(openai.BadRequestError):
+        admin.projects.retrieve("proj_\x00x")
+    for bad in ("proj_\x00x", "proj_\u202ex", "a" * 65):
+        with pytest.raises(openai.NotFoundError) as refused:
+            admin.invites.create(
+                email="e@example.com", role="reader", projects=[{"id": bad, "role": "member"}]
+            )
+        assert "\x00" not in refused.value.body["message"]
+    for bad in ("proj_ü", "a" * 65):
+        with pytest.raises(openai.NotFoundError):
+            admin.projects.retrieve(bad)
+        with pytest.raises(openai.NotFoundError):
+            admin.invites.retrieve(bad)
+
+
 @pytest.mark.parametrize(
     ("body", "param"),
     [
