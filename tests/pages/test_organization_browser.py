@@ -3,7 +3,7 @@ server: an owner creates a project with a budget and a member cap, invites a col
 who signs up from the mailed link, mints a key in the project and calls the API with the
 official SDK; the owner sees the key's spend and the whole story in the audit log.
 
-(The 402 that names the member cap comes with the caps in admission, on org-money.)"""
+The member's cap then stops them with a 402 that names it."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ import openai
 import pytest
 
 from accounts.models import ApiKey, Project, User
+from accounts.org_rules import Actor, user_public_id
+from accounts.project_members import modify_project_member
 from billing.credits import credit
 from tests.conftest import PASSWORD, screenshot
 from tests.support.browser import mail_link, sign_in_as
@@ -88,9 +90,13 @@ def test_an_owner_runs_a_project_with_a_colleague(
     key = ApiKey.objects.get(name="dana-search")
     assert (key.project, key.owner) == (project, dana)
 
-    # … and call the API with it. (The wallet is the person's until org-money moves it to
-    # the organization: fund the colleague's.)
-    credit(dana.pk, Decimal("5"), kind="adjustment", idempotency_key=f"org-walk:{dana.pk}")
+    # … and call the API with it: the organization's wallet pays (the owner funded it).
+    credit(
+        project.organization_id,
+        Decimal("5"),
+        kind="adjustment",
+        idempotency_key=f"org-walk:{project.organization_id}",
+    )
     client = openai.OpenAI(api_key=secret, base_url=server + "/v1", max_retries=0, timeout=20)
     wait_for(
         lambda: "portico/test-chat" in {m.id for m in client.models.list().data},
@@ -102,6 +108,32 @@ def test_an_owner_runs_a_project_with_a_colleague(
     )
     assert reply.choices[0].message.content
     drain_usage()
+
+    # The owner gives the colleague a cap their next request would pass: a 402 names it.
+    modify_project_member(
+        Actor(user=alice),
+        project.organization,
+        project.public_id,
+        user_public_id(dana.pk),
+        {"cap_usd": "0.0001"},
+    )
+    # (The server's copy of the key's settings is at most a second old.)
+    refusals: list[openai.APIStatusError] = []
+
+    def refused_by_the_cap() -> bool:
+        try:
+            client.chat.completions.create(
+                model="portico/test-chat", messages=[{"role": "user", "content": "Again!"}]
+            )
+        except openai.APIStatusError as refused:
+            refusals.append(refused)
+            return True
+        return False
+
+    wait_for(refused_by_the_cap, timeout=10, what="the member's cap to stop the colleague")
+    assert refusals[-1].status_code == 402
+    assert refusals[-1].body["code"] == "member_cap_exceeded", refusals[-1].body
+    assert "cap" in refusals[-1].body["message"].lower()
 
     # The owner sees the key, who made it and its spend, and the audit log tells it all.
     page.goto(server + f"/organization/projects/{project.public_id}/")
