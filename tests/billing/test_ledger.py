@@ -129,17 +129,17 @@ def test_an_admin_deduction_cannot_take_money_held_for_requests(alice, staff_use
 def test_the_ledger_pages_newest_first_by_cursor(alice):
     for index in range(60):
         fund(alice, f"{index + 1}")
-    first = ledger_page(alice.pk, size=25)
+    first = ledger_page(org_id(alice), size=25)
     assert [e.amount_usd for e in first.entries][:2] == [Decimal(60), Decimal(59)]
     assert first.newer is None and first.older == first.entries[-1].pk
 
-    second = ledger_page(alice.pk, before=first.older, size=25)
+    second = ledger_page(org_id(alice), before=first.older, size=25)
     assert second.entries[0].amount_usd == Decimal(35)
-    third = ledger_page(alice.pk, before=second.older, size=25)
+    third = ledger_page(org_id(alice), before=second.older, size=25)
     assert [e.amount_usd for e in third.entries] == [Decimal(n) for n in range(10, 0, -1)]
     assert third.older is None and third.newer == third.entries[0].pk
 
-    back = ledger_page(alice.pk, after=third.newer, size=25)
+    back = ledger_page(org_id(alice), after=third.newer, size=25)
     assert [e.pk for e in back.entries] == [e.pk for e in second.entries]
     assert back.newer == second.entries[0].pk and back.older == second.older
 

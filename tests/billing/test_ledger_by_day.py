@@ -14,6 +14,7 @@ from billing.models import LedgerEntry
 from billing.settlement import settle_usage_events
 from tests.billing.conftest import fund
 from tests.support.html import money_span
+from tests.support.orgs import org_id
 from tests.support.usage import usage_event
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +40,7 @@ def test_usage_is_summed_per_day_between_credits(alice):
     charge(alice, "0.3", day(28, 23))
     fund(alice, "5")
 
-    lines = ledger_page(alice.pk).entries
+    lines = ledger_page(org_id(alice)).entries
 
     assert [type(line).__name__ for line in lines] == [
         "LedgerEntry",
@@ -72,12 +73,12 @@ def test_a_day_is_never_split_across_pages(alice):
     for n in range(3):
         fund(alice, f"{n + 4}")
 
-    first = ledger_page(alice.pk, size=4)
+    first = ledger_page(org_id(alice), size=4)
     assert [getattr(line, "requests", 0) for line in first.entries] == [0, 0, 0, 4]
-    second = ledger_page(alice.pk, before=first.older, size=4)
+    second = ledger_page(org_id(alice), before=first.older, size=4)
     assert [line.amount_usd for line in second.entries] == [Decimal(3), Decimal(2), Decimal(1)]
     assert second.older is None
-    back = ledger_page(alice.pk, after=second.newer, size=4)
+    back = ledger_page(org_id(alice), after=second.newer, size=4)
     assert [line.pk for line in back.entries] == [line.pk for line in first.entries]
     assert isinstance(back.entries[-1], UsageDay)
 

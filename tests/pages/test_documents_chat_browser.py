@@ -16,6 +16,7 @@ from fakeupstream import FakeUpstream
 from retrieval import collections, ingest
 from tests.conftest import screenshot, serve_portico
 from tests.support.browser import sign_in_as
+from tests.support.orgs import org_id
 from tests.support.processes import wait_for
 from usage.drain import discard_pending_events, drain_usage
 from usage.models import UsageRecord
@@ -99,7 +100,7 @@ def ask(page, question: str) -> None:
 def test_a_question_to_a_collection_is_answered_with_its_pages(
     page, server, documents_catalog, alice, bob
 ):
-    credit(alice.pk, Decimal("5"), kind="adjustment", idempotency_key="docs-chat-fund")
+    credit(org_id(alice), Decimal("5"), kind="adjustment", idempotency_key="docs-chat-fund")
     store = make_store(alice, "Harbours")
     make_store(bob, "Bob's secrets")
     sign_in_as(page, server, alice)

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from accounts.keys import issue_key
 from billing.credits import credit
-from billing.models import LedgerEntry, RedemptionBatch
+from billing.models import LedgerEntry, RedemptionBatch, Wallet
 from catalog.models import Deployment, Model, Provider
 from tests.conftest import make_user
 from tests.support.browser import sign_in_as
@@ -144,7 +144,10 @@ def test_the_admin_overview_never_breaks_an_amount(page, portico_server, wallet_
 def test_a_large_adjustment_is_confirmed_before_it_is_posted(page, portico_server, wallet_world):
     staff = make_user("ops@example.com", staff=True)
     sign_in_as(page, portico_server, staff)
-    page.goto(portico_server.url + f"/admin/billing/wallet/{wallet_world.wallet.pk}/adjust/")
+    page.goto(
+        portico_server.url
+        + f"/admin/billing/wallet/{Wallet.objects.get(organization_id=org_id(wallet_world)).pk}/adjust/"
+    )
     page.get_by_label("Amount (USD)").fill("50000000")
     page.get_by_label("Staff note").fill("undo typo")
     page.get_by_role("button", name="Adjust balance").click()

@@ -14,6 +14,7 @@ from catalog.models import Model
 from retrieval import collections, files, vector_store_files
 from tests.conftest import screenshot, serve_portico
 from tests.support.browser import sign_in_as
+from tests.support.orgs import org_id
 from usage.drain import discard_pending_events
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -34,7 +35,7 @@ def test_the_search_is_narrowed_by_attribute_rows(page, server, alice):
     Model.objects.create(
         public_id="portico/alretrieval", type="retrieval", unit_price=Decimal("0.002")
     )
-    credit(alice.pk, Decimal(5), kind="adjustment", idempotency_key="filters-fund")
+    credit(org_id(alice), Decimal(5), kind="adjustment", idempotency_key="filters-fund")
     collection = collections.create_collection(alice, "Policies")
     for name, (text, attributes) in POLICIES.items():
         file = files.create_file(alice, name, "text/plain", text.encode(), "assistants")

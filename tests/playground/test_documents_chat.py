@@ -22,6 +22,7 @@ from retrieval import collections, ingest
 from retrieval.models import Document
 from tests.gateway.conftest import add_model, catalog, fake, funded, upstream  # noqa: F401
 from tests.retrieval.test_api import QUERY_PRICE, priced  # noqa: F401 - fixtures
+from tests.support.orgs import org_id
 from usage.drain import discard_pending_events, drain_usage
 from usage.models import UsageRecord
 
@@ -96,7 +97,7 @@ def error_of(content: bytes) -> dict:
 
 
 def test_a_question_is_searched_answered_and_billed_on_one_request_id(funded, store):
-    before = Decimal(wallet_summary(funded.pk)["balance_usd"])
+    before = Decimal(wallet_summary(org_id(funded))["balance_usd"])
     status, headers, content = ask(
         funded, {"model": "portico/test-chat", "messages": QUESTION, "vector_store_id": store}
     )
@@ -126,7 +127,7 @@ def test_a_question_is_searched_answered_and_billed_on_one_request_id(funded, st
         "portico/alretrieval",
     )
     assert searched.cost_usd == QUERY_PRICE and answer.cost_usd > 0
-    after = Decimal(wallet_summary(funded.pk)["balance_usd"])
+    after = Decimal(wallet_summary(org_id(funded))["balance_usd"])
     assert before - after == answer.cost_usd + searched.cost_usd
 
     # The page's usage line: the answer and its search, together.

@@ -14,6 +14,7 @@ from billing.credits import credit
 from catalog.models import Model
 from retrieval import collections, files, filter_rows, vector_store_files
 from tests.support.html import visible_text
+from tests.support.orgs import org_id
 from usage.drain import discard_pending_events, drain_usage
 from usage.models import UsageRecord
 
@@ -30,7 +31,7 @@ POLICIES = {
 def store(alice):
     discard_pending_events()
     Model.objects.create(public_id="portico/alretrieval", type="retrieval", unit_price=QUERY_PRICE)
-    credit(alice.pk, Decimal(10), kind="adjustment", idempotency_key=f"fund:{alice.pk}")
+    credit(org_id(alice), Decimal(10), kind="adjustment", idempotency_key=f"fund:{alice.pk}")
     collection = collections.create_collection(alice, "Policies")
     for name, (text, attributes) in POLICIES.items():
         file = files.create_file(alice, name, "text/plain", text.encode(), "assistants")

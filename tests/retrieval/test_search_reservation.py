@@ -32,6 +32,7 @@ from tests.gateway.conftest import (  # noqa: F401 - fixtures
     wait_for_test_catalog,
 )
 from tests.retrieval.test_api import QUERY_PRICE, Api, priced  # noqa: F401 - fixtures
+from tests.support.orgs import org_id
 from tests.support.processes import PorticoServer, child_env
 from usage.drain import drain_usage
 from usage.models import UsageRecord
@@ -84,7 +85,9 @@ def store_of(leasing_process, catalog, costly_embed, priced, make_key, settings)
         assert ingested.status_code == HTTPStatus.OK, ingested.text
         api.wait_ready(cid, ingested.json()["id"])
         drain_usage()
-        admin_adjust(owner.pk, balance - wallet_of(owner).balance_usd, reason="test", actor=None)
+        admin_adjust(
+            org_id(owner), balance - wallet_of(owner).balance_usd, reason="test", actor=None
+        )
         assert wallet_of(owner).balance_usd == balance
         return "vs_" + cid, secret
 
@@ -135,7 +138,9 @@ def test_under_a_funds_lease_searches_never_spend_more_than_the_wallet(
     assert set(codes) <= {HTTPStatus.OK, HTTPStatus.PAYMENT_REQUIRED}, answers[0].text
     assert HTTPStatus.PAYMENT_REQUIRED in codes  # the wallet ran out
     served = {a.headers["x-request-id"] for a in answers if a.status_code == HTTPStatus.OK}
-    assert Hold.objects.filter(wallet__organization__personal_for=bob, kind=Hold.Kind.LEASE).exists()
+    assert Hold.objects.filter(
+        wallet__organization__personal_for=bob, kind=Hold.Kind.LEASE
+    ).exists()
     drain_usage()
     wanted = served | {f"{s}_embed" for s in served}
     records = list(UsageRecord.objects.filter(user=bob, request_id__in=wanted))
